@@ -1,0 +1,41 @@
+# crsagent: two commands on a fresh machine.
+#   make demo   set everything up, start the bundled LLM on vLLM's CPU build, hold a conversation
+#   make test   set everything up and run all tests (unit, integration, end-to-end)
+
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+export CRSAGENT_HOME ?= $(CURDIR)/.crsagent
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: install build llm-env test test-fast demo bench clean
+
+$(VENV)/.installed: pyproject.toml setup.py
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q -U pip
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+build: install
+	$(BIN)/crsagent build --domain movies --domain office
+
+llm-env: install
+	$(BIN)/crsagent llm setup
+
+test: build llm-env
+	$(BIN)/python -m pytest tests
+
+test-fast: install
+	$(BIN)/python -m pytest tests -m "not e2e and not slow"
+
+demo: build llm-env
+	$(BIN)/crsagent demo
+
+bench: build
+	$(BIN)/crsagent bench tools --json out/bench-tools.json
+
+clean:
+	rm -rf $(VENV) .crsagent out

@@ -1,0 +1,30 @@
+"""The ``crsagent`` command line (typer + rich).
+
+Commands are thin: they read settings, then call library functions. Long work shows rich
+progress bars; benchmarks and evaluations print one JSON object as their last stdout line.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from crsagent.agent.cli import bench, build, evals, llm
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="crsagent",
+    help="LLM-driven conversational recommendation: build, serve, chat, evaluate, benchmark.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("build")(build.build)
+app.add_typer(llm.app, name="llm")
+app.add_typer(evals.app, name="eval")
+app.add_typer(bench.app, name="bench")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

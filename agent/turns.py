@@ -1,0 +1,111 @@
+"""The contract between the agent and its callers (CLI chat, HTTP API, evaluation harness).
+
+:class:`~crsagent.graphs.runner.CRSAgent` implements :class:`AgentRunner`; callers depend on
+this module only, so they can be tested against any runner that honours it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel, Field
+
+__all__ = [
+    "VARIANTS",
+    "Variant",
+    "ChatMessage",
+    "Recommendation",
+    "Usage",
+    "TurnResult",
+    "AgentRunner",
+]
+
+#: Collaboration variants, as graph-builder options and as model ids of the HTTP API.
+VARIANTS: tuple[str, ...] = ("full", "llm-only", "crs-only", "llm-assists-crs", "crs-assists-llm")
+Variant = Literal["full", "llm-only", "crs-only", "llm-assists-crs", "crs-assists-llm"]
+
+
+class ChatMessage(BaseModel):
+    """One message of a conversation history (OpenAI roles)."""
+
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class Recommendation(BaseModel):
+    """An item the agent recommended this turn, with its grounded explanation.
+
+    Attributes:
+        item_id: catalogue id.
+        title: display title.
+        score: the fused ranking score.
+        explanation: a grounded explanation (every fact in it is in the item's record).
+        signals: per-signal scores behind the fused score (vector, cf, intent, popularity).
+    """
+
+    item_id: str
+    title: str
+    score: float
+    explanation: str = ""
+    signals: dict[str, float] = Field(default_factory=dict)
+
+
+class Usage(BaseModel):
+    """LLM token usage of one turn."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    llm_calls: int = 0
+    tool_calls: int = 0
+
+
+class TurnResult(BaseModel):
+    """What one turn produced.
+
+    Attributes:
+        reply: the assistant's text.
+        action: what the policy decided (``elicit``, ``recommend``, ``answer``, ``explain``, ``chitchat``).
+        recommendations: the items recommended in the reply (top few).
+        ranking: the top of the fused candidate ranking (for replay evaluation), best first.
+        belief: the belief state after the turn, as plain data.
+        usage: LLM usage of the turn.
+        degraded: True when the LLM failed and the turn fell back to the crs-only path.
+        thread_id: the checkpointed thread, when one was used.
+    """
+
+    reply: str
+    action: str = "recommend"
+    recommendations: list[Recommendation] = Field(default_factory=list)
+    ranking: list[Recommendation] = Field(default_factory=list)
+    belief: dict[str, Any] = Field(default_factory=dict)
+    usage: Usage = Field(default_factory=Usage)
+    degraded: bool = False
+    thread_id: str | None = None
+
+
+@runtime_checkable
+class AgentRunner(Protocol):
+    """What callers need from the agent."""
+
+    variant: str
+
+    async def aturn(self, text: str, *, thread_id: str, user_id: str | None = None) -> TurnResult:
+        """One user turn on a checkpointed thread (only the new user message is given)."""
+        ...
+
+    async def arun_history(
+        self, messages: list[ChatMessage], *, user_id: str | None = None, ranking_k: int = 50
+    ) -> TurnResult:
+        """A stateless turn: rebuild the belief from the whole history, answer the last user message."""
+        ...
+
+    def turn(self, text: str, *, thread_id: str, user_id: str | None = None) -> TurnResult:
+        """Synchronous :meth:`aturn`."""
+        ...
+
+    def run_history(
+        self, messages: list[ChatMessage], *, user_id: str | None = None, ranking_k: int = 50
+    ) -> TurnResult:
+        """Synchronous :meth:`arun_history`."""
+        ...

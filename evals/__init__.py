@@ -1,0 +1,1 @@
+"""crsagent.evals package."""

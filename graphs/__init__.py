@@ -1,0 +1,1 @@
+"""crsagent.graphs package."""

@@ -1,0 +1,1 @@
+"""crsagent.tests package."""

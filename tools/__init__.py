@@ -1,0 +1,1 @@
+"""crsagent.tools package."""
