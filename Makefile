@@ -8,7 +8,7 @@ BIN     := $(VENV)/bin
 export CRSAGENT_HOME ?= $(CURDIR)/.crsagent
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install build llm-env test test-fast demo bench clean
+.PHONY: install build llm-env postgres test test-fast demo bench clean
 
 $(VENV)/.installed: pyproject.toml setup.py
 	$(PY) -m venv $(VENV)
@@ -25,7 +25,12 @@ build: install
 llm-env: install
 	$(BIN)/crsagent llm setup
 
-test: build llm-env
+# Debian's PostgreSQL for the integration tests that need a real server (root installs it).
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+
+test: build llm-env postgres
 	$(BIN)/python -m pytest tests
 
 test-fast: install

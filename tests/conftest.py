@@ -12,7 +12,16 @@ from pathlib import Path
 
 import pytest
 
+from crsagent.agent.llm.guard import FORBID_ENV, forbid_real_llm
 from crsagent.agent.settings import Settings
+
+
+@pytest.fixture(autouse=True)
+def no_real_llm(monkeypatch: pytest.MonkeyPatch):
+    """Real LLM requests raise RealLLMForbiddenError (tests/e2e switches them back on)."""
+    monkeypatch.setenv(FORBID_ENV, "1")
+    with forbid_real_llm():
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -39,3 +48,12 @@ def movies_home(settings: Settings) -> Settings:
 def office_home(settings: Settings) -> Settings:
     """Settings whose home holds a complete office build."""
     return _built(settings, "office")
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A ``postgresql://`` URL to a real throwaway PostgreSQL server (Debian's package)."""
+    from crsagent.tests.support.postgres import postgres_server
+
+    with postgres_server() as url:
+        yield url

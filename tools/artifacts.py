@@ -136,6 +136,7 @@ class ArtifactStore:
             if isinstance(exc, BuildError):
                 raise
             raise BuildError(f"building '{stage}' for '{self.domain}' failed: {exc}") from exc
+        os.chmod(tmp, 0o755)  # mkdtemp makes it private; artifacts are read by servers too
         if final.exists():
             shutil.rmtree(final)
         os.replace(tmp, final)

@@ -20,7 +20,7 @@ from crsagent.agent.settings import DOMAINS, Settings
 from crsagent.agent.errors import ConfigError
 from crsagent.tools.artifacts import ArtifactStore
 
-__all__ = ["BuildContext", "StageResult", "STAGES", "run_build", "stage_modules"]
+__all__ = ["BuildContext", "StageResult", "STAGES", "STAGE_BY_NAME", "run_build", "stage_modules"]
 
 # Stage modules, in build order. Each stage lists what it depends on.
 STAGES: tuple[str, ...] = (
@@ -30,6 +30,8 @@ STAGES: tuple[str, ...] = (
     "crsagent.tools.seq.stage",
     "crsagent.tools.intent.stage",
 )
+#: Stage name -> module (the stage's NAME is its package name).
+STAGE_BY_NAME: dict[str, str] = {m.rsplit(".", 2)[-2]: m for m in STAGES}
 
 
 @dataclass
@@ -71,25 +73,35 @@ class StageResult:
 
 
 def stage_modules(only: list[str] | None = None) -> list[ModuleType]:
-    """Import the stage modules, optionally only those named (with their dependencies)."""
-    mods = [importlib.import_module(m) for m in STAGES]
+    """Import the stage modules, optionally only those named (with their dependencies).
+
+    Only the stages asked for and what they depend on are imported, so building the catalogue
+    never needs the model code.
+    """
+    names = {m.rsplit(".", 2)[-2]: m for m in STAGES}  # crsagent.tools.<pkg>.stage -> pkg
+    by_name: dict[str, ModuleType] = {}
+
+    def load(name: str) -> ModuleType:
+        if name not in by_name:
+            path = STAGE_BY_NAME.get(name) or names.get(name)
+            if path is None:
+                raise ConfigError(f"unknown stage '{name}'; stages are {list(STAGE_BY_NAME)}")
+            by_name[name] = importlib.import_module(path)
+        return by_name[name]
+
     if not only:
-        return mods
-    by_name = {m.NAME: m for m in mods}
-    unknown = [n for n in only if n not in by_name]
-    if unknown:
-        raise ConfigError(f"unknown stage(s) {unknown}; stages are {list(by_name)}")
+        return [load(n) for n in STAGE_BY_NAME]
     wanted: set[str] = set()
 
     def add(name: str) -> None:
         if name not in wanted:
             wanted.add(name)
-            for dep in by_name[name].DEPENDS:
+            for dep in load(name).DEPENDS:
                 add(dep)
 
     for n in only:
         add(n)
-    return [m for m in mods if m.NAME in wanted]
+    return [load(n) for n in STAGE_BY_NAME if n in wanted]
 
 
 def run_build(ctx: BuildContext, only: list[str] | None = None) -> list[StageResult]:

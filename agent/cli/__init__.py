@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from crsagent.agent.cli import bench, build, evals, llm
+from crsagent.agent.cli import bench, build, chat, evals, llm, serve
 
 __all__ = ["app", "main"]
 
@@ -20,6 +20,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("build")(build.build)
+app.command("serve")(serve.serve)
+app.command("chat")(chat.chat)
+app.command("demo")(chat.demo)
 app.add_typer(llm.app, name="llm")
 app.add_typer(evals.app, name="eval")
 app.add_typer(bench.app, name="bench")

@@ -7,3 +7,313 @@ import typer
 __all__ = ["app"]
 
 app = typer.Typer(no_args_is_help=True, help="Evaluations: offline recommender metrics, replayed dialogues, simulated users, reports.")
+
+
+# --- evaluation harness: replay, simulate, understanding, synthetic, report (evals/ helper) ---------
+
+from pathlib import Path as _Path
+from typing import Any as _Any, Optional as _Optional
+
+from crsagent.agent.cli.common import cli_errors as _cli_errors, emit_json as _emit_json, err_console as _err
+from crsagent.agent.cli.common import progress_factory as _progress_factory, settings_from as _settings_from
+
+_EVAL_HOME = typer.Option(None, "--home", help="Data home (default $CRSAGENT_HOME or ./.crsagent).")
+_EVAL_LLM_URL = typer.Option(None, "--llm-base-url", help="OpenAI-compatible LLM server (default $CRSAGENT_LLM_BASE_URL).")
+
+
+def _eval_settings(home: _Optional[_Path], llm_base_url: _Optional[str]) -> _Any:
+    return _settings_from(home, llm_base_url=llm_base_url)
+
+
+def _check_variant(variant: str) -> str:
+    from crsagent.agent.turns import VARIANTS
+
+    if variant not in VARIANTS:
+        raise typer.BadParameter(f"must be one of {', '.join(VARIANTS)}", param_hint="--variant")
+    return variant
+
+
+def _dialogue_splits() -> dict[str, _Any]:
+    from crsagent.tools.intent.split import HELDOUT, TRAIN, dialogue_split
+
+    return {
+        "heldout": lambda r: dialogue_split(r["dialog_id"]) == HELDOUT,
+        "train": lambda r: dialogue_split(r["dialog_id"]) == TRAIN,
+    }
+
+
+def _make_agent(settings: _Any, variant: str, signals: _Optional[dict[str, bool]] = None) -> _Any:
+    from crsagent.evals.report import agent_factory
+
+    return agent_factory(settings)(variant, signals)
+
+
+def _parse_signals(off: list[str]) -> _Optional[dict[str, bool]]:
+    allowed = ("intent", "cf", "vector")
+    bad = [s for s in off if s not in allowed]
+    if bad:
+        raise typer.BadParameter(f"unknown signal(s) {bad}; choose from {allowed}", param_hint="--signal-off")
+    return {s: False for s in off} or None
+
+
+@app.command("replay")
+def replay_cmd(
+    variant: str = typer.Option("crs-only", help="Agent variant."),
+    turns: _Optional[_Path] = typer.Option(None, help="ReDial-turn-format JSONL (default: the bundled dev turns)."),
+    limit: _Optional[int] = typer.Option(None, min=1, help="Replay only N turns (the first N, or a sample with --sample-seed)."),
+    sample_seed: _Optional[int] = typer.Option(None, help="Sample --limit turns with this seed instead of taking the first."),
+    json_path: _Path = typer.Option(_Path("out/replay.json"), "--json", help="Where to write the summary JSON; partial results go next to it."),
+    concurrency: int = typer.Option(1, min=1, help="Turns in flight (above 1 uses the async agent; for LLM variants)."),
+    signal_off: list[str] = typer.Option([], "--signal-off", help="Switch a ranking signal off (intent, cf, vector); repeatable."),
+    fresh: bool = typer.Option(False, help="Ignore partial results of an earlier run."),
+    home: _Optional[_Path] = _EVAL_HOME,
+    llm_base_url: _Optional[str] = _EVAL_LLM_URL,
+) -> None:
+    """Replay ReDial turns: rank the catalogue from each context, score Recall@1/10/50 of the recorded recommendations."""
+    from crsagent.evals.datasets import TitleResolver, load_turns, select_turns
+    from crsagent.evals.replay import run_replay
+    from crsagent.evals.resume import PartialResults, partial_path_for
+
+    _check_variant(variant)
+    signals = _parse_signals(signal_off)
+    with _cli_errors():
+        settings = _eval_settings(home, llm_base_url)
+        path = turns or settings.data_dir / "redial" / "dev_turns.jsonl"
+        chosen = select_turns(load_turns(path), limit, sample_seed)
+        resolver = TitleResolver.from_catalog(settings)
+        agent = _make_agent(settings, variant, signals)
+        part = partial_path_for(json_path)
+        if fresh and part.exists():
+            part.unlink()
+        config = {"cmd": "replay", "variant": variant, "signals": signals, "turns": str(path), "keys": [t.key for t in chosen]}
+        with PartialResults(part, config) as partial, _progress_factory() as progress:
+            if partial.done:
+                _err.print(f"resuming: {len(partial.done)} of {len(chosen)} turns already done ({part})")
+            result = run_replay(agent, chosen, resolver, partial=partial, progress=progress, concurrency=concurrency,
+                                splits=_dialogue_splits() if path.name == "dev_turns.jsonl" else None)
+        out = {**result.summary, "variant": variant, "signals_off": signal_off, "turns_file": str(path),
+               "unmapped_titles": result.unmapped_titles[:50]}
+        _emit_json(out, json_path)
+
+
+@app.command("simulate")
+def simulate_cmd(
+    simulator: str = typer.Option("agenda", help="Simulated user: agenda (deterministic) or llm."),
+    targets: int = typer.Option(50, min=1, help="Number of target items (one dialogue each)."),
+    max_turns: int = typer.Option(5, min=1, help="Agent turns before a dialogue counts as a miss."),
+    variant: str = typer.Option("crs-only", help="Agent variant."),
+    seed: int = typer.Option(0, help="Target sampling and persona seed."),
+    json_path: _Path = typer.Option(_Path("out/simulate.json"), "--json", help="Summary JSON; transcripts go to <stem>.transcripts.jsonl."),
+    fresh: bool = typer.Option(False, help="Ignore partial results of an earlier run."),
+    home: _Optional[_Path] = _EVAL_HOME,
+    llm_base_url: _Optional[str] = _EVAL_LLM_URL,
+) -> None:
+    """Simulated users talk to the agent: success by turn, average turns, LLM calls, recommendation precision."""
+    import json as _json
+
+    from crsagent.evals.datasets import catalog_items
+    from crsagent.evals.resume import PartialResults, partial_path_for
+    from crsagent.evals.simulators import run_simulation, select_targets
+
+    _check_variant(variant)
+    if simulator not in ("agenda", "llm"):
+        raise typer.BadParameter("must be agenda or llm", param_hint="--simulator")
+    with _cli_errors():
+        settings = _eval_settings(home, llm_base_url)
+        items = catalog_items(settings)
+        lookup = {it.item_id: it for it in items}.get
+        sim = _make_simulator(settings, simulator, items, lookup)
+        chosen = select_targets(items, targets, seed=seed)
+        agent = _make_agent(settings, variant)
+        part = partial_path_for(json_path)
+        if fresh and part.exists():
+            part.unlink()
+        config = {"cmd": "simulate", "simulator": simulator, "variant": variant, "targets": [t.item_id for t in chosen], "max_turns": max_turns, "seed": seed}
+        with PartialResults(part, config) as partial, _progress_factory() as progress:
+            result = run_simulation(agent, sim, chosen, max_turns=max_turns, seed=seed, partial=partial, progress=progress, item_lookup=lookup)
+        transcripts = json_path.with_name(json_path.stem + ".transcripts.jsonl")
+        transcripts.parent.mkdir(parents=True, exist_ok=True)
+        transcripts.write_text("".join(_json.dumps(r) + "\n" for r in result.records), encoding="utf-8")
+        _emit_json({**result.summary, "variant": variant, "transcripts": str(transcripts)}, json_path)
+
+
+def _make_simulator(settings: _Any, kind: str, items: list[_Any], lookup: _Any) -> _Any:
+    from crsagent.evals.simulators import AgendaSimulator, LLMSimulator
+    from crsagent.evals.simulators.base import linker_from
+    from crsagent.tools.linker.linker import EntityLinker
+
+    linker = linker_from(EntityLinker.from_items(items))
+    if kind == "agenda":
+        return AgendaSimulator(lookup, linker=linker)
+    from crsagent.agent.llm.client import make_chat_model
+
+    return LLMSimulator(make_chat_model(settings), linker=linker)
+
+
+@app.command("understanding")
+def understanding_cmd(
+    variant: str = typer.Option("crs-only", help="Agent variant (crs-only: deterministic understanding; full: with the LLM)."),
+    limit: _Optional[int] = typer.Option(None, min=1, help="Only N turns (a sample with --sample-seed)."),
+    sample_seed: _Optional[int] = typer.Option(None, help="Sampling seed for --limit."),
+    json_path: _Path = typer.Option(_Path("out/understanding.json"), "--json", help="Summary JSON; partial results go next to it."),
+    fresh: bool = typer.Option(False, help="Ignore partial results of an earlier run."),
+    home: _Optional[_Path] = _EVAL_HOME,
+    llm_base_url: _Optional[str] = _EVAL_LLM_URL,
+) -> None:
+    """Precision, recall and F1 of the belief state (items, liked items, genres, people) against ReDial annotations."""
+    from crsagent.evals.datasets import TitleResolver, catalog_items, load_turns, select_turns
+    from crsagent.evals.resume import PartialResults, partial_path_for
+    from crsagent.evals.understanding import load_seeker_opinions, run_understanding
+
+    _check_variant(variant)
+    with _cli_errors():
+        settings = _eval_settings(home, llm_base_url)
+        chosen = select_turns(load_turns(settings.data_dir / "redial" / "dev_turns.jsonl"), limit, sample_seed)
+        items = catalog_items(settings)
+        resolver = TitleResolver.from_catalog(settings, items=items)
+        vocab = {g for it in items for g in it.genres}
+        agent = _make_agent(settings, variant)
+        part = partial_path_for(json_path)
+        if fresh and part.exists():
+            part.unlink()
+        config = {"cmd": "understanding", "variant": variant, "keys": [t.key for t in chosen]}
+        with PartialResults(part, config) as partial, _progress_factory() as progress:
+            result = run_understanding(agent, chosen, resolver, vocab, opinions=load_seeker_opinions(settings.data_dir),
+                                       partial=partial, progress=progress)
+        _emit_json({**result.summary, "variant": variant}, json_path)
+
+
+@app.command("synthetic")
+def synthetic_cmd(
+    users: int = typer.Option(20, min=1, help="MovieLens users to simulate (seeded sample)."),
+    out: _Optional[_Path] = typer.Option(None, help="Output JSONL (default <home>/movies/synthetic_dialogues.jsonl, which the intent stage reads)."),
+    simulator: str = typer.Option("llm", help="Who plays the users: llm (RecLLM) or agenda."),
+    variant: str = typer.Option("crs-only", help="Agent variant on the recommender side."),
+    max_turns: int = typer.Option(4, min=1, help="Agent turns per dialogue."),
+    seed: int = typer.Option(0, help="User sampling and persona seed."),
+    json_path: _Optional[_Path] = typer.Option(None, "--json", help="Also write the summary here."),
+    home: _Optional[_Path] = _EVAL_HOME,
+    llm_base_url: _Optional[str] = _EVAL_LLM_URL,
+) -> None:
+    """Write synthetic dialogues for MovieLens users' held-out items (training text for the intent model)."""
+    from crsagent.evals.datasets import catalog_items
+    from crsagent.evals.resume import PartialResults
+    from crsagent.evals.synthetic import SYNTHETIC_FILE, synthetic_cases, write_synthetic
+
+    _check_variant(variant)
+    if simulator not in ("agenda", "llm"):
+        raise typer.BadParameter("must be agenda or llm", param_hint="--simulator")
+    with _cli_errors():
+        settings = _eval_settings(home, llm_base_url)
+        items = catalog_items(settings)
+        by_id = {it.item_id: it for it in items}
+        sim = _make_simulator(settings, simulator, items, by_id.get)
+        cases = synthetic_cases(settings.data_dir, users, seed=seed, known_ids=set(by_id))
+        agent = _make_agent(settings, variant)
+        target = out or settings.domain_home("movies") / SYNTHETIC_FILE
+        config = {"cmd": "synthetic", "simulator": simulator, "variant": variant, "users": [c.user_id for c in cases], "max_turns": max_turns, "seed": seed}
+        with PartialResults(target.with_name(target.stem + ".partial.jsonl"), config) as partial, _progress_factory() as progress:
+            summary = write_synthetic(agent, sim, cases, by_id.get, target, max_turns=max_turns, seed=seed, partial=partial, progress=progress)
+        _emit_json(summary, json_path)
+
+
+@app.command("report")
+def report_cmd(
+    sample: int = typer.Option(50, min=1, help="Turns (seeded sample) for the LLM variants and LLM understanding."),
+    crs_limit: _Optional[int] = typer.Option(None, min=1, help="Turns for crs-only and the ablations (default: all dev turns)."),
+    sim_targets: int = typer.Option(30, min=0, help="Agenda-simulated dialogues per variant (0: none)."),
+    max_turns: int = typer.Option(5, min=1, help="Turns per simulated dialogue."),
+    understanding_limit: int = typer.Option(300, min=0, help="Turns for the crs-only understanding evaluation (0: none)."),
+    seed: int = typer.Option(0, help="Sampling seed."),
+    out: _Path = typer.Option(_Path("out/report"), help="Report folder (report.md, report.json, PNG plots; partial results under partial/)."),
+    extra_json: list[_Path] = typer.Option([], "--extra-json", help="Further result JSON files to include (e.g. the synthetic-dialogue effect)."),
+    home: _Optional[_Path] = _EVAL_HOME,
+    llm_base_url: _Optional[str] = _EVAL_LLM_URL,
+) -> None:
+    """Run every variant and signal ablation on the dev turns; write a Markdown report with PNG plots and the claims' verdicts."""
+    import json as _json
+
+    from crsagent.evals.datasets import TitleResolver, catalog_items, load_turns, select_turns
+    from crsagent.evals.replay import PopularityRunner
+    from crsagent.evals.report import agent_factory, run_report
+    from crsagent.evals.resume import PartialResults
+    from crsagent.evals.simulators import AgendaSimulator, run_simulation, select_targets
+    from crsagent.evals.understanding import load_seeker_opinions, run_understanding
+
+    with _cli_errors():
+        settings = _eval_settings(home, llm_base_url)
+        items = catalog_items(settings)
+        by_id = {it.item_id: it for it in items}
+        resolver = TitleResolver.from_catalog(settings, items=items)
+        all_turns = load_turns(settings.data_dir / "redial" / "dev_turns.jsonl")
+        turns = select_turns(all_turns, crs_limit, seed if crs_limit else None)
+        targets = select_targets(items, sim_targets, seed=seed) if sim_targets else []
+        opinions = load_seeker_opinions(settings.data_dir)
+        vocab = {g for it in items for g in it.genres}
+        part_dir = out / "partial"
+
+        with _progress_factory() as progress:
+
+            def simulate(agent: _Any, variant: str) -> dict[str, _Any]:
+                if not targets:
+                    return {}
+                n = len(targets) if variant == "crs-only" else max(1, min(len(targets), sample // 5))
+                with PartialResults(part_dir / f"sim-{variant}.partial.jsonl", {"v": variant, "t": [t.item_id for t in targets[:n]], "m": max_turns}) as p:
+                    return run_simulation(agent, AgendaSimulator(by_id.get), targets[:n], max_turns=max_turns, seed=seed,
+                                          partial=p, progress=progress, item_lookup=by_id.get,
+                                          description=f"simulate {variant}").summary
+
+            def understand(agent: _Any, todo: list[_Any]) -> dict[str, _Any]:
+                if not understanding_limit:
+                    return {}
+                todo = select_turns(list(todo), understanding_limit, seed)
+                with PartialResults(part_dir / f"und-{agent.variant}.partial.jsonl", {"keys": [t.key for t in todo]}) as p:
+                    return run_understanding(agent, todo, resolver, vocab, opinions=opinions, partial=p, progress=progress,
+                                             description=f"understanding {agent.variant}").summary
+
+            obj = run_report(
+                agent_factory(settings), turns, resolver, out, sample=sample, seed=seed,
+                llm_available=bool(settings.llm_base_url), simulate=simulate if targets else None,
+                understand=understand if understanding_limit else None, popularity=PopularityRunner(items),
+                splits=_dialogue_splits(), progress=progress,
+                meta={"llm_base_url": settings.llm_base_url or "none", "max_turns": max_turns},
+                extra={p.stem: _json.loads(p.read_text()) for p in extra_json},
+            )
+        _emit_json({"report": str(out / "report.md"), "claims": {c["claim"]: c["verdict"] for c in obj["claims"]},
+                    **{f"{n}/recall@10": r["summary"].get("recall@10") for n, r in obj["replay"].items()}}, out / "summary.json")
+
+
+# --- offline recommender metrics and the CF latency benchmark (models helper) ------------------
+
+
+@app.command("offline")
+def offline_cmd(
+    domain: str = typer.Option("movies", "--domain", "-d", help="movies | office"),
+    json_path: _Optional[_Path] = typer.Option(None, "--json", help="Also write the result JSON here."),
+    bench_scale: int = typer.Option(0, "--bench-scale", min=0, help="Also time CF top-50 on a synthetic catalogue of this many items (e.g. 1000000)."),
+    bench_only: bool = typer.Option(False, "--bench-only", help="Only the latency benchmarks (the built CF model and --bench-scale); no training."),
+    split_level: int = typer.Option(0, "--split-level", min=0, max=1, help="0: test (last positive held out); 1: validation (second-to-last)."),
+    tune: bool = typer.Option(False, "--tune", help="Sweep the intent model's K, lambda, negatives and the fusion weight on the validation split."),
+    home: _Optional[_Path] = _EVAL_HOME,
+) -> None:
+    """Leave-last-out Recall@10 / NDCG@10 of popularity, CF, sequential and CF+intent (models fitted on the rest)."""
+    from crsagent.agent.settings import DOMAINS
+    from crsagent.evals.offline import bench_cf, bench_model, default_grid, evaluate_offline, tune_intent
+
+    if domain not in DOMAINS:
+        raise typer.BadParameter(f"must be one of {', '.join(DOMAINS)}", param_hint="--domain")
+    with _cli_errors():
+        settings = _settings_from(home)
+        if bench_only:
+            from crsagent.tools.cf.stage import load_cf
+
+            out: dict[str, _Any] = {"domain": domain, "cf_latency": bench_model(load_cf(settings, domain))}
+        elif tune:
+            with _progress_factory() as progress:
+                out = tune_intent(settings, domain, default_grid(domain), progress=progress, log=_err.log)
+        else:
+            with _progress_factory() as progress:
+                out = evaluate_offline(settings, domain, progress=progress, log=_err.log, split_level=split_level)
+        if bench_scale:
+            out["cf_latency_synthetic"] = bench_cf(bench_scale)
+        _emit_json(out, json_path)

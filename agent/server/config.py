@@ -1,0 +1,51 @@
+"""Server configuration (limits, keys, variants). Only ``crsagent serve`` reads the environment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from crsagent.agent.errors import ConfigError
+from crsagent.agent.turns import VARIANTS
+
+__all__ = ["ServerConfig"]
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """What the HTTP layer enforces.
+
+    Attributes:
+        domain: the catalogue the agent recommends from (reported by ``/health``).
+        api_keys: accepted bearer keys; empty turns authentication off.
+        variants: the graph variants offered as models.
+        default_variant: what the model ``crsagent`` runs.
+        max_message_chars: the longest message content accepted.
+        max_messages: the most messages one request may carry.
+        max_body_bytes: the largest request body accepted.
+        retry_after_s: ``Retry-After`` sent with a 503 when the LLM server is unavailable.
+        warm_up: make the default variant's runner at start-up, not on the first request.
+        worker_threads: size of the event loop's default thread pool, where the graph's
+            synchronous nodes (and their blocking LLM calls) run; it bounds how many turns
+            make progress at once.
+    """
+
+    domain: str = "movies"
+    api_keys: tuple[str, ...] = ()
+    variants: tuple[str, ...] = VARIANTS
+    default_variant: str = "full"
+    max_message_chars: int = 8_000
+    max_messages: int = 256
+    max_body_bytes: int = 1_000_000
+    retry_after_s: int = 5
+    warm_up: bool = False
+    worker_threads: int = 64
+
+    def __post_init__(self) -> None:
+        unknown = [v for v in self.variants if v not in VARIANTS]
+        if unknown or not self.variants:
+            raise ConfigError(f"variants must be a non-empty subset of {VARIANTS}, got {self.variants}")
+        if self.default_variant not in self.variants:
+            raise ConfigError(f"default_variant {self.default_variant!r} is not among {self.variants}")
+        for name in ("max_message_chars", "max_messages", "max_body_bytes", "retry_after_s", "worker_threads"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1")

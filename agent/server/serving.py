@@ -1,0 +1,210 @@
+"""The logic of ``POST /v1/chat/completions``: validate, run one turn, shape the answer.
+
+Nothing here knows about FastAPI: :meth:`ChatService.plan` checks a request and decides what
+to run, :meth:`ChatService.run` runs it on the variant's runner (a session's turns one at a
+time, everything else concurrently), and :func:`to_completion` / :func:`to_stream` shape the
+:class:`~crsagent.agent.turns.TurnResult` as OpenAI's wire format.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+
+from crsagent.agent.errors import CrsAgentError
+from crsagent.agent.server.config import ServerConfig
+from crsagent.agent.server.errors import from_agent_error, invalid_request
+from crsagent.agent.server.models import resolve_model
+from crsagent.agent.server.protocol import (
+    ChatCompletion,
+    ChatCompletionRequest,
+    Choice,
+    RecommendationOut,
+    ResponseMessage,
+    TurnInfo,
+    UsageOut,
+    message_text,
+)
+from crsagent.agent.server.runners import RunnerPool
+from crsagent.agent.server.sessions import SessionLocks, resolve_session_id
+from crsagent.agent.server.streaming import completion_chunks
+from crsagent.agent.turns import ChatMessage, TurnResult
+
+__all__ = ["TurnPlan", "ChatService", "to_completion", "to_stream", "response_headers"]
+
+
+@dataclass(frozen=True)
+class TurnPlan:
+    """A validated request, reduced to what the runner needs.
+
+    Attributes:
+        model: the model id as requested (echoed in the answer).
+        variant: the graph variant that runs.
+        session_id: the checkpointed thread to resume, or None (stateless).
+        text: the new user message (the last message).
+        history: the whole conversation (used when stateless).
+        user: the profile-memory key (``user``).
+        stream: answer as server-sent events.
+        include_usage: add a usage chunk to the stream.
+        completion_id: ``chatcmpl-...``.
+        created: Unix time of the request.
+    """
+
+    model: str
+    variant: str
+    session_id: str | None
+    text: str
+    history: list[ChatMessage]
+    user: str | None
+    stream: bool = False
+    include_usage: bool = False
+    completion_id: str = field(default_factory=lambda: f"chatcmpl-{uuid.uuid4().hex}")
+    created: int = field(default_factory=lambda: int(time.time()))
+
+
+def _check_text(text: str, param: str, limit: int) -> None:
+    if len(text) > limit:
+        raise invalid_request(
+            f"{param} is {len(text)} characters; the limit is {limit}", param=param, code="content_too_long"
+        )
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise invalid_request(
+            f"{param} is not valid Unicode (unpaired surrogate)", param=param, code="invalid_encoding"
+        ) from exc
+
+
+class ChatService:
+    """Chat completions over a pool of runners.
+
+    Args:
+        pool: the runners, one per variant.
+        config: limits and variants.
+    """
+
+    def __init__(self, pool: RunnerPool, config: ServerConfig) -> None:
+        self.pool = pool
+        self.config = config
+        self.locks = SessionLocks()
+
+    def plan(self, request: ChatCompletionRequest, session_header: str | None = None) -> TurnPlan:
+        """Check a request and decide what to run.
+
+        Raises:
+            APIError: 400 for an unusable conversation or over-long content, 404 for an
+                unknown model.
+        """
+        cfg = self.config
+        variant = resolve_model(request.model, variants=cfg.variants, default_variant=cfg.default_variant)
+        messages = request.messages
+        if not messages:
+            raise invalid_request("messages must hold at least one message", param="messages", code="empty_messages")
+        if len(messages) > cfg.max_messages:
+            raise invalid_request(
+                f"{len(messages)} messages; the limit is {cfg.max_messages}", param="messages", code="too_many_messages"
+            )
+        history: list[ChatMessage] = []
+        for i, msg in enumerate(messages):
+            text = message_text(msg.content)
+            _check_text(text, f"messages.{i}.content", cfg.max_message_chars)
+            role = "system" if msg.role == "developer" else msg.role
+            history.append(ChatMessage(role=role, content=text))
+        last = len(messages) - 1
+        if messages[last].role != "user":
+            raise invalid_request(
+                f"the last message must come from the user, not the {messages[last].role}",
+                param=f"messages.{last}.role",
+                code="last_message_not_user",
+            )
+        if not history[last].content.strip():
+            raise invalid_request("the last user message is empty", param=f"messages.{last}.content", code="empty_content")
+        if request.user is not None:
+            _check_text(request.user, "user", 256)
+        session_id = resolve_session_id(session_header, request.metadata)
+        return TurnPlan(
+            model=request.model,
+            variant=variant,
+            session_id=session_id,
+            text=history[last].content,
+            history=history,
+            user=request.user or None,
+            stream=request.stream,
+            include_usage=bool(request.stream_options and request.stream_options.include_usage),
+        )
+
+    async def run(self, plan: TurnPlan) -> TurnResult:
+        """Run the planned turn.
+
+        With a session, only the new user message goes to the checkpointed thread, under the
+        session's lock; without one, the whole history goes to a stateless turn.
+
+        Raises:
+            APIError: the HTTP answer for a typed agent error (503 + ``Retry-After`` when
+                the LLM server is unavailable and the variant cannot fall back).
+        """
+        runner = await self.pool.get(plan.variant)
+        try:
+            if plan.session_id is not None:
+                async with self.locks.hold(plan.session_id):
+                    return await runner.aturn(plan.text, thread_id=plan.session_id, user_id=plan.user)
+            return await runner.arun_history(plan.history, user_id=plan.user)
+        except CrsAgentError as exc:
+            raise from_agent_error(exc, retry_after_s=self.config.retry_after_s) from exc
+
+
+def _parts(plan: TurnPlan, result: TurnResult) -> tuple[list[RecommendationOut], UsageOut, TurnInfo]:
+    recs = [
+        RecommendationOut(item_id=r.item_id, title=r.title, score=r.score, explanation=r.explanation)
+        for r in result.recommendations
+    ]
+    u = result.usage
+    usage = UsageOut(
+        prompt_tokens=u.prompt_tokens,
+        completion_tokens=u.completion_tokens,
+        total_tokens=max(u.total_tokens, u.prompt_tokens + u.completion_tokens),
+    )
+    info = TurnInfo(
+        variant=plan.variant,
+        session_id=plan.session_id,
+        action=result.action,
+        degraded=result.degraded,
+        llm_calls=u.llm_calls,
+        tool_calls=u.tool_calls,
+    )
+    return recs, usage, info
+
+
+def to_completion(plan: TurnPlan, result: TurnResult) -> ChatCompletion:
+    """The non-streamed answer."""
+    recs, usage, info = _parts(plan, result)
+    return ChatCompletion(
+        id=plan.completion_id,
+        created=plan.created,
+        model=plan.model,
+        choices=[Choice(message=ResponseMessage(content=result.reply, recommendations=recs))],
+        usage=usage,
+        crsagent=info,
+    )
+
+
+def to_stream(plan: TurnPlan, result: TurnResult) -> Iterator[str]:
+    """The streamed answer: SSE events, ``data: [DONE]`` last."""
+    recs, usage, info = _parts(plan, result)
+    return completion_chunks(
+        completion_id=plan.completion_id,
+        created=plan.created,
+        model=plan.model,
+        reply=result.reply,
+        recommendations=recs,
+        usage=usage,
+        info=info,
+        include_usage=plan.include_usage,
+    )
+
+
+def response_headers(plan: TurnPlan) -> Mapping[str, str]:
+    """Headers of a chat answer (the session id is echoed)."""
+    return {"X-Session-Id": plan.session_id} if plan.session_id else {}

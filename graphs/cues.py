@@ -1,0 +1,143 @@
+"""Deterministic cues in a user's words: rejections, questions, requests, negation, ordinals.
+
+Small, precise regular expressions over lower-cased text. They decide the intent when they
+fire; when none fires the message is taken as the user stating preferences (``elicit``), and
+an LLM (in LLM variants) may refine that.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+__all__ = [
+    "Intent",
+    "INTENTS",
+    "is_rejection",
+    "detect_intent",
+    "negative_near",
+    "has_negative",
+    "ordinal_refs",
+    "refers_back",
+    "has_year_cue",
+    "is_greeting_only",
+]
+
+Intent = Literal["elicit", "recommend", "reject", "ask_fact", "explain", "chitchat"]
+INTENTS: tuple[str, ...] = ("elicit", "recommend", "reject", "ask_fact", "explain", "chitchat")
+
+_REJECT = re.compile(
+    r"\b(not (that|this|those|these) (one|ones?)|not the (first|second|third|fourth|fifth|last)( one)?|not that|not this one|(i('| ha)ve|i already|already) "
+    r"(seen|watched|saw)|seen (it|that|them|those|this)( one)?( already)?|watched (it|that|them) already|"
+    r"no thanks|no,? thank you|nope|nah|not (interested|for me|really)|something else|anything else|"
+    r"another (one|movie|film|product|option)|(don'?t|do not) (like|want) (that|this|it|them|those)|"
+    r"(didn'?t|did not) like (that|this|it)|not a fan of (that|this|it))\b"
+)
+_BARE_NO = re.compile(r"^\s*((no|nope|nah|no way)\s*[.!]*\s*$|(no|nope|nah)\s*[,.!;-])")
+_WHY = re.compile(r"\bwhy\b|\bwhat makes\b|\bhow come\b|\bexplain\b")
+_FACT = re.compile(
+    r"\b(who (directed|made|wrote|stars|is in|plays|acted)|who'?s in|what year|which year|when was|"
+    r"how (long|old)|what is (it|that|this|the \w+ one)? ?about|what'?s (it|that|this)? ?about|"
+    r"tell me (more )?about|what genre|is (it|that) (any )?good|rating|rated|director of|cast of|"
+    r"(what|which) brand|who makes|made by|price|how much)\b"
+)
+_REQUEST = re.compile(
+    r"\b(recommend|recommendation|suggest|suggestion|what should i|any (ideas|suggestions|recs)|"
+    r"looking for|i('m| am) in the mood|in the mood for|give me|find me|show me|i want|i'?d like|"
+    r"can you find|something (like|similar|with|from|that|new|else)|anything (like|similar|from|with)|"
+    r"similar to|more like|what (else|other)|got any|do you have)\b"
+)
+_GREETING = re.compile(
+    r"^\s*((hi|hello|hey|howdy|good (morning|evening|afternoon)|thanks?( you)?|thank you|bye|goodbye|"
+    r"ok(ay)?|cool|great|nice|sure|yes|yeah|yep)[\s,.!?]*)+$"
+)
+_NEGATIVE = re.compile(
+    r"\b(didn'?t|did not|don'?t|do not|doesn'?t|never|not a (big )?fan|wasn'?t a fan|hated?|disliked?|"
+    r"can'?t stand|couldn'?t stand|boring|awful|terrible|worst|overrated|not into|not really into)\b"
+)
+_CLAUSE = re.compile(r"[.;!?]|,\s*(but|though|although|however)\b|\bbut\b|\bwhereas\b")
+_ORDINALS = {
+    "first": 0, "1st": 0, "#1": 0, "second": 1, "2nd": 1, "#2": 1, "third": 2, "3rd": 2, "#3": 2,
+    "fourth": 3, "4th": 3, "fifth": 4, "5th": 4, "last": -1,
+}
+_ORDINAL = re.compile(r"(?<![\w#])(first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th|last|#[1-3])\b")
+_BACKREF = re.compile(r"\b(it|that one|this one|that movie|this movie|that film|the movie|that product|this product|them|those)\b")
+_YEAR_CUE = re.compile(
+    r"\b(1[89]\d\d|20\d\d|\d0'?s|'\d0s|decade|recent|recently|new|newer|newest|latest|modern|old|older|"
+    r"classic|classics|vintage|century|this year|last year)\b"
+)
+
+
+def is_rejection(text: str) -> bool:
+    """Whether the user turns down what was just recommended ("not that one", "seen it", "no")."""
+    t = text.lower()
+    return bool(_BARE_NO.match(t) or _REJECT.search(t))
+
+
+def is_greeting_only(text: str) -> bool:
+    """Whether the message is only greetings or thanks."""
+    return bool(_GREETING.match(text.lower()))
+
+
+def detect_intent(text: str, *, has_recent_recs: bool) -> tuple[Intent, bool]:
+    """The intent the cues show.
+
+    Args:
+        text: the user message.
+        has_recent_recs: whether the agent recommended something on its last turn.
+
+    Returns:
+        (intent, whether a cue fired; False means ``elicit`` by default).
+    """
+    t = text.lower()
+    if has_recent_recs and is_rejection(t):
+        return "reject", True
+    if _WHY.search(t) and (has_recent_recs or _ORDINAL.search(t)):
+        return "explain", True
+    if _FACT.search(t) and ("?" in t or t.startswith(("who", "what", "when", "how", "tell"))):
+        return "ask_fact", True
+    if _REQUEST.search(t):
+        return "recommend", True
+    if is_greeting_only(t):
+        return "chitchat", True
+    return "elicit", False
+
+
+def negative_near(text: str, start: int, end: int) -> bool:
+    """Whether the clause around ``text[start:end]`` holds a negative opinion cue."""
+    t = text.lower()
+    left = 0
+    for m in _CLAUSE.finditer(t, 0, start):
+        left = m.end()
+    right_m = _CLAUSE.search(t, end)
+    right = right_m.start() if right_m else len(t)
+    clause = t[left:start] + " " + t[end:right]
+    return bool(_NEGATIVE.search(clause))
+
+
+def has_negative(text: str) -> bool:
+    """Whether the text holds a negative opinion cue anywhere."""
+    return bool(_NEGATIVE.search(text.lower()))
+
+
+def ordinal_refs(text: str, n: int) -> list[int]:
+    """Indices (0-based, into the last ``n`` recommendations) the text refers to by ordinal."""
+    out: list[int] = []
+    for m in _ORDINAL.finditer(text.lower()):
+        i = _ORDINALS.get(m.group(1), None)
+        if i is None:
+            continue
+        i = n - 1 if i == -1 else i
+        if 0 <= i < n and i not in out:
+            out.append(i)
+    return out
+
+
+def refers_back(text: str) -> bool:
+    """Whether the text points back at something already said ("it", "that one" ...)."""
+    return bool(_BACKREF.search(text.lower()))
+
+
+def has_year_cue(text: str) -> bool:
+    """Whether the text speaks of years or eras (grounds an LLM-extracted year range)."""
+    return bool(_YEAR_CUE.search(text.lower()))

@@ -1,0 +1,106 @@
+"""Grounded explanations and item facts for a turn (explainer tool, or a signal-based fallback)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from crsagent.agent.errors import ToolInputError
+from crsagent.graphs.belief import (
+    Belief,
+    disliked_ids,
+    liked_genres,
+    liked_ids,
+    liked_people,
+    resolved_constraints,
+    soft_text,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from crsagent.graphs.state import Candidate
+    from crsagent.tools.toolkit import Toolkit
+
+__all__ = ["evidence_dict", "make_evidence", "explain", "item_facts", "signal_reason"]
+
+_SIGNAL_WORDS = {
+    "cf": "people with similar taste liked it",
+    "vector": "it matches what you described",
+    "intent": "it fits the mood of the conversation",
+    "attr": "it has what you asked for",
+    "popularity": "it is popular",
+}
+
+
+def evidence_dict(belief: Belief, candidates: Sequence[Candidate] = (), intent: str | None = None) -> dict[str, Any]:
+    """The explainer's evidence as plain data (``tools.explain.schema.Evidence`` fields)."""
+    c = resolved_constraints(belief)
+    return {
+        "liked_ids": liked_ids(belief)[::-1],
+        "disliked_ids": disliked_ids(belief),
+        "genres": liked_genres(belief),
+        "people": liked_people(belief),
+        "year_min": c.get("year_min"),
+        "year_max": c.get("year_max"),
+        "brands": [b for b, v in (belief.get("brands") or {}).items() if v == "like"],
+        "soft_preferences": [soft_text(belief)] if soft_text(belief) else [],
+        "intent": intent,
+        "signals": {cand["item_id"]: dict(cand["signals"]) for cand in candidates},
+    }
+
+
+def make_evidence(belief: Belief, candidates: Sequence[Candidate] = (), intent: str | None = None) -> Any:
+    """An ``Evidence`` for the explainer."""
+    from crsagent.tools.explain.schema import Evidence
+
+    return Evidence.model_validate(evidence_dict(belief, candidates, intent))
+
+
+def signal_reason(toolkit: Toolkit, cand: Candidate | None, item_id: str) -> str:
+    """A plain reason from the strongest signals (used when there is no explainer)."""
+    title = toolkit.title(item_id)
+    if not cand:
+        return ""
+    sig = {k: v for k, v in cand["signals"].items() if k != "popularity" and v > 0}
+    if not sig:
+        return f"{title} is a popular choice that fits your constraints."
+    best = sorted(sig, key=lambda k: -sig[k])[:2]
+    return f"I picked {title} because " + " and ".join(_SIGNAL_WORDS[k] for k in best if k in _SIGNAL_WORDS) + "."
+
+
+def explain(
+    toolkit: Toolkit,
+    item_ids: Sequence[str],
+    belief: Belief,
+    candidates: Sequence[Candidate] = (),
+    intent: str | None = None,
+) -> dict[str, str]:
+    """Grounded explanations of items (the explainer's purchase reasons, else signal reasons)."""
+    ids = [i for i in item_ids if toolkit.has(i)]
+    if not ids:
+        return {}
+    by_id = {c["item_id"]: c for c in candidates}
+    if toolkit.explainer is not None:
+        try:
+            evidence = make_evidence(belief, [by_id[i] for i in ids if i in by_id], intent)
+            return {e.item_id: e.text for e in toolkit.explainer.explain_many(ids, evidence, "purchase_reason")}
+        except ToolInputError:
+            pass
+    return {i: signal_reason(toolkit, by_id.get(i), i) for i in ids}
+
+
+def item_facts(toolkit: Toolkit, item_ids: Sequence[str], plot_chars: int = 300) -> list[dict[str, Any]]:
+    """The record facts of items, for answers (only fields that are set)."""
+    out: list[dict[str, Any]] = []
+    for i in item_ids:
+        it = toolkit.item(i)
+        if it is None:
+            continue
+        d: dict[str, Any] = {"item_id": i, "title": it.display_title}
+        for key in ("year", "genres", "directors", "writers", "cast", "brand", "categories", "rating_mean"):
+            v = getattr(it, key)
+            if v not in (None, [], ""):
+                d[key] = v[:4] if isinstance(v, list) else v
+        if it.plot:
+            d["plot"] = it.plot[:plot_chars] + ("..." if len(it.plot) > plot_chars else "")
+        out.append(d)
+    return out

@@ -1,0 +1,147 @@
+"""The grounding guard: a reply may recommend only catalogue items from the candidate set.
+
+Titles in the reply are linked to the catalogue with the entity linker. A sentence that names
+an item outside the allowed set, or an item the user rejected or disliked, is removed; what the
+guard keeps is the reply, and the allowed items it names (in reply order) are the turn's
+recommendations. Items the user brought up (liked, mentioned) and items the agent already
+suggested may be named as references but do not count as new recommendations. When nothing
+recommendable is left for a recommendation turn, the caller falls back to the template reply. A fact check (the
+explainer's ``verify_reply``) removes sentences that state a year, genre, rating or name the
+named items' records do not hold.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["GuardResult", "split_sentences", "guard_reply"]
+
+_BOUNDARY = re.compile(r"\n+|(?<=[.!?])[\"')\]]?\s+(?=[\"'(\[]?[A-Z0-9])")
+_NOT_END = re.compile(r"(?:^|\s)(?:\d{1,2}|[A-Z]|Mr|Mrs|Ms|Dr|St|Jr|Sr|vs|Vol|No|Pt)\.$")
+
+
+@dataclass
+class GuardResult:
+    """What the guard let through.
+
+    Attributes:
+        reply: the reply with offending sentences removed.
+        recommended: allowed, new items the reply names, in reply order.
+        removed: items whose sentences were removed.
+        references: items named as references (the user's own, or earlier suggestions).
+        violations: facts the fact check rejected (their sentences were removed).
+    """
+
+    reply: str
+    recommended: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    references: list[str] = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """(start, end) spans of the sentences and lines of a text."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for m in _BOUNDARY.finditer(text):
+        if m.group().strip("\n ") == "" and "\n" not in m.group() and _NOT_END.search(text[start : m.start()]):
+            continue
+        if text[start : m.start()].strip():
+            spans.append((start, m.start()))
+        start = m.end()
+    if text[start:].strip():
+        spans.append((start, len(text)))
+    return spans
+
+
+def guard_reply(
+    reply: str,
+    *,
+    linker: Any,
+    allowed: Collection[str] | None,
+    blocked: Collection[str],
+    references: Collection[str] = (),
+    valid: Callable[[str], bool] | None = None,
+    check: Callable[[str, list[str]], list[str]] | None = None,
+) -> GuardResult:
+    """Check a reply's item mentions and remove the sentences that break the rules.
+
+    Args:
+        reply: the LLM's reply.
+        linker: the entity linker (``link(text) -> mentions`` with ``item_id``, ``start``, ``end``).
+        allowed: ids that may be recommended (None: any catalogue item).
+        blocked: ids never to name (rejected, disliked).
+        references: ids that may be named without being recommended (the user's liked and
+            mentioned items, earlier suggestions).
+        valid: an extra check for a recommended id (for example the hard constraints).
+        check: a fact check of a sentence about items: ``check(sentence, item_ids) -> violations``;
+            a sentence with violations is removed.
+
+    Returns:
+        The guarded reply and what it recommends.
+    """
+    if linker is None or not reply.strip():
+        return GuardResult(reply=reply.strip())
+    mentions = linker.link(reply)
+    spans = split_sentences(reply)
+    blocked, refs = set(blocked), set(references)
+    drop: set[int] = set()
+    recommended: list[str] = []
+    removed: list[str] = []
+    named_refs: list[str] = []
+    per_sentence: dict[int, list[str]] = {}
+    for m in mentions:
+        idx = next((k for k, (s, e) in enumerate(spans) if s <= m.start < e), None)
+        if idx is None:
+            continue
+        iid = m.item_id
+        if iid in blocked:
+            drop.add(idx)
+            removed.append(iid)
+        elif iid in refs:
+            named_refs.append(iid)
+        elif (allowed is not None and iid not in allowed) or (valid is not None and not valid(iid)):
+            drop.add(idx)
+            removed.append(iid)
+        else:
+            per_sentence.setdefault(idx, []).append(iid)
+    violations: list[str] = []
+    if check is not None:
+        for idx, ids in per_sentence.items():
+            if idx not in drop:
+                s, e = spans[idx]
+                found = check(reply[s:e], ids)
+                if found:
+                    drop.add(idx)
+                    violations.extend(found)
+    for idx in sorted(per_sentence):
+        if idx not in drop:
+            recommended.extend(per_sentence[idx])
+        else:
+            removed.extend(per_sentence[idx])
+    kept = [reply[s:e].strip() for k, (s, e) in enumerate(spans) if k not in drop]
+    text = _join(kept)
+    return GuardResult(
+        reply=text,
+        recommended=list(dict.fromkeys(recommended)),
+        removed=list(dict.fromkeys(removed)),
+        references=list(dict.fromkeys(named_refs)),
+        violations=violations,
+    )
+
+
+def _join(parts: list[str]) -> str:
+    out = ""
+    for p in parts:
+        if not p:
+            continue
+        if not out:
+            out = p
+        elif re.match(r"^(\d+[.)]|[-*•])\s", p) or out.endswith(":"):
+            out += "\n" + p
+        else:
+            out += " " + p
+    return out.strip()

@@ -1,0 +1,77 @@
+"""``act``: run the deterministic recommend pipeline and gather what the reply needs.
+
+Every turn ranks the catalogue (the ranking is also the turn's output for replay evaluation);
+then, by action: the top items with grounded explanations (``recommend``), the facts of the
+items in focus (``answer``), or their explanations (``explain``). Variants without ranking
+(``llm-only``) still fetch facts and explanations for the items in focus.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from crsagent.graphs.belief import Belief, merge_belief
+from crsagent.graphs.context import CRSContext
+from crsagent.graphs.explaining import explain, item_facts
+from crsagent.graphs.prompting import dialogue_text
+from crsagent.graphs.ranking import rank_candidates
+from crsagent.graphs.state import Candidate, CRSState
+from crsagent.graphs.variants import VariantSpec
+from langgraph.runtime import Runtime
+
+__all__ = ["make_act", "recommendation_records"]
+
+
+def recommendation_records(
+    tk: Any, ids: Sequence[str], candidates: Sequence[Candidate], explanations: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Recommendation records (``agent.turns.Recommendation`` fields) for item ids."""
+    by_id = {c["item_id"]: c for c in candidates}
+    out = []
+    for i in ids:
+        c = by_id.get(i)
+        out.append(
+            {
+                "item_id": i,
+                "title": tk.title(i),
+                "score": float(c["score"]) if c else 0.0,
+                "explanation": explanations.get(i, ""),
+                "signals": dict(c["signals"]) if c else {},
+            }
+        )
+    return out
+
+
+def make_act(spec: VariantSpec) -> Callable[[CRSState, Runtime[CRSContext]], dict[str, Any]]:
+    """The ``act`` node of a variant."""
+
+    def act(state: CRSState, runtime: Runtime[CRSContext]) -> dict[str, Any]:
+        ctx = runtime.context
+        tk = ctx.toolkit
+        belief: Belief = merge_belief(state.get("belief"), {})
+        action = state.get("action") or "recommend"
+        candidates: list[Candidate] = []
+        intent_label = None
+        if spec.ranking:
+            text = dialogue_text(state.get("messages") or [], ctx.history_window)
+            candidates, intent_label = rank_candidates(tk, belief, text, k=ctx.ranking_k, weights=ctx.weights)
+        out: dict[str, Any] = {
+            "candidates": candidates,
+            "recommendations": [],
+            "facts": [],
+            "intent_label": intent_label,
+        }
+        focus = [i for i in (state.get("focus") or []) if tk.has(i)]
+        if action == "recommend" and candidates:
+            top = [c["item_id"] for c in candidates[: ctx.n_recommend]]
+            why = explain(tk, top, belief, candidates, intent_label)
+            out["recommendations"] = recommendation_records(tk, top, candidates, why)
+        elif action == "answer":
+            out["facts"] = item_facts(tk, focus)
+        elif action == "explain":
+            why = explain(tk, focus, belief, candidates, intent_label)
+            out["recommendations"] = recommendation_records(tk, focus, candidates, why)
+        return out
+
+    return act

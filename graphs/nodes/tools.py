@@ -1,0 +1,197 @@
+"""The LLM's tool step: ``tool_agent`` (the LLM picks typed tools) and ``tools`` (LangGraph's ToolNode).
+
+The LLM sees the turn's candidates and may call the toolkit's LangChain tools
+(``search_products``, ``get_items``, ``vector_search``, ``recommend_cf``, ``score_intents``,
+``explain_items``). Models whose profile says native tool choice is reliable choose freely
+(``tool_choice="auto"``); for the others the step forces the one tool that fits the action
+(constrained decoding of its arguments), or is skipped. ``ToolNode`` runs the calls: a bad
+argument, an unknown id or an unknown tool comes back to the LLM as a ``ToolMessage`` with
+``status="error"``; budgets bound the calls and the rounds.
+"""
+
+# No ``from __future__ import annotations`` here: ToolNode reads the error handler's
+# annotation at run time to know which exceptions it handles.
+
+import json
+import weakref
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from crsagent.agent.errors import ToolInputError
+from crsagent.graphs.belief import merge_belief
+from crsagent.graphs.context import CRSContext
+from crsagent.graphs.explaining import make_evidence
+from crsagent.graphs.llm_step import chat_step, model_profile
+from crsagent.graphs.prompting import belief_summary, dialogue, render
+from crsagent.graphs.state import CRSState
+from crsagent.graphs.variants import VariantSpec
+from langchain_core.messages import AIMessage, SystemMessage, ToolMessage
+from langchain_core.runnables import RunnableConfig
+from langchain_core.tools import BaseTool, ToolException
+from langgraph.prebuilt import ToolNode
+from langgraph.prebuilt.tool_node import ToolInvocationError
+from langgraph.runtime import Runtime
+from pydantic import BaseModel, ValidationError
+
+__all__ = [
+    "EVIDENCE_KEY",
+    "FORCED_TOOL",
+    "TOOL_ACTIONS",
+    "tool_error_message",
+    "evidence_from_config",
+    "tools_for",
+    "make_tool_agent",
+    "make_tools_node",
+    "tool_rounds",
+    "tool_results",
+    "result_item_ids",
+]
+
+#: ``configurable`` key through which the tools node hands the explainer its evidence.
+EVIDENCE_KEY = "crs_evidence"
+#: Actions for which the LLM may use tools.
+TOOL_ACTIONS: tuple[str, ...] = ("recommend", "answer", "explain")
+#: The tool forced for an action when the model cannot be trusted to choose.
+FORCED_TOOL: dict[str, tuple[str, ...]] = {
+    "recommend": ("vector_search", "search_products"),
+    "answer": ("get_items",),
+    "explain": ("explain_items", "get_items"),
+}
+
+
+def tool_error_message(e: ToolInputError | ToolException | ValidationError | ToolInvocationError) -> str:
+    """The text of a tool error the LLM can act on (other exceptions are bugs and re-raise)."""
+    return f"Error: {e}. Fix the arguments and call the tool again, or answer without it."
+
+
+def evidence_from_config(config: RunnableConfig | None) -> Any:
+    """The explainer's evidence for this call (set by the ``tools`` node), else empty evidence."""
+    got = ((config or {}).get("configurable") or {}).get(EVIDENCE_KEY)
+    if got is not None:
+        return got
+    from crsagent.tools.explain.schema import Evidence
+
+    return Evidence()
+
+
+def tools_for(toolkit: Any) -> list[BaseTool]:
+    """The toolkit's LangChain tools (the explainer reads its evidence from the run config)."""
+    return toolkit.tools(evidence_from_config)
+
+
+def tool_rounds(state: CRSState) -> int:
+    """How many tool-calling rounds this turn has had."""
+    return sum(1 for m in state.get("scratch") or [] if isinstance(m, AIMessage) and m.tool_calls)
+
+
+def _candidate_list(tk: Any, state: CRSState, n: int = 10) -> str:
+    rows = [f"{c['item_id']}: {tk.title(c['item_id'])}" for c in (state.get("candidates") or [])[:n]]
+    return "\n".join(rows) or "(none)"
+
+
+def make_tool_agent(spec: VariantSpec) -> Callable[[CRSState, Runtime[CRSContext]], dict[str, Any]]:
+    """The ``tool_agent`` node: one LLM request that may call tools."""
+
+    def tool_agent(state: CRSState, runtime: Runtime[CRSContext]) -> dict[str, Any]:
+        ctx = runtime.context
+        tk = ctx.toolkit
+        tools = tools_for(tk)
+        names = [t.name for t in tools]
+        action = state.get("action") or "recommend"
+        if not tools or ctx.llm is None:
+            return {"usage": {"notes": ["tools: no tools or no LLM; step skipped"]}}
+        if model_profile(ctx).native_tool_calls:
+            choice: str = "auto"
+        else:
+            forced = next((n for n in FORCED_TOOL.get(action, ()) if n in names), None)
+            if forced is None:
+                return {"usage": {"notes": [f"tools: no tool to force for '{action}'; step skipped"]}}
+            choice = forced
+        belief = merge_belief(state.get("belief"), {})
+        focus = ", ".join(f"{i}: {tk.title(i)}" for i in state.get("focus") or []) or "(none)"
+        system = render(
+            "tool_agent",
+            noun="movie" if tk.domain == "movies" else "office product",
+            action=action,
+            belief=belief_summary(tk, belief),
+            focus=focus,
+            candidates=_candidate_list(tk, state),
+        )
+        prompt = [SystemMessage(content=system), *dialogue(state.get("messages") or [], ctx.history_window)]
+        prompt += list(state.get("scratch") or [])
+        bound = ctx.llm.bind_tools(tools, tool_choice=choice)
+        ai, used = chat_step(ctx, state.get("usage"), prompt, step="tools", reserve=1 if spec.llm_reply else 0, model=bound)
+        if ai is None or not ai.tool_calls:
+            return {"usage": used}
+        left = ctx.budgets.tool_calls - int((state.get("usage") or {}).get("tool_calls", 0))
+        calls = ai.tool_calls[: max(left, 0)]
+        notes = [] if len(calls) == len(ai.tool_calls) else [f"tools: {len(ai.tool_calls) - len(calls)} call(s) over budget dropped"]
+        if not calls:
+            return {"usage": {**used, "notes": notes}}
+        msg = AIMessage(content=ai.content, tool_calls=calls, id=ai.id)
+        return {"scratch": [msg], "usage": {**used, "notes": notes}}
+
+    return tool_agent
+
+
+def make_tools_node() -> Callable[..., dict[str, Any]]:
+    """The ``tools`` node: LangGraph's ToolNode over the toolkit's tools, with the evidence in config."""
+    nodes: weakref.WeakKeyDictionary[Any, ToolNode] = weakref.WeakKeyDictionary()
+
+    def tools(state: CRSState, runtime: Runtime[CRSContext], config: RunnableConfig) -> dict[str, Any]:
+        ctx = runtime.context
+        tk = ctx.toolkit
+        node = nodes.get(tk)
+        if node is None:
+            node = ToolNode(tools_for(tk), handle_tool_errors=tool_error_message, messages_key="scratch")
+            nodes[tk] = node
+        scratch = list(state.get("scratch") or [])
+        last = scratch[-1] if scratch else None
+        if not isinstance(last, AIMessage) or not last.tool_calls:
+            return {}
+        belief = merge_belief(state.get("belief"), {})
+        evidence = make_evidence(belief, state.get("candidates") or [], state.get("intent_label"))
+        cfg: RunnableConfig = {**config, "configurable": {**(config.get("configurable") or {}), EVIDENCE_KEY: evidence}}
+        result = node.invoke({"scratch": scratch}, cfg)
+        out = list(result.get("scratch", []) if isinstance(result, dict) else result)
+        return {"scratch": out, "usage": {"tool_calls": len(last.tool_calls)}}
+
+    return tools
+
+
+def _walk_ids(obj: Any) -> Iterator[str]:
+    if isinstance(obj, BaseModel):
+        obj = obj.model_dump()
+    if isinstance(obj, dict):
+        if isinstance(obj.get("item_id"), str):
+            yield obj["item_id"]
+        for v in obj.values():
+            yield from _walk_ids(v)
+    elif isinstance(obj, (list, tuple)):
+        for v in obj:
+            yield from _walk_ids(v)
+
+
+def result_item_ids(message: ToolMessage) -> list[str]:
+    """Item ids a successful tool result holds (from its artifact, else its JSON content)."""
+    if message.status == "error":
+        return []
+    data: Any = message.artifact
+    if data is None:
+        try:
+            data = json.loads(message.text)
+        except (ValueError, TypeError):
+            return []
+    return list(dict.fromkeys(_walk_ids(data)))
+
+
+def tool_results(state: CRSState, max_chars: int = 1500) -> tuple[str, list[str]]:
+    """This turn's tool results as prompt text, and the item ids they returned."""
+    parts: list[str] = []
+    ids: list[str] = []
+    for m in state.get("scratch") or []:
+        if isinstance(m, ToolMessage):
+            status = "error" if m.status == "error" else "ok"
+            parts.append(f"[{m.name or 'tool'} {status}] {m.text[:max_chars]}")
+            ids.extend(result_item_ids(m))
+    return ("\n".join(parts) or "(no tools called)"), list(dict.fromkeys(ids))

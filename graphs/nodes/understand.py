@@ -1,0 +1,143 @@
+"""``understand``: read the new messages into a belief update, an intent and the items in focus.
+
+Every message after the state's ``cursor`` is read in order: user messages by the
+deterministic reader (linker + lexicon + cues), assistant messages for the items they
+named (the agent's own replies carry them in ``additional_kwargs["crsagent"]``; replayed
+histories are linked). In LLM-understanding variants the last user message also gets ONE
+structured LLM call whose grounded values are added. On a thread's first turn the user's
+profile memory seeds the belief. This node also starts the turn's usage record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from crsagent.agent.memory import load_profile
+from crsagent.graphs.belief import Belief, merge_belief
+from crsagent.graphs.context import CRSContext
+from crsagent.graphs.llm_step import structured_step
+from crsagent.graphs.prompting import belief_summary, render
+from crsagent.graphs.state import CRSState
+from crsagent.graphs.understanding import (
+    NeedsExtraction,
+    Reading,
+    llm_update,
+    profile_seed,
+    read_assistant_message,
+    read_user_message,
+)
+from crsagent.graphs.variants import VariantSpec
+from langchain_core.messages import (
+    AIMessage,
+    AnyMessage,
+    HumanMessage,
+    RemoveMessage,
+    SystemMessage,
+)
+from langgraph.graph.message import REMOVE_ALL_MESSAGES
+from langgraph.runtime import Runtime
+
+__all__ = ["make_understand", "AGENT_KEY", "agent_meta", "last_recommended"]
+
+#: The key under which the agent's replies record what they recommended.
+AGENT_KEY = "crsagent"
+
+
+def agent_meta(message: AnyMessage) -> dict[str, Any] | None:
+    """The agent's record on one of its own replies, or None."""
+    meta = getattr(message, "additional_kwargs", None) or {}
+    got = meta.get(AGENT_KEY)
+    return got if isinstance(got, dict) else None
+
+
+def last_recommended(messages: Sequence[AnyMessage]) -> list[str]:
+    """What the agent's most recent recommending reply recommended."""
+    for m in reversed(messages):
+        meta = agent_meta(m)
+        if meta and meta.get("recommended"):
+            return list(meta["recommended"])
+    return []
+
+
+def _noun(domain: str) -> str:
+    return "movie" if domain == "movies" else "office product"
+
+
+def make_understand(spec: VariantSpec) -> Callable[[CRSState, Runtime[CRSContext]], dict[str, Any]]:
+    """The ``understand`` node of a variant."""
+
+    def understand(state: CRSState, runtime: Runtime[CRSContext]) -> dict[str, Any]:
+        ctx = runtime.context
+        tk = ctx.toolkit
+        messages = list(state.get("messages") or [])
+        cursor = int(state.get("cursor") or 0)
+        if cursor > len(messages):  # the history was replaced: read it all again
+            cursor = 0
+        out: dict[str, Any] = {"usage": {"reset": True}, "scratch": [RemoveMessage(id=REMOVE_ALL_MESSAGES)]}
+        update: Belief = {}
+        profile = state.get("profile")
+        if not state.get("turn") and ctx.user_id and runtime.store is not None:
+            stored = load_profile(runtime.store, ctx.user_id)
+            if stored is not None:
+                profile = stored.model_dump(mode="json")
+                out["profile"] = profile
+                update = merge_belief(update, profile_seed(profile))
+        last_recs = last_recommended(messages[:cursor])
+        reading: Reading | None = None
+        last_user = ""
+        for m in messages[cursor:]:
+            if isinstance(m, HumanMessage):
+                last_user = m.text
+                reading = read_user_message(tk, m.text, last_recs)
+                update = merge_belief(update, reading.update)
+            elif isinstance(m, AIMessage) and not m.tool_calls:
+                meta = agent_meta(m)
+                named = list(meta.get("recommended") or []) if meta else read_assistant_message(tk, m.text)
+                update = merge_belief(update, {"mentioned": named})
+                last_recs = named or last_recs
+            elif isinstance(m, SystemMessage):
+                continue
+        intent = reading.intent if reading else "chitchat"
+        focus = reading.focus if reading else []
+        if spec.llm_understanding and reading is not None and last_user.strip():
+            prior = merge_belief(state.get("belief"), update)
+            prompt = [
+                SystemMessage(
+                    content=render(
+                        "understand",
+                        noun=_noun(tk.domain),
+                        people="directors or actors" if tk.domain == "movies" else "brands",
+                        belief=belief_summary(tk, prior),
+                        last_reply=_last_ai_text(messages),
+                    )
+                ),
+                HumanMessage(content=last_user),
+            ]
+            ex, used = structured_step(
+                ctx, {}, prompt, NeedsExtraction, step="understand", reserve=1 if spec.llm_reply else 0
+            )
+            out["usage"] = {**used, "reset": True}
+            if ex is not None:
+                update = merge_belief(update, llm_update(tk, last_user, ex, reading.update))
+                if not reading.cue and ex.intent != "elicit" and (ex.intent != "reject" or last_recs):
+                    intent = ex.intent
+                    if intent == "reject":  # the LLM heard a rejection the cues missed
+                        update = merge_belief(update, {"rejected": last_recs})
+        out.update(
+            belief=update,
+            intent=intent,
+            focus=focus,
+            cursor=len(messages),
+            turn=int(state.get("turn") or 0) + 1,
+        )
+        return out
+
+    return understand
+
+
+def _last_ai_text(messages: Sequence[AnyMessage]) -> str:
+    for m in reversed(messages):
+        if isinstance(m, AIMessage) and not m.tool_calls and m.text.strip():
+            return m.text[:300]
+    return "(none)"

@@ -1,0 +1,268 @@
+"""The deterministic recommend pipeline: candidates from every signal, fused into one ranking.
+
+Signals (each optional; a missing tool just contributes nothing):
+
+* ``vector`` — vector search of the soft-preference text (cosine similarity);
+* ``cf`` — collaborative filtering from the liked (and disliked) items;
+* ``intent`` — the LatentCRS intent scorer over the liked items and the dialogue text;
+* ``popularity`` — log popularity in the catalogue;
+* ``attr`` — matches of the item's attributes with the liked genres, people and brands.
+
+Hard constraints are applied by the product database (:func:`~crsagent.graphs.belief.belief_filter`):
+only items it returns are candidates, and disliked, rejected, liked and already-mentioned items
+are excluded. Each signal's scores are min-max normalised over the items it returned (an item a
+signal did not return scores 0 on it), then fused as a weighted sum. The weights live in
+:data:`DEFAULT_WEIGHTS`, tuned on ReDial dev turns (``docs/ranking.md``). The per-signal
+scores are kept with each candidate, for explanations and for the reply prompt.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from crsagent.agent.errors import ToolInputError
+from crsagent.graphs.belief import (
+    Belief,
+    belief_filter,
+    disliked_ids,
+    excluded_ids,
+    liked_genres,
+    liked_ids,
+    liked_people,
+    soft_text,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from crsagent.graphs.state import Candidate
+    from crsagent.tools.toolkit import Toolkit
+
+__all__ = [
+    "SIGNALS",
+    "FusionWeights",
+    "DEFAULT_WEIGHTS",
+    "SignalTable",
+    "query_text",
+    "allowed_ids",
+    "collect_signals",
+    "fuse",
+    "rank_candidates",
+]
+
+SIGNALS: tuple[str, ...] = ("vector", "cf", "intent", "popularity", "attr")
+POOL = 200  # items each signal contributes to the candidate pool
+
+
+@dataclass(frozen=True)
+class FusionWeights:
+    """Weights of the normalised signals in the fused score (the one place they live).
+
+    Attributes:
+        vector, cf, intent, popularity, attr: each signal's weight.
+        genre_filter: liked genres are a hard constraint (True) or only a boost (False).
+    """
+
+    vector: float = 1.0
+    cf: float = 1.0
+    intent: float = 0.5
+    popularity: float = 0.3
+    attr: float = 0.5
+    genre_filter: bool = True
+
+    def as_dict(self) -> dict[str, float]:
+        """The weights by signal name."""
+        d = asdict(self)
+        d.pop("genre_filter")
+        return d
+
+
+#: Tuned on half of the ReDial dev turns; the evidence is in docs/ranking.md.
+DEFAULT_WEIGHTS = FusionWeights()
+
+
+@dataclass
+class SignalTable:
+    """Per-signal raw scores of the candidate pool, before fusion.
+
+    Attributes:
+        scores: signal -> item id -> raw score (only items the signal returned).
+        pool: candidate ids, in first-seen order (every id satisfies the hard constraints).
+        intent_label: the top latent intent's label, when the intent scorer ran.
+    """
+
+    scores: dict[str, dict[str, float]] = field(default_factory=dict)
+    pool: list[str] = field(default_factory=list)
+    intent_label: str | None = None
+
+    def add(self, signal: str, scored: Mapping[str, float]) -> None:
+        """Record a signal's scores and grow the pool with its items."""
+        if not scored:
+            return
+        cur = self.scores.setdefault(signal, {})
+        cur.update(scored)
+        seen = set(self.pool)
+        self.pool.extend(i for i in scored if i not in seen)
+
+
+def query_text(belief: Belief) -> str:
+    """The vector-search text: soft preferences, liked genres and people."""
+    parts = [soft_text(belief)]
+    genres = liked_genres(belief)
+    if genres:
+        parts.append(" ".join(genres))
+    people = liked_people(belief)
+    if people:
+        parts.append(" ".join(people))
+    return " ".join(p for p in parts if p).strip()
+
+
+def allowed_ids(toolkit: Toolkit, belief: Belief, genres_hard: bool = True) -> list[str] | None:
+    """Item ids that satisfy the hard constraints, or None when nothing but exclusions applies."""
+    f = belief_filter(belief, exclude=False, genres_hard=genres_hard)
+    if f.is_empty():
+        return None
+    return toolkit.db.filter_ids(f)
+
+
+def _attr_scores(toolkit: Toolkit, belief: Belief, ids: Sequence[str]) -> dict[str, float]:
+    genres = set(liked_genres(belief))
+    people = {p.lower() for p in liked_people(belief)}
+    bad_people = {p.lower() for p, v in (belief.get("people") or {}).items() if v == "dislike"}
+    brands = {b.lower() for b, v in (belief.get("brands") or {}).items() if v == "like"}
+    if not (genres or people or bad_people or brands):
+        return {}
+    out: dict[str, float] = {}
+    for i in ids:
+        item = toolkit.item(i)
+        if item is None:
+            continue
+        parts: list[float] = []
+        if genres:
+            parts.append(len(genres.intersection(item.genres)) / len(genres))
+        if people or bad_people:
+            names = toolkit.people_of(i)
+            parts.append((1.0 if names & people else 0.0) - (1.0 if names & bad_people else 0.0))
+        if brands:
+            parts.append(1.0 if (item.brand or "").lower() in brands else 0.0)
+        out[i] = sum(parts) / len(parts)
+    return out
+
+
+def collect_signals(
+    toolkit: Toolkit,
+    belief: Belief,
+    dialogue_text: str = "",
+    *,
+    pool: int = POOL,
+    text: str | None = None,
+    genres_hard: bool = True,
+) -> SignalTable:
+    """Run every available signal over the items that satisfy the hard constraints.
+
+    Args:
+        toolkit: the domain's tools.
+        belief: the current belief.
+        dialogue_text: the user's recent words (for the intent scorer).
+        pool: how many items each signal contributes.
+        text: the vector-search text (default :func:`query_text`).
+        genres_hard: liked genres filter the candidates (else they only feed ``attr``/``vector``).
+
+    Returns:
+        The raw per-signal scores and the candidate pool.
+    """
+    allowed = allowed_ids(toolkit, belief, genres_hard)
+    excluded = set(excluded_ids(belief))
+    cand = None if allowed is None else [i for i in allowed if i not in excluded]
+    table = SignalTable()
+    if cand is not None and not cand:
+        return table
+    k = min(pool, len(cand)) if cand is not None else pool
+    liked = [i for i in liked_ids(belief) if toolkit.has(i)]
+    disliked = [i for i in disliked_ids(belief) if toolkit.has(i)]
+
+    # popularity: the most popular allowed items always join the pool
+    popular = cand if cand is not None else toolkit.ids_by_popularity()
+    top_pop = list(itertools.islice((i for i in popular if i not in excluded), k))
+    table.add("popularity", {i: toolkit.popularity_norm(i) for i in top_pop})
+
+    text = query_text(belief) if text is None else text
+    if text and toolkit.index is not None:
+        hits = toolkit.index.query(text, k=min(k + len(excluded), 1000), candidate_ids=cand)
+        table.add("vector", {h.item_id: h.score for h in hits if h.item_id not in excluded})
+    if liked and toolkit.cf is not None:
+        hits = toolkit.cf.recommend(liked, disliked, k=k, candidate_ids=cand, exclude=sorted(excluded))
+        table.add("cf", {h.item_id: h.score for h in hits})
+    if toolkit.intent is not None and (liked or dialogue_text.strip()):
+        try:
+            res = toolkit.intent.score(liked, dialogue_text, k=min(k + len(excluded), 1000), candidate_ids=cand)
+        except ToolInputError:
+            res = None
+        if res is not None:
+            table.add("intent", {h.item_id: h.score for h in res.items if h.item_id not in excluded})
+            if res.intents:
+                table.intent_label = str(_intent_label(res.intents[0]))
+    table.add("attr", _attr_scores(toolkit, belief, table.pool))
+    # every pooled item gets its popularity, so the signal is defined over the whole pool
+    table.scores["popularity"] = {i: toolkit.popularity_norm(i) for i in table.pool}
+    return table
+
+
+def _intent_label(intent: Any) -> str:
+    if isinstance(intent, (tuple, list)):
+        return str(intent[-1])
+    return str(getattr(intent, "label", intent))
+
+
+def _normalised(scores: Mapping[str, float]) -> dict[str, float]:
+    vals = [v for v in scores.values() if math.isfinite(v)]
+    if not vals:
+        return {}
+    lo, hi = min(vals), max(vals)
+    if hi - lo < 1e-12:
+        return {i: (1.0 if hi > 0 else 0.0) for i in scores}
+    return {i: (v - lo) / (hi - lo) if math.isfinite(v) else 0.0 for i, v in scores.items()}
+
+
+def fuse(table: SignalTable, weights: FusionWeights = DEFAULT_WEIGHTS, k: int = 50) -> list[Candidate]:
+    """Fuse the signals into one ranking (pure).
+
+    Args:
+        table: raw per-signal scores.
+        weights: fusion weights.
+        k: how many candidates to return.
+
+    Returns:
+        Candidates, best first; ``signals`` holds each signal's normalised score (0-1; ``attr``
+        may be negative) and ``score`` their weighted sum. Ties break by popularity, then id.
+    """
+    w = weights.as_dict()
+    norm: dict[str, dict[str, float]] = {}
+    for name, scores in table.scores.items():
+        norm[name] = dict(scores) if name in ("popularity", "attr") else _normalised(scores)
+    out: list[Candidate] = []
+    for i in table.pool:
+        sig = {name: round(float(vals.get(i, 0.0)), 6) for name, vals in norm.items()}
+        score = sum(w.get(name, 0.0) * v for name, v in sig.items())
+        out.append({"item_id": i, "score": round(score, 6), "signals": sig})
+    out.sort(key=lambda c: (-c["score"], -c["signals"].get("popularity", 0.0), c["item_id"]))
+    return out[:k]
+
+
+def rank_candidates(
+    toolkit: Toolkit,
+    belief: Belief,
+    dialogue_text: str = "",
+    *,
+    k: int = 50,
+    weights: FusionWeights = DEFAULT_WEIGHTS,
+) -> tuple[list[Candidate], str | None]:
+    """The recommend pipeline: collect signals, fuse, keep the top ``k``.
+
+    Returns:
+        (candidates best first, the top intent label or None).
+    """
+    table = collect_signals(toolkit, belief, dialogue_text, pool=max(POOL, k), genres_hard=weights.genre_filter)
+    return fuse(table, weights, k), table.intent_label

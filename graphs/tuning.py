@@ -1,0 +1,208 @@
+"""Tuning the fusion weights on ReDial dev turns (the evidence behind ``DEFAULT_WEIGHTS``).
+
+For each turn of the chosen half of ``data/redial/dev_turns.jsonl`` (split rule:
+:func:`crsagent.tools.intent.split.dialogue_split`), the context is read the way the
+``crs-only`` graph reads a history (deterministic understanding), every signal is collected
+once, and every weight combination of a grid is scored in one matrix product: the rank of each
+ground-truth item in the fused ranking. Samples follow the *filtered* replay protocol: a
+ground-truth title already mentioned in the context is dropped (the agent never re-recommends
+mentioned items). Ties break by popularity, as in :func:`~crsagent.graphs.ranking.fuse`.
+
+Run: ``python -m crsagent.graphs.tuning --split train --json out/ranking-tuning.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from crsagent.agent.errors import DataError
+from crsagent.agent.settings import Settings
+from crsagent.graphs.context import CRSContext
+from crsagent.graphs.nodes.understand import make_understand
+from crsagent.graphs.prompting import dialogue_text
+from crsagent.graphs.ranking import (
+    DEFAULT_WEIGHTS,
+    POOL,
+    SIGNALS,
+    FusionWeights,
+    SignalTable,
+    collect_signals,
+    fuse,
+)
+from crsagent.graphs.variants import VARIANT_SPECS
+from langchain_core.messages import AIMessage, HumanMessage
+
+__all__ = ["TurnSignals", "GRID", "prepare", "evaluate", "grid_weights", "main"]
+
+#: The weight grid searched (signals in ``SIGNALS`` order).
+GRID: dict[str, tuple[float, ...]] = {
+    "vector": (0.0, 0.5, 1.0, 2.0),
+    "cf": (0.0, 0.5, 1.0, 2.0),
+    "intent": (0.0, 0.25, 0.5, 1.0),
+    "popularity": (0.0, 0.1, 0.3, 0.6, 1.0),
+    "attr": (0.0, 0.25, 0.5, 1.0),
+}
+KS = (1, 10, 50)
+
+
+@dataclass
+class TurnSignals:
+    """One turn's normalised signal matrix and where its ground-truth items sit.
+
+    Attributes:
+        matrix: ``(pool, len(SIGNALS))`` normalised scores, as :func:`fuse` computes them.
+        popularity: ``(pool,)`` for tie-breaks.
+        targets: the pool row of each ground-truth sample, -1 when the item is not in the pool.
+    """
+
+    matrix: np.ndarray
+    popularity: np.ndarray
+    targets: list[int]
+
+
+class _Runtime:
+    def __init__(self, context: CRSContext) -> None:
+        self.context = context
+        self.store = None
+
+
+def _matrix(table: SignalTable) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    fused = fuse(table, FusionWeights(), k=len(table.pool))
+    index = {c["item_id"]: k for k, c in enumerate(fused)}
+    m = np.zeros((len(fused), len(SIGNALS)), dtype=np.float64)
+    for c in fused:
+        for j, s in enumerate(SIGNALS):
+            m[index[c["item_id"]], j] = c["signals"].get(s, 0.0)
+    order = [c["item_id"] for c in fused]
+    pop = np.array([table.scores.get("popularity", {}).get(i, 0.0) for i in order])
+    return m, pop, order
+
+
+def prepare(
+    toolkit: Any, turns: Iterable[Any], resolver: Any, *, genres_hard: bool, limit: int | None = None
+) -> list[TurnSignals]:
+    """Collect each turn's signals once.
+
+    Args:
+        toolkit: the movie toolkit.
+        turns: ``evals.datasets.ReplayTurn`` objects.
+        resolver: ``evals.datasets.TitleResolver``.
+        genres_hard: liked genres filter the candidates.
+        limit: at most this many turns.
+
+    Returns:
+        One entry per turn that has at least one scorable (not already mentioned) sample.
+    """
+    from crsagent.evals.datasets import context_to_messages
+
+    understand = make_understand(VARIANT_SPECS["crs-only"])
+    rt = _Runtime(CRSContext(toolkit=toolkit))
+    out: list[TurnSignals] = []
+    for n, turn in enumerate(turns):
+        if limit is not None and n >= limit:
+            break
+        gold = [resolver.resolve(t) for t in turn.rec]
+        mentioned = resolver.mentioned_ids(turn.context, turn.entity, turn.rec)
+        gold = [g for g in gold if g is None or g not in mentioned]
+        if not gold:
+            continue
+        try:
+            msgs = context_to_messages(turn.context)
+        except Exception:
+            continue
+        lc = [HumanMessage(content=m.content) if m.role == "user" else AIMessage(content=m.content) for m in msgs]
+        upd = understand({"messages": lc}, rt)
+        belief = upd["belief"]
+        table = collect_signals(toolkit, belief, dialogue_text(lc, 6), pool=POOL, genres_hard=genres_hard)
+        if not table.pool:
+            out.append(TurnSignals(np.zeros((0, len(SIGNALS))), np.zeros(0), [-1] * len(gold)))
+            continue
+        m, pop, order = _matrix(table)
+        row = {i: k for k, i in enumerate(order)}
+        out.append(TurnSignals(m, pop, [row.get(g, -1) if g else -1 for g in gold]))
+    return out
+
+
+def grid_weights(grid: dict[str, Sequence[float]] = GRID) -> np.ndarray:
+    """Every weight combination of a grid, ``(combos, len(SIGNALS))``."""
+    return np.array(list(itertools.product(*(grid[s] for s in SIGNALS))), dtype=np.float64)
+
+
+def evaluate(data: Sequence[TurnSignals], weights: np.ndarray, ks: Sequence[int] = KS) -> np.ndarray:
+    """Recall@k of every weight row: ``(combos, len(ks))``."""
+    hits = np.zeros((weights.shape[0], len(ks)))
+    samples = 0
+    for t in data:
+        samples += len(t.targets)
+        if t.matrix.shape[0] == 0:
+            continue
+        scores = t.matrix @ weights.T  # (pool, combos)
+        for r in t.targets:
+            if r < 0:
+                continue
+            s = scores[r]
+            better = (scores > s + 1e-12).sum(axis=0)
+            ties = ((np.abs(scores - s) <= 1e-12) & (t.popularity[:, None] > t.popularity[r])).sum(axis=0)
+            rank = 1 + better + ties
+            for j, k in enumerate(ks):
+                hits[:, j] += rank <= k
+    return hits / max(samples, 1)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Tune on one half, report the chosen weights on both halves; print and save JSON."""
+    from crsagent.evals.datasets import TitleResolver, load_turns
+    from crsagent.tools.intent.split import dialogue_split
+    from crsagent.tools.toolkit import Toolkit
+
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--split", default="train", choices=("train", "heldout"))
+    ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args(argv)
+    settings = Settings.from_env()
+    tk = Toolkit.load(settings, "movies", eager=True)
+    resolver = TitleResolver.from_catalog(settings, "movies", tk.items().values())
+    turns = load_turns(settings.data_dir / "redial" / "dev_turns.jsonl")
+    halves = {h: [t for t in turns if dialogue_split(t.dialog_id) == h] for h in ("train", "heldout")}
+    grid = grid_weights()
+    report: dict[str, Any] = {"tuned_on": args.split, "turns": {h: len(v) for h, v in halves.items()}, "ks": list(KS)}
+    results: dict[str, Any] = {}
+    t0 = time.time()
+    for hard in (True, False):
+        data = {h: prepare(tk, v, resolver, genres_hard=hard, limit=args.limit) for h, v in halves.items()}
+        rec = evaluate(data[args.split], grid)
+        best = int(np.lexsort((rec[:, 0], rec[:, 2], rec[:, 1]))[-1])  # Recall@10, then @50, then @1
+        top = np.argsort(-rec[:, 1], kind="stable")[:10]
+        default_row = np.array([[DEFAULT_WEIGHTS.as_dict()[s] for s in SIGNALS]])
+        results["hard" if hard else "soft"] = {
+            "samples": {h: sum(len(t.targets) for t in d) for h, d in data.items()},
+            "best": dict(zip(SIGNALS, grid[best].tolist())),
+            "best_recall": {h: evaluate(d, grid[best : best + 1])[0].round(4).tolist() for h, d in data.items()},
+            "default_recall": {h: evaluate(d, default_row)[0].round(4).tolist() for h, d in data.items()},
+            "top10": [{"weights": dict(zip(SIGNALS, grid[i].tolist())), "recall": rec[i].round(4).tolist()} for i in top],
+            "single_signal": {
+                s: evaluate(data[args.split], np.eye(len(SIGNALS))[j : j + 1])[0].round(4).tolist()
+                for j, s in enumerate(SIGNALS)
+            },
+        }
+    report["results"] = results
+    report["seconds"] = round(time.time() - t0, 1)
+    text = json.dumps(report, indent=2)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(text + "\n")
+    print(text)
+    return report
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,1 @@
+"""Test support: real throwaway servers (PostgreSQL) and helpers shared by test folders."""

@@ -1,0 +1,85 @@
+"""The report: claims judged by paired bootstrap, Markdown + PNG + JSON written."""
+
+from __future__ import annotations
+
+import json
+
+from crsagent.agent.errors import LLMUnavailableError
+from crsagent.evals.report import ReportData, RunOutcome, judge_claims, paired_delta, run_report, write_report
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def outcome(name, hits, n=40, kind="variant"):
+    ranks = {f"d{i}:1:0": (1 if i < hits else None) for i in range(n)}
+    r = hits / n
+    return RunOutcome(name=name, kind=kind, ranks=ranks,
+                      summary={"recall@1": r, "recall@10": r, "recall@50": r, "n": n, "turns": n,
+                               "filtered_recall@1": r, "filtered_recall@10": r, "filtered_recall@50": r, "filtered_n": n})
+
+
+def test_paired_delta_and_verdicts():
+    d = paired_delta(outcome("a", 30), outcome("b", 5))
+    assert d["delta"] == 25 / 40 and d["ci_low"] > 0 and d["samples"] == 40
+    assert paired_delta(outcome("a", 10), outcome("b", 10))["delta"] == 0.0
+    replay = {
+        "crs-only": outcome("crs-only", 30),
+        "crs-only -intent": outcome("crs-only -intent", 5),
+        "crs-only -cf": outcome("crs-only -cf", 30),
+        "crs-only -vector": outcome("crs-only -vector", 31),
+        "llm-only": outcome("llm-only", 20),
+        "crs-assists-llm": outcome("crs-assists-llm", 20),
+    }
+    verdicts = {c["claim"]: c["verdict"] for c in judge_claims(replay)}
+    assert verdicts == {
+        "LLM assists CRS": "not measured",
+        "CRS assists LLM": "inconclusive",
+        "Latent intents help": "reproduced",
+        "CF + semantic fusion helps": "inconclusive",
+    }
+    replay["crs-only -vector"] = outcome("crs-only -vector", 40)
+    replay["crs-only -cf"] = outcome("crs-only -cf", 0)
+    verdicts = {c["claim"]: c["verdict"] for c in judge_claims(replay)}
+    assert verdicts["CF + semantic fusion helps"] == "contradicted"
+
+
+def test_write_report_files(tmp_path):
+    data = ReportData(
+        replay={"crs-only": outcome("crs-only", 12), "crs-only -intent": outcome("crs-only -intent", 8, kind="ablation")},
+        simulation={"crs-only": {"simulator": "agenda", "dialogues": 10, "success_rate": 0.4, "avg_turns": 4.1,
+                                 "success_by_turn": {"1": 0.1, "2": 0.3, "3": 0.4}, "llm_calls_per_dialogue": 0.0,
+                                 "hit_precision": 0.2, "attribute_precision": 0.7}},
+        notes=["full: not run (no LLM server)"],
+    )
+    obj = write_report(data, tmp_path / "rep")
+    md = (tmp_path / "rep" / "report.md").read_text()
+    for name in ("recall.png", "success.png"):
+        assert (tmp_path / "rep" / name).read_bytes()[:8] == PNG
+    assert "| crs-only | variant | 40 | 0.300 |" in md
+    assert "UniCRS" in md and "0.215" in md
+    assert "Latent intents help" in md and "not run (no LLM server)" in md
+    assert json.loads((tmp_path / "rep" / "report.json").read_text())["claims"] == obj["claims"]
+
+
+def test_run_report_skips_what_it_cannot_run_and_resumes(tmp_path, turns_path, resolver, fake_runner_cls):
+    from crsagent.evals.datasets import load_turns
+
+    turns = load_turns(turns_path)[:12]
+    made = []
+
+    def make_agent(variant, signals):
+        made.append((variant, signals))
+        if variant == "full":
+            raise LLMUnavailableError("no server")
+        return fake_runner_cls(lambda m: [resolver.resolve(t.rec[0]) for t in turns])
+
+    obj = run_report(make_agent, turns, resolver, tmp_path / "r", sample=5, llm_available=False,
+                     ablations={"crs-only -cf": {"cf": False}})
+    assert set(obj["replay"]) == {"crs-only", "crs-only -cf"}
+    assert made == [("crs-only", None), ("crs-only", {"cf": False})]
+    assert any("llm-only: not run" in n for n in obj["notes"])
+    assert (tmp_path / "r" / "partial" / "crs-only.partial.jsonl").exists()
+    again = run_report(make_agent, turns, resolver, tmp_path / "r", sample=5, llm_available=True,
+                       variants=("crs-only", "full"), ablations={})
+    assert again["replay"]["crs-only"]["summary"]["resumed"] == 12
+    assert any("full: not run (LLMUnavailableError" in n for n in again["notes"])

@@ -1,0 +1,45 @@
+"""The grounding guard: only candidate items may be recommended; rejected ones never."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crsagent.graphs.guard import guard_reply, split_sentences
+
+
+def test_sentences_split_on_ends_and_lines_not_on_list_numbers_or_titles() -> None:
+    text = "Here you go:\n1. Get Out (2017). A classic. Dr. Strangelove is old! Try Us too.\n2. Airplane!"
+    parts = [text[s:e] for s, e in split_sentences(text)]
+    assert parts == ["Here you go:", "1. Get Out (2017).", "A classic.", "Dr. Strangelove is old!", "Try Us too.", "2. Airplane!"]
+
+
+def test_items_outside_candidates_and_rejected_items_are_removed(toolkit: Any, fakes: Any) -> None:
+    reply = "You might enjoy Get Out. Alien is a classic too. Also try Hereditary! Since you loved The Babadook, The Witch fits."
+    g = guard_reply(
+        reply,
+        linker=toolkit.linker,
+        allowed={fakes.GET_OUT, fakes.HEREDITARY, fakes.WITCH},
+        blocked={fakes.HEREDITARY},
+        references={fakes.BABADOOK},
+    )
+    assert g.recommended == [fakes.GET_OUT, fakes.WITCH]
+    assert set(g.removed) == {fakes.ALIEN, fakes.HEREDITARY}
+    assert g.references == [fakes.BABADOOK]
+    assert "Alien" not in g.reply and "Hereditary" not in g.reply
+    assert g.reply.startswith("You might enjoy Get Out.") and "The Witch fits." in g.reply
+
+
+def test_a_sentence_with_one_bad_item_loses_its_good_items_too(toolkit: Any, fakes: Any) -> None:
+    g = guard_reply("Try Get Out or Alien.", linker=toolkit.linker, allowed={fakes.GET_OUT}, blocked=set())
+    assert g.recommended == [] and set(g.removed) == {fakes.GET_OUT, fakes.ALIEN} and g.reply == ""
+
+
+def test_any_catalogue_item_with_a_validity_check(toolkit: Any, fakes: Any) -> None:
+    g = guard_reply("Watch Alien. Or Arrival.", linker=toolkit.linker, allowed=None, blocked=set(),
+                    valid=lambda i: i == fakes.ARRIVAL)
+    assert g.recommended == [fakes.ARRIVAL] and g.reply == "Or Arrival."
+
+
+def test_text_without_items_passes_unchanged(toolkit: Any) -> None:
+    g = guard_reply("What kind of movie would you like?", linker=toolkit.linker, allowed=set(), blocked=set())
+    assert g.reply == "What kind of movie would you like?" and g.recommended == [] == g.removed

@@ -1,0 +1,76 @@
+"""Ranking fusion: signals, weights, hard constraints and exclusions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from crsagent.graphs.ranking import (
+    FusionWeights,
+    SignalTable,
+    collect_signals,
+    fuse,
+    rank_candidates,
+)
+
+
+def test_fuse_is_a_weighted_sum_of_min_max_normalised_signals() -> None:
+    t = SignalTable()
+    t.add("cf", {"a": 10.0, "b": 5.0, "c": 0.0})
+    t.add("vector", {"c": 0.9, "a": 0.5})
+    t.scores["popularity"] = {"a": 0.1, "b": 0.9, "c": 0.5}
+    out = fuse(t, FusionWeights(vector=2.0, cf=1.0, intent=0.0, popularity=0.5, attr=0.0), k=3)
+    got = {c["item_id"]: c for c in out}
+    assert got["a"]["signals"] == {"cf": 1.0, "vector": 0.0, "popularity": 0.1}
+    assert got["c"]["signals"]["vector"] == 1.0 and got["b"]["signals"]["vector"] == 0.0  # b: not returned
+    assert got["a"]["score"] == pytest.approx(1.0 + 0.05)
+    assert got["c"]["score"] == pytest.approx(2.0 + 0.25)
+    assert [c["item_id"] for c in out] == ["c", "a", "b"]
+
+
+def test_ties_break_by_popularity_then_id() -> None:
+    t = SignalTable()
+    t.add("cf", {"x": 1.0, "y": 1.0, "z": 1.0})
+    t.scores["popularity"] = {"x": 0.2, "y": 0.8, "z": 0.2}
+    assert [c["item_id"] for c in fuse(t, FusionWeights(popularity=0.0), 3)] == ["y", "x", "z"]
+
+
+def test_hard_constraints_and_exclusions_hold(toolkit: Any, fakes: Any) -> None:
+    belief = {
+        "items": {fakes.BABADOOK: {"opinion": "liked", "source": "linker"}},
+        "constraints": {"year_min": 2015},
+        "genres": {"horror": "like"},
+        "rejected": [fakes.GET_OUT],
+        "mentioned": [fakes.US],
+    }
+    cands, label = rank_candidates(toolkit, belief, "something scary", k=20)
+    ids = [c["item_id"] for c in cands]
+    assert ids and set(ids) == {fakes.HEREDITARY, fakes.WITCH}  # horror, >= 2015, not excluded
+    assert label == "spooky horror"
+    assert all(set(c["signals"]) >= {"cf", "popularity", "intent"} for c in cands)
+
+
+def test_missing_tools_are_skipped_and_liked_items_drive_cf(fakes: Any) -> None:
+    bare = fakes.make_toolkit(cf=None, index=None, intent=None)
+    belief = {"items": {fakes.TOY_STORY: {"opinion": "liked", "source": "linker"}}}
+    table = collect_signals(bare, belief, "")
+    assert set(table.scores) == {"popularity"}
+    assert fakes.TOY_STORY not in table.pool  # liked items are excluded
+    full = collect_signals(fakes.make_toolkit(), belief, "")
+    assert set(full.scores) >= {"cf", "popularity", "intent"}
+    top = fuse(full, FusionWeights(vector=0, cf=1, intent=0, popularity=0, attr=0), k=1)[0]
+    assert top["item_id"] == fakes.PADDINGTON  # shares the most genres with Toy Story
+
+
+def test_impossible_constraints_give_no_candidates(toolkit: Any) -> None:
+    cands, _ = rank_candidates(toolkit, {"constraints": {"year_min": 2090}}, "")
+    assert cands == []
+
+
+def test_attribute_signal_rewards_liked_people(toolkit: Any, fakes: Any) -> None:
+    belief = {"people": {"Jordan Peele": "like"}}
+    cands, _ = rank_candidates(toolkit, belief, "", k=12)
+    by_id = {c["item_id"]: c for c in cands}
+    assert by_id[fakes.GET_OUT]["signals"]["attr"] == 1.0
+    assert by_id[fakes.ALIEN]["signals"]["attr"] == 0.0
+    assert cands[0]["item_id"] in (fakes.GET_OUT, fakes.US)

@@ -1,0 +1,118 @@
+"""The respond node (templates, LLM replies, fallbacks) and the remember node (profile memory)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crsagent.agent.memory import (
+    Profile,
+    ProfileFacts,
+    load_profile,
+    merge_facts,
+    summarize,
+)
+from crsagent.agent.testing import ScriptedChatModel
+from crsagent.graphs.context import CRSContext
+from crsagent.graphs.nodes.remember import remember
+from crsagent.graphs.nodes.respond import make_respond
+from crsagent.graphs.nodes.understand import AGENT_KEY
+from crsagent.graphs.variants import VARIANT_SPECS
+from langchain_core.messages import HumanMessage
+
+
+def _rec(fakes: Any, *ids: str) -> list[dict[str, Any]]:
+    return [{"item_id": i, "title": fakes.BY_ID[i].display_title, "score": 1.0, "explanation": "", "signals": {}} for i in ids]
+
+
+def _cands(*ids: str) -> list[dict[str, Any]]:
+    return [{"item_id": i, "score": 1.0 - k / 10, "signals": {"cf": 1.0}} for k, i in enumerate(ids)]
+
+
+def test_template_reply_names_the_recommendations_and_records_them(runtime: Any, fakes: Any) -> None:
+    state = {"action": "recommend", "recommendations": _rec(fakes, fakes.GET_OUT, fakes.US),
+             "candidates": _cands(fakes.GET_OUT, fakes.US), "messages": [HumanMessage(content="hi")]}
+    out = make_respond(VARIANT_SPECS["crs-only"])(state, runtime)
+    msg = out["messages"][0]
+    assert "Get Out (2017)" in msg.content and "Us (2019)" in msg.content
+    assert msg.additional_kwargs[AGENT_KEY]["recommended"] == [fakes.GET_OUT, fakes.US]
+    assert out["belief"] == {"recommended": [fakes.GET_OUT, fakes.US], "mentioned": [fakes.GET_OUT, fakes.US]}
+
+
+def test_elicit_and_answer_templates(runtime: Any, fakes: Any) -> None:
+    respond = make_respond(VARIANT_SPECS["crs-only"])
+    q = {"action": "elicit", "question": {"text": "What kind of movie?"}}
+    assert respond(q, runtime)["messages"][0].content == "What kind of movie?"
+    a = respond({"action": "answer", "focus": [fakes.GET_OUT]}, runtime)["messages"][0].content
+    assert "Jordan Peele" in a and "Get Out (2017)" in a
+
+
+def _llm_runtime(runtime: Any, llm: Any) -> Any:
+    return type(runtime)(context=CRSContext(toolkit=runtime.context.toolkit, llm=llm), store=runtime.store)
+
+
+def test_llm_reply_is_guarded_and_its_choice_becomes_the_recommendations(runtime: Any, fakes: Any) -> None:
+    llm = ScriptedChatModel(["Try Us, it is creepy. Or The Shining!"])
+    state = {"action": "recommend", "recommendations": _rec(fakes, fakes.GET_OUT),
+             "candidates": _cands(fakes.GET_OUT, fakes.US), "belief": {}, "messages": [HumanMessage(content="scary")]}
+    out = make_respond(VARIANT_SPECS["crs-assists-llm"])(state, _llm_runtime(runtime, llm))
+    assert out["messages"][0].content == "Try Us, it is creepy."
+    assert [r["item_id"] for r in out["recommendations"]] == [fakes.US]
+    assert "Get Out" in llm.requests[0].messages[0].content  # the candidates were in the prompt
+    assert any("guard" in n for n in out["usage"]["notes"])
+
+
+def test_sentences_with_false_facts_are_removed(runtime: Any, fakes: Any) -> None:
+    llm = ScriptedChatModel(["Us (2019) is a horror film by Jordan Peele. Get Out is a 1994 comedy."])
+    state = {"action": "recommend", "recommendations": _rec(fakes, fakes.US),
+             "candidates": _cands(fakes.GET_OUT, fakes.US), "belief": {}, "messages": [HumanMessage(content="scary")]}
+    out = make_respond(VARIANT_SPECS["full"])(state, _llm_runtime(runtime, llm))
+    assert out["messages"][0].content == "Us (2019) is a horror film by Jordan Peele."
+    assert [r["item_id"] for r in out["recommendations"]] == [fakes.US]
+    assert any("1994" in n or "comedy" in n for n in out["usage"]["notes"])
+
+
+def test_llm_reply_without_a_grounded_item_falls_back_to_the_template(runtime: Any, fakes: Any) -> None:
+    llm = ScriptedChatModel(["You should watch Alien."])
+    state = {"action": "recommend", "recommendations": _rec(fakes, fakes.GET_OUT),
+             "candidates": _cands(fakes.GET_OUT), "belief": {}, "messages": [HumanMessage(content="scary")]}
+    out = make_respond(VARIANT_SPECS["full"])(state, _llm_runtime(runtime, llm))
+    assert "Get Out" in out["messages"][0].content and "Alien" not in out["messages"][0].content
+    assert [r["item_id"] for r in out["recommendations"]] == [fakes.GET_OUT]
+    assert out["usage"]["degraded"]  # the LLM failed its task: the template answered
+
+
+def test_rejected_items_are_never_recommended_by_the_llm(runtime: Any, fakes: Any) -> None:
+    llm = ScriptedChatModel(["Get Out again? Or Us."])
+    state = {"action": "recommend", "recommendations": _rec(fakes, fakes.US),
+             "candidates": _cands(fakes.GET_OUT, fakes.US), "belief": {"rejected": [fakes.GET_OUT]},
+             "messages": [HumanMessage(content="more")]}
+    out = make_respond(VARIANT_SPECS["full"])(state, _llm_runtime(runtime, llm))
+    assert fakes.GET_OUT not in [r["item_id"] for r in out["recommendations"]]
+    assert "Get Out" not in out["messages"][0].content
+
+
+def test_remember_writes_the_profile_under_the_user(runtime: Any, fakes: Any) -> None:
+    rt = type(runtime)(context=CRSContext(toolkit=runtime.context.toolkit, user_id="ann"), store=runtime.store)
+    belief = {"items": {fakes.BABADOOK: {"opinion": "liked", "source": "linker"},
+                        fakes.US: {"opinion": "disliked", "source": "user-reject"}},
+              "rejected": [fakes.US], "genres": {"horror": "like", "comedy": "dislike"}}
+    out = remember({"belief": belief, "turn": 1}, rt)
+    stored = load_profile(runtime.store, "ann")
+    assert stored is not None and out["profile"]["user_id"] == "ann"
+    assert stored.facts.liked == [fakes.BABADOOK] and stored.facts.rejected == [fakes.US]
+    assert stored.facts.genres_disliked == ["comedy"] and stored.threads == 1
+    assert "The Babadook (2014)" in stored.summary and "comedy" in stored.summary
+    # unchanged facts write nothing
+    assert remember({"belief": belief, "turn": 2, "profile": out["profile"]}, rt) == {}
+    # no user: no memory
+    assert remember({"belief": belief}, runtime) == {}
+
+
+def test_profile_facts_merge_latest_wins() -> None:
+    old = ProfileFacts(liked=["a", "b"], disliked=["c"], genres_liked=["horror"])
+    new = ProfileFacts(liked=["c"], disliked=["a"], genres_disliked=["horror"])
+    m = merge_facts(old, new)
+    assert m.liked == ["b", "c"] and m.disliked == ["a"] and m.genres_liked == [] and m.genres_disliked == ["horror"]
+    assert summarize(ProfileFacts()) == ""
+    assert summarize(m, {"c": "Cee"}).startswith("The user liked Cee and b")
+    assert Profile(user_id="x").facts == ProfileFacts()

@@ -1,0 +1,99 @@
+"""Build stage ``cf``: implicit ALS over the domain's interactions, saved as ``cf.npz`` + ``cf.json``.
+
+Training data: movies - MovieLens ratings >= 3.5 plus one pseudo-user per training-half ReDial
+dialogue (the movies the seeker liked); office - the Amazon histories including their next
+item. This serving model trains on all of it; the offline evaluation fits its own model on the
+held-out split with the same code (:func:`train_cf`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from crsagent.agent.errors import NotBuiltError
+from crsagent.tools.artifacts import ArtifactStore, hash_inputs
+from crsagent.tools.cf.content import content_vectors
+from crsagent.tools.cf.data import POSITIVE_MIN_RATING, UserHistory, interaction_matrix
+from crsagent.tools.cf.model import CFModel, CFParams
+from crsagent.tools.cf.universe import Universe
+from crsagent.tools.pipeline import BuildContext
+
+__all__ = ["NAME", "DEPENDS", "VERSION", "PARAMS", "input_hash", "build", "train_cf", "load_cf", "input_files"]
+
+NAME = "cf"
+DEPENDS: tuple[str, ...] = ("catalog", "search")
+VERSION = 1
+# chosen on the validation split (second-to-last positive); see docs/models.md
+PARAMS: dict[str, dict[str, float]] = {
+    "movies": {"factors": 64, "regularization": 10.0, "alpha": 5.0, "iterations": 15},
+    "office": {"factors": 64, "regularization": 1.0, "alpha": 10.0, "iterations": 15},
+}
+
+
+def input_files(data_dir: Path, domain: str) -> list[Path]:
+    """The raw interaction files the models read."""
+    if domain == "movies":
+        return [
+            data_dir / "movielens-latest-small" / "ratings.csv",
+            data_dir / "movielens-latest-small" / "links.csv",
+            data_dir / "redial" / "dev_dialogues.jsonl",
+        ]
+    return [data_dir / "amazon-office" / "valid.csv"]
+
+
+def input_hash(ctx: BuildContext) -> str:
+    """Hash of the interaction files, the code version and the hyper-parameters."""
+    extra = {"version": VERSION, "params": PARAMS.get(ctx.domain), "min_rating": POSITIVE_MIN_RATING}
+    return hash_inputs(input_files(ctx.data_dir, ctx.domain), extra)
+
+
+def _search_dir(store: ArtifactStore) -> Path | None:
+    try:
+        return store.path("search")
+    except NotBuiltError:
+        return None
+
+
+def train_cf(
+    universe: Universe,
+    histories: list[UserHistory],
+    search_dir: Path | None = None,
+    params: dict[str, float] | None = None,
+    on_iteration: Any = None,
+) -> CFModel:
+    """Fit the CF model of a domain on ``histories`` (shared by the stage and the evaluation)."""
+    ids = universe.item_ids
+    matrix = interaction_matrix(histories, {i: k for k, i in enumerate(ids)})
+    content, _ = content_vectors(ids, universe.items, search_dir)
+    p = CFParams(**{**PARAMS.get(universe.domain, {}), **(params or {})})
+    return CFModel.fit(matrix, ids, p, content, universe.prior(), universe.titles, on_iteration)
+
+
+def build(ctx: BuildContext, out_dir: Path) -> dict[str, Any]:
+    """Train and save the domain's CF model into ``out_dir``."""
+    universe = Universe.from_catalog_dir(ctx.store.path("catalog"), ctx.domain)
+    histories = universe.histories(ctx.data_dir)
+    params = CFParams(**PARAMS.get(ctx.domain, {}))
+    advance = ctx.progress(f"{ctx.domain}: collaborative filtering (ALS)", int(params["iterations"]))
+    search_dir = _search_dir(ctx.store)
+    model = train_cf(universe, histories, search_dir, on_iteration=advance)
+    model.save(out_dir)
+    _, source = content_vectors(universe.item_ids[:1], universe.items[:1], search_dir)
+    meta = {
+        "users": len(histories),
+        "items": len(model.item_ids),
+        "warm_items": int(model.warm.sum()),
+        "content": "search" if search_dir is not None and model.content is not None else source,
+    }
+    ctx.log(f"{ctx.domain} CF: {meta['users']} users, {meta['warm_items']}/{meta['items']} items with interactions")
+    return meta
+
+
+def load_cf(settings: Any, domain: str) -> CFModel:
+    """Load a domain's built CF model.
+
+    Raises:
+        NotBuiltError: the ``cf`` stage was never built.
+    """
+    return CFModel.load(ArtifactStore(settings.home, domain).path(NAME))

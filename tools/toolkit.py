@@ -1,0 +1,359 @@
+"""The run-scoped handles of one domain: database, vector index, linker, lexicon, models.
+
+A :class:`Toolkit` is what the agent graph receives through its runtime context. Build one
+from the built artifacts with :meth:`Toolkit.load` (each handle loads on first use, once) or
+from explicit objects for tests (``Toolkit("movies", db=..., linker=...)``). The catalogue
+is required; every other handle may be missing (not built, or its package absent), in which
+case it is None and :attr:`Toolkit.missing` says why — the agent then ranks without it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from crsagent.agent.errors import CrsAgentError, NotBuiltError
+from crsagent.agent.settings import Settings
+from crsagent.tools.artifacts import ArtifactStore
+from crsagent.tools.catalog.schema import Item
+from langchain_core.tools import BaseTool
+
+__all__ = ["Toolkit", "HANDLES", "clear_toolkit_cache"]
+
+log = logging.getLogger(__name__)
+
+#: Handle names, in load order.
+HANDLES: tuple[str, ...] = ("db", "index", "linker", "lexicon", "cf", "seq", "intent", "explainer")
+
+EMBED_CACHE = 1024  # texts whose embeddings a toolkit keeps
+_CACHE: dict[tuple[str, str, str], Toolkit] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def clear_toolkit_cache() -> None:
+    """Forget toolkits cached by :meth:`Toolkit.load` (tests, or after a rebuild)."""
+    with _CACHE_LOCK:
+        _CACHE.clear()
+
+
+class Toolkit:
+    """Handles to one domain's tools.
+
+    Args:
+        domain: ``movies`` or ``office``.
+        db: the product database (``ProductDB`` or an object with the same methods).
+        index: the vector index (``VectorIndex``), or None.
+        linker: the entity linker (``EntityLinker``), or None.
+        lexicon: the attribute lexicon (``AttributeLexicon``), or None.
+        cf: the CF model (``CFModel``), or None.
+        seq: the sequential model, or None.
+        intent: the latent-intent scorer, or None.
+        explainer: the explainer (``Explainer``), or None.
+        loaders: name -> function of the toolkit that loads a handle left as None (lazy, once).
+        tools: the LangChain tools to offer the LLM; None builds them from the handles.
+    """
+
+    def __init__(
+        self,
+        domain: str,
+        *,
+        db: Any = None,
+        index: Any = None,
+        linker: Any = None,
+        lexicon: Any = None,
+        cf: Any = None,
+        seq: Any = None,
+        intent: Any = None,
+        explainer: Any = None,
+        loaders: dict[str, Callable[[Toolkit], Any]] | None = None,
+        tools: list[BaseTool] | None = None,
+    ) -> None:
+        self.domain = domain
+        self._handles: dict[str, Any] = {
+            "db": db, "index": index, "linker": linker, "lexicon": lexicon,
+            "cf": cf, "seq": seq, "intent": intent, "explainer": explainer,
+        }
+        self._loaders = dict(loaders or {})
+        self._lock = threading.RLock()
+        self.missing: dict[str, str] = {}
+        self._items: dict[str, Item] | None = None
+        self._by_pop: list[str] | None = None
+        self._pop_norm: dict[str, float] | None = None
+        self._people: dict[str, frozenset[str]] = {}
+        self._genres: frozenset[str] | None = None
+        self._embeds: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._fixed_tools: list[BaseTool] | None = list(tools) if tools is not None else None
+        self._tools: dict[Any, list[BaseTool]] = {}
+
+    # -- handles -----------------------------------------------------------------------
+    def _get(self, name: str) -> Any:
+        h = self._handles[name]
+        if h is not None or name not in self._loaders:
+            return h
+        with self._lock:
+            if self._handles[name] is None and name in self._loaders:
+                loader = self._loaders.pop(name)
+                try:
+                    self._handles[name] = loader(self)
+                except (NotBuiltError, ImportError, CrsAgentError, OSError, ValueError, KeyError) as exc:
+                    # a missing, stale or corrupt optional artifact: rank without it, say why
+                    if name == "db":
+                        raise
+                    self.missing[name] = f"{type(exc).__name__}: {exc}"
+                    log.warning("toolkit %s: %s unavailable (%s)", self.domain, name, exc)
+            return self._handles[name]
+
+    @property
+    def db(self) -> Any:
+        """The product database (required)."""
+        return self._get("db")
+
+    @property
+    def index(self) -> Any:
+        """The vector index, or None."""
+        return self._get("index")
+
+    @property
+    def linker(self) -> Any:
+        """The entity linker, or None."""
+        return self._get("linker")
+
+    @property
+    def lexicon(self) -> Any:
+        """The attribute lexicon, or None."""
+        return self._get("lexicon")
+
+    @property
+    def cf(self) -> Any:
+        """The CF model, or None."""
+        return self._get("cf")
+
+    @property
+    def seq(self) -> Any:
+        """The sequential model, or None."""
+        return self._get("seq")
+
+    @property
+    def intent(self) -> Any:
+        """The latent-intent scorer, or None."""
+        return self._get("intent")
+
+    @property
+    def explainer(self) -> Any:
+        """The explainer, or None."""
+        return self._get("explainer")
+
+    def warm_up(self) -> Toolkit:
+        """Load every handle now (servers do this before taking traffic)."""
+        for name in HANDLES:
+            self._get(name)
+        self.items()
+        return self
+
+    # -- catalogue views (built once) --------------------------------------------------
+    def items(self) -> dict[str, Item]:
+        """Every catalogue item by id (loaded once)."""
+        if self._items is None:
+            with self._lock:
+                if self._items is None:
+                    all_items = list(self.db.all_items())
+                    self._by_pop = [i.item_id for i in sorted(all_items, key=lambda i: (-i.popularity, i.item_id))]
+                    top = max((i.popularity for i in all_items), default=0.0)
+                    denom = math.log1p(max(top, 0.0)) or 1.0
+                    self._pop_norm = {i.item_id: math.log1p(max(i.popularity, 0.0)) / denom for i in all_items}
+                    self._items = {i.item_id: i for i in all_items}
+        return self._items
+
+    def item(self, item_id: str) -> Item | None:
+        """One item, or None when the id is unknown."""
+        return self.items().get(item_id)
+
+    def has(self, item_id: str) -> bool:
+        """Whether an id is in the catalogue."""
+        return item_id in self.items()
+
+    def title(self, item_id: str) -> str:
+        """The display title of an item (the id itself when unknown)."""
+        it = self.item(item_id)
+        return it.display_title if it is not None else item_id
+
+    def ids_by_popularity(self) -> list[str]:
+        """All item ids, most popular first."""
+        self.items()
+        assert self._by_pop is not None
+        return self._by_pop
+
+    def popularity_norm(self, item_id: str) -> float:
+        """Log popularity scaled to 0-1 over the catalogue."""
+        self.items()
+        assert self._pop_norm is not None
+        return self._pop_norm.get(item_id, 0.0)
+
+    def genre_vocab(self) -> frozenset[str]:
+        """Every genre in the catalogue (lower case)."""
+        if self._genres is None:
+            self._genres = frozenset(g for it in self.items().values() for g in it.genres)
+        return self._genres
+
+    def people_of(self, item_id: str) -> frozenset[str]:
+        """Lower-case names of an item's directors, writers and cast (cached)."""
+        got = self._people.get(item_id)
+        if got is None:
+            it = self.item(item_id)
+            got = frozenset(n.lower() for n in (it.directors + it.writers + it.cast)) if it else frozenset()
+            self._people[item_id] = got
+        return got
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit embeddings of texts (all-MiniLM-L6-v2); single texts are cached (LRU).
+
+        Successive turns often search the same preference text, so the cache saves the
+        embedding model's forward pass on the hot path.
+        """
+        from crsagent.tools.search.embedding import embed_texts
+
+        if len(texts) != 1:
+            return embed_texts(texts)
+        text = texts[0]
+        with self._lock:
+            hit = self._embeds.get(text)
+            if hit is not None:
+                self._embeds.move_to_end(text)
+                return hit[None, :]
+        vec = np.asarray(embed_texts([text])[0], dtype=np.float32)
+        with self._lock:
+            self._embeds[text] = vec
+            while len(self._embeds) > EMBED_CACHE:
+                self._embeds.popitem(last=False)
+        return vec[None, :]
+
+    # -- LangChain tools ---------------------------------------------------------------
+    def tools(self, evidence_provider: Callable[..., Any] | None = None) -> list[BaseTool]:
+        """The LangChain tools over the available handles (built once per evidence provider).
+
+        Args:
+            evidence_provider: gives the explainer tool the current user's evidence (called
+                with the run's ``RunnableConfig``); without it there is no ``explain_items``.
+
+        Returns:
+            Tools such as ``search_products``, ``get_items``, ``vector_search``,
+            ``recommend_cf``, ``score_intents``, ``explain_items`` (those whose handles exist).
+        """
+        if self._fixed_tools is not None:
+            return self._fixed_tools
+        cached = self._tools.get(evidence_provider)
+        if cached is not None:
+            return cached
+        out: list[BaseTool] = []
+        factories: list[tuple[str, str, Callable[[], tuple[Any, ...]], Callable[[], bool]]] = [
+            ("crsagent.tools.catalog.tool", "make_catalog_tools", lambda: (self.db,), lambda: True),
+            ("crsagent.tools.search.tool", "make_search_tools", lambda: (self.index, self.db),
+             lambda: self.index is not None),
+            ("crsagent.tools.cf.tool", "make_model_tools", lambda: (self.cf, self.intent, self.db),
+             lambda: self.cf is not None or self.intent is not None),
+        ]
+        for module, fn, args, wanted in factories:
+            if not wanted():
+                continue
+            try:
+                factory = getattr(importlib.import_module(module), fn)
+            except (ImportError, AttributeError) as exc:
+                self.missing.setdefault(f"tools:{fn}", str(exc))
+                continue
+            out.extend(factory(*args()))
+        if evidence_provider is not None and self.explainer is not None:
+            from crsagent.tools.explain.tool import make_explain_tools
+
+            out.extend(make_explain_tools(self.explainer, evidence_provider))
+        dedup = {t.name: t for t in out}
+        tools = [dedup[n] for n in dict.fromkeys(t.name for t in out)]
+        self._tools[evidence_provider] = tools
+        return tools
+
+    # -- loading -----------------------------------------------------------------------
+    @classmethod
+    def load(cls, settings: Settings, domain: str, *, cache: bool = True, eager: bool = False) -> Toolkit:
+        """A toolkit over the built artifacts of a domain.
+
+        Args:
+            settings: where the data home is.
+            domain: ``movies`` or ``office``.
+            cache: reuse the toolkit already loaded in this process for the same data home,
+                domain and artifacts (handles are read-only, so sharing is safe).
+            eager: load every handle now instead of on first use.
+
+        Raises:
+            NotBuiltError: the catalogue is not built.
+        """
+        store = ArtifactStore(settings.home, domain)
+        manifest = store.manifest()
+        if "catalog" not in manifest and not settings.database_url:
+            store.path("catalog")  # raises NotBuiltError with the fix
+        key = (str(settings.home), domain, json.dumps(manifest, sort_keys=True) + str(settings.database_url))
+        if cache:
+            with _CACHE_LOCK:
+                hit = _CACHE.get(key)
+            if hit is not None:
+                return hit.warm_up() if eager else hit
+        tk = cls(domain, loaders=_loaders(settings, domain, store))
+        tk.db
+        if eager:
+            tk.warm_up()
+        if cache:
+            with _CACHE_LOCK:
+                tk = _CACHE.setdefault(key, tk)
+        return tk
+
+
+def _loaders(settings: Settings, domain: str, store: ArtifactStore) -> dict[str, Callable[[Toolkit], Any]]:
+    def db(tk: Toolkit) -> Any:
+        from crsagent.tools.catalog.db import ProductDB
+
+        return ProductDB.for_domain(settings, domain)
+
+    def index(tk: Toolkit) -> Any:
+        from crsagent.tools.search.index import VectorIndex
+
+        return VectorIndex.load(store.path("search"), embed=tk.embed, db=tk.db)
+
+    def linker(tk: Toolkit) -> Any:
+        from crsagent.tools.linker.linker import EntityLinker
+
+        aliases = tk.db.aliases() if hasattr(tk.db, "aliases") else None
+        return EntityLinker.from_items(tk.items().values(), aliases)
+
+    def lexicon(tk: Toolkit) -> Any:
+        from crsagent.tools.linker.lexicon import AttributeLexicon
+
+        return AttributeLexicon.from_items(tk.items().values())
+
+    def cf(tk: Toolkit) -> Any:
+        from crsagent.tools.cf.model import CFModel
+
+        return CFModel.load(store.path("cf"))
+
+    def seq(tk: Toolkit) -> Any:
+        from crsagent.tools.seq import SeqModel
+
+        return SeqModel.load(store.path("seq"))
+
+    def intent(tk: Toolkit) -> Any:
+        from crsagent.tools.intent import IntentScorer
+
+        # the scorer keeps its own copy of the behaviour encoder; texts go through the cache
+        return IntentScorer.load(store.path("intent"), embed_fn=tk.embed)
+
+    def explainer(tk: Toolkit) -> Any:
+        from crsagent.tools.explain.explainer import Explainer
+
+        return Explainer(tk.db, tk.cf)
+
+    return {"db": db, "index": index, "linker": linker, "lexicon": lexicon, "cf": cf, "seq": seq,
+            "intent": intent, "explainer": explainer}
