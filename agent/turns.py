@@ -72,6 +72,7 @@ class TurnResult(BaseModel):
         usage: LLM usage of the turn.
         degraded: True when the LLM failed and the turn fell back to the crs-only path.
         thread_id: the checkpointed thread, when one was used.
+        notes: what the turn handled on the way (invalid LLM output repaired, a guard rewrite ...).
     """
 
     reply: str
@@ -82,6 +83,7 @@ class TurnResult(BaseModel):
     usage: Usage = Field(default_factory=Usage)
     degraded: bool = False
     thread_id: str | None = None
+    notes: list[str] = Field(default_factory=list)
 
 
 @runtime_checkable

@@ -75,3 +75,25 @@ def tools(
             log=lambda msg: err_console.log(msg),
         )
     emit_json(report, json_path)
+
+
+@app.command("soak")
+def soak(
+    minutes: float = typer.Option(5.0, "--minutes", min=0.05, help="how long the measured load runs"),
+    json_path: Path | None = typer.Option(None, "--json", help="also write the report here"),
+    sessions: int = typer.Option(16, "--sessions", min=1, help="concurrent clients"),
+    turns: int = typer.Option(10, "--turns", min=1, help="turns per conversation before a client starts a new one"),
+    domain: str = typer.Option("movies", "--domain", "-d", help="movies | office"),
+    variant: str = typer.Option("full", "--variant", help="graph the model 'crsagent' runs (instant fake LLM)"),
+    home: Path | None = typer.Option(None, "--home", help="data home (default $CRSAGENT_HOME or ./.crsagent)"),
+) -> None:
+    """A long steady load on `crsagent serve --fake-llm`: p50/p95/p99 per minute and the server's memory growth."""
+    from crsagent.agent.cli.common import cli_errors, emit_json, progress_factory, settings_from
+    from crsagent.evals.bench.soak import run_soak
+
+    with cli_errors(), progress_factory() as start:
+        report = run_soak(
+            settings_from(home), minutes=minutes, sessions=sessions, turns=turns, domain=domain, variant=variant,
+            progress=start,
+        )
+    emit_json(report, json_path)

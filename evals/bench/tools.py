@@ -203,8 +203,12 @@ def run_tools_bench(
             lk = run_linker_eval(settings, max_errors=0)
             step(lk.messages)
             report.update(linker_precision=lk.precision, linker_recall=lk.recall, linker_p50_ms=lk.p50_ms)
-            report.update(linker_title_precision=lk.title_precision, linker_links_outside_titles=lk.links_outside_titles,
-                          linker_messages=lk.messages, linker_p95_ms=lk.p95_ms)  # fmt: skip
+            report.update(
+                linker_title_precision=lk.title_precision,
+                linker_links_outside_titles=lk.links_outside_titles,
+                linker_messages=lk.messages,
+                linker_p95_ms=lk.p95_ms,
+            )
         else:
             report.update(linker_precision=None, linker_recall=None, linker_p50_ms=None)
         vsf50, vsf95 = percentiles(vsf_ms)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
@@ -69,13 +70,14 @@ class LLMUser:
 
     Args:
         target: what the user wants.
-        llm: a LangChain chat model (the real vLLM client or a fake from ``crsagent.agent.testing``).
+        llm: a LangChain chat model or a binding of one (the real vLLM client or a fake from
+            ``crsagent.agent.testing``).
         persona: the persona text.
         linker: optional entity linker for leak checks.
         max_regenerations: retries of a leaking reply before the title is redacted.
     """
 
-    def __init__(self, target: Target, llm: BaseChatModel, persona: str, *, linker: Linker | None = None, max_regenerations: int = 2):
+    def __init__(self, target: Target, llm: Any, persona: str, *, linker: Linker | None = None, max_regenerations: int = 2):
         self.target = target
         self.llm = llm
         self.persona = persona
@@ -137,12 +139,16 @@ class LLMSimulator:
         llm: the chat model that plays the users.
         linker: optional entity linker for leak checks.
         max_regenerations: retries of a leaking reply.
+        max_tokens: cap on each reply's length (users write one or two sentences); None
+            leaves the model's default.
     """
 
     name = "llm"
 
-    def __init__(self, llm: BaseChatModel, *, linker: Linker | None = None, max_regenerations: int = 2):
-        self.llm = llm
+    def __init__(
+        self, llm: BaseChatModel, *, linker: Linker | None = None, max_regenerations: int = 2, max_tokens: int | None = 80
+    ):
+        self.llm: Any = llm.bind(max_tokens=max_tokens) if max_tokens else llm
         self.linker = linker
         self.max_regenerations = max_regenerations
 

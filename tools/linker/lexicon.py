@@ -12,7 +12,7 @@ deterministic and fast, and feeds the agent's understanding step next to the LLM
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -143,6 +143,11 @@ class AttributeLexicon:
                 keys[norm_phrase(phrase)] = ("genre", present, False)
         years = [it.year for it in items if it.year]
         return cls(keys, ref_year if ref_year is not None else (max(years) if years else 2018))
+
+    @classmethod
+    def from_db(cls, db: Any, ref_year: int | None = None) -> "AttributeLexicon":
+        """Build the lexicon from a product database's items."""
+        return cls.from_items(db.all_items(), ref_year=ref_year)
 
     @property
     def genres(self) -> list[str]:

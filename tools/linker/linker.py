@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -27,7 +28,6 @@ __all__ = ["Mention", "EntityLinker", "DEFAULT_MIN_CONFIDENCE"]
 
 DEFAULT_MIN_CONFIDENCE = 0.5
 _MIN_TYPO_LEN = 5
-NAME_PENALTY = 2.0
 
 
 class Mention(BaseModel):
@@ -57,15 +57,12 @@ class Mention(BaseModel):
 
 
 def _against_names(c: Candidate, people: list[tuple[int, int]]) -> Candidate | None:
-    """Weigh a match against people's names in the text: a title inside a name ("bruce" in
-    "bruce willis") is dropped; a title equal to a name ("Emma Stone", "Robin Williams: Live on
-    Broadway") more likely means the person and needs strong evidence."""
+    """Drop a title that lies inside a person's name ("bruce" in "bruce willis") or is exactly
+    a name ("Emma Stone", "Robin Williams: Live on Broadway"): people are talked about far more
+    often than films named after them. A year written after the title keeps it."""
     for ps, pe in people:
         if ps <= c.start_tok and c.end_tok <= pe:
-            if (c.end_tok - c.start_tok) < (pe - ps):
-                return None
-            logit = c.logit - NAME_PENALTY
-            return replace(c, logit=logit, confidence=confidence(logit, c.function_only, c.strong))
+            return None
     return c
 
 
@@ -101,6 +98,12 @@ class EntityLinker:
         """
         return cls(TitleIndex.build(items, aliases), min_confidence=min_confidence)
 
+    @classmethod
+    def from_db(cls, db: Any, min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> "EntityLinker":
+        """Build a linker over a product database's items and alternative titles (about a second
+        for the 12,000 movies)."""
+        return cls.from_items(db.all_items(), db.aliases(), min_confidence=min_confidence)
+
     def __len__(self) -> int:
         return len(self.index.entries)
 
@@ -123,8 +126,9 @@ class EntityLinker:
         used = [False] * len(tokens)
         taken = self._select(cands, used, threshold)
         for _ in range(3):  # "the babadook and it follows": list neighbours of confident mentions
-            boosted = [self._list_boost(text, tokens, c, taken) for c in cands if not any(used[c.start_tok : c.end_tok])]
-            more = self._select([c for c in boosted if c is not None], used, threshold)
+            free = [c for c in cands if not any(used[c.start_tok : c.end_tok])]
+            boosted = [b for b in (self._list_boost(text, tokens, c, taken) for c in free) if b is not None]
+            more = self._select(boosted, used, threshold)
             if not more:
                 break
             taken += more

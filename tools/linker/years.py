@@ -26,6 +26,8 @@ _DECADE = (
     r"(?:the\s+)?(?:(early|mid|late)[\s-]*)?"
     r"(?:(?:'|’)?(?:(1[89]|20)?(\d)0)\s*(?:'|’)?\s*s\b|(" + "|".join(_DECADE_WORDS) + r")\b)"
 )
+_ONWARDS = r"\s+(?:on|onwards?|and (?:later|newer|up)|or (?:later|newer))\b"
+_NOT_RANGE = r"\b(?!\s*(?:-|–|to|on|onwards?|or|and)\b)"
 _NEG = r"(?:(no|nothing|not|dont|don't|never|none)\s+(?:\w+\s+)?)?"
 
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
@@ -35,13 +37,13 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("rel_decade", re.compile(_NEG + r"\b(after|since|before|pre|post|prior to)\s+" + _DECADE)),
     ("decade", re.compile(_NEG + r"(?<![\w'])" + _DECADE)),
     ("after", re.compile(_NEG + r"\b(?:after|post|newer than|later than|more recent than)\s+" + _Y + r"\b")),
-    ("min", re.compile(_NEG + r"\b(?:since|from)\s+" + _Y + r"\s+(?:on|onwards?|and (?:later|newer|up)|or (?:later|newer))\b")),
+    ("min", re.compile(_NEG + r"\b(?:since|from)\s+" + _Y + _ONWARDS)),
     ("min", re.compile(_NEG + r"\b(?:since)\s+" + _Y + r"\b")),
     ("min", re.compile(_Y + r"\s+(?:or|and)\s+(?:later|newer|after|up)\b")),
     ("before", re.compile(_NEG + r"\b(?:before|prior to|older than|earlier than|pre)\s+" + _Y + r"\b")),
     ("max", re.compile(_NEG + r"\b(?:until|up to|through|no later than)\s+" + _Y + r"\b")),
     ("max", re.compile(_Y + r"\s+(?:or|and)\s+(?:earlier|older|before)\b")),
-    ("exact", re.compile(r"\b(?:from|in|released in|made in|of)\s+" + _Y + r"\b(?!\s*(?:-|–|to|on|onwards?|or|and)\b)")),
+    ("exact", re.compile(r"\b(?:from|in|released in|made in|of)\s+" + _Y + _NOT_RANGE)),
     ("exact", re.compile(r"\ba\s+" + _Y + r"\s+" + _NOUN)),
     ("old", re.compile(_NEG + r"\b(?:old|older|classic|vintage|retro)\s+(?:\w+\s+)?" + _NOUN)),
     ("old", re.compile(_NEG + r"\b(?:oldies|classics|black and white)\b")),

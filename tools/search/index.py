@@ -281,8 +281,12 @@ class VectorIndex:
             UserError: a filter was given but no product database.
         """
         k = self._check_k(k)
-        vec = self.embed_query(text)
-        return self.query_vector(vec, k, filter=filter, candidate_ids=candidate_ids, db=db)
+        if not isinstance(text, str) or not text.strip():
+            raise EmptyQueryError("the query text is empty; describe what you are looking for")
+        cands = self._candidates(filter, candidate_ids, db)  # bad ids or filters fail before embedding
+        if cands is not None and not cands:
+            return []
+        return self._rank(self.embed_query(text), k, cands, set())
 
     def query_vector(
         self,
@@ -298,8 +302,10 @@ class VectorIndex:
         vec = np.asarray(vec, dtype=np.float32).reshape(-1)
         if vec.shape != (EMBED_DIM,):
             raise ToolInputError(f"a query vector has {EMBED_DIM} numbers, not {vec.shape[0]}")
-        excluded = set(exclude_ids)
-        cands = self._candidates(filter, candidate_ids, db)
+        return self._rank(vec, k, self._candidates(filter, candidate_ids, db), set(exclude_ids))
+
+    def _rank(self, vec: np.ndarray, k: int, cands: list[str] | None, excluded: set[str]) -> list[ScoredItem]:
+        """Top ``k`` of the candidates (None: every item; chromadb's index when nothing is excluded)."""
         if cands is None and self.collection is not None and not excluded:
             return self._chroma(vec, k)
         if cands is None:

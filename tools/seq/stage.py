@@ -25,7 +25,7 @@ VERSION = 1
 # see docs/models.md for the measurements behind these
 PARAMS: dict[str, dict[str, Any]] = {
     "movies": {"dim": 64, "n_layers": 2, "max_len": 50, "epochs": 20, "negatives": 2048},
-    "office": {"dim": 64, "n_layers": 2, "max_len": 20, "epochs": 20, "negatives": None},
+    "office": {"dim": 64, "n_layers": 2, "max_len": 20, "epochs": 20, "negatives": 512},
 }
 
 

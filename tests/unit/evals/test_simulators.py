@@ -90,6 +90,7 @@ def test_llm_user_regenerates_a_leaking_reply():
     assert out.text == "A creepy 80s horror film in a snowed-in hotel."
     assert (out.llm_calls, out.regenerations) == (2, 1)
     llm.assert_exhausted()
+    assert llm.requests[0].kwargs.get("max_tokens") == 80
     prompt = llm.requests[0].messages[0].content
     assert "horror" in prompt and "Stanley Kubrick" in prompt and "The Shining" not in prompt
 

@@ -17,18 +17,21 @@ def _movie(item_id: str, title: str, year: int, genres: list[str], plot: str, po
                 popularity=pop, **kw)  # type: ignore[arg-type]  # fmt: skip
 
 
+_ROWS = [  # id, title, year, genres, plot
+    ("tt0000001", "Ghost Manor", 1999, ["horror"], "A family moves into an old house haunted by vengeful ghosts."),
+    ("tt0000002", "Night Terrors", 2015, ["horror", "thriller"], "A babysitter is stalked by a masked killer."),
+    ("tt0000003", "Laugh Riot", 2004, ["comedy"], "Two clumsy friends open a bakery and everything goes wrong."),
+    ("tt0000004", "Wedding Crashers Club", 2010, ["comedy", "romance"], "A funny romantic comedy about a wedding."),
+    ("tt0000005", "Star Voyage", 1986, ["sci-fi", "adventure"], "Astronauts travel far and fight alien robots."),
+    ("tt0000006", "Mars Colony", 2016, ["sci-fi", "drama"], "Settlers struggle to survive on Mars after a crash."),
+    ("tt0000007", "The Heist", 1995, ["crime", "thriller"], "A crew of thieves plans to rob a casino in Las Vegas."),
+    ("tt0000008", "Mafia Family", 1972, ["crime", "drama"], "The aging patriarch of a mafia family hands power on."),
+    ("tt0000009", "Puppy Days", 2012, ["animation", "family"], "An animated dog learns to make friends in the city."),
+    ("tt0000010", "Tears of Autumn", 1990, ["drama", "romance"], "A sad love story about two lovers split by war."),
+]
 SMALL_MOVIES: list[Item] = [
-    _movie("tt0000001", "Ghost Manor", 1999, ["horror"], "A family moves into an old house haunted by vengeful ghosts."),
-    _movie("tt0000002", "Night Terrors", 2015, ["horror", "thriller"], "A babysitter is stalked by a masked killer."),
-    _movie("tt0000003", "Laugh Riot", 2004, ["comedy"], "Two clumsy friends open a bakery and everything goes wrong, hilariously."),
-    _movie("tt0000004", "Wedding Crashers Club", 2010, ["comedy", "romance"], "A funny romantic comedy about a couple who meet at a wedding."),
-    _movie("tt0000005", "Star Voyage", 1986, ["sci-fi", "adventure"], "Astronauts travel to a distant galaxy and fight alien robots."),
-    _movie("tt0000006", "Mars Colony", 2016, ["sci-fi", "drama"], "Settlers struggle to survive on Mars after their spaceship crashes."),
-    _movie("tt0000007", "The Heist", 1995, ["crime", "thriller"], "A crew of thieves plans to rob a casino in Las Vegas.",
-           directors=["Ann Director"], cast=["Bob Actor"]),
-    _movie("tt0000008", "Mafia Family", 1972, ["crime", "drama"], "The aging patriarch of a mafia family hands power to his son."),
-    _movie("tt0000009", "Puppy Days", 2012, ["animation", "family"], "An animated dog learns to make friends in the city."),
-    _movie("tt0000010", "Tears of Autumn", 1990, ["drama", "romance"], "A sad love story about two lovers separated by war."),
+    _movie(*row, **({"directors": ["Ann Director"], "cast": ["Bob Actor"]} if row[0] == "tt0000007" else {}))
+    for row in _ROWS
 ]
 
 

@@ -32,14 +32,16 @@ def write_data(root: Path) -> Path:
     ml = root / "movielens-latest-small"
     _csv(ml / "movies.csv", ["movieId", "title", "genres"], [(m, t, g) for m, t, g, *_ in MOVIES])
     _csv(ml / "links.csv", ["movieId", "imdbId", "tmdbId"], [(m, i, "") for m, _, _, i, *_ in MOVIES])
-    _csv(ml / "ratings.csv", ["userId", "movieId", "rating", "timestamp"], [(u, m, 4.0, 0) for u in (1, 2) for m, *_ in MOVIES])
+    ratings = [(u, m, 4.0, 0) for u in (1, 2) for m, *_ in MOVIES]
+    _csv(ml / "ratings.csv", ["userId", "movieId", "rating", "timestamp"], ratings)
     _csv(ml / "tags.csv", ["userId", "movieId", "tag", "timestamp"], [])
     rd = root / "redial"
     rd.mkdir(parents=True)
     info = {r: {"name": t, "genre": g.lower().split("|"), "plot": p, "director": [], "writer": [], "star": [],
                 "imdb_id": "tt" + i} for _, t, g, i, r, p in MOVIES}  # fmt: skip
     (rd / "movie_info.json").write_text(json.dumps(info))
-    _csv(rd / "movies_with_mentions.csv", ["movieId", "movieName", "nbMentions"], [(r, t, 5) for _, t, _, _, r, _ in MOVIES])
+    mentions = [(r, t, 5) for _, t, _, _, r, _ in MOVIES]
+    _csv(rd / "movies_with_mentions.csv", ["movieId", "movieName", "nbMentions"], mentions)
     dialogue = {"conversationId": "1", "initiatorWorkerId": 1, "respondentWorkerId": 2,
                 "movieMentions": {"103": "The Babadook (2014)", "101": "Toy Story (1995)"},
                 "messages": [{"senderWorkerId": 1, "text": "I loved @103 and @101", "turn_id": 0},

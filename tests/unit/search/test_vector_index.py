@@ -160,3 +160,13 @@ def test_rebuild_reuses_embeddings_of_unchanged_documents(index_dir: Path, small
     assert not np.allclose(old[0], new[0])
     fresh = VectorIndex.write(small_movies, tmp_path / "v3", embed=counting, reuse=tmp_path / "missing")
     assert fresh["reused"] == 0
+
+
+def test_linker_and_lexicon_build_from_a_product_database(small_db) -> None:
+    from crsagent.tools.linker.lexicon import AttributeLexicon
+    from crsagent.tools.linker.linker import EntityLinker
+
+    linker = EntityLinker.from_db(small_db)
+    assert [m.item_id for m in linker.link("have you seen mafia family?")] == ["tt0000008"]
+    lex = AttributeLexicon.from_db(small_db)
+    assert lex.extract("no horror, a funny movie with bob actor").people == ["Bob Actor"]
