@@ -426,9 +426,13 @@ def run_report(
                               + "; ".join(f"{k}: {v}" for k, v in dict(missing).items()))
         replay(variant, "variant", agent, sampled if uses_llm else turns, concurrency=4 if uses_llm else 1)
         if simulate is not None:
-            data.simulation[variant] = simulate(agent, variant)
+            found = simulate(agent, variant)
+            if found:
+                data.simulation[variant] = found
         if understand is not None:
-            data.understanding[variant] = understand(agent, sampled if uses_llm else turns)
+            found = understand(agent, sampled if uses_llm else turns)
+            if found:
+                data.understanding[variant] = found
     for name, off in ablations.items():
         try:
             agent = make_agent("crs-only", {k: bool(v) for k, v in off.items()})

@@ -159,6 +159,7 @@ def collect_signals(
     pool: int = POOL,
     text: str | None = None,
     genres_hard: bool = True,
+    skip: frozenset[str] = frozenset(),
 ) -> SignalTable:
     """Run every available signal over the items that satisfy the hard constraints.
 
@@ -169,6 +170,7 @@ def collect_signals(
         pool: how many items each signal contributes.
         text: the vector-search text (default :func:`query_text`).
         genres_hard: liked genres filter the candidates (else they only feed ``attr``/``vector``).
+        skip: signals not to compute (those fused with weight 0).
 
     Returns:
         The raw per-signal scores and the candidate pool.
@@ -189,13 +191,13 @@ def collect_signals(
     table.add("popularity", {i: toolkit.popularity_norm(i) for i in top_pop})
 
     text = query_text(belief) if text is None else text
-    if text and toolkit.index is not None:
+    if text and toolkit.index is not None and "vector" not in skip:
         hits = toolkit.index.query(text, k=min(k + len(excluded), 1000), candidate_ids=cand)
         table.add("vector", {h.item_id: h.score for h in hits if h.item_id not in excluded})
-    if liked and toolkit.cf is not None:
+    if liked and toolkit.cf is not None and "cf" not in skip:
         hits = toolkit.cf.recommend(liked, disliked, k=k, candidate_ids=cand, exclude=sorted(excluded))
         table.add("cf", {h.item_id: h.score for h in hits})
-    if toolkit.intent is not None and (liked or dialogue_text.strip()):
+    if toolkit.intent is not None and (liked or dialogue_text.strip()) and "intent" not in skip:
         try:
             res = toolkit.intent.score(liked, dialogue_text, k=min(k + len(excluded), 1000), candidate_ids=cand)
         except ToolInputError:
@@ -204,7 +206,8 @@ def collect_signals(
             table.add("intent", {h.item_id: h.score for h in res.items if h.item_id not in excluded})
             if res.intents:
                 table.intent_label = str(_intent_label(res.intents[0]))
-    table.add("attr", _attr_scores(toolkit, belief, table.pool))
+    if "attr" not in skip:
+        table.add("attr", _attr_scores(toolkit, belief, table.pool))
     # every pooled item gets its popularity, so the signal is defined over the whole pool
     table.scores["popularity"] = {i: toolkit.popularity_norm(i) for i in table.pool}
     return table
@@ -259,10 +262,13 @@ def rank_candidates(
     k: int = 50,
     weights: FusionWeights = DEFAULT_WEIGHTS,
 ) -> tuple[list[Candidate], str | None]:
-    """The recommend pipeline: collect signals, fuse, keep the top ``k``.
+    """The recommend pipeline: collect signals (those with a weight), fuse, keep the top ``k``.
 
     Returns:
         (candidates best first, the top intent label or None).
     """
-    table = collect_signals(toolkit, belief, dialogue_text, pool=max(POOL, k), genres_hard=weights.genre_filter)
+    skip = frozenset(name for name, w in weights.as_dict().items() if w == 0 and name != "popularity")
+    table = collect_signals(
+        toolkit, belief, dialogue_text, pool=max(POOL, k), genres_hard=weights.genre_filter, skip=skip
+    )
     return fuse(table, weights, k), table.intent_label

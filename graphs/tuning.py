@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import pickle
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -48,11 +49,11 @@ __all__ = ["TurnSignals", "GRID", "SPLITS", "tuning_split", "prepare", "evaluate
 
 #: The weight grid searched (signals in ``SIGNALS`` order).
 GRID: dict[str, tuple[float, ...]] = {
-    "vector": (0.0, 0.5, 1.0, 2.0),
-    "cf": (0.0, 0.5, 1.0, 2.0),
+    "vector": (0.0, 0.25, 0.5, 1.0),
+    "cf": (0.0, 0.25, 0.5, 1.0, 2.0),
     "intent": (0.0, 0.25, 0.5, 1.0),
-    "popularity": (0.0, 0.1, 0.3, 0.6, 1.0),
-    "attr": (0.0, 0.25, 0.5, 1.0),
+    "popularity": (0.0, 0.3, 0.6, 1.0, 1.5, 2.0),
+    "attr": (0.0, 0.5, 1.0, 1.5, 2.0, 3.0),
 }
 KS = (1, 10, 50)
 SPLITS: tuple[str, ...] = ("train", "tune", "check")
@@ -187,6 +188,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--limit", type=int, default=None, help="at most this many turns per split")
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--cache", type=Path, default=None, help="pickle of the collected signals (reused when present)")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)  # one short text at a time: one thread is ~10x faster on a busy CPU
     settings = Settings.from_env()
@@ -198,9 +200,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     report: dict[str, Any] = {"tuned_on": "tune", "turns": {h: len(v) for h, v in splits.items()}, "ks": list(KS)}
     results: dict[str, Any] = {}
     t0 = time.time()
+    cached: dict[str, Any] = {}
+    if args.cache is not None and args.cache.exists():
+        cached = pickle.loads(args.cache.read_bytes())
     for hard in (True, False):
         wanted = SPLITS if hard else ("tune",)
-        data = {h: prepare(tk, splits[h], resolver, genres_hard=hard, limit=args.limit) for h in wanted}
+        key = "hard" if hard else "soft"
+        data = cached.get(key) or {
+            h: prepare(tk, splits[h], resolver, genres_hard=hard, limit=args.limit) for h in wanted
+        }
+        cached[key] = data
         rec = evaluate(data["tune"], grid)
         best = int(np.lexsort((rec[:, 0], rec[:, 2], rec[:, 1]))[-1])  # Recall@10, then @50, then @1
         top = np.argsort(-rec[:, 1], kind="stable")[:10]
@@ -220,6 +229,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             },
         }
     report["results"] = results
+    if args.cache is not None:
+        args.cache.parent.mkdir(parents=True, exist_ok=True)
+        args.cache.write_bytes(pickle.dumps(cached))
     report["seconds"] = round(time.time() - t0, 1)
     text = json.dumps(report, indent=2)
     if args.json:

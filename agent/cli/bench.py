@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 __all__ = ["app"]
@@ -9,7 +11,6 @@ __all__ = ["app"]
 app = typer.Typer(no_args_is_help=True, help="Benchmarks: tools, a turn, the API, soak.")
 
 
-from pathlib import Path  # noqa: E402  (the api command's block)
 
 
 @app.command("api")

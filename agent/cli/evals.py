@@ -257,15 +257,15 @@ def report_cmd(
             def simulate(agent: _Any, variant: str) -> dict[str, _Any]:
                 if not targets:
                     return {}
-                n = len(targets) if variant == "crs-only" else max(1, min(len(targets), sample // 5))
+                n = len(targets) if variant == "crs-only" else max(1, min(len(targets), sample // 10))
                 with PartialResults(part_dir / f"sim-{variant}.partial.jsonl", {"v": variant, "t": [t.item_id for t in targets[:n]], "m": max_turns}) as p:
                     return run_simulation(agent, AgendaSimulator(by_id.get), targets[:n], max_turns=max_turns, seed=seed,
                                           partial=p, progress=progress, item_lookup=by_id.get,
                                           description=f"simulate {variant}").summary
 
             def understand(agent: _Any, todo: list[_Any]) -> dict[str, _Any]:
-                if not understanding_limit:
-                    return {}
+                if not understanding_limit or agent.variant in ("llm-only", "crs-assists-llm"):
+                    return {}  # their understanding is the deterministic one (as crs-only)
                 todo = select_turns(list(todo), understanding_limit, seed)
                 with PartialResults(part_dir / f"und-{agent.variant}.partial.jsonl", {"keys": [t.key for t in todo]}) as p:
                     return run_understanding(agent, todo, resolver, vocab, opinions=opinions, partial=p, progress=progress,

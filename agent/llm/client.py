@@ -217,9 +217,11 @@ def make_chat_model(
     pending = False
     if not name:
         try:
-            name = discover_model(url, api_key=settings.llm_api_key, timeout_s=min(timeout, 10.0), forbid_default=forbid)
+            name = discover_model(
+                url, api_key=settings.llm_api_key, timeout_s=min(timeout, 10.0), forbid_default=forbid
+            )
         except LLMUnavailableError as exc:  # down at start: ask again at the first request
-            log.warning("LLM server unreachable at start (%s); its model name will be asked again", exc)
+            log.warning("LLM server unreachable at start (%s); the model name is asked again at the first request", exc)
             name, pending = PENDING_MODEL, True
     prof = profile or profile_for(None if pending else name)
     sync_client, async_client = http_clients(timeout, forbid)

@@ -66,7 +66,9 @@ def memory_slope_mib_per_min(samples: list[tuple[float, int]]) -> float:
     return float(np.polyfit(t, m, 1)[0])
 
 
-def _start(settings: Settings, domain: str, variant: str, port: int, folder: Path, log: Path) -> subprocess.Popen[bytes]:
+def _start(
+    settings: Settings, domain: str, variant: str, port: int, folder: Path, log: Path
+) -> subprocess.Popen[bytes]:
     cmd = [
         sys.executable, "-c", "from crsagent.agent.cli import main; main()", "serve", "--host", "127.0.0.1",
         "--port", str(port), "--domain", domain, "--default-variant", variant, "--home", str(settings.home),

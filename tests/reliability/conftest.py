@@ -48,11 +48,3 @@ def fake_api(movies_home: Settings, tmp_path_factory: pytest.TempPathFactory) ->
     env = {"CRSAGENT_API_KEYS": ",".join(API_KEYS)}
     with ApiProcess(movies_home.home, args, env, log=root / "serve.log", sessions=root / "sessions") as api:
         yield api
-
-
-import os as _dev_os  # DEV-ONLY-H9 (remove)
-if _dev_os.environ.get("H9DEV"):  # DEV-ONLY-H9
-    @pytest.fixture(scope="session")  # DEV-ONLY-H9
-    def movies_home() -> Settings:  # DEV-ONLY-H9
-        from pathlib import Path as _P  # DEV-ONLY-H9
-        return Settings.from_env(home=_P(_dev_os.environ["H9DEV"]))  # DEV-ONLY-H9

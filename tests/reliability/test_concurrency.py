@@ -34,7 +34,8 @@ TURNS = 15
 @pytest.fixture(scope="module")
 def small_catalog(movies_toolkit, tmp_path_factory) -> Path:
     """The 40 most popular movies as a catalogue file."""
-    return write_catalogue(tmp_path_factory.mktemp("catalog") / "catalog.sqlite", movies_toolkit.db.filter(None, limit=40))
+    path = tmp_path_factory.mktemp("catalog") / "catalog.sqlite"
+    return write_catalogue(path, movies_toolkit.db.filter(None, limit=40))
 
 
 def run_writers(folder: Path, catalog: Path, tags: list[str], thread: str | None = None) -> None:
@@ -45,8 +46,9 @@ def run_writers(folder: Path, catalog: Path, tags: list[str], thread: str | None
     open_persistence(Settings(), f"sqlite://{folder}").close()  # create the tables once
     procs = []
     for tag in tags:
-        cmd = [sys.executable, "-m", "crsagent.tests.reliability.writer", "--dir", str(folder), "--catalog", str(catalog), "--tag", tag,
-               "--turns", str(TURNS), "--go", str(go)] + (["--thread", thread] if thread else [])
+        cmd = [sys.executable, "-m", "crsagent.tests.reliability.writer", "--dir", str(folder),
+               "--catalog", str(catalog), "--tag", tag, "--turns", str(TURNS), "--go", str(go)]
+        cmd += ["--thread", thread] if thread else []
         procs.append(subprocess.Popen(cmd, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     time.sleep(0.5)
     go.touch()

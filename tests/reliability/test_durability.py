@@ -31,7 +31,8 @@ from crsagent.tests.reliability.procs import ApiProcess, StubLLMProcess
 
 pytestmark = pytest.mark.slow
 
-DIALOGUE = [OPENER, "Not that one, I've seen it.", "Something from after 2010 please.", "Great, anything else like that?"]
+DIALOGUE = [OPENER, "Not that one, I've seen it.", "Something from after 2010 please.",
+            "Great, anything else like that?"]
 
 
 def chat(url: str, text: str, session: str, user: str, model: str = "crs-only") -> dict[str, Any]:
@@ -58,7 +59,8 @@ def check_files(folder: Path) -> None:
 
 def profile_row(folder: Path, user: str) -> str | None:
     with sqlite3.connect(str(folder / STORE_FILE)) as conn:
-        row = conn.execute("SELECT value FROM store WHERE prefix = ? AND key = 'profile'", (f"profile.{user}",)).fetchone()
+        query = "SELECT value FROM store WHERE prefix = ? AND key = 'profile'"
+        row = conn.execute(query, (f"profile.{user}",)).fetchone()
     return row[0] if row else None
 
 
@@ -114,7 +116,8 @@ def test_sigkill_between_and_during_turns_loses_nothing(movies_home, tmp_path):
         with server("b") as b:  # life 2
             after = [rec_ids(chat(b.url, text, "dur", "dur-user")) for text in DIALOGUE[2:]]
             assert after == reference[2:]  # the session went on as if nothing had happened
-            assert chat(b.url, "Hello again! Anything for tonight?", "dur-2", "dur-user")["choices"][0]["message"]["content"]
+            hello = chat(b.url, "Hello again! Anything for tonight?", "dur-2", "dur-user")
+            assert hello["choices"][0]["message"]["content"].strip()
             kill_during_turn(b, stub, "mid", DIALOGUE[1])
         check_files(folder)
         assert thread_counts(read_thread(folder, "dur")) == (4, 4)

@@ -107,7 +107,8 @@ def test_belief_and_usage_survive_the_checkpoint_serializer(updates: list[Any], 
         assert ordered(back) == ordered(value)
     # resuming from the restored state and applying one more update gives the same state
     extra = updates[0]
-    assert ordered(merge_belief(SERDE.loads_typed(SERDE.dumps_typed(belief)), extra)) == ordered(merge_belief(belief, extra))
+    restored = SERDE.loads_typed(SERDE.dumps_typed(belief))
+    assert ordered(merge_belief(restored, extra)) == ordered(merge_belief(belief, extra))
 
 
 @given(facts, st.text(min_size=1, max_size=40).filter(str.strip), st.integers(0, 1000))

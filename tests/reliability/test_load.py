@@ -31,10 +31,11 @@ async def test_64_sessions_by_10_turns(fake_api):
 
     async def conversation(client: httpx.AsyncClient, i: int) -> None:
         for text in dialogue(i, TURNS):
-            body = {"model": "crsagent", "messages": [{"role": "user", "content": text}], "user": f"load-user-{i}"}
+            body = {"model": "crsagent", "user": f"load-user-{i}", "messages": [{"role": "user", "content": text}]}
             t0 = time.monotonic()
             try:
-                r = await client.post("/v1/chat/completions", json=body, headers={**headers, "X-Session-Id": f"load-{i}"})
+                r = await client.post("/v1/chat/completions", json=body,
+                                      headers={**headers, "X-Session-Id": f"load-{i}"})
             except httpx.HTTPError as exc:
                 errors.append(f"{i}: {type(exc).__name__}: {exc}")
                 continue
@@ -50,5 +51,6 @@ async def test_64_sessions_by_10_turns(fake_api):
     assert len(latencies) == SESSIONS * TURNS and wall < BOUND_S
     lost = {i: thread_counts(read_thread(fake_api.sessions, f"load-{i}")) for i in range(SESSIONS)}
     assert {i: c for i, c in lost.items() if c != (TURNS, TURNS)} == {}
-    print(f"\n64x10 turns: {wall:.1f} s, {len(latencies) / wall:.1f} turns/s, "
-          f"p95 {sorted(latencies)[int(0.95 * len(latencies)) - 1] * 1000:.0f} ms, server RSS {fake_api.rss_kib // 1024} MiB")
+    p95_ms = sorted(latencies)[int(0.95 * len(latencies)) - 1] * 1000
+    print(f"\n64x10 turns: {wall:.1f} s, {len(latencies) / wall:.1f} turns/s, p95 {p95_ms:.0f} ms, "
+          f"server RSS {fake_api.rss_kib // 1024} MiB")

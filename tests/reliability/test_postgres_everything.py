@@ -57,7 +57,8 @@ def test_crs_dialogue_with_postgres_everything(pg, movies_home, movies_toolkit):
     assert toolkit.db.count() == movies_toolkit.db.count()
     with open_persistence(pg) as pers:
         assert pers.kind == "postgres"
-        agent = CRSAgent.create(pg, variant="crs-only", toolkit=toolkit, checkpointer=pers.checkpointer, store=pers.store)
+        agent = CRSAgent.create(pg, variant="crs-only", toolkit=toolkit, checkpointer=pers.checkpointer,
+                                store=pers.store)
         on_pg = dialogue(agent, "pg-user")
         state = agent.graph.get_state({"configurable": {"thread_id": "pg-user-1"}}).values
         assert sum(m.type == "human" for m in state["messages"]) == len(DIALOGUE)
@@ -66,14 +67,18 @@ def test_crs_dialogue_with_postgres_everything(pg, movies_home, movies_toolkit):
         ref = CRSAgent.create(movies_home, variant="crs-only", toolkit=movies_toolkit,
                               checkpointer=mem.checkpointer, store=mem.store)
         on_lite = dialogue(ref, "lite-user")
-    assert [[r.item_id for r in t.recommendations] for t in on_pg] == [[r.item_id for r in t.recommendations] for t in on_lite]
+    def ids(turns: list[Any]) -> list[list[str]]:
+        return [[r.item_id for r in t.recommendations] for t in turns]
+
+    assert ids(on_pg) == ids(on_lite)
     assert [t.reply for t in on_pg] == [t.reply for t in on_lite]
     assert on_pg[2].belief["constraints"]["year_min"] == 2011
     assert set(x.item_id for x in on_pg[0].recommendations) & set(on_pg[1].belief["rejected"])
     seeded = on_pg[3].belief["liked"]
     assert {"item_id": BABADOOK, "source": "profile"} in seeded  # the profile crossed threads on PostgreSQL
     with psycopg.connect(pg.checkpoint_url) as conn:
-        threads = {r[0] for r in conn.execute("SELECT DISTINCT thread_id FROM checkpoints WHERE thread_id LIKE 'pg-user-%'")}
+        rows = conn.execute("SELECT DISTINCT thread_id FROM checkpoints WHERE thread_id LIKE 'pg-user-%'")
+        threads = {r[0] for r in rows}
         assert threads == {"pg-user-1", "pg-user-2"}
         assert conn.execute("SELECT count(*) FROM store WHERE prefix = 'profile.pg-user'").fetchone()[0] == 1
 

@@ -187,7 +187,8 @@ def test_hostile_user_text_changes_nothing(fake_api, catalogue_file, movies_tool
                            headers={**GOOD, "X-Session-Id": f"hostile-{i}"}, timeout=120)
             assert r.status_code in (200, 400), (s, r.text)
             if r.status_code == 200:
-                assert all(movies_toolkit.has(x["item_id"]) for x in r.json()["choices"][0]["message"]["recommendations"])
+                recs = r.json()["choices"][0]["message"]["recommendations"]
+                assert all(movies_toolkit.has(x["item_id"]) for x in recs)
     assert file_sha256(catalogue_file) == before
     assert table_counts(movies_toolkit.db) == counts
 
@@ -199,7 +200,8 @@ def test_hostile_tool_arguments_are_literal_and_change_nothing(movies_toolkit, c
     for s in HOSTILE:
         for args in ({"filter": {"text_contains": s}, "limit": 50}, {"filter": {"people": [s]}},
                      {"filter": {"brand": s, "genres_any": [s]}}, {"filter": {"exclude_ids": [s]}, "limit": 1}):
-            msg = tools["search_products"].invoke({"type": "tool_call", "id": "c1", "name": "search_products", "args": args})
+            call = {"type": "tool_call", "id": "c1", "name": "search_products", "args": args}
+            msg = tools["search_products"].invoke(call)
             assert msg.status != "error" or "Error" in msg.text or "invalid" in msg.text
             if msg.status != "error" and "text_contains" in args["filter"]:
                 needle = s.lower()

@@ -31,7 +31,7 @@ def _family_share(db, items) -> float:
 def test_models_cover_the_catalogue(movies):
     cf, intent, db = movies
     assert set(cf.item_ids) == set(db.ids()) == set(intent.item_ids)
-    assert cf.warm.sum() > 8000  # MovieLens + ReDial movies with interactions
+    assert cf.warm.sum() > 7000  # movies with a positive MovieLens rating or a ReDial like
 
 
 def test_toy_story_gets_family_and_animation_recommendations(movies):

@@ -74,3 +74,11 @@ def test_attribute_signal_rewards_liked_people(toolkit: Any, fakes: Any) -> None
     assert by_id[fakes.GET_OUT]["signals"]["attr"] == 1.0
     assert by_id[fakes.ALIEN]["signals"]["attr"] == 0.0
     assert cands[0]["item_id"] in (fakes.GET_OUT, fakes.US)
+
+
+def test_signals_with_zero_weight_are_not_computed(toolkit: Any, fakes: Any) -> None:
+    belief = {"items": {fakes.BABADOOK: {"opinion": "liked", "source": "linker"}}, "soft": ["slow creepy drama"]}
+    both, _ = rank_candidates(toolkit, belief, "creepy", k=5, weights=FusionWeights(vector=1.0, cf=1.0))
+    assert {"vector", "cf"} <= set(both[0]["signals"])
+    no_vec, _ = rank_candidates(toolkit, belief, "creepy", k=5, weights=FusionWeights(vector=0.0, cf=1.0))
+    assert "vector" not in no_vec[0]["signals"] and "cf" in no_vec[0]["signals"]
