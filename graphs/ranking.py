@@ -65,11 +65,11 @@ class FusionWeights:
         genre_filter: liked genres are a hard constraint (True) or only a boost (False).
     """
 
-    vector: float = 1.0
-    cf: float = 1.0
-    intent: float = 0.5
-    popularity: float = 0.3
-    attr: float = 0.5
+    vector: float = 0.25
+    cf: float = 0.5
+    intent: float = 0.0
+    popularity: float = 1.5
+    attr: float = 1.0
     genre_filter: bool = True
 
     def as_dict(self) -> dict[str, float]:
@@ -79,7 +79,8 @@ class FusionWeights:
         return d
 
 
-#: Tuned on half of the ReDial dev turns; the evidence is in docs/ranking.md.
+#: Tuned on the ``tune`` half of the held-out ReDial dev dialogues (graphs/tuning.py); the
+#: evidence, and the check on the other half, are in docs/ranking.md.
 DEFAULT_WEIGHTS = FusionWeights()
 
 
@@ -124,7 +125,7 @@ def allowed_ids(toolkit: Toolkit, belief: Belief, genres_hard: bool = True) -> l
     f = belief_filter(belief, exclude=False, genres_hard=genres_hard)
     if f.is_empty():
         return None
-    return toolkit.db.filter_ids(f)
+    return toolkit.filter_ids(f)
 
 
 def _attr_scores(toolkit: Toolkit, belief: Belief, ids: Sequence[str]) -> dict[str, float]:
@@ -229,7 +230,7 @@ def _normalised(scores: Mapping[str, float]) -> dict[str, float]:
     return {i: (v - lo) / (hi - lo) if math.isfinite(v) else 0.0 for i, v in scores.items()}
 
 
-def fuse(table: SignalTable, weights: FusionWeights = DEFAULT_WEIGHTS, k: int = 50) -> list[Candidate]:
+def fuse(table: SignalTable, weights: FusionWeights = DEFAULT_WEIGHTS, k: int = 50) -> list["Candidate"]:
     """Fuse the signals into one ranking (pure).
 
     Args:
@@ -245,13 +246,15 @@ def fuse(table: SignalTable, weights: FusionWeights = DEFAULT_WEIGHTS, k: int = 
     norm: dict[str, dict[str, float]] = {}
     for name, scores in table.scores.items():
         norm[name] = dict(scores) if name in ("popularity", "attr") else _normalised(scores)
+    pop = norm.get("popularity", {})
+    weighted = [(w.get(name, 0.0), vals) for name, vals in norm.items() if w.get(name, 0.0)]
+    scored = [(sum(wt * vals.get(i, 0.0) for wt, vals in weighted), i) for i in table.pool]
+    scored.sort(key=lambda t: (-round(t[0], 9), -pop.get(t[1], 0.0), t[1]))
     out: list[Candidate] = []
-    for i in table.pool:
+    for score, i in scored[:k]:
         sig = {name: round(float(vals.get(i, 0.0)), 6) for name, vals in norm.items()}
-        score = sum(w.get(name, 0.0) * v for name, v in sig.items())
         out.append({"item_id": i, "score": round(score, 6), "signals": sig})
-    out.sort(key=lambda c: (-c["score"], -c["signals"].get("popularity", 0.0), c["item_id"]))
-    return out[:k]
+    return out
 
 
 def rank_candidates(

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 HANDLES: tuple[str, ...] = ("db", "index", "linker", "lexicon", "cf", "seq", "intent", "explainer")
 
 EMBED_CACHE = 1024  # texts whose embeddings a toolkit keeps
+FILTER_CACHE = 256  # filters whose matching ids a toolkit keeps
 _CACHE: dict[tuple[str, str, str], Toolkit] = {}
 _CACHE_LOCK = threading.Lock()
 
@@ -89,6 +90,7 @@ class Toolkit:
         self._people: dict[str, frozenset[str]] = {}
         self._genres: frozenset[str] | None = None
         self._embeds: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._filters: OrderedDict[str, list[str]] = OrderedDict()
         self._fixed_tools: list[BaseTool] | None = list(tools) if tools is not None else None
         self._tools: dict[Any, list[BaseTool]] = {}
 
@@ -170,6 +172,25 @@ class Toolkit:
                     self._pop_norm = {i.item_id: math.log1p(max(i.popularity, 0.0)) / denom for i in all_items}
                     self._items = {i.item_id: i for i in all_items}
         return self._items
+
+    def filter_ids(self, f: Any) -> list[str]:
+        """``db.filter_ids(f)`` (all matches, most popular first), cached per filter.
+
+        The catalogue is read-only while a toolkit lives, and a conversation keeps asking for
+        the same constraints turn after turn.
+        """
+        key = f.model_dump_json() if hasattr(f, "model_dump_json") else repr(f)
+        with self._lock:
+            hit = self._filters.get(key)
+            if hit is not None:
+                self._filters.move_to_end(key)
+                return hit
+        ids = list(self.db.filter_ids(f))
+        with self._lock:
+            self._filters[key] = ids
+            while len(self._filters) > FILTER_CACHE:
+                self._filters.popitem(last=False)
+        return ids
 
     def item(self, item_id: str) -> Item | None:
         """One item, or None when the id is unknown."""

@@ -51,7 +51,7 @@ def llm_only_allowed(tk: Any, belief: Belief, genres_hard: bool = True) -> Calla
     def valid(item_id: str) -> bool:
         nonlocal ok
         if ok is None:
-            ok = set(tk.db.filter_ids(f))
+            ok = set(tk.filter_ids(f))
         return item_id in ok
 
     return valid

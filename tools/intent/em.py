@@ -10,7 +10,9 @@ where ``p_nce`` is the InfoNCE likelihood of ``v`` against sampled negative item
    assignment.
 2. M-step: with ``q`` fixed, fit the generative model on InfoNCE (expected under ``q``)
    + ``lam`` * KL(q || p) + ``aux`` * the InfoNCE loss of the mixture score (the
-   recommendation loss).
+   recommendation loss). A fraction of texts is blanked (``text_dropout``) and a fraction of
+   behaviours replaced by the empty session (``behaviour_dropout``), so ``p`` serves sessions
+   that have only one of the two.
 3. E-step: with ``p`` fixed, fit ``q`` (behaviour only) to the posterior
    ``p(m | v, b, t) ∝ p(m | b, t) p_nce(v | m, b, t)``.
 4. Repeat until the negative ELBO (on a fixed sample with fixed negatives) improves by less
@@ -46,17 +48,23 @@ class EMParams:
     max_iter: int = 8
     tol: float = 1e-3
     text_dropout: float = 0.2
+    behaviour_dropout: float = 0.15
     threads: int | None = None
     seed: int = 0
 
 
 @dataclass
 class EMData:
-    """Training examples as arrays: behaviour ``b`` (N, d), text ``t`` (N, 384), target ``v`` (N,)."""
+    """Training examples as arrays: behaviour ``b`` (N, d), text ``t`` (N, 384), target ``v`` (N,).
+
+    ``b_empty`` is the behaviour embedding of an empty session; the M-step swaps it in for a
+    fraction of examples (``behaviour_dropout``) so the text alone can drive the intents.
+    """
 
     b: np.ndarray
     t: np.ndarray
     v: np.ndarray
+    b_empty: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.v)
@@ -157,6 +165,7 @@ def _fit(data, n_items, p, prototypes, item_init, device, log, on_iteration) -> 
     b = torch.as_tensor(data.b, dtype=torch.float32, device=device)
     t = torch.as_tensor(data.t, dtype=torch.float32, device=device)
     v = torch.as_tensor(data.v, dtype=torch.long, device=device)
+    b_empty = None if data.b_empty is None else torch.as_tensor(data.b_empty, dtype=torch.float32, device=device)
     opt_q = torch.optim.Adam(net.q.parameters(), lr=p.lr)
     opt_p = torch.optim.Adam(net.generative_parameters(), lr=p.lr)
     batches = lambda: _batches(len(data), p.batch_size, rng)  # noqa: E731
@@ -187,6 +196,9 @@ def _fit(data, n_items, p, prototypes, item_init, device, log, on_iteration) -> 
             bi, ti, cand = b[idx], t[idx], _candidates(v[idx], n_items, p.negatives, gen)
             keep = torch.as_tensor(rng.random(len(idx)) >= p.text_dropout, device=device)
             ti = ti * keep[:, None]
+            if b_empty is not None and p.behaviour_dropout > 0:
+                drop = torch.as_tensor(rng.random(len(idx)) < p.behaviour_dropout, device=device) & keep
+                bi = torch.where(drop[:, None], b_empty[None], bi)
             with torch.no_grad():
                 q_log = F.log_softmax(net.q_logits(bi), dim=-1)
             log_nce, log_p, mix = _terms(net, bi, ti, cand, q_log)

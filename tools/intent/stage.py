@@ -26,7 +26,7 @@ __all__ = ["NAME", "DEPENDS", "VERSION", "PARAMS", "PER_USER", "SYNTHETIC_FILE",
 
 NAME = "intent"
 DEPENDS: tuple[str, ...] = ("catalog", "seq")
-VERSION = 1
+VERSION = 2
 PER_USER = 6
 #: simulated dialogues under the domain home (written by ``crsagent eval synthetic``)
 SYNTHETIC_FILE = "synthetic_dialogues.jsonl"

@@ -46,7 +46,15 @@ def build_examples(
 
 
 def intent_labels(assign: np.ndarray, behaviours: Sequence[Sequence[str]], by_id: dict[str, Item], domain: str, k: int) -> list[str]:
-    """A readable name per intent: the attributes most over-represented among its examples."""
+    """A readable name per intent: the attributes most over-represented among its examples.
+
+    Args:
+        assign: the intent of each example (``argmax p(m | b, t)``).
+        behaviours: the items of each example (behaviour and target).
+        by_id: catalogue records.
+        domain: ``movies`` (genres) or ``office`` (distinctive title words).
+        k: number of intents.
+    """
     words = TitleWords(list(by_id.values())) if domain == "office" else None
 
     def feats(ids: Sequence[str]) -> list[str]:
@@ -101,14 +109,16 @@ def train_intent(
     t = embed_examples(examples, embed_fn) if text_vectors is None else text_vectors
     b = seq.embed_many(examples.behaviours, strict=False)
     v = np.array([seq.index[i] - 1 for i in examples.targets], dtype=np.int64)
-    data = EMData(b=b, t=t, v=v)
+    data = EMData(b=b, t=t, v=v, b_empty=seq.embed_many([[]])[0])
     net, trace = fit_em(
         data, len(seq.item_ids), params, item_init=seq.item_embeddings(), device=str(seq.device),
         log=log, on_iteration=on_iteration,
     )
     with torch.no_grad():
-        assign = net.q_logits(torch.as_tensor(b, device=seq.device)).argmax(-1).cpu().numpy()
-    labels = intent_labels(assign, examples.behaviours, universe.by_id, universe.domain, net.n_intents)
+        prior, _ = net.p_logits(torch.as_tensor(b, device=seq.device), torch.as_tensor(t, device=seq.device))
+        assign = prior.argmax(-1).cpu().numpy()
+    named = [list(beh) + [tgt] for beh, tgt in zip(examples.behaviours, examples.targets)]
+    labels = intent_labels(assign, named, universe.by_id, universe.domain, net.n_intents)
     meta = {**asdict(params), "examples": len(examples), "origins": dict(Counter(examples.origins))}
     scorer = IntentScorer(net, seq, labels, meta, universe.titles, embed_fn)
     return scorer, trace

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from crsagent.graphs.nodes.act import make_act
+from crsagent.graphs.ranking import FusionWeights
 from crsagent.graphs.variants import VARIANT_SPECS
 from langchain_core.messages import HumanMessage
 
@@ -16,6 +17,7 @@ def _state(action: str, **kw: Any) -> dict[str, Any]:
 
 
 def test_recommend_ranks_and_explains_the_top_items(runtime: Any, fakes: Any) -> None:
+    runtime.context.weights = FusionWeights(intent=0.5)  # the intent scorer runs only with a weight
     out = make_act(VARIANT_SPECS["crs-only"])(_state("recommend"), runtime)
     ids = [c["item_id"] for c in out["candidates"]]
     assert ids and all(fakes.BY_ID[i].year >= 2015 for i in ids) and fakes.BABADOOK not in ids

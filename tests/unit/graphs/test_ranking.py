@@ -43,7 +43,8 @@ def test_hard_constraints_and_exclusions_hold(toolkit: Any, fakes: Any) -> None:
         "rejected": [fakes.GET_OUT],
         "mentioned": [fakes.US],
     }
-    cands, label = rank_candidates(toolkit, belief, "something scary", k=20)
+    every = FusionWeights(vector=1.0, cf=1.0, intent=0.5, popularity=0.3, attr=0.5)
+    cands, label = rank_candidates(toolkit, belief, "something scary", k=20, weights=every)
     ids = [c["item_id"] for c in cands]
     assert ids and set(ids) == {fakes.HEREDITARY, fakes.WITCH}  # horror, >= 2015, not excluded
     assert label == "spooky horror"
