@@ -189,7 +189,8 @@ def collect_signals(
     # popularity: the most popular allowed items always join the pool
     popular = cand if cand is not None else toolkit.ids_by_popularity()
     top_pop = list(itertools.islice((i for i in popular if i not in excluded), k))
-    table.add("popularity", {i: toolkit.popularity_norm(i) for i in top_pop})
+    pop = toolkit.popularity_map()
+    table.add("popularity", {i: pop.get(i, 0.0) for i in top_pop})
 
     text = query_text(belief) if text is None else text
     if text and toolkit.index is not None and "vector" not in skip:
@@ -210,7 +211,7 @@ def collect_signals(
     if "attr" not in skip:
         table.add("attr", _attr_scores(toolkit, belief, table.pool))
     # every pooled item gets its popularity, so the signal is defined over the whole pool
-    table.scores["popularity"] = {i: toolkit.popularity_norm(i) for i in table.pool}
+    table.scores["popularity"] = {i: pop.get(i, 0.0) for i in table.pool}
     return table
 
 

@@ -211,6 +211,12 @@ class Toolkit:
         assert self._by_pop is not None
         return self._by_pop
 
+    def popularity_map(self) -> dict[str, float]:
+        """Item id -> log popularity scaled to 0-1 (read-only; shared)."""
+        self.items()
+        assert self._pop_norm is not None
+        return self._pop_norm
+
     def popularity_norm(self, item_id: str) -> float:
         """Log popularity scaled to 0-1 over the catalogue."""
         self.items()
