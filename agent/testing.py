@@ -3,7 +3,9 @@
 They are LangChain ``BaseChatModel`` subclasses and behave like ``ChatOpenAI`` where the agent
 relies on it: ``bind_tools(tools, tool_choice=...)`` and ``bind(response_format=...)`` reach
 the fake as request data, and ``with_structured_output(Schema, method="json_schema")`` returns
-a ``Schema`` instance. Sync and async calls both work. Every request is recorded.
+a ``Schema`` instance. Sync and async calls both work. Every request is recorded (the newest
+``max_recorded`` of them; :class:`InstantChatModel` keeps 1,000, as servers and soaks run it
+for hours).
 
 * :class:`ScriptedChatModel` answers from a list, in order; an extra call raises
   :class:`UnexpectedCallError`, left-over answers fail :meth:`~ScriptedChatModel.assert_exhausted`.
@@ -183,12 +185,19 @@ def minimal_instance(schema: dict[str, Any], root: dict[str, Any] | None = None)
 
 
 class _FakeChatModel(BaseChatModel):
-    """Shared machinery: request recording, tool binding, structured output, usage."""
+    """Shared machinery: request recording, tool binding, structured output, usage.
+
+    Attributes:
+        model_name: reported as the model's name.
+        fake_usage: (prompt, completion) tokens reported per answer.
+        max_recorded: how many requests :attr:`requests` keeps, newest last (None: all).
+    """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     model_name: str = "fake"
     fake_usage: tuple[int, int] = (10, 5)
+    max_recorded: int | None = None
     _requests: list[FakeRequest] = PrivateAttr(default_factory=list)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     _ids: int = PrivateAttr(default=0)
@@ -199,7 +208,7 @@ class _FakeChatModel(BaseChatModel):
 
     @property
     def requests(self) -> list[FakeRequest]:
-        """Every request so far, oldest first."""
+        """The recorded requests (every one, or the newest ``max_recorded``), oldest first."""
         with self._lock:
             return list(self._requests)
 
@@ -266,6 +275,8 @@ class _FakeChatModel(BaseChatModel):
         )
         with self._lock:
             self._requests.append(request)
+            if self.max_recorded is not None and len(self._requests) > self.max_recorded:
+                del self._requests[: len(self._requests) - self.max_recorded]
         return request
 
     def _to_message(self, reply: Any, request: FakeRequest) -> AIMessage:
@@ -377,11 +388,14 @@ class InstantChatModel(_FakeChatModel):
         text: the reply when nothing structured is asked for.
         call_tools: when tools are bound with ``tool_choice="auto"``, call each once (minimal
             arguments) unless the conversation already ends with tool results.
+        max_recorded: requests kept in :attr:`requests` (1,000, so a long-running server's
+            memory stays flat; None keeps all).
     """
 
     text: str = "OK."
     call_tools: bool = False
     model_name: str = "instant"
+    max_recorded: int | None = 1000
 
     def _answer(self, request: FakeRequest) -> Any:
         if request.json_schema is not None:

@@ -188,17 +188,22 @@ def liked_people(belief: Belief) -> list[str]:
     return _polar(belief.get("people"), "like")
 
 
-def belief_filter(belief: Belief, *, exclude: bool = True, genres_hard: bool = True) -> ItemFilter:
+def belief_filter(
+    belief: Belief, *, exclude: bool = True, genres_hard: bool = True, people_hard: bool = False
+) -> ItemFilter:
     """The hard constraints as an :class:`ItemFilter`.
 
     Args:
         belief: the belief.
         exclude: also exclude every item in :func:`excluded_ids`.
         genres_hard: liked genres filter (an item needs one of them); False leaves them to ranking.
+        people_hard: the person liked most recently filters (the item must involve them).
     """
     c = resolved_constraints(belief)
     liked_brands = _polar(belief.get("brands"), "like")
+    people = liked_people(belief)
     return ItemFilter(
+        people=people[-1:] if people_hard else [],
         genres_any=liked_genres(belief) if genres_hard else [],
         exclude_genres=[g for g in disliked_genres(belief)],
         year_min=c.get("year_min"),

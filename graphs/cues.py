@@ -17,6 +17,7 @@ __all__ = [
     "detect_intent",
     "negative_near",
     "has_negative",
+    "requested_directly",
     "ordinal_refs",
     "refers_back",
     "has_year_cue",
@@ -113,6 +114,18 @@ def negative_near(text: str, start: int, end: int) -> bool:
     right = right_m.start() if right_m else len(t)
     clause = t[left:start] + " " + t[end:right]
     return bool(_NEGATIVE.search(clause))
+
+
+_REQUESTED = re.compile(r"\b(recommend|suggest|give|show|play|find)(s|ed|ing)?( me| us)?( the (movie|film|product))?\s*$")
+
+
+def requested_directly(text: str, start: int) -> bool:
+    """Whether the item at ``text[start:]`` is asked for by name ("recommend X"): no opinion of it.
+
+    "recommend something like X" is an opinion (X is the seed), so only a request verb right
+    before the mention counts.
+    """
+    return bool(_REQUESTED.search(text[:start].lower()))
 
 
 def has_negative(text: str) -> bool:

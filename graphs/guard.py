@@ -4,10 +4,14 @@ Titles in the reply are linked to the catalogue with the entity linker. A senten
 an item outside the allowed set, or an item the user rejected or disliked, is removed; what the
 guard keeps is the reply, and the allowed items it names (in reply order) are the turn's
 recommendations. Items the user brought up (liked, mentioned) and items the agent already
-suggested may be named as references but do not count as new recommendations. When nothing
+suggested may be named as references (not right after "recommend", "try"…) but do not count as new recommendations. When nothing
 recommendable is left for a recommendation turn, the caller falls back to the template reply. A fact check (the
 explainer's ``verify_reply``) removes sentences that state a year, genre, rating or name the
 named items' records do not hold.
+
+Two more rules hold against prompt injection: a sentence that names a "Title (Year)" the linker
+cannot find in the catalogue is removed (an invented item), and so is every sentence that repeats
+a run of words of the agent's instructions (``secret``: the system prompt is never revealed).
 """
 
 from __future__ import annotations
@@ -20,6 +24,12 @@ from typing import Any
 __all__ = ["GuardResult", "split_sentences", "guard_reply"]
 
 _BOUNDARY = re.compile(r"\n+|(?<=[.!?])[\"')\]]?\s+(?=[\"'(\[]?[A-Z0-9])")
+_YEAR = re.compile(r"\((?:18|19|20)\d\d\)")
+_WORD = re.compile(r"\w+")
+#: Words that make the item after them a recommendation, not a reference.
+_RECOMMENDING = re.compile(
+    r"\b(?:recommend|suggest|try|watch|check out|consider|go for|pick|buy|get)\w*\W+(?:\w+\W+){0,2}$", re.IGNORECASE
+)
 _NOT_END = re.compile(r"(?:^|\s)(?:\d{1,2}|[A-Z]|Mr|Mrs|Ms|Dr|St|Jr|Sr|vs|Vol|No|Pt)\.$")
 
 
@@ -66,6 +76,7 @@ def guard_reply(
     references: Collection[str] = (),
     valid: Callable[[str], bool] | None = None,
     check: Callable[[str, list[str]], list[str]] | None = None,
+    secret: frozenset[tuple[str, ...]] = frozenset(),
 ) -> GuardResult:
     """Check a reply's item mentions and remove the sentences that break the rules.
 
@@ -79,6 +90,8 @@ def guard_reply(
         valid: an extra check for a recommended id (for example the hard constraints).
         check: a fact check of a sentence about items: ``check(sentence, item_ids) -> violations``;
             a sentence with violations is removed.
+        secret: word runs (lower-case word tuples, all of one length) that must not be repeated,
+            such as the instructions' shingles; a sentence carrying one is removed.
 
     Returns:
         The guarded reply and what it recommends.
@@ -101,13 +114,18 @@ def guard_reply(
         if iid in blocked:
             drop.add(idx)
             removed.append(iid)
-        elif iid in refs:
+        elif iid in refs and not _RECOMMENDING.search(reply[spans[idx][0] : m.start]):
             named_refs.append(iid)
+        elif iid in refs and (allowed is None or iid not in allowed):  # an old item, recommended again
+            drop.add(idx)
+            removed.append(iid)
         elif (allowed is not None and iid not in allowed) or (valid is not None and not valid(iid)):
             drop.add(idx)
             removed.append(iid)
         else:
             per_sentence.setdefault(idx, []).append(iid)
+    for idx in _unknown_titles(reply, spans, mentions):
+        drop.add(idx)
     violations: list[str] = []
     if check is not None:
         for idx, ids in per_sentence.items():
@@ -122,6 +140,7 @@ def guard_reply(
             recommended.extend(per_sentence[idx])
         else:
             removed.extend(per_sentence[idx])
+    drop |= _leaking(reply, spans, drop, secret)
     kept = [reply[s:e].strip() for k, (s, e) in enumerate(spans) if k not in drop]
     text = _join(kept)
     return GuardResult(
@@ -131,6 +150,40 @@ def guard_reply(
         references=list(dict.fromkeys(named_refs)),
         violations=violations,
     )
+
+
+def _unknown_titles(reply: str, spans: list[tuple[int, int]], mentions: list[Any]) -> set[int]:
+    """Sentences with a "Title (Year)" that no linked mention stands right before."""
+    out: set[int] = set()
+    for m in _YEAR.finditer(reply):
+        linked = any(x.start <= m.start() and -1 <= m.start() - x.end <= 3 or x.start <= m.start() < x.end for x in mentions)
+        if not linked:
+            out.update(k for k, (s, e) in enumerate(spans) if s <= m.start() < e)
+    return out
+
+
+def _leaking(reply: str, spans: list[tuple[int, int]], dropped: set[int], secret: frozenset[tuple[str, ...]]) -> set[int]:
+    """Sentences that, in the reply as kept, carry a run of words from ``secret``."""
+    if not secret:
+        return set()
+    n = len(next(iter(secret)))
+    out: set[int] = set()
+    while True:
+        words = [
+            (w.group().lower(), k)
+            for k, (s, e) in enumerate(spans)
+            if k not in dropped and k not in out
+            for w in _WORD.finditer(reply, s, e)
+        ]
+        hit = {
+            k
+            for i in range(len(words) - n + 1)
+            if tuple(w for w, _ in words[i : i + n]) in secret
+            for _, k in words[i : i + n]
+        }
+        if not hit:
+            return out
+        out |= hit
 
 
 def _join(parts: list[str]) -> str:

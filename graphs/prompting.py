@@ -7,6 +7,7 @@ Prompts are data files of the ``crsagent.prompts`` package, filled with ``string
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from string import Template
@@ -20,7 +21,17 @@ if TYPE_CHECKING:  # pragma: no cover
     from crsagent.graphs.state import Candidate
     from crsagent.tools.toolkit import Toolkit
 
-__all__ = ["prompt_text", "render", "dialogue", "dialogue_text", "belief_summary", "candidate_lines"]
+__all__ = [
+    "prompt_text",
+    "render",
+    "SHINGLE",
+    "words",
+    "instruction_shingles",
+    "dialogue",
+    "dialogue_text",
+    "belief_summary",
+    "candidate_lines",
+]
 
 
 @lru_cache(maxsize=32)
@@ -38,14 +49,48 @@ def render(name: str, **values: Any) -> str:
     return Template(prompt_text(name)).safe_substitute({k: str(v) for k, v in values.items()})
 
 
-def dialogue(messages: Sequence[AnyMessage], window: int) -> list[AnyMessage]:
-    """The last ``window`` user and assistant messages, as plain messages (no tool traffic)."""
+#: Words in a row of a prompt's fixed text that count as repeating it (see :func:`instruction_shingles`).
+SHINGLE = 6
+
+
+def words(text: str) -> list[str]:
+    """The lower-cased words of a text (what shingles are made of)."""
+    return re.findall(r"\w+", text.lower())
+
+
+@lru_cache(maxsize=1)
+def instruction_shingles() -> frozenset[tuple[str, ...]]:
+    """Every run of :data:`SHINGLE` words of the prompt files' fixed text (placeholders cut it).
+
+    A reply that repeats one is repeating the agent's instructions (the turn's data rendered into
+    the prompt, such as candidates and their reasons, is not part of the fixed text).
+    """
+    from crsagent.prompts.loader import PROMPTS_DIR
+
+    out: set[tuple[str, ...]] = set()
+    for path in sorted(PROMPTS_DIR.glob("*.md")):
+        for part in re.split(r"\$\w+", path.read_text(encoding="utf-8")):
+            w = words(part)
+            out.update(tuple(w[i : i + SHINGLE]) for i in range(len(w) - SHINGLE + 1))
+    return frozenset(out)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
+
+
+def dialogue(messages: Sequence[AnyMessage], window: int, max_chars: int = 400) -> list[AnyMessage]:
+    """The last ``window`` user and assistant messages, as plain messages (no tool traffic).
+
+    Each message is clipped to ``max_chars`` so a small model's context is not spent on old
+    replies (the belief summary carries what they established).
+    """
     out: list[AnyMessage] = []
     for m in messages:
         if isinstance(m, HumanMessage):
-            out.append(HumanMessage(content=m.text))
+            out.append(HumanMessage(content=_clip(m.text, max_chars)))
         elif isinstance(m, AIMessage) and not m.tool_calls and m.text.strip():
-            out.append(AIMessage(content=m.text))
+            out.append(AIMessage(content=_clip(m.text, max_chars)))
     return out[-window:]
 
 

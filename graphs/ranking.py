@@ -63,6 +63,8 @@ class FusionWeights:
     Attributes:
         vector, cf, intent, popularity, attr: each signal's weight.
         genre_filter: liked genres are a hard constraint (True) or only a boost (False).
+        people_filter: the most recently liked person is a hard constraint (relaxed when nothing
+            else is left).
     """
 
     vector: float = 0.25
@@ -71,11 +73,13 @@ class FusionWeights:
     popularity: float = 1.5
     attr: float = 1.0
     genre_filter: bool = True
+    people_filter: bool = True
 
     def as_dict(self) -> dict[str, float]:
         """The weights by signal name."""
         d = asdict(self)
         d.pop("genre_filter")
+        d.pop("people_filter")
         return d
 
 
@@ -120,12 +124,21 @@ def query_text(belief: Belief) -> str:
     return " ".join(p for p in parts if p).strip()
 
 
-def allowed_ids(toolkit: Toolkit, belief: Belief, genres_hard: bool = True) -> list[str] | None:
-    """Item ids that satisfy the hard constraints, or None when nothing but exclusions applies."""
-    f = belief_filter(belief, exclude=False, genres_hard=genres_hard)
+def allowed_ids(
+    toolkit: Toolkit, belief: Belief, genres_hard: bool = True, people_hard: bool = False
+) -> list[str] | None:
+    """Item ids that satisfy the hard constraints, or None when nothing but exclusions applies.
+
+    A person constraint that leaves nothing once the excluded items are gone is dropped (the
+    user asked for someone's films and has seen them all: the rest of the wishes still hold).
+    """
+    f = belief_filter(belief, exclude=False, genres_hard=genres_hard, people_hard=people_hard)
     if f.is_empty():
         return None
-    return toolkit.filter_ids(f)
+    ids = toolkit.filter_ids(f)
+    if f.people and not set(ids) - set(excluded_ids(belief)):
+        return allowed_ids(toolkit, belief, genres_hard, people_hard=False)
+    return ids
 
 
 def _attr_scores(toolkit: Toolkit, belief: Belief, ids: Sequence[str]) -> dict[str, float]:
@@ -160,6 +173,7 @@ def collect_signals(
     pool: int = POOL,
     text: str | None = None,
     genres_hard: bool = True,
+    people_hard: bool = False,
     skip: frozenset[str] = frozenset(),
 ) -> SignalTable:
     """Run every available signal over the items that satisfy the hard constraints.
@@ -171,12 +185,13 @@ def collect_signals(
         pool: how many items each signal contributes.
         text: the vector-search text (default :func:`query_text`).
         genres_hard: liked genres filter the candidates (else they only feed ``attr``/``vector``).
+        people_hard: the most recently liked person filters the candidates.
         skip: signals not to compute (those fused with weight 0).
 
     Returns:
         The raw per-signal scores and the candidate pool.
     """
-    allowed = allowed_ids(toolkit, belief, genres_hard)
+    allowed = allowed_ids(toolkit, belief, genres_hard, people_hard)
     excluded = set(excluded_ids(belief))
     cand = None if allowed is None else [i for i in allowed if i not in excluded]
     table = SignalTable()
@@ -231,7 +246,7 @@ def _normalised(scores: Mapping[str, float]) -> dict[str, float]:
     return {i: (v - lo) / (hi - lo) if math.isfinite(v) else 0.0 for i, v in scores.items()}
 
 
-def fuse(table: SignalTable, weights: FusionWeights = DEFAULT_WEIGHTS, k: int = 50) -> list["Candidate"]:
+def fuse(table: SignalTable, weights: FusionWeights = DEFAULT_WEIGHTS, k: int = 50) -> list[Candidate]:
     """Fuse the signals into one ranking (pure).
 
     Args:
@@ -273,6 +288,12 @@ def rank_candidates(
     """
     skip = frozenset(name for name, w in weights.as_dict().items() if w == 0 and name != "popularity")
     table = collect_signals(
-        toolkit, belief, dialogue_text, pool=max(POOL, k), genres_hard=weights.genre_filter, skip=skip
+        toolkit,
+        belief,
+        dialogue_text,
+        pool=max(POOL, k),
+        genres_hard=weights.genre_filter,
+        people_hard=weights.people_filter,
+        skip=skip,
     )
     return fuse(table, weights, k), table.intent_label

@@ -109,7 +109,13 @@ def _matrix(table: SignalTable) -> tuple[np.ndarray, np.ndarray, list[str]]:
 
 
 def prepare(
-    toolkit: Any, turns: Iterable[Any], resolver: Any, *, genres_hard: bool, limit: int | None = None
+    toolkit: Any,
+    turns: Iterable[Any],
+    resolver: Any,
+    *,
+    genres_hard: bool,
+    people_hard: bool = False,
+    limit: int | None = None,
 ) -> list[TurnSignals]:
     """Collect each turn's signals once.
 
@@ -118,6 +124,7 @@ def prepare(
         turns: ``evals.datasets.ReplayTurn`` objects.
         resolver: ``evals.datasets.TitleResolver``.
         genres_hard: liked genres filter the candidates.
+        people_hard: the most recently liked person filters the candidates.
         limit: at most this many turns.
 
     Returns:
@@ -143,7 +150,9 @@ def prepare(
         lc = [HumanMessage(content=m.content) if m.role == "user" else AIMessage(content=m.content) for m in msgs]
         upd = understand({"messages": lc}, rt)
         belief = upd["belief"]
-        table = collect_signals(toolkit, belief, dialogue_text(lc, 6), pool=POOL, genres_hard=genres_hard)
+        table = collect_signals(
+            toolkit, belief, dialogue_text(lc, 6), pool=POOL, genres_hard=genres_hard, people_hard=people_hard
+        )
         if not table.pool:
             out.append(TurnSignals(np.zeros((0, len(SIGNALS))), np.zeros(0), [-1] * len(gold)))
             continue
@@ -203,18 +212,20 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     cached: dict[str, Any] = {}
     if args.cache is not None and args.cache.exists():
         cached = pickle.loads(args.cache.read_bytes())
-    for hard in (True, False):
-        wanted = SPLITS if hard else ("tune",)
-        key = "hard" if hard else "soft"
+    # the default mode on every split; the alternatives on ``tune`` only
+    modes = {"genres+people hard": (True, True), "genres hard, people soft": (True, False), "soft": (False, False)}
+    for key, (g_hard, p_hard) in modes.items():
+        wanted = SPLITS if key == "genres+people hard" else ("tune",)
         data = cached.get(key) or {
-            h: prepare(tk, splits[h], resolver, genres_hard=hard, limit=args.limit) for h in wanted
+            h: prepare(tk, splits[h], resolver, genres_hard=g_hard, people_hard=p_hard, limit=args.limit)
+            for h in wanted
         }
         cached[key] = data
         rec = evaluate(data["tune"], grid)
         best = int(np.lexsort((rec[:, 0], rec[:, 2], rec[:, 1]))[-1])  # Recall@10, then @50, then @1
         top = np.argsort(-rec[:, 1], kind="stable")[:10]
         default_row = np.array([[DEFAULT_WEIGHTS.as_dict()[s] for s in SIGNALS]])
-        results["hard" if hard else "soft"] = {
+        results[key] = {
             "samples": {h: sum(len(t.targets) for t in d) for h, d in data.items()},
             "best": dict(zip(SIGNALS, grid[best].tolist(), strict=True)),
             "best_recall": {h: evaluate(d, grid[best : best + 1])[0].round(4).tolist() for h, d in data.items()},

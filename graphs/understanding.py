@@ -22,6 +22,7 @@ from crsagent.graphs.cues import (
     detect_intent,
     has_negative,
     has_year_cue,
+    requested_directly,
     is_rejection,
     negative_near,
     ordinal_refs,
@@ -174,8 +175,8 @@ def read_user_message(toolkit: Toolkit, text: str, last_recs: Sequence[str] = ()
             focus = last_recs[:1]
     else:
         for m in mentions:
-            if m.item_id in items:
-                continue
+            if m.item_id in items or requested_directly(text, m.start):
+                continue  # "recommend X" names X without an opinion of it: mentioned only
             neg = negative_near(text, m.start, m.end)
             items[m.item_id] = {"opinion": "disliked" if neg else "liked", "source": "linker"}
     if items:

@@ -31,6 +31,9 @@ def serve(
     ),
     max_message_chars: int = typer.Option(8000, "--max-message-chars", min=1, help="longest message accepted"),
     max_body_bytes: int = typer.Option(1_000_000, "--max-body-bytes", min=1, help="largest request body accepted"),
+    rate_limit: int = typer.Option(
+        0, "--rate-limit", min=0, help="requests per minute per API key (or client address), answered 429 over it; 0 is off"
+    ),
     log_level: str = typer.Option("info", "--log-level", help="uvicorn log level"),
 ) -> None:
     """Serve the agent over HTTP: /v1/chat/completions, /v1/models, /health, /docs.
@@ -62,6 +65,7 @@ def serve(
             default_variant=default_variant or ("full" if has_llm else variants[0]),
             max_message_chars=max_message_chars,
             max_body_bytes=max_body_bytes,
+            rate_limit_per_minute=rate_limit,
             warm_up=True,
         )
         Toolkit.load(settings, domain, eager=True)  # fail fast (nothing built?) before listening; cached

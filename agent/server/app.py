@@ -22,6 +22,7 @@ from crsagent.agent.server.auth import check_api_key
 from crsagent.agent.server.config import ServerConfig
 from crsagent.agent.server.errors import install_error_handlers
 from crsagent.agent.server.middleware import BodyLimitMiddleware
+from crsagent.agent.server.ratelimit import RateLimiter
 from crsagent.agent.server.models import DEFAULT_MODEL, list_models, resolve_model
 from crsagent.agent.server.protocol import ChatCompletion, ChatCompletionRequest, ErrorResponse, Health, ModelCard, ModelList
 from crsagent.agent.server.runners import RunnerFactory, RunnerPool
@@ -34,6 +35,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorResponse, "description": "invalid request"},
     401: {"model": ErrorResponse, "description": "missing or wrong API key"},
     404: {"model": ErrorResponse, "description": "unknown model"},
+    429: {"model": ErrorResponse, "description": "rate limit reached (see Retry-After)"},
     503: {"model": ErrorResponse, "description": "the LLM server is unavailable (see Retry-After)"},
 }
 _bearer = HTTPBearer(auto_error=False, description="API key, when the server has CRSAGENT_API_KEYS set")
@@ -75,8 +77,13 @@ def create_app(runner_factory: RunnerFactory, config: ServerConfig | None = None
     app.add_middleware(BodyLimitMiddleware, max_bytes=cfg.max_body_bytes)
     install_error_handlers(app)
 
+    limiter = RateLimiter(cfg.rate_limit_per_minute)
+
     async def require_key(request: Request, _: Annotated[Any, Depends(_bearer)] = None) -> None:
-        check_api_key(request.headers.get("authorization"), cfg.api_keys)
+        authorization = request.headers.get("authorization")
+        check_api_key(authorization, cfg.api_keys)
+        client = request.client.host if request.client else "unknown"
+        limiter.check(f"key:{authorization}" if cfg.api_keys else f"addr:{client}")
 
     async def health() -> Health:
         """Liveness, the domain and the model ids."""

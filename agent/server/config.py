@@ -22,6 +22,8 @@ class ServerConfig:
         max_message_chars: the longest message content accepted.
         max_messages: the most messages one request may carry.
         max_body_bytes: the largest request body accepted.
+        rate_limit_per_minute: requests per minute one API key (or, without keys, one client
+            address) may make to ``/v1``; over it the answer is 429 with ``Retry-After``; 0 is off.
         retry_after_s: ``Retry-After`` sent with a 503 when the LLM server is unavailable.
         warm_up: make the default variant's runner at start-up, not on the first request.
         worker_threads: size of the event loop's default thread pool, where the graph's
@@ -36,6 +38,7 @@ class ServerConfig:
     max_message_chars: int = 8_000
     max_messages: int = 256
     max_body_bytes: int = 1_000_000
+    rate_limit_per_minute: int = 0
     retry_after_s: int = 5
     warm_up: bool = False
     worker_threads: int = 64
@@ -49,3 +52,5 @@ class ServerConfig:
         for name in ("max_message_chars", "max_messages", "max_body_bytes", "retry_after_s", "worker_threads"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1")
+        if self.rate_limit_per_minute < 0:
+            raise ConfigError("rate_limit_per_minute must be 0 (off) or more")

@@ -17,6 +17,7 @@ from crsagent.graphs.belief import (
     belief_filter,
     disliked_ids,
     excluded_ids,
+    liked_ids,
     merge_belief,
 )
 from crsagent.graphs.context import CRSContext
@@ -26,7 +27,7 @@ from crsagent.graphs.llm_step import chat_step
 from crsagent.graphs.nodes.act import recommendation_records
 from crsagent.graphs.nodes.tools import tool_results
 from crsagent.graphs.nodes.understand import AGENT_KEY
-from crsagent.graphs.prompting import belief_summary, candidate_lines, dialogue, render
+from crsagent.graphs.prompting import belief_summary, candidate_lines, dialogue, instruction_shingles, render
 from crsagent.graphs.ranking import rank_candidates
 from crsagent.graphs.state import CRSState
 from crsagent.graphs.templates import template_reply
@@ -141,7 +142,9 @@ def _llm_reply(
     if ai is None:
         return None, recs, candidates, dict(usage)
     blocked = set(disliked_ids(belief)) | set(belief.get("rejected") or [])
-    references = set(excluded_ids(belief)) - blocked
+    # the user's liked items and earlier suggestions may be named ("since you loved X"); items
+    # only mentioned ("recommend X", "what about X?") may not, unless the turn is about them
+    references = (set(liked_ids(belief)) | set(belief.get("recommended") or [])) - blocked
     focus = [i for i in state.get("focus") or [] if tk.has(i)]
     if spec.ranking:
         extra = _tool_ids_allowed(tk, belief, tool_ids, ctx.weights.genre_filter)
@@ -150,7 +153,7 @@ def _llm_reply(
     else:
         allowed, valid = None, llm_only_allowed(tk, belief, ctx.weights.genre_filter)
     g = guard_reply(ai.text, linker=tk.linker, allowed=allowed, blocked=blocked, references=references, valid=valid,
-                    check=_fact_check(tk, belief, references))
+                    check=_fact_check(tk, belief, references), secret=instruction_shingles())
     notes = [f"guard: removed {len(g.removed)} item(s) outside the candidates, blocked or misdescribed"] if g.removed else []
     notes += [f"guard: {v}" for v in g.violations[:3]]
     if action == "recommend":
@@ -173,6 +176,13 @@ def _llm_reply(
         recs = recommendation_records(tk, g.recommended, candidates, why)
     if not g.reply.strip():
         notes.append("guard: nothing left of the LLM reply; template used")
+        return None, recs, candidates, {**usage, "notes": notes, "degraded": True}
+    named = set(g.recommended) | set(g.references)
+    if action in ("answer", "explain") and focus and not named & set(focus):
+        notes.append(f"guard: the {action} does not name the item asked about; template used")
+        return None, recs, candidates, {**usage, "notes": notes, "degraded": True}
+    if action == "elicit" and "?" not in g.reply:
+        notes.append("guard: the LLM did not ask the question; template used")
         return None, recs, candidates, {**usage, "notes": notes, "degraded": True}
     return g.reply, recs, candidates, {**usage, "notes": list(usage.get("notes") or []) + notes}
 

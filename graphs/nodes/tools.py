@@ -4,8 +4,9 @@ The LLM sees the turn's candidates and may call the toolkit's LangChain tools
 (``search_products``, ``get_items``, ``vector_search``, ``recommend_cf``, ``score_intents``,
 ``explain_items``). Models whose profile says native tool choice is reliable choose freely
 (``tool_choice="auto"``); for the others the step forces the one tool that fits the action
-(constrained decoding of its arguments), or is skipped. ``ToolNode`` runs the calls: a bad
-argument, an unknown id or an unknown tool comes back to the LLM as a ``ToolMessage`` with
+(constrained decoding of its arguments), or is skipped. ``ToolNode`` runs the calls, over the
+offered tools only: a call to a tool the step did not offer (prompt injection, a confused model),
+a bad argument or an unknown id comes back to the LLM as a ``ToolMessage`` with
 ``status="error"``; budgets bound the calls and the rounds.
 """
 
@@ -40,6 +41,7 @@ __all__ = [
     "tool_error_message",
     "evidence_from_config",
     "tools_for",
+    "offered_tools",
     "make_tool_agent",
     "make_tools_node",
     "tool_rounds",
@@ -89,24 +91,33 @@ def _candidate_list(tk: Any, state: CRSState, n: int = 10) -> str:
     return "\n".join(rows) or "(none)"
 
 
+def offered_tools(ctx: CRSContext, action: str) -> tuple[list[BaseTool], str]:
+    """The tools one step offers the LLM, and the ``tool_choice``.
+
+    Models with reliable native tool choice get every tool (``"auto"``); the others get only
+    the tool forced for the action (a forced call needs only its own schema in the prompt, and
+    small models have small contexts). The ``tools`` node runs only what was offered.
+    """
+    tools = tools_for(ctx.toolkit)
+    if model_profile(ctx).native_tool_calls:
+        return tools, "auto"
+    names = [t.name for t in tools]
+    forced = next((n for n in FORCED_TOOL.get(action, ()) if n in names), None)
+    return ([t for t in tools if t.name == forced], forced) if forced else ([], "none")
+
+
 def make_tool_agent(spec: VariantSpec) -> Callable[[CRSState, Runtime[CRSContext]], dict[str, Any]]:
     """The ``tool_agent`` node: one LLM request that may call tools."""
 
     def tool_agent(state: CRSState, runtime: Runtime[CRSContext]) -> dict[str, Any]:
         ctx = runtime.context
         tk = ctx.toolkit
-        tools = tools_for(tk)
-        names = [t.name for t in tools]
         action = state.get("action") or "recommend"
-        if not tools or ctx.llm is None:
-            return {"usage": {"notes": ["tools: no tools or no LLM; step skipped"]}}
-        if model_profile(ctx).native_tool_calls:
-            choice: str = "auto"
-        else:
-            forced = next((n for n in FORCED_TOOL.get(action, ()) if n in names), None)
-            if forced is None:
-                return {"usage": {"notes": [f"tools: no tool to force for '{action}'; step skipped"]}}
-            choice = forced
+        if ctx.llm is None:
+            return {"usage": {"notes": ["tools: no LLM; step skipped"]}}
+        offered, choice = offered_tools(ctx, action)
+        if not offered:
+            return {"usage": {"notes": [f"tools: no tool to offer for '{action}'; step skipped"]}}
         belief = merge_belief(state.get("belief"), {})
         focus = ", ".join(f"{i}: {tk.title(i)}" for i in state.get("focus") or []) or "(none)"
         system = render(
@@ -119,7 +130,7 @@ def make_tool_agent(spec: VariantSpec) -> Callable[[CRSState, Runtime[CRSContext
         )
         prompt = [SystemMessage(content=system), *dialogue(state.get("messages") or [], ctx.history_window)]
         prompt += list(state.get("scratch") or [])
-        bound = ctx.llm.bind_tools(tools, tool_choice=choice)
+        bound = ctx.llm.bind_tools(offered, tool_choice=choice)
         ai, used = chat_step(ctx, state.get("usage"), prompt, step="tools", reserve=1 if spec.llm_reply else 0, model=bound)
         if ai is None or not ai.tool_calls:
             return {"usage": used}
@@ -136,15 +147,19 @@ def make_tool_agent(spec: VariantSpec) -> Callable[[CRSState, Runtime[CRSContext
 
 def make_tools_node() -> Callable[..., dict[str, Any]]:
     """The ``tools`` node: LangGraph's ToolNode over the toolkit's tools, with the evidence in config."""
-    nodes: weakref.WeakKeyDictionary[Any, ToolNode] = weakref.WeakKeyDictionary()
+    nodes: weakref.WeakKeyDictionary[Any, dict[tuple[str, ...], ToolNode]] = weakref.WeakKeyDictionary()
 
     def tools(state: CRSState, runtime: Runtime[CRSContext], config: RunnableConfig) -> dict[str, Any]:
         ctx = runtime.context
         tk = ctx.toolkit
-        node = nodes.get(tk)
-        if node is None:
-            node = ToolNode(tools_for(tk), handle_tool_errors=tool_error_message, messages_key="scratch")
-            nodes[tk] = node
+        offered, _ = offered_tools(ctx, state.get("action") or "recommend")
+        key = tuple(t.name for t in offered)
+        if not offered:
+            return {}
+        node = nodes.setdefault(tk, {}).get(key)
+        if node is None:  # a call to a tool not offered comes back as an error naming the offered ones
+            node = ToolNode(offered, handle_tool_errors=tool_error_message, messages_key="scratch")
+            nodes[tk][key] = node
         scratch = list(state.get("scratch") or [])
         last = scratch[-1] if scratch else None
         if not isinstance(last, AIMessage) or not last.tool_calls:

@@ -54,3 +54,16 @@ async def test_64_sessions_by_10_turns(fake_api):
     p95_ms = sorted(latencies)[int(0.95 * len(latencies)) - 1] * 1000
     print(f"\n64x10 turns: {wall:.1f} s, {len(latencies) / wall:.1f} turns/s, p95 {p95_ms:.0f} ms, "
           f"server RSS {fake_api.rss_kib // 1024} MiB")
+
+
+def test_the_instant_fake_llm_keeps_its_memory_bounded():
+    """``crsagent serve --fake-llm`` runs the instant fake for hours (soak): it keeps only the
+    newest 1,000 requests it recorded, not one per call forever."""
+    from crsagent.agent.testing import InstantChatModel
+
+    fake = InstantChatModel()
+    for i in range(1_500):
+        fake.invoke(f"message {i}")
+    kept = fake.requests
+    assert len(kept) == 1_000
+    assert kept[-1].last_user_text == "message 1499" and kept[0].last_user_text == "message 500"

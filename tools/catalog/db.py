@@ -2,7 +2,8 @@
 
 Open the artifact of a domain with :meth:`ProductDB.for_domain`, or any database with
 :meth:`ProductDB.open`. SQLite files are opened through a ``file:...?mode=ro`` URI with
-``PRAGMA query_only`` on, so nothing at query time can write; built catalogues use the
+``PRAGMA query_only`` on and an authorizer that refuses writes, ``ATTACH`` and settings
+pragmas, so nothing at query time can write (not even raw SQL that turns ``query_only`` off); built catalogues use the
 rollback journal (not WAL), so read-only readers need no ``-shm`` file and never block each
 other. PostgreSQL connections open with ``default_transaction_read_only``. Filters become
 parameterised SQLAlchemy Core queries (:mod:`crsagent.tools.catalog.query`).
@@ -72,6 +73,26 @@ def database_url(url: str) -> str:
     return url
 
 
+#: Pragmas that only read (with an argument: a table or index name) stay allowed.
+_READ_PRAGMAS = frozenset(
+    {"table_info", "table_xinfo", "table_list", "index_list", "index_info", "index_xinfo", "foreign_key_list",
+     "database_list", "collation_list", "function_list", "compile_options"}
+)  # fmt: skip
+_READ_ACTIONS = frozenset({sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION, sqlite3.SQLITE_RECURSIVE})
+
+
+def _read_only_authorizer(action: int, arg1: str | None, arg2: str | None, db: str | None, source: str | None) -> int:
+    """SQLite authorizer of catalogue connections: reads only."""
+    del db, source
+    if action in _READ_ACTIONS:
+        return sqlite3.SQLITE_OK
+    if action == sqlite3.SQLITE_PRAGMA and (arg2 is None and arg1 != "query_only" or arg1 in _READ_PRAGMAS):
+        return sqlite3.SQLITE_OK
+    if action == sqlite3.SQLITE_TRANSACTION:  # BEGIN / COMMIT of a read transaction
+        return sqlite3.SQLITE_OK
+    return sqlite3.SQLITE_DENY
+
+
 def _sqlite_engine(path: Path, read_only: bool) -> Engine:
     path = Path(path).resolve()
     if read_only:
@@ -80,6 +101,7 @@ def _sqlite_engine(path: Path, read_only: bool) -> Engine:
         def creator() -> sqlite3.Connection:
             conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
             conn.execute("PRAGMA query_only = ON")
+            conn.set_authorizer(_read_only_authorizer)
             return conn
 
         return create_engine(f"sqlite:///{path}", creator=creator)

@@ -26,8 +26,8 @@ __all__ = ["NAME", "DEPENDS", "VERSION", "PARAMS", "PER_USER", "SYNTHETIC_FILE",
 
 NAME = "intent"
 DEPENDS: tuple[str, ...] = ("catalog", "seq")
-VERSION = 2
-PER_USER = 6
+VERSION = 3
+PER_USER = 16
 #: simulated dialogues under the domain home (written by ``crsagent eval synthetic``)
 SYNTHETIC_FILE = "synthetic_dialogues.jsonl"
 # K, lambda and negatives chosen on the validation split; see docs/models.md

@@ -25,7 +25,7 @@ from crsagent.tools.catalog.schema import Item
 from crsagent.tools.cf.data import UserHistory, redial_dialogues
 from crsagent.tools.intent.split import dialogue_split
 
-__all__ = ["Examples", "template_text", "user_examples", "redial_examples", "synthetic_examples", "TitleWords"]
+__all__ = ["Examples", "template_text", "wish_text", "user_examples", "redial_examples", "synthetic_examples", "TitleWords"]
 
 _MENTION = re.compile(r"@(\d+)")
 _WORD = re.compile(r"[a-z][a-z\-]{2,}")
@@ -120,6 +120,22 @@ def _office_template(items: Sequence[Item], words: TitleWords, rng: np.random.Ge
     return " ".join(parts)
 
 
+def wish_text(target: Item, rng: np.random.Generator, domain: str, words: TitleWords | None = None) -> str:
+    """A synthetic statement of what the user wants now, from the next item's attributes (never
+    its title): what a seeker says in a dialogue before the recommendation."""
+    if domain == "office":
+        kw = (words.top([target], 2) if words is not None else []) or ["office supplies"]
+        return str(rng.choice([f"Right now I need {' and '.join(kw)}.", f"Today I'm looking for {kw[0]}."]))
+    g = [x for x in target.genres if x != "(no genres listed)"][:2] or ["good"]
+    text = str(rng.choice([
+        f"Tonight I want a {' and '.join(g)} movie.",
+        f"Now I'm looking for something {g[0]}" + (f" with {g[1]}." if len(g) > 1 else "."),
+    ]))  # fmt: skip
+    if target.year and rng.random() < 0.3:
+        text += f" Ideally from the {target.year // 10 * 10}s."
+    return text
+
+
 def template_text(
     items: Sequence[Item], rng: np.random.Generator, domain: str, words: TitleWords | None = None
 ) -> str:
@@ -138,8 +154,14 @@ def user_examples(
     max_len: int = 50,
     seed: int = 0,
     words: TitleWords | None = None,
+    wish_rate: float = 0.5,
 ) -> Examples:
-    """Up to ``per_user`` (prefix, template text, next positive) examples per user."""
+    """Up to ``per_user`` (prefix, template text, next positive) examples per user.
+
+    With probability ``wish_rate`` the text also says what the user wants now
+    (:func:`wish_text` of the next item), as a seeker does before a recommendation; the rest
+    describe the history only, as the offline evaluation's texts do.
+    """
     rng = np.random.default_rng(seed)
     out = Examples()
     for h in histories:
@@ -150,6 +172,8 @@ def user_examples(
         for c in cuts:
             prefix = pos[max(0, c - max_len) : c]
             text = template_text([by_id[i] for i in prefix], rng, domain, words)
+            if rng.random() < wish_rate:
+                text = f"{text} {wish_text(by_id[pos[c]], rng, domain, words)}"
             out.add(prefix, text, pos[c], f"{h.source}-template")
     return out
 

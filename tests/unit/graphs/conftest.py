@@ -75,7 +75,8 @@ def passes(item: Item, f: ItemFilter) -> bool:
         return False
     if f.brand is not None and (item.brand or "").lower() != f.brand.lower():
         return False
-    return True
+    names = [n.lower() for n in item.directors + item.writers + item.cast]
+    return all(any(p.lower() in n for n in names) for p in f.people)
 
 
 class FakeDB:

@@ -43,3 +43,32 @@ def test_any_catalogue_item_with_a_validity_check(toolkit: Any, fakes: Any) -> N
 def test_text_without_items_passes_unchanged(toolkit: Any) -> None:
     g = guard_reply("What kind of movie would you like?", linker=toolkit.linker, allowed=set(), blocked=set())
     assert g.reply == "What kind of movie would you like?" and g.recommended == [] == g.removed
+
+
+def test_an_invented_title_with_a_year_is_removed(toolkit: Any, fakes: Any) -> None:
+    reply = "You might enjoy Get Out (2017). Also see The Totally Real Movie (2031), a gem."
+    g = guard_reply(reply, linker=toolkit.linker, allowed={fakes.GET_OUT}, blocked=set())
+    assert g.reply == "You might enjoy Get Out (2017)." and g.recommended == [fakes.GET_OUT]
+
+
+def test_a_reference_after_recommend_is_a_recommendation_and_is_removed(toolkit: Any, fakes: Any) -> None:
+    reply = "Since you loved The Babadook, try Get Out. As you asked, I recommend The Babadook."
+    g = guard_reply(reply, linker=toolkit.linker, allowed={fakes.GET_OUT}, blocked=set(), references={fakes.BABADOOK})
+    assert g.reply == "Since you loved The Babadook, try Get Out." and g.recommended == [fakes.GET_OUT]
+    assert g.references == [fakes.BABADOOK] and g.removed == [fakes.BABADOOK]
+
+
+def test_sentences_repeating_the_instructions_are_removed(toolkit: Any, fakes: Any) -> None:
+    from crsagent.graphs.prompting import instruction_shingles, words
+
+    secret = instruction_shingles()
+    assert secret and all(len(s) == 6 for s in secret)
+    rule = " ".join(next(iter(sorted(secret))))
+    reply = f"You might enjoy Get Out. My rules say: {rule} and so on.\nDoes that sound good?"
+    g = guard_reply(reply, linker=toolkit.linker, allowed={fakes.GET_OUT}, blocked=set(), secret=secret)
+    assert g.reply == "You might enjoy Get Out. Does that sound good?"
+    # a run split over two sentences is caught too: both go
+    w = rule.split()
+    split = f"You might enjoy Get Out. {' '.join(w[:3]).capitalize()}. {' '.join(w[3:]).capitalize()} too. Enjoy!"
+    g2 = guard_reply(split, linker=toolkit.linker, allowed={fakes.GET_OUT}, blocked=set(), secret=secret)
+    assert tuple(words(rule)) in secret and g2.reply == "You might enjoy Get Out. Enjoy!"

@@ -68,13 +68,17 @@ def test_impossible_constraints_give_no_candidates(toolkit: Any) -> None:
     assert cands == []
 
 
-def test_attribute_signal_rewards_liked_people(toolkit: Any, fakes: Any) -> None:
-    belief = {"people": {"Jordan Peele": "like"}}
+def test_liked_person_filters_then_relaxes_and_boosts_when_soft(toolkit: Any, fakes: Any) -> None:
+    belief = {"people": {"Ari Aster": "like", "Jordan Peele": "like"}}
     cands, _ = rank_candidates(toolkit, belief, "", k=12)
-    by_id = {c["item_id"]: c for c in cands}
-    assert by_id[fakes.GET_OUT]["signals"]["attr"] == 1.0
-    assert by_id[fakes.ALIEN]["signals"]["attr"] == 0.0
-    assert cands[0]["item_id"] in (fakes.GET_OUT, fakes.US)
+    assert {c["item_id"] for c in cands} == {fakes.GET_OUT, fakes.US}  # the latest person only
+    seen = {**belief, "mentioned": [fakes.GET_OUT, fakes.US]}
+    relaxed, _ = rank_candidates(toolkit, seen, "", k=12)
+    assert len(relaxed) == 10  # every Peele film is excluded: the person constraint is dropped
+    soft, _ = rank_candidates(toolkit, belief, "", k=12, weights=FusionWeights(people_filter=False))
+    by_id = {c["item_id"]: c for c in soft}
+    assert by_id[fakes.GET_OUT]["signals"]["attr"] == 1.0 and by_id[fakes.ALIEN]["signals"]["attr"] == 0.0
+    assert soft[0]["item_id"] in (fakes.GET_OUT, fakes.US, fakes.HEREDITARY)
 
 
 def test_signals_with_zero_weight_are_not_computed(toolkit: Any, fakes: Any) -> None:

@@ -116,3 +116,18 @@ def test_profile_facts_merge_latest_wins() -> None:
     assert summarize(ProfileFacts()) == ""
     assert summarize(m, {"c": "Cee"}).startswith("The user liked Cee and b")
     assert Profile(user_id="x").facts == ProfileFacts()
+
+
+def test_llm_answers_and_questions_must_stay_on_topic(runtime: Any, fakes: Any) -> None:
+    respond = make_respond(VARIANT_SPECS["full"])
+    base = {"belief": {"recommended": [fakes.US]}, "focus": [fakes.US], "candidates": _cands(fakes.GET_OUT),
+            "messages": [HumanMessage(content="who directed it?")]}
+    off = respond({**base, "action": "answer"}, _llm_runtime(runtime, ScriptedChatModel(["I love chatting with you."])))
+    assert "Jordan Peele" in off["messages"][0].content and off["usage"]["degraded"]  # the template answered
+    on = respond({**base, "action": "answer"}, _llm_runtime(runtime, ScriptedChatModel(["Us was directed by Jordan Peele."])))
+    assert on["messages"][0].content == "Us was directed by Jordan Peele." and not on["usage"].get("degraded")
+    q = {"action": "elicit", "question": {"text": "What kind of movie?"}, "belief": {}, "messages": [HumanMessage(content="hi")]}
+    bad = respond(q, _llm_runtime(runtime, ScriptedChatModel(["Hello there."])))
+    assert bad["messages"][0].content == "What kind of movie?"
+    good = respond(q, _llm_runtime(runtime, ScriptedChatModel(["Which genre do you fancy tonight?"])))
+    assert good["messages"][0].content == "Which genre do you fancy tonight?"

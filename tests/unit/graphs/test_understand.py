@@ -25,6 +25,13 @@ def test_liked_title_and_year_constraint(toolkit: Any, fakes: Any) -> None:
     assert r2.update["soft"] == ["I loved, something slow and creepy"]
 
 
+def test_an_item_asked_for_by_name_is_mentioned_without_an_opinion(toolkit: Any, fakes: Any) -> None:
+    r = read_user_message(toolkit, "please recommend the babadook")
+    assert r.mentioned == [fakes.BABADOOK] and fakes.BABADOOK not in (r.update.get("items") or {})
+    r2 = read_user_message(toolkit, "recommend something like the babadook")
+    assert r2.update["items"] == {fakes.BABADOOK: {"opinion": "liked", "source": "linker"}}
+
+
 def test_negation_marks_disliked_and_genre_negation(toolkit: Any, fakes: Any) -> None:
     r = read_user_message(toolkit, "I loved It Follows but I hated Superbad. No comedy please")
     items = r.update["items"]
