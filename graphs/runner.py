@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Coroutine, Sequence
+from contextlib import nullcontext
 from typing import Any, TypeVar
 
 from crsagent.agent.errors import (
@@ -24,6 +25,7 @@ from crsagent.agent.errors import (
     UserError,
 )
 from crsagent.agent.settings import Settings
+from crsagent.agent.threadlock import ThreadLocks
 from crsagent.agent.turns import ChatMessage, Recommendation, TurnResult, Usage
 from crsagent.graphs.belief import belief_view, merge_belief
 from crsagent.graphs.builder import build_crs_graph
@@ -117,6 +119,7 @@ class CRSAgent:
         self.graph = builder.compile(checkpointer=checkpointer, store=store)
         self.stateless_graph = builder.compile(store=store)
         self._closer = closer
+        self._locks = ThreadLocks.for_checkpointer(checkpointer)  # one turn at a time per thread
 
     @classmethod
     def create(
@@ -257,14 +260,15 @@ class CRSAgent:
     async def _ainvoke(self, graph: Any, inp: dict[str, Any], ctx: CRSContext, thread_id: str | None) -> dict[str, Any]:
         cfg, kw = self._config(thread_id), self._kwargs(graph, ctx)
         if self._graph_mode(graph) == "sync":
-            return await asyncio.to_thread(graph.invoke, inp, cfg, **kw)
+            return await asyncio.to_thread(self._invoke, graph, inp, ctx, thread_id)
         return await graph.ainvoke(inp, cfg, **kw)
 
     def _invoke(self, graph: Any, inp: dict[str, Any], ctx: CRSContext, thread_id: str | None) -> dict[str, Any]:
         cfg, kw = self._config(thread_id), self._kwargs(graph, ctx)
-        if self._graph_mode(graph) == "async":
-            return _run(graph.ainvoke(inp, cfg, **kw))
-        return graph.invoke(inp, cfg, **kw)
+        with self._locks.hold(thread_id) if thread_id is not None and graph is self.graph else nullcontext():
+            if self._graph_mode(graph) == "async":
+                return _run(graph.ainvoke(inp, cfg, **kw))
+            return graph.invoke(inp, cfg, **kw)
 
     @staticmethod
     def _history(messages: Sequence[ChatMessage | dict[str, Any]]) -> list[AnyMessage]:
@@ -345,3 +349,4 @@ class CRSAgent:
         if self._closer is not None:
             closer, self._closer = self._closer, None
             closer()
+        self._locks.close()

@@ -143,6 +143,7 @@ class CFModel:
         self._unit = normalise_rows(self.factors)
         beta = float(self.params["neighbour_shrink"])
         self._confidence = ((self.counts + 1.0) / (self.counts + 1.0 + beta)).astype(np.float32)
+        self._neighbours: dict[tuple[str, int], list[ScoredItem]] = {}  # explanations ask again and again
         # popularity in [0, 1): counts first, catalogue prior as a tie-break
         pop = np.log1p(self.counts) + 1e-3 * np.log1p(np.maximum(self.prior, 0))
         self.popularity = (pop / (pop.max() + 1e-9)).astype(np.float32)
@@ -275,7 +276,11 @@ class CFModel:
     def neighbours(self, item_id: str, k: int = 10) -> list[ScoredItem]:
         """Items most similar to ``item_id``: factor cosine times a confidence that grows with
         the neighbour's interaction count (``(n + 1) / (n + 1 + neighbour_shrink)``), so items
-        with one or two interactions do not crowd out well-supported ones."""
+        with one or two interactions do not crowd out well-supported ones. Answers are cached
+        (the model is immutable; the cache keeps the 4,096 most recent)."""
+        cached = self._neighbours.get((item_id, k))
+        if cached is not None:
+            return list(cached)
         i = int(self.indices([item_id])[0])
         if self._unit[i].any():
             sims = (self._unit @ self._unit[i]) * self._confidence
@@ -284,7 +289,14 @@ class CFModel:
         else:
             sims = self.popularity.copy()
         sims[i] = -np.inf
-        return self._scored(sims, top_k(sims, k))
+        found = self._scored(sims, top_k(sims, k))
+        if len(self._neighbours) >= 4096:
+            try:  # several threads may evict at once: losing a race only leaves the cache larger
+                self._neighbours.pop(next(iter(self._neighbours)), None)
+            except (RuntimeError, StopIteration):
+                pass
+        self._neighbours[(item_id, k)] = found
+        return list(found)
 
     def _scored(self, scores: np.ndarray, idx: np.ndarray) -> list[ScoredItem]:
         return [

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 from sqlalchemy import delete, inspect
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DatabaseError
 
 from crsagent.agent.errors import DataError, InvalidFilterError, NotBuiltError, UnknownItemError
 from crsagent.agent.settings import Settings
@@ -143,7 +143,7 @@ def test_hostile_strings_are_data(movies_db: ProductDB, hostile: str) -> None:
 
 
 def test_read_only_connection_cannot_write(movies_db: ProductDB) -> None:
-    with pytest.raises(OperationalError, match="readonly|read-only|query_only"):
+    with pytest.raises(DatabaseError, match="readonly|read-only|query_only|not authorized"):
         with movies_db.engine.begin() as conn:
             conn.execute(delete(items_table))
     assert movies_db.count() == 10
