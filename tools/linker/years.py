@@ -123,7 +123,7 @@ def _interpret(kind: str, m: re.Match[str], ref: int) -> tuple[int | None, int |
     if kind == "between":
         a, b = sorted((int(g[0]), int(g[1])))
         return a, b, "bound"
-    neg = bool(g[0])
+    neg = bool(g[0]) if g else False  # some patterns have no negation group
     if kind == "rel_decade":
         rel, (lo, hi) = g[1], _part(_decade(g[3], g[4], g[5]), g[2])
         if rel in ("after", "post"):  # after the 90s: from 2000; nothing after the 90s: until 1999

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from crsagent.tools.linker.fuzzy import TypoIndex
 from crsagent.tools.linker.text import norm_phrase, tokenize
@@ -47,7 +49,18 @@ def test_typo_index_corrects_one_edit_and_prefers_heavier_words() -> None:
         ("from 1995 to 2000", [(1995, 2000)]),
         ("about 100s of movies", []),
         ("i have seen it 3 times", []),
+        ("something that came out recently", [(2018 - RECENT_GAP, None)]),
     ],
 )
 def test_year_phrases(text: str, expected: list[tuple[int | None, int | None]]) -> None:
     assert [(y.year_min, y.year_max) for y in find_years(text, 2018)] == expected
+
+
+_YEAR_WORDS = ["no", "not", "old", "new", "recent", "came", "out", "released", "recently", "lately", "after", "before",
+               "since", "the", "90s", "1999", "2010", "from", "to", "and", "later", "movies", "early", "eighties", "-"]
+
+
+@given(st.lists(st.sampled_from(_YEAR_WORDS), max_size=12), st.text(max_size=20))
+def test_year_phrases_never_crash(words: list[str], noise: str) -> None:
+    for span in find_years(" ".join(words) + noise, 2018):
+        assert span.year_min is None or span.year_max is None or span.year_min <= span.year_max
