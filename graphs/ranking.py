@@ -112,15 +112,15 @@ class SignalTable:
         self.pool.extend(i for i in scored if i not in seen)
 
 
+#: Most words of soft-preference text in the vector-search query (the latest are kept): the
+#: embedding's cost grows with the length, and old statements matter less.
+QUERY_WORDS = 40
+
+
 def query_text(belief: Belief) -> str:
-    """The vector-search text: soft preferences, liked genres and people."""
-    parts = [soft_text(belief)]
-    genres = liked_genres(belief)
-    if genres:
-        parts.append(" ".join(genres))
-    people = liked_people(belief)
-    if people:
-        parts.append(" ".join(people))
+    """The vector-search text: liked genres and people, then the latest soft preferences."""
+    parts = [" ".join(liked_genres(belief)), " ".join(liked_people(belief))]
+    parts.append(" ".join(soft_text(belief).split()[-QUERY_WORDS:]))
     return " ".join(p for p in parts if p).strip()
 
 
