@@ -8,7 +8,9 @@ the results to :func:`write_report`, which writes ``report.md``, ``report.json``
 Each claim of the seed papers is judged on Recall@10 by a paired bootstrap over turns
 (1,000 resamples, fixed seed): *reproduced* when the 95% interval of the difference is above
 zero, *contradicted* when it is below zero, *inconclusive* otherwise, *not measured* when a
-run is missing (for example without an LLM server).
+run is missing (for example without an LLM server). A claim with two comparisons (CF and
+vector search for "CF + semantic fusion") is reproduced only when both are; the table shows
+each comparison's own verdict next to the claim's.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ __all__ = [
     "outcome_from_replay",
     "paired_delta",
     "judge_claims",
+    "comparison_verdict",
     "ABLATIONS",
     "write_report",
     "run_report",
@@ -136,6 +139,17 @@ def paired_delta(
         "ci_high": round(float(np.percentile(boot, 97.5)), 4),
         "samples": len(keys),
     }
+
+
+def comparison_verdict(comp: Mapping[str, Any]) -> str:
+    """One paired comparison's verdict: reproduced, contradicted, inconclusive or not measured."""
+    if "delta" not in comp:
+        return "not measured"
+    if comp["ci_low"] > 0:
+        return "reproduced"
+    if comp["ci_high"] < 0:
+        return "contradicted"
+    return "inconclusive"
 
 
 def judge_claims(replay: Mapping[str, RunOutcome], k: int = 10) -> list[dict[str, Any]]:
@@ -244,12 +258,13 @@ def _markdown(data: ReportData, claims: list[dict[str, Any]]) -> str:
         lines += ["", *notes]
     lines += ["", "## The seed papers' claims", "",
               "Judged on Recall@10, paired over the same turns, 95% bootstrap interval of the difference.", "",
-              "| claim | paper | comparison | ΔR@10 | 95% CI | samples | verdict |", "|---|---|---|---|---|---|---|"]
+              "| claim | paper | comparison | ΔR@10 | 95% CI | samples | this comparison | claim |",
+              "|---|---|---|---|---|---|---|---|"]
     for c in claims:
         for comp in c["comparisons"]:
             ci = f"[{comp['ci_low']:+.3f}, {comp['ci_high']:+.3f}]" if "ci_low" in comp else "–"
             delta = f"{comp['delta']:+.3f}" if "delta" in comp else "–"
-            lines.append(f"| {c['claim']} | {c['paper']} | {c['run']} vs {comp['vs']} | {delta} | {ci} | {comp.get('samples', 0)} | **{c['verdict']}** |")
+            lines.append(f"| {c['claim']} | {c['paper']} | {c['run']} vs {comp['vs']} | {delta} | {ci} | {comp.get('samples', 0)} | {comparison_verdict(comp)} | **{c['verdict']}** |")
     lines += ["", "## Simulated users", "", "![Success by turn](success.png)", ""]
     if data.simulation:
         lines += ["| variant | simulator | dialogues | success | avg turns | LLM calls/dialogue | hit precision | attribute precision |", "|---|---|---|---|---|---|---|---|"]

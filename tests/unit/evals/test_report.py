@@ -5,7 +5,15 @@ from __future__ import annotations
 import json
 
 from crsagent.agent.errors import LLMUnavailableError
-from crsagent.evals.report import ReportData, RunOutcome, judge_claims, paired_delta, run_report, write_report
+from crsagent.evals.report import (
+    ReportData,
+    RunOutcome,
+    comparison_verdict,
+    judge_claims,
+    paired_delta,
+    run_report,
+    write_report,
+)
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -37,6 +45,10 @@ def test_paired_delta_and_verdicts():
         "Latent intents help": "reproduced",
         "CF + semantic fusion helps": "inconclusive",
     }
+    fusion = next(c for c in judge_claims(replay) if c["claim"] == "CF + semantic fusion helps")
+    assert [comparison_verdict(c) for c in fusion["comparisons"]] == ["inconclusive", "inconclusive"]
+    assert comparison_verdict({"delta": 0.1, "ci_low": 0.02, "ci_high": 0.2}) == "reproduced"
+    assert comparison_verdict({"vs": "x"}) == "not measured"
     replay["crs-only -vector"] = outcome("crs-only -vector", 40)
     replay["crs-only -cf"] = outcome("crs-only -cf", 0)
     verdicts = {c["claim"]: c["verdict"] for c in judge_claims(replay)}
