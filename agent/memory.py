@@ -77,12 +77,15 @@ class Profile(BaseModel):
 def profile_namespace(user_id: str) -> tuple[str, str]:
     """The store namespace of a user's profile.
 
+    LangGraph's store refuses periods in namespace labels, so ``%`` and ``.`` are
+    percent-encoded (``"a.b"`` -> ``"a%2Eb"``); ids without them are used as they are.
+
     Raises:
         ToolInputError: the user id is empty.
     """
     if not user_id or not str(user_id).strip():
         raise ToolInputError("a profile needs a non-empty user id")
-    return (PROFILE_NAMESPACE, str(user_id))
+    return (PROFILE_NAMESPACE, str(user_id).replace("%", "%25").replace(".", "%2E"))
 
 
 def load_profile(store: BaseStore, user_id: str) -> Profile | None:

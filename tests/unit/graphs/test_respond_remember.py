@@ -131,3 +131,17 @@ def test_llm_answers_and_questions_must_stay_on_topic(runtime: Any, fakes: Any) 
     assert bad["messages"][0].content == "What kind of movie?"
     good = respond(q, _llm_runtime(runtime, ScriptedChatModel(["Which genre do you fancy tonight?"])))
     assert good["messages"][0].content == "Which genre do you fancy tonight?"
+
+
+def test_user_ids_with_periods_get_a_valid_store_namespace() -> None:
+    from langgraph.store.memory import InMemoryStore
+
+    from crsagent.agent.memory import Profile, ProfileFacts, load_profile, profile_namespace, save_profile
+
+    store = InMemoryStore()
+    for uid in ("1.0", "alice@example.com", "100%.sure", "plain"):
+        save_profile(store, Profile(user_id=uid, facts=ProfileFacts(liked=["x"])))
+        got = load_profile(store, uid)
+        assert got is not None and got.user_id == uid and got.facts.liked == ["x"]
+    assert profile_namespace("plain") == ("profile", "plain")
+    assert profile_namespace("1.0") != profile_namespace("1%2E0")  # the encoding is one-to-one
