@@ -111,15 +111,14 @@ def guard_reply(
         if idx is None:
             continue
         iid = m.item_id
-        if iid in blocked:
-            drop.add(idx)
-            removed.append(iid)
-        elif iid in refs and not _RECOMMENDING.search(reply[spans[idx][0] : m.start]):
+        if iid in refs and iid not in blocked and not _RECOMMENDING.search(reply[spans[idx][0] : m.start]):
             named_refs.append(iid)
-        elif iid in refs and (allowed is None or iid not in allowed):  # an old item, recommended again
-            drop.add(idx)
-            removed.append(iid)
-        elif (allowed is not None and iid not in allowed) or (valid is not None and not valid(iid)):
+        elif (
+            iid in blocked
+            or (iid in refs and allowed is None)  # an old item, recommended again
+            or (allowed is not None and iid not in allowed)
+            or (valid is not None and not valid(iid))
+        ):
             drop.add(idx)
             removed.append(iid)
         else:

@@ -11,8 +11,6 @@ __all__ = ["app"]
 app = typer.Typer(no_args_is_help=True, help="Benchmarks: tools, a turn, the API, soak.")
 
 
-
-
 @app.command("api")
 def api(
     json_path: Path | None = typer.Option(None, "--json", help="also write the report here"),

@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,8 @@ import numpy as np
 from crsagent.agent.errors import AgentRunError
 from crsagent.agent.settings import Settings
 
-__all__ = ["OPENERS", "FOLLOW_UPS", "NoopRunner", "serve_noop", "dialogue", "run_api_bench", "load_stats", "TARGET_TURNS_PER_S"]
+__all__ = ["OPENERS", "FOLLOW_UPS", "NoopRunner", "serve_noop", "dialogue", "run_api_bench", "load_stats", "start_server", "wait_ready",
+           "TARGET_TURNS_PER_S"]
 
 TARGET_TURNS_PER_S = 30.0
 
@@ -174,23 +175,34 @@ async def _in_process(
         executor.shutdown(wait=False)
 
 
-def _start_server(
-    settings: Settings, domain: str, variant: str, port: int, log: Path, noop: bool = False
+def start_server(
+    settings: Settings, domain: str, variant: str, port: int, log: Path, noop: bool = False,
+    extra: Sequence[str] = (),
 ) -> subprocess.Popen[bytes]:
+    """``crsagent serve --fake-llm`` (or the no-op API with ``noop``) on a loopback port, keys off.
+
+    Args:
+        extra: further ``crsagent serve`` options (``--checkpoint-url ...``).
+    """
     if noop:
         cmd = [sys.executable, "-m", "crsagent.evals.bench.api", str(port)]
     else:
         cmd = [
             sys.executable, "-c", "from crsagent.agent.cli import main; main()", "serve",
             "--host", "127.0.0.1", "--port", str(port), "--domain", domain, "--default-variant", variant,
-            "--home", str(settings.home), "--fake-llm", "--log-level", "warning",
+            "--home", str(settings.home), "--fake-llm", "--log-level", "warning", *extra,
         ]  # fmt: skip
     env = {**os.environ, "CRSAGENT_API_KEYS": ""}
     with open(log, "wb") as fh:
         return subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env)
 
 
-async def _wait_ready(base_url: str, proc: subprocess.Popen[bytes], log: Path, timeout_s: float) -> None:
+async def wait_ready(base_url: str, proc: subprocess.Popen[bytes], log: Path, timeout_s: float) -> None:
+    """Wait until the server answers ``/health``.
+
+    Raises:
+        AgentRunError: it exited or did not start in ``timeout_s``.
+    """
     import httpx
 
     deadline = time.monotonic() + timeout_s
@@ -226,9 +238,9 @@ async def _through_api(
     base_url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory(prefix="crsagent-bench-api-") as tmp:
         log = Path(tmp) / "server.log"
-        proc = _start_server(settings, domain, variant, port, log, noop=noop)
+        proc = start_server(settings, domain, variant, port, log, noop=noop)
         try:
-            await _wait_ready(base_url, proc, log, startup_timeout_s)
+            await wait_ready(base_url, proc, log, startup_timeout_s)
             client = openai.AsyncOpenAI(base_url=f"{base_url}/v1", api_key="bench", max_retries=0, timeout=120)
             run = uuid.uuid4().hex[:8]
             await client.chat.completions.create(

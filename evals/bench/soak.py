@@ -18,7 +18,6 @@ import asyncio
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -30,7 +29,7 @@ import numpy as np
 
 from crsagent.agent.errors import AgentRunError, ConfigError
 from crsagent.agent.settings import Settings
-from crsagent.evals.bench.api import dialogue, load_stats
+from crsagent.evals.bench.api import dialogue, load_stats, start_server, wait_ready
 
 __all__ = ["rss_kib", "memory_slope_mib_per_min", "run_soak"]
 
@@ -64,37 +63,6 @@ def memory_slope_mib_per_min(samples: list[tuple[float, int]]) -> float:
     if float(t.max() - t.min()) <= 0.0:
         return 0.0
     return float(np.polyfit(t, m, 1)[0])
-
-
-def _start(
-    settings: Settings, domain: str, variant: str, port: int, folder: Path, log: Path
-) -> subprocess.Popen[bytes]:
-    cmd = [
-        sys.executable, "-c", "from crsagent.agent.cli import main; main()", "serve", "--host", "127.0.0.1",
-        "--port", str(port), "--domain", domain, "--default-variant", variant, "--home", str(settings.home),
-        "--fake-llm", "--checkpoint-url", f"sqlite://{folder}", "--log-level", "warning",
-    ]  # fmt: skip
-    env = {**os.environ, "CRSAGENT_API_KEYS": ""}
-    with open(log, "wb") as fh:
-        return subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env)
-
-
-async def _ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout_s: float) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout_s
-    async with httpx.AsyncClient(timeout=2.0) as client:
-        while True:
-            if proc.poll() is not None:
-                raise AgentRunError(f"the API server exited ({proc.returncode}): {log.read_text()[-2000:]}")
-            try:
-                if (await client.get(f"{url}/health")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise AgentRunError(f"the API server did not start in {timeout_s:.0f} s: {log.read_text()[-2000:]}")
-            await asyncio.sleep(0.25)
 
 
 async def _soak(
@@ -191,9 +159,9 @@ def run_soak(
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory(prefix="crsagent-soak-") as tmp:
         folder, log = Path(tmp) / "sessions", Path(tmp) / "server.log"
-        proc = _start(settings, domain, variant, port, folder, log)
+        proc = start_server(settings, domain, variant, port, log, extra=["--checkpoint-url", f"sqlite://{folder}"])
         try:
-            asyncio.run(_ready(url, proc, log, startup_timeout_s))
+            asyncio.run(wait_ready(url, proc, log, startup_timeout_s))
             tick = progress(f"soak {minutes:g} min", None) if progress is not None else None
             raw = asyncio.run(_soak(url, proc.pid, minutes * 60.0, sessions, turns, sample_every_s, tick))
             if proc.poll() is not None:
