@@ -9,8 +9,10 @@ Evidence from the text around the span adds to the log-odds:
 - a year right after the title (``heat 1995``, ``It (2017)``) that fits one of the items;
 - quotes around it, or capital letters in text that is otherwise lower case (strong);
 - a cue word before it (``seen``, ``watched``, ``loved`` ...), a judgement after it (``was
-  great``), or nothing else in the message; a plural after it (``spy movies``) speaks
-  against a single title;
+  great``), or nothing else in the message; a plural after it (``spy movies``, ``Star Wars
+  fans``) speaks against a single title, as does an indefinite article (``a date night``,
+  ``a good alien movie``: names take none), and capitals then count for nothing; so do
+  capitals that run on past the title (``Liam Neeson``, ``Infinity Wars``);
 - a list with another confident mention (``the babadook and it follows``; see the linker).
 
 Items that share a title are told apart by the year when given, by "the new ..." / "the
@@ -23,7 +25,7 @@ import math
 from dataclasses import dataclass
 
 from crsagent.tools.linker.common_words import FUNCTION_WORDS
-from crsagent.tools.linker.text import Token
+from crsagent.tools.linker.text import ARTICLES, Token
 from crsagent.tools.linker.title_index import SHORT, TitleIndex
 
 __all__ = ["Candidate", "score", "confidence", "CUE_BEFORE", "CUE_GLUE", "KIND_AFTER", "LIST_WORDS", "CUE_BONUS"]
@@ -36,7 +38,12 @@ CUE_BEFORE: frozenset[str] = frozenset(
 )
 # Words that may stand between a cue and the title ("heard of ...", "check out ...").
 CUE_GLUE: frozenset[str] = frozenset("of out both about like movie film".split())
-KIND_AFTER: frozenset[str] = frozenset("movies films ones series franchise type types kind genre stuff".split())
+KIND_AFTER: frozenset[str] = frozenset(
+    "movies films ones series franchise type types kind genre stuff fans trilogy saga sequels".split()
+)
+# Articles before a noun phrase that make it a common noun ("a date night", "a good alien
+# movie"): a title is a name, and names do not take an indefinite article.
+INDEFINITE: frozenset[str] = frozenset("a an another".split())
 LIST_WORDS: frozenset[str] = frozenset({"and", "or", "nor", "also", "plus", "then"})
 JUDGE_VERBS: frozenset[str] = frozenset("was is looks sounds seems".split())
 INTENSIFIERS: frozenset[str] = frozenset("so really pretty very too also quite a an the one of such".split())
@@ -59,6 +66,8 @@ FUZZY_PENALTY = 0.8
 SHORT_PENALTY = 0.8
 MULTI_WORD_BONUS = 0.3
 DESCRIPTIVE_PENALTY = 1.5
+INDEFINITE_PENALTY = 1.5
+KIND_PENALTY = 1.0
 CAPS_RARE_ZIPF = 4.0  # a capitalised single word rarer than this is taken as a title
 FUNCTION_CAP = 0.3  # without strong evidence, titles of function words stay below this
 _MAX_ALTERNATIVES = 5
@@ -132,6 +141,25 @@ def _capitalised(text: str, tokens: list[Token], s: int, e: int) -> bool:
     return bool(before) and before[-1] not in _SENTENCE_END
 
 
+def _name_goes_on(text: str, tokens: list[Token], e: int) -> bool:
+    """The capitalised word right after the span continues a longer name ("Liam Neeson",
+    "Infinity Wars"): a title that is only part of a capitalised name is not that title."""
+    if e >= len(tokens):
+        return False
+    t = tokens[e]
+    between = text[tokens[e - 1].end : t.start]
+    return between == " " and t.raw[:1].isupper() and t.norm not in FUNCTION_WORDS
+
+
+def _indefinite(idx: TitleIndex, key: tuple[str, ...], prev: str, prev2: str, nxt: str) -> bool:
+    """An indefinite article makes the span a common noun, not a name: "a date night", or,
+    with one word between, a kind of film ("a good alien movie"). Titles that begin with
+    the article ("A Ghost Story") are not affected."""
+    if key[0] in ARTICLES or (prev, *key) in idx.keys:
+        return False
+    return prev in INDEFINITE or (prev2 in INDEFINITE and nxt in DESCRIPTIVE_END)
+
+
 def _judged_after(tokens: list[Token], e: int) -> bool:
     """The words after the span judge it as a film: "was great", "is so funny", "sounds good"."""
     words = [t.norm for t in tokens[e : e + 4]]
@@ -198,20 +226,25 @@ def score(
     # Capitals are strong evidence for a title of several words or a rare word; for one
     # ordinary word ("a Vampire movie") or function words ("It") they are only a cue.
     caps_strong = capitalised and not function_only and (len(key) > 1 or common < CAPS_RARE_ZIPF)
+    nxt = tokens[e].norm if e < len(tokens) else ""
+    kind_after = nxt in KIND_AFTER and year is None  # "spy movies", "Star Wars fans": a kind
+    if capitalised and (kind_after or _name_goes_on(text, tokens, e)):
+        capitalised = caps_strong = False
     strong = year_fits or _quoted(text, start, end) or caps_strong
     if strong:
         logit += STRONG_BONUS
     elif year is not None:
         logit += YEAR_BONUS
-    nxt = tokens[e].norm if e < len(tokens) else ""
     cued = prev in CUE_BEFORE or (prev in CUE_GLUE and prev2 in CUE_BEFORE)  # "seen", "heard of"
     cued = cued or _judged_after(tokens, e) or (s == 0 and e == len(tokens))  # "... was great"; alone
     if cued or (capitalised and not caps_strong):
         logit += CUE_BONUS
     if key[-1] in DESCRIPTIVE_END and not strong:  # "a good scary movie", "superhero movie"
         logit -= DESCRIPTIVE_PENALTY
-    if nxt in KIND_AFTER and year is None:  # "spy movies", "batman movies": a kind, not one title
-        logit -= CUE_BONUS
+    if kind_after and not strong:  # "spy movies", "batman movies": a kind, not one title
+        logit -= KIND_PENALTY
+    if _indefinite(idx, key, prev, prev2, nxt) and not strong:  # "a date night", "a good alien movie"
+        logit -= INDEFINITE_PENALTY
     end_tok = e + 1 if year is not None else e
     return Candidate(s, end_tok, chosen, logit, confidence(logit, function_only, strong), alternatives, strong,
                      function_only, kind)  # fmt: skip

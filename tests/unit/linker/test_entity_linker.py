@@ -115,3 +115,16 @@ def test_mentions_are_deterministic_and_fast_to_build(movies) -> None:
     text = "loved the babadook, pulp fiction and halloween"
     assert [m.item_id for m in a.link(text)] == [m.item_id for m in b.link(text)]
     assert len(a) == len(movies)
+
+
+def test_kinds_common_nouns_and_longer_names_are_not_titles(linker: EntityLinker) -> None:
+    # an indefinite article makes a common noun: names take none
+    assert ids(linker, "we want a heat lamp for the patio") == []
+    assert "tt0077651" not in ids(linker, "any ideas for a good halloween movie night?")
+    # a plural kind after the title: a franchise or genre, even when capitalised
+    assert ids(linker, "we are a family of Halloween fans, we love the Halloween movies") == []
+    # capitals that run on past the title belong to a longer name
+    assert ids(linker, "I can't wait for Halloween Kills this fall") == []
+    # the same titles still link with the usual evidence
+    assert ids(linker, "I loved Halloween, so scary") == ["tt0077651"]
+    assert ids(linker, "have you seen halloween?") == ["tt0077651"]
