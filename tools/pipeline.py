@@ -26,6 +26,7 @@ __all__ = ["BuildContext", "StageResult", "STAGES", "STAGE_BY_NAME", "run_build"
 STAGES: tuple[str, ...] = (
     "crsagent.tools.catalog.stage",
     "crsagent.tools.search.stage",
+    "crsagent.tools.encoder.stage",
     "crsagent.tools.cf.stage",
     "crsagent.tools.seq.stage",
     "crsagent.tools.intent.stage",

@@ -23,6 +23,7 @@ from crsagent.agent.errors import CrsAgentError, NotBuiltError
 from crsagent.agent.settings import Settings
 from crsagent.tools.artifacts import ArtifactStore
 from crsagent.tools.catalog.schema import Item
+from crsagent.tools.encoder.runtime import activate_built
 from langchain_core.tools import BaseTool
 
 __all__ = ["Toolkit", "HANDLES", "clear_toolkit_cache"]
@@ -331,6 +332,7 @@ class Toolkit:
                 return hit.warm_up() if eager else hit
         tk = cls(domain, loaders=_loaders(settings, domain, store))
         tk.db
+        activate_built(store)  # the ONNX query encoder, when the build exported one
         if eager:
             tk.warm_up()
         if cache:

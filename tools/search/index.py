@@ -316,7 +316,8 @@ class VectorIndex:
             rows = np.array([r for r in rows if self.ids[r] not in excluded], dtype=np.int64)
         if rows.size == 0:
             return []
-        scores = self.matrix[rows] @ vec
+        # one product over the whole matrix is cheaper than copying the candidates' rows first
+        scores = (self.matrix @ vec)[rows] if rows.size * 4 > len(self.ids) else self.matrix[rows] @ vec
         top = np.argpartition(-scores, k - 1)[:k] if rows.size > k else np.arange(rows.size)
         top = top[np.lexsort((rows[top], -scores[top]))]
         return [self._scored(int(rows[t]), float(scores[t])) for t in top]

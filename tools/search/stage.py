@@ -73,4 +73,8 @@ def load_index(settings: Any, domain: str, db: Any = None) -> VectorIndex:
     Raises:
         NotBuiltError: the index was never built.
     """
+    from crsagent.tools.artifacts import ArtifactStore
+    from crsagent.tools.encoder.runtime import activate_built
+
+    activate_built(ArtifactStore(settings.home, domain))
     return VectorIndex.load(index_path(settings, domain), db=db)
