@@ -4,7 +4,9 @@ Conversational users are anonymous, so a session is *folded in*: its liked items
 ``alpha``, preference 1) and disliked items (confidence ``alpha * dislike_confidence``,
 preference 0) give one least-squares solve against the fixed item factors, the same solve
 ALS uses for a user row. Disliked items additionally subtract a penalty proportional to an
-item's similarity to them.
+item's similarity to them. Liked items are given oldest first; with ``recency_boost`` > 0 the
+most recent ones get more confidence (:func:`recency_weights`), because the next item a user
+wants follows their latest likes more than their oldest ones.
 
 Items without interactions get *imputed* factors: the similarity-weighted mean of the factors
 of their ``cold_neighbours`` nearest items with interactions in content space, shrunk by
@@ -27,7 +29,7 @@ from crsagent.agent.errors import DataError, UnknownItemError
 from crsagent.tools.catalog.schema import ScoredItem
 from crsagent.tools.cf.content import normalise_rows
 
-__all__ = ["CFModel", "CFParams", "top_k", "impute_cold_factors"]
+__all__ = ["CFModel", "CFParams", "top_k", "impute_cold_factors", "recency_weights"]
 
 FORMAT_VERSION = 1
 
@@ -46,6 +48,8 @@ class CFParams(dict):
         "cold_neighbours": 10,
         "cold_shrink": 0.5,
         "neighbour_shrink": 5.0,
+        "recency_boost": 0.0,
+        "recency_tau": 2.0,
     }
 
     def __init__(self, **kw: float) -> None:
@@ -64,6 +68,18 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     idx = np.argpartition(-scores, k - 1)[:k] if k < scores.size else np.arange(scores.size)
     idx = idx[np.isfinite(scores[idx])]
     return idx[np.argsort(-scores[idx], kind="stable")][:k]
+
+
+def recency_weights(n: int, boost: float, tau: float) -> np.ndarray:
+    """Confidence multipliers of ``n`` liked items, oldest first: ``1 + boost * exp(-age / tau)``.
+
+    ``age`` counts items back from the most recent one (0 = newest), so with ``boost`` 0 every
+    item weighs 1 and the fold-in is plain ALS.
+    """
+    age = np.arange(n - 1, -1, -1, dtype=np.float32)
+    if boost <= 0 or n == 0:
+        return np.ones(n, dtype=np.float32)
+    return (1.0 + boost * np.exp(-age / max(tau, 1e-6))).astype(np.float32)
 
 
 def impute_cold_factors(
@@ -204,16 +220,23 @@ class CFModel:
 
     # -- scoring -----------------------------------------------------------------------
     def fold_in(self, liked: np.ndarray, disliked: np.ndarray = np.zeros(0, np.int64)) -> np.ndarray:
-        """The least-squares user vector of a session (zeros when no liked item has factors)."""
+        """The least-squares user vector of a session (zeros when no liked item has factors).
+
+        Args:
+            liked: liked item indices, oldest first (recent ones weigh more, see
+                :func:`recency_weights`).
+            disliked: disliked item indices.
+        """
         if liked.size == 0:
             return np.zeros(self.factors.shape[1], dtype=np.float32)
         alpha = float(self.params["alpha"])
         c_dis = alpha * float(self.params["dislike_confidence"])
+        conf = alpha * recency_weights(liked.size, float(self.params["recency_boost"]), float(self.params["recency_tau"]))
         y_l, y_d = self.factors[liked], self.factors[disliked]
-        a = self._gram + (alpha - 1.0) * (y_l.T @ y_l)
+        a = self._gram + ((conf - 1.0)[:, None] * y_l).T @ y_l
         if disliked.size:
             a += (c_dis - 1.0) * (y_d.T @ y_d)
-        b = alpha * y_l.sum(axis=0)
+        b = conf @ y_l
         return np.linalg.solve(a, b).astype(np.float32)
 
     def _similarity(self, idx: np.ndarray) -> np.ndarray:
@@ -224,8 +247,12 @@ class CFModel:
         return sim
 
     def scores_all(self, liked: Sequence[str], disliked: Sequence[str] = ()) -> np.ndarray:
-        """Scores of every item for a session (higher is better), aligned with ``item_ids``."""
+        """Scores of every item for a session (higher is better), aligned with ``item_ids``.
+
+        ``liked`` is oldest first; an item liked twice counts once, at its latest position.
+        """
         li, di = self.indices(list(liked)), self.indices(list(disliked))
+        li = np.array(list(dict.fromkeys(li[::-1].tolist()))[::-1], dtype=np.int64)
         scores = self.popularity.copy()
         ref = 1.0
         if li.size:
@@ -254,7 +281,7 @@ class CFModel:
         """Top-``k`` items for a session; liked, disliked and ``exclude`` items never appear.
 
         Args:
-            liked: items the user liked (order does not matter here).
+            liked: items the user liked, oldest first (recent ones weigh more).
             disliked: items the user disliked; similar items are pushed down.
             k: how many to return.
             candidate_ids: rank only these (for example the result of a catalogue filter).

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from crsagent.agent.errors import UnknownItemError
-from crsagent.tools.cf.model import CFModel, top_k
+from crsagent.tools.cf.model import CFModel, recency_weights, top_k
 
 from .conftest import A, B
 
@@ -97,3 +97,36 @@ def test_top_k_orders_and_skips_non_finite():
     s = np.array([0.1, np.inf * -1, 3.0, 2.0, -np.inf], dtype=np.float32)
     assert top_k(s, 10).tolist() == [2, 3, 0]
     assert top_k(s, 1).tolist() == [2]
+
+
+def test_recency_weights_favour_the_latest_items():
+    assert recency_weights(3, 0.0, 2.0).tolist() == [1.0, 1.0, 1.0]
+    w = recency_weights(4, 10.0, 2.0)
+    assert w[-1] == pytest.approx(11.0) and np.all(np.diff(w) > 0)
+    assert recency_weights(0, 10.0, 2.0).size == 0
+
+
+def test_recency_boost_makes_the_latest_like_dominate(cf_model):
+    boosted = CFModel(cf_model.item_ids, cf_model.factors, cf_model.counts,
+                      {**cf_model.params, "recency_boost": 20.0, "recency_tau": 1.0}, cf_model.content)
+    a_rest, b_rest = A[3:], B[3:]
+    for liked, own, other in ((["a1", "a2", "b1"], b_rest, a_rest), (["b1", "b2", "a1"], a_rest, b_rest)):
+        s_plain = cf_model.score(liked, own).mean() - cf_model.score(liked, other).mean()
+        s_boost = boosted.score(liked, own).mean() - boosted.score(liked, other).mean()
+        assert s_boost > s_plain  # the last liked item's group gains ground
+    # an item liked twice counts once, at its latest position
+    assert np.allclose(boosted.scores_all(["b1", "a1", "a2", "b1"]), boosted.scores_all(["a1", "a2", "b1"]))
+    # without a boost, order does not matter (plain ALS fold-in)
+    assert np.allclose(cf_model.scores_all(["a1", "b1"]), cf_model.scores_all(["b1", "a1"]), atol=1e-5)
+
+
+def test_validation_levels_step_back_one_positive_at_a_time():
+    from crsagent.tools.cf.data import UserHistory
+    from crsagent.tools.cf.tune import holdout_level
+
+    h = UserHistory("ml-1", ["x1", "x2", "x3", "x4", "x5"], [4.0, 4.0, 2.0, 5.0, 1.0], "movielens")
+    train, targets = holdout_level([h], 0)
+    assert targets == {"ml-1": "x4"} and train[0].items == ["x1", "x2", "x3"]
+    train, targets = holdout_level([h], 1)
+    assert targets == {"ml-1": "x2"} and train[0].items == ["x1"]
+    assert holdout_level([h], 2)[1] == {}  # no positive left before the target
