@@ -39,7 +39,9 @@ def load_search_embeddings(search_dir: Path | None, item_ids: Sequence[str]) -> 
     if not emb_path.exists() or not ids_path.exists():
         return None
     emb = np.load(emb_path, mmap_mode="r")
-    pos = {i: k for k, i in enumerate(json.loads(ids_path.read_text()))}
+    listed = json.loads(ids_path.read_text())
+    listed = listed.get("ids", []) if isinstance(listed, dict) else listed  # the index writes {"ids": [...], ...}
+    pos = {i: k for k, i in enumerate(listed)}
     out = np.zeros((len(item_ids), emb.shape[1]), dtype=np.float32)
     for r, i in enumerate(item_ids):
         k = pos.get(i)

@@ -160,6 +160,7 @@ class CFModel:
         beta = float(self.params["neighbour_shrink"])
         self._confidence = ((self.counts + 1.0) / (self.counts + 1.0 + beta)).astype(np.float32)
         self._neighbours: dict[tuple[str, int], list[ScoredItem]] = {}  # explanations ask again and again
+        self._dislike_rows: dict[int, np.ndarray] = {}  # similarity rows of disliked items
         # popularity in [0, 1): counts first, catalogue prior as a tie-break
         pop = np.log1p(self.counts) + 1e-3 * np.log1p(np.maximum(self.prior, 0))
         self.popularity = (pop / (pop.max() + 1e-9)).astype(np.float32)
@@ -213,10 +214,12 @@ class CFModel:
         """Row indices of ids; unknown ids raise :class:`UnknownItemError` (or are dropped)."""
         if isinstance(ids, str):
             ids = [ids]
-        unknown = [i for i in ids if i not in self.index]
-        if unknown and strict:
-            raise UnknownItemError(unknown)
-        return np.array([self.index[i] for i in ids if i in self.index], dtype=np.int64)
+        rows = np.fromiter((self.index.get(i, -1) for i in ids), dtype=np.int64, count=len(ids))
+        if (rows < 0).any():
+            if strict:
+                raise UnknownItemError([i for i, r in zip(ids, rows) if r < 0])
+            rows = rows[rows >= 0]
+        return rows
 
     # -- scoring -----------------------------------------------------------------------
     def fold_in(self, liked: np.ndarray, disliked: np.ndarray = np.zeros(0, np.int64)) -> np.ndarray:
@@ -240,10 +243,25 @@ class CFModel:
         return np.linalg.solve(a, b).astype(np.float32)
 
     def _similarity(self, idx: np.ndarray) -> np.ndarray:
-        """Max similarity of every item to the items ``idx`` (factor cosine, and content cosine)."""
-        sim = (self._unit @ self._unit[idx].T).max(axis=1)
+        """Max similarity of every item to the items ``idx`` (factor cosine, and content cosine).
+
+        Each item's row is cached: a disliked item stays disliked for the rest of a dialogue,
+        so later turns reuse it."""
+        return np.max(np.stack([self._similarity_to(int(i)) for i in idx]), axis=0)
+
+    def _similarity_to(self, i: int) -> np.ndarray:
+        hit = self._dislike_rows.get(i)
+        if hit is not None:
+            return hit
+        sim = self._unit @ self._unit[i]
         if self.content is not None:
-            sim = np.maximum(sim, (self.content @ self.content[idx].T).max(axis=1))
+            sim = np.maximum(sim, self.content @ self.content[i])
+        if len(self._dislike_rows) >= 256:
+            try:  # a lost eviction race between threads only leaves the cache larger
+                self._dislike_rows.pop(next(iter(self._dislike_rows)), None)
+            except (RuntimeError, StopIteration):
+                pass
+        self._dislike_rows[i] = sim
         return sim
 
     def scores_all(self, liked: Sequence[str], disliked: Sequence[str] = ()) -> np.ndarray:

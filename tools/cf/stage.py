@@ -23,7 +23,7 @@ __all__ = ["NAME", "DEPENDS", "VERSION", "PARAMS", "input_hash", "build", "train
 
 NAME = "cf"
 DEPENDS: tuple[str, ...] = ("catalog", "search")
-VERSION = 2
+VERSION = 3  # 3: content vectors really come from the search index (ids.json format)
 # chosen on the validation splits (2nd- to 5th-to-last positive held out); see docs/models.md
 PARAMS: dict[str, dict[str, float]] = {
     "movies": {"factors": 64, "regularization": 10.0, "alpha": 5.0, "iterations": 15,
@@ -80,12 +80,13 @@ def build(ctx: BuildContext, out_dir: Path) -> dict[str, Any]:
     search_dir = _search_dir(ctx.store)
     model = train_cf(universe, histories, search_dir, on_iteration=advance)
     model.save(out_dir)
-    _, source = content_vectors(universe.item_ids[:1], universe.items[:1], search_dir)
+    _, source = content_vectors(universe.item_ids, universe.items, search_dir)
     meta = {
         "users": len(histories),
         "items": len(model.item_ids),
         "warm_items": int(model.warm.sum()),
-        "content": "search" if search_dir is not None and model.content is not None else source,
+        "content": source,
+        "content_dim": 0 if model.content is None else int(model.content.shape[1]),
     }
     ctx.log(f"{ctx.domain} CF: {meta['users']} users, {meta['warm_items']}/{meta['items']} items with interactions")
     return meta
