@@ -10,7 +10,9 @@ name. The answer is validated with pydantic. An invalid answer gets exactly one 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from langchain_core.language_models import BaseChatModel
@@ -38,11 +40,17 @@ def response_format_for(schema: type[BaseModel]) -> dict[str, Any]:
     strict mode would reject ordinary pydantic schemas (optional fields, defaults). The answer
     is validated with pydantic either way.
     """
+    return json.loads(_response_format_json(schema))  # a fresh copy: callers may edit it
+
+
+@lru_cache(maxsize=128)
+def _response_format_json(schema: type[BaseModel]) -> str:
+    """The response format as JSON text, built once per schema (schema generation is slow)."""
     doc = (schema.__doc__ or "").strip().split("\n\n")[0].strip()
     spec: dict[str, Any] = {"name": schema.__name__, "schema": schema.model_json_schema()}
     if doc:
         spec["description"] = doc
-    return {"type": "json_schema", "json_schema": spec}
+    return json.dumps({"type": "json_schema", "json_schema": spec})
 
 
 def _profile_for_model(model: Any) -> ModelProfile:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
@@ -214,12 +215,17 @@ class CFModel:
         """Row indices of ids; unknown ids raise :class:`UnknownItemError` (or are dropped)."""
         if isinstance(ids, str):
             ids = [ids]
-        rows = np.fromiter((self.index.get(i, -1) for i in ids), dtype=np.int64, count=len(ids))
-        if (rows < 0).any():
-            if strict:
-                raise UnknownItemError([i for i, r in zip(ids, rows) if r < 0])
-            rows = rows[rows >= 0]
-        return rows
+        if not ids:
+            return np.zeros(0, dtype=np.int64)
+        try:  # the common case, every id known: one C-level lookup of all of them
+            got = itemgetter(*ids)(self.index)
+            return np.array(got if len(ids) > 1 else [got], dtype=np.int64)
+        except KeyError:
+            pass
+        unknown = [i for i in ids if i not in self.index]
+        if strict:
+            raise UnknownItemError(unknown)
+        return np.array([self.index[i] for i in ids if i in self.index], dtype=np.int64)
 
     # -- scoring -----------------------------------------------------------------------
     def fold_in(self, liked: np.ndarray, disliked: np.ndarray = np.zeros(0, np.int64)) -> np.ndarray:
@@ -345,8 +351,9 @@ class CFModel:
 
     def _scored(self, scores: np.ndarray, idx: np.ndarray) -> list[ScoredItem]:
         return [
-            ScoredItem(item_id=self.item_ids[j], score=float(scores[j]), title=self.titles.get(self.item_ids[j]))
-            for j in idx
+            # trusted fields of known types: skip validation (hundreds of results per turn)
+            ScoredItem.model_construct(item_id=i, score=float(scores[j]), title=self.titles.get(i))
+            for j, i in ((j, self.item_ids[j]) for j in idx)
         ]
 
     # -- persistence -------------------------------------------------------------------

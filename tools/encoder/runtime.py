@@ -24,7 +24,10 @@ import numpy as np
 
 from crsagent.agent.errors import DataError
 
-__all__ = ["MODEL_FILE", "TOKENIZER_FILE", "CONFIG_FILE", "OnnxEncoder", "activate", "activate_built", "active_encoder", "deactivate"]
+__all__ = [
+    "MODEL_FILE", "TOKENIZER_FILE", "CONFIG_FILE", "OnnxEncoder",
+    "activate", "activate_built", "active_encoder", "deactivate",
+]  # fmt: skip
 
 MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
@@ -81,7 +84,8 @@ class OnnxEncoder:
         for row, enc in enumerate(encodings):
             ids[row, : len(enc.ids)] = enc.ids
             mask[row, : len(enc.ids)] = 1
-        hidden = self.session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})[0]
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        hidden = self.session.run(None, feeds)[0]
         weights = mask[..., None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
         norms = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
