@@ -50,6 +50,7 @@ __all__ = [
     "default_grid",
     "bench_cf",
     "bench_model",
+    "bench_intent",
     "split_holdout",
     "rank_users",
 ]
@@ -275,6 +276,33 @@ def bench_model(model: CFModel, queries: int = 200, liked: int = 5, k: int = 50,
                 times.append((time.perf_counter() - t0) * 1000)
     return {"p50_ms": round(float(np.percentile(times, 50)), 3), "p90_ms": round(float(np.percentile(times, 90)), 3),
             "items": len(model.item_ids), "queries": queries, "k": k}
+
+
+_WORDS = "scary funny animated kids thriller romance space heist nineties classic dark twist family sad war western".split()
+
+
+def bench_intent(scorer: Any, queries: int = 200, liked: int = 3, k: int = 50, seed: int = 0) -> dict[str, Any]:
+    """Latency of ``score_intents`` (top-``k``) over the catalogue, behaviour only and with text.
+
+    Every query with text has a new sentence, so no cache answers it: the cost includes the
+    all-MiniLM-L6-v2 forward pass (onnxruntime when the toolkit activated the built encoder).
+    """
+    rng = np.random.default_rng(seed)
+    ids = scorer.item_ids
+    out: dict[str, Any] = {"items": len(ids), "queries": queries, "k": k}
+    for mode in ("behaviour", "text"):
+        times = []
+        for q in range(queries + 10):
+            session = [ids[j] for j in rng.choice(len(ids), size=liked, replace=False)]
+            words = " ".join(rng.choice(_WORDS, size=4, replace=False))
+            text = f"i would like something {words}, query {mode} {q}" if mode == "text" else ""
+            t0 = time.perf_counter()
+            scorer.score(session, text, k=k)
+            if q >= 10:  # warm-up
+                times.append((time.perf_counter() - t0) * 1000)
+        out[f"{mode}_p50_ms"] = round(float(np.percentile(times, 50)), 3)
+        out[f"{mode}_p90_ms"] = round(float(np.percentile(times, 90)), 3)
+    return out
 
 
 def bench_cf(n_items: int, factors: int = 64, queries: int = 100, k: int = 50, seed: int = 0) -> dict[str, float]:

@@ -291,7 +291,7 @@ def offline_cmd(
     domain: str = typer.Option("movies", "--domain", "-d", help="movies | office"),
     json_path: _Optional[_Path] = typer.Option(None, "--json", help="Also write the result JSON here."),
     bench_scale: int = typer.Option(0, "--bench-scale", min=0, help="Also time CF top-50 on a synthetic catalogue of this many items (e.g. 1000000)."),
-    bench_only: bool = typer.Option(False, "--bench-only", help="Only the latency benchmarks (the built CF model and --bench-scale); no training."),
+    bench_only: bool = typer.Option(False, "--bench-only", help="Only the latency benchmarks (the built CF and intent models, and --bench-scale); no training."),
     split_level: int = typer.Option(0, "--split-level", min=0, max=1, help="0: test (last positive held out); 1: validation (second-to-last)."),
     tune: bool = typer.Option(False, "--tune", help="Sweep the intent model's K, lambda, negatives and the fusion weight on the validation split."),
     home: _Optional[_Path] = _EVAL_HOME,
@@ -305,9 +305,11 @@ def offline_cmd(
     with _cli_errors():
         settings = _settings_from(home)
         if bench_only:
-            from crsagent.tools.cf.stage import load_cf
+            from crsagent.evals.offline import bench_intent
+            from crsagent.tools.toolkit import Toolkit
 
-            out: dict[str, _Any] = {"domain": domain, "cf_latency": bench_model(load_cf(settings, domain))}
+            tk = Toolkit.load(settings, domain)  # activates the built ONNX text encoder, as serving does
+            out: dict[str, _Any] = {"domain": domain, "cf_latency": bench_model(tk.cf), "intent_latency": bench_intent(tk.intent)}
         elif tune:
             with _progress_factory() as progress:
                 out = tune_intent(settings, domain, default_grid(domain), progress=progress, log=_err.log)
