@@ -1,7 +1,8 @@
 """``crsagent bench tools``: build time, product-database filters, vector search and the linker.
 
-The benchmark builds the catalogue and the vector index of a domain from scratch into a
-temporary data home (``build_seconds``; ``rebuild=False`` reuses the configured home), then
+The benchmark builds the catalogue, the vector index and the ONNX query encoder of a domain
+from scratch into a temporary data home (``build_seconds``; ``rebuild=False`` reuses the
+configured home), so queries are embedded as in serving, then
 times, after a warm-up, at least 200 product-database filters and 200 vector searches of
 varied, realistic shapes (medians and 95th percentiles), and runs the ReDial entity-linking
 protocol (:mod:`crsagent.evals.linker_eval`). Query shapes are drawn with a fixed seed from
@@ -140,7 +141,8 @@ def _build(settings: Settings, domain: str, progress: Progress | None, log: Call
 
     extra: dict[str, Any] = {"progress": progress} if progress is not None else {}
     ctx = BuildContext(settings=settings, domain=domain, store=ArtifactStore(settings.home, domain), log=log, **extra)
-    return {r.name: round(r.seconds, 2) for r in run_build(ctx, only=["search"])}
+    # the encoder too: serving embeds queries with it, and the timed searches should as well
+    return {r.name: round(r.seconds, 2) for r in run_build(ctx, only=["search", "encoder"])}
 
 
 def run_tools_bench(
