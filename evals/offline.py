@@ -29,7 +29,8 @@ import numpy as np
 from crsagent.agent.settings import Settings
 from crsagent.evals.metrics import mean_metrics, ranking_metrics
 from crsagent.tools.artifacts import ArtifactStore
-from crsagent.tools.cf.data import UserHistory, holdout_last
+from crsagent.tools.cf.data import UserHistory
+from crsagent.tools.cf.tune import holdout_level as split_holdout
 from crsagent.tools.cf.model import CFModel, top_k
 from crsagent.tools.cf.stage import train_cf
 from crsagent.tools.cf.universe import Universe
@@ -56,14 +57,6 @@ __all__ = [
 ]
 
 Progress = Callable[[str, int | None], Callable[[int], None]]
-
-
-def split_holdout(histories: Sequence[UserHistory], level: int = 0) -> tuple[list[UserHistory], dict[str, str]]:
-    """Training histories and held-out targets; ``level`` extra positives are dropped first."""
-    train, targets = holdout_last(histories)
-    for _ in range(level):
-        train, targets = holdout_last(train)
-    return train, targets
 
 
 def rank_users(scores: np.ndarray, item_ids: Sequence[str], exclude: Sequence[np.ndarray], targets: Sequence[str], k: int = 10) -> dict[str, float]:

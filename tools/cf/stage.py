@@ -62,11 +62,17 @@ def train_cf(
     search_dir: Path | None = None,
     params: dict[str, float] | None = None,
     on_iteration: Any = None,
+    content: Any = None,
 ) -> CFModel:
-    """Fit the CF model of a domain on ``histories`` (shared by the stage and the evaluation)."""
+    """Fit the CF model of a domain on ``histories`` (shared by the stage and the evaluation).
+
+    ``content`` is the item content matrix when the caller already has it (else it is read
+    from ``search_dir`` by :func:`content_vectors`).
+    """
     ids = universe.item_ids
     matrix = interaction_matrix(histories, {i: k for k, i in enumerate(ids)})
-    content, _ = content_vectors(ids, universe.items, search_dir)
+    if content is None:
+        content, _ = content_vectors(ids, universe.items, search_dir)
     p = CFParams(**{**PARAMS.get(universe.domain, {}), **(params or {})})
     return CFModel.fit(matrix, ids, p, content, universe.prior(), universe.titles, on_iteration)
 
@@ -78,9 +84,9 @@ def build(ctx: BuildContext, out_dir: Path) -> dict[str, Any]:
     params = CFParams(**PARAMS.get(ctx.domain, {}))
     advance = ctx.progress(f"{ctx.domain}: collaborative filtering (ALS)", int(params["iterations"]))
     search_dir = _search_dir(ctx.store)
-    model = train_cf(universe, histories, search_dir, on_iteration=advance)
+    content, source = content_vectors(universe.item_ids, universe.items, search_dir)  # read once
+    model = train_cf(universe, histories, search_dir, on_iteration=advance, content=content)
     model.save(out_dir)
-    _, source = content_vectors(universe.item_ids, universe.items, search_dir)
     meta = {
         "users": len(histories),
         "items": len(model.item_ids),

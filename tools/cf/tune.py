@@ -28,8 +28,9 @@ __all__ = ["VALIDATION_LEVELS", "holdout_level", "level_metrics", "validate_cf"]
 VALIDATION_LEVELS = (1, 2, 3, 4)
 
 
-def holdout_level(histories: Sequence[UserHistory], level: int) -> tuple[list[UserHistory], dict[str, str]]:
-    """Training histories and targets with ``level`` more positives dropped before the hold-out."""
+def holdout_level(histories: Sequence[UserHistory], level: int = 0) -> tuple[list[UserHistory], dict[str, str]]:
+    """Training histories and targets with ``level`` more positives dropped before the hold-out
+    (``crsagent eval offline --split-level`` uses it too)."""
     train, targets = holdout_last(histories)
     for _ in range(level):
         train, targets = holdout_last(train)
