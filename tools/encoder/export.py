@@ -4,7 +4,9 @@ The network is taken from the sentence-transformers model that
 :func:`crsagent.tools.search.embedding.load_embedder` loads from site-packages, traced with
 torch's ONNX exporter (dynamic batch and sequence axes), and then compared with
 sentence-transformers on fixed texts of different lengths: the export is rejected unless
-every cosine is at least :data:`MIN_COSINE`.
+every cosine is at least :data:`MIN_COSINE`. An int8 copy follows
+(:func:`crsagent.tools.encoder.quantize.quantize_encoder`); its verdict goes into
+``encoder.json`` under ``int8``.
 """
 
 from __future__ import annotations
@@ -12,15 +14,17 @@ from __future__ import annotations
 import json
 import shutil
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from crsagent.agent.errors import BuildError
+from crsagent.tools.encoder.quantize import quantize_encoder
 from crsagent.tools.encoder.runtime import CONFIG_FILE, MODEL_FILE, TOKENIZER_FILE, OnnxEncoder
 
-__all__ = ["MIN_COSINE", "CHECK_TEXTS", "export_encoder", "check_encoder"]
+__all__ = ["MIN_COSINE", "CHECK_TEXTS", "export_encoder", "check_encoder", "cosines"]
 
 MIN_COSINE = 0.9999
 OPSET = 17
@@ -33,11 +37,16 @@ CHECK_TEXTS = (
 )
 
 
-def export_encoder(out_dir: Path) -> dict[str, Any]:
-    """Write ``model.onnx``, ``tokenizer.json`` and ``encoder.json`` into ``out_dir``.
+def export_encoder(out_dir: Path, texts: Sequence[str] = ()) -> dict[str, Any]:
+    """Write ``model.onnx``, ``tokenizer.json``, ``encoder.json`` and maybe ``model.int8.onnx`` into ``out_dir``.
+
+    Args:
+        out_dir: the stage's output folder.
+        texts: real utterances the int8 model is checked on (none: it is rejected).
 
     Returns:
-        Figures for the manifest: ``min_cosine``, ``max_seq_length``, ``dim``, ``opset``.
+        Figures for the manifest: ``min_cosine``, ``max_seq_length``, ``dim``, ``opset`` and
+        ``int8`` (the quantized model's verdict and cosines).
 
     Raises:
         BuildError: the exporter is missing or the exported model disagrees with
@@ -76,6 +85,8 @@ def export_encoder(out_dir: Path) -> dict[str, Any]:
     except Exception as exc:  # the exporter raises many types (missing onnx, tracing errors)
         raise BuildError(f"exporting the text encoder to ONNX failed: {exc}") from exc
     cosine = check_encoder(out_dir, model)
+    config["int8"] = quantize_encoder(out_dir, model, texts)
+    (out_dir / CONFIG_FILE).write_text(json.dumps(config, sort_keys=True))
     return {**config, "min_cosine": round(cosine, 6), "opset": OPSET}
 
 
@@ -90,15 +101,30 @@ def check_encoder(folder: Path, model: Any = None) -> float:
     from crsagent.tools.search.embedding import load_embedder
 
     model = model or load_embedder("cpu")
-    texts = list(CHECK_TEXTS)
-    expected = model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
-    encoder = OnnxEncoder(folder)
-    single = np.vstack([encoder.encode([t]) for t in texts])
-    batch = encoder.encode(texts)
-    cosine = float(min((expected * single).sum(axis=1).min(), (expected * batch).sum(axis=1).min()))
+    cosine = float(cosines(OnnxEncoder(folder, precision="fp32"), model, list(CHECK_TEXTS)).min())
     if cosine < MIN_COSINE:
         raise BuildError(f"the ONNX text encoder disagrees with sentence-transformers (cosine {cosine:.4f})")
     return cosine
+
+
+def cosines(encoder: OnnxEncoder, model: Any, texts: Sequence[str], batch: bool = True) -> np.ndarray:
+    """Cosines between ``encoder`` and sentence-transformers ``model`` on ``texts``.
+
+    Args:
+        encoder: the ONNX encoder under test.
+        model: the sentence-transformers reference.
+        texts: the texts, embedded one by one (as the hot path does).
+        batch: also embed them as one padded batch and append those cosines.
+
+    Returns:
+        One cosine per text (twice as many with ``batch``); empty for no texts.
+    """
+    texts = list(texts)
+    if not texts:
+        return np.zeros(0, dtype=np.float32)
+    expected = model.encode(texts, normalize_embeddings=True, convert_to_numpy=True, batch_size=64)
+    got = [np.vstack([encoder.encode([t]) for t in texts])] + ([encoder.encode(texts)] if batch else [])
+    return np.concatenate([(expected * g).sum(axis=1) for g in got])
 
 
 def embedding_dim(model: Any) -> int:

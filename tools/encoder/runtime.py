@@ -6,6 +6,13 @@ the same network in onnxruntime gives the same vectors (cosine > 0.9999, checked
 build exports it) several times faster on a CPU. Large batches (the build's item documents)
 stay on torch.
 
+The build also writes an int8 copy (``model.int8.onnx``, see
+:mod:`crsagent.tools.encoder.quantize`) and records in ``encoder.json`` whether it agreed
+well enough with sentence-transformers. :class:`OnnxEncoder` runs the int8 model when the
+build accepted it and the fp32 one otherwise; ``CRSAGENT_ENCODER`` chooses: ``int8`` (or
+unset, or ``onnx``: the int8 model when accepted), ``fp32`` (always the fp32 ONNX model),
+``torch`` (no ONNX encoder at all).
+
 :func:`activate` makes an exported model the process's small-batch encoder;
 :func:`active_encoder` returns it (None until a built one is activated, or when
 ``CRSAGENT_ENCODER=torch``).
@@ -14,6 +21,7 @@ stay on torch.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 from collections.abc import Sequence
@@ -22,14 +30,18 @@ from typing import Any
 
 import numpy as np
 
-from crsagent.agent.errors import DataError
+from crsagent.agent.errors import ConfigError, DataError
 
 __all__ = [
-    "MODEL_FILE", "TOKENIZER_FILE", "CONFIG_FILE", "OnnxEncoder",
-    "activate", "activate_built", "active_encoder", "deactivate",
+    "MODEL_FILE", "INT8_FILE", "TOKENIZER_FILE", "CONFIG_FILE", "ENV_VAR", "OnnxEncoder",
+    "encoder_mode", "activate", "activate_built", "active_encoder", "deactivate",
 ]  # fmt: skip
 
+log = logging.getLogger(__name__)
+ENV_VAR = "CRSAGENT_ENCODER"
+_MODES = {"": "int8", "onnx": "int8", "int8": "int8", "fp32": "fp32", "torch": "torch"}
 MODEL_FILE = "model.onnx"
+INT8_FILE = "model.int8.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 CONFIG_FILE = "encoder.json"
 _lock = threading.Lock()
@@ -41,18 +53,27 @@ class OnnxEncoder:
 
     Args:
         folder: holds ``model.onnx``, ``tokenizer.json`` and ``encoder.json``
-            (``max_seq_length``, ``dim``), as the ``encoder`` stage writes them.
-        threads: onnxruntime intra-op threads (two by default: a query is a few dozen tokens).
-            Idle threads sleep instead of spinning, so turns running side by side on a small
-            machine do not starve each other (2 cores, one busy with another process: p50
-            5.3 ms without spinning, 8.7 ms with it; quiet: 4.4 ms either way).
+            (``max_seq_length``, ``dim``, and the build's ``int8`` verdict), and
+            ``model.int8.onnx`` when the build accepted it, as the ``encoder`` stage writes them.
+        threads: onnxruntime intra-op threads. One by default: a query is a few dozen tokens
+            and, on a 2-core machine, a second thread costs more in hand-offs than it saves
+            (int8 p50 2.8 vs 3.0 ms on a loaded machine, 2.1 vs 2.5 ms with a busy loop
+            beside it; fp32 5.6 vs 6.0 and 4.8 vs 5.9 ms; see docs/models.md). Idle threads
+            sleep instead of spinning, so turns running side by side do not starve each other.
+        precision: ``int8`` (the quantized model, whatever the build's verdict), ``fp32``,
+            or None: :func:`encoder_mode`, then the build's verdict.
+
+    Attributes:
+        precision: the model actually loaded (``int8`` or ``fp32``).
+        fallback_reason: why the int8 model was wanted but not used (None otherwise).
 
     Raises:
-        DataError: a file is missing or unreadable.
+        DataError: a file is missing or unreadable (an unreadable int8 model falls back to
+            fp32 instead, with the reason in ``fallback_reason``).
+        ConfigError: ``CRSAGENT_ENCODER`` has an unknown value.
     """
 
-    def __init__(self, folder: Path, threads: int = 2) -> None:
-        import onnxruntime as ort
+    def __init__(self, folder: Path, threads: int = 1, precision: str | None = None) -> None:
         from tokenizers import Tokenizer
 
         folder = Path(folder)
@@ -63,15 +84,41 @@ class OnnxEncoder:
             raise DataError(f"the exported encoder in {folder} is unreadable ({exc}); run `crsagent build`") from exc
         self.dim = int(config["dim"])
         self.folder = folder
+        self.threads = threads
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(int(config["max_seq_length"]))
+        self.precision, self.fallback_reason = "fp32", None
+        wanted = precision or encoder_mode()
+        if wanted == "int8":
+            verdict = config.get("int8") or {}
+            if precision != "int8" and not verdict.get("accepted"):
+                self.fallback_reason = f"the build rejected the int8 model: {verdict.get('reason') or 'not exported'}"
+            else:
+                self.session, self.fallback_reason = self._open_int8()
+                if self.fallback_reason is None:
+                    self.precision = "int8"
+                    return
+            log.info("text encoder in %s: fp32 (%s)", folder, self.fallback_reason)
+        self.session = self._session(folder / MODEL_FILE)
+
+    def _open_int8(self) -> tuple[Any, str | None]:
+        """The int8 session, or None and the reason it cannot be loaded."""
+        try:
+            return self._session(self.folder / INT8_FILE), None
+        except Exception as exc:  # onnxruntime raises its own types for missing and corrupt models
+            log.warning("the int8 text encoder in %s is unreadable, using fp32: %s", self.folder, exc)
+            return None, f"the int8 model is unreadable: {exc}"
+
+    def _session(self, path: Path) -> Any:
+        import onnxruntime as ort
+
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
+        options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
-        self.session = ort.InferenceSession(str(folder / MODEL_FILE), options, providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Unit-normalised float32 embeddings, shape ``(len(texts), dim)``."""
@@ -92,6 +139,18 @@ class OnnxEncoder:
         return (pooled / norms).astype(np.float32)
 
 
+def encoder_mode() -> str:
+    """``int8``, ``fp32`` or ``torch``, from ``CRSAGENT_ENCODER`` (unset or ``onnx``: ``int8``).
+
+    Raises:
+        ConfigError: an unknown value.
+    """
+    value = os.environ.get(ENV_VAR, "").strip().lower()
+    if value not in _MODES:
+        raise ConfigError(f"{ENV_VAR}={value!r}: use int8, fp32 or torch")
+    return _MODES[value]
+
+
 def activate(folder: Path) -> OnnxEncoder | None:
     """Make the exported encoder in ``folder`` this process's small-batch encoder.
 
@@ -103,7 +162,7 @@ def activate(folder: Path) -> OnnxEncoder | None:
         The active encoder, or None.
     """
     global _active
-    if os.environ.get("CRSAGENT_ENCODER", "onnx").lower() == "torch":
+    if encoder_mode() == "torch":
         return None
     if not (Path(folder) / MODEL_FILE).is_file():
         return _active

@@ -1,4 +1,4 @@
-"""A small hand-made movie catalogue, its product database and a real chromadb vector index."""
+"""A small hand-made movie catalogue, its product database, a real chromadb vector index and a real encoder export."""
 
 from __future__ import annotations
 
@@ -65,3 +65,25 @@ def index(index_dir: Path, small_db: ProductDB) -> VectorIndex:
     idx = VectorIndex.load(index_dir, db=small_db)
     yield idx
     idx.close()
+
+
+@pytest.fixture(scope="session")
+def exported(tmp_path_factory: pytest.TempPathFactory):
+    """A real encoder export (fp32 and int8, the int8 checked on the shipped ReDial turns) and its figures."""
+    from crsagent.agent.settings import default_data_dir
+    from crsagent.tools.encoder.export import export_encoder
+    from crsagent.tools.encoder.quantize import TURNS_FILE, seeker_utterances
+
+    folder = tmp_path_factory.mktemp("encoder")
+    meta = export_encoder(folder, seeker_utterances(default_data_dir() / TURNS_FILE))
+    return folder, meta
+
+
+@pytest.fixture()
+def no_active():
+    """No process-wide ONNX encoder before and after the test."""
+    from crsagent.tools.encoder import runtime
+
+    runtime.deactivate()
+    yield
+    runtime.deactivate()

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from crsagent.agent.errors import BuildError, DataError
 from crsagent.tools.encoder import runtime
-from crsagent.tools.encoder.export import CHECK_TEXTS, check_encoder, export_encoder
+from crsagent.tools.encoder.export import CHECK_TEXTS, check_encoder
 from crsagent.tools.encoder.runtime import CONFIG_FILE, OnnxEncoder
 from crsagent.tools.search import embedding
 
@@ -19,27 +19,13 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory: pytest.TempPathFactory):
-    folder = tmp_path_factory.mktemp("encoder")
-    meta = export_encoder(folder)
-    return folder, meta
-
-
-@pytest.fixture(scope="module")
 def onnx(exported) -> OnnxEncoder:
-    return OnnxEncoder(exported[0])
-
-
-@pytest.fixture()
-def no_active():
-    runtime.deactivate()
-    yield
-    runtime.deactivate()
+    return OnnxEncoder(exported[0], precision="fp32")
 
 
 def test_export_writes_a_checked_model(exported) -> None:
     folder, meta = exported
-    assert {p.name for p in folder.iterdir()} >= {"model.onnx", "tokenizer.json", "encoder.json"}
+    assert {p.name for p in folder.iterdir()} >= {"model.onnx", "tokenizer.json", "encoder.json", "model.int8.onnx"}
     assert meta["dim"] == 384 and meta["max_seq_length"] == 256
     assert meta["min_cosine"] >= 0.9999
 
@@ -56,6 +42,7 @@ def test_onnx_matches_sentence_transformers(onnx: OnnxEncoder, texts: list[str])
 
 def test_embed_texts_uses_the_active_encoder_for_small_batches(exported, no_active, monkeypatch) -> None:
     folder, _ = exported
+    monkeypatch.setenv("CRSAGENT_ENCODER", "fp32")  # the int8 default is checked in test_int8_encoder.py
     assert runtime.activate(folder) is runtime.active_encoder() is not None
     calls: list[int] = []
     real = runtime.OnnxEncoder.encode
@@ -79,7 +66,7 @@ def test_a_folder_without_model_activates_nothing(tmp_path, no_active) -> None:
 
 def test_a_wrong_export_is_rejected(exported, tmp_path) -> None:
     folder, _ = exported
-    for name in ("model.onnx", "tokenizer.json"):
+    for name in ("model.onnx", "tokenizer.json"):  # fp32 only: check_encoder checks the fp32 model
         (tmp_path / name).write_bytes((folder / name).read_bytes())
     (tmp_path / CONFIG_FILE).write_text(json.dumps({"max_seq_length": 8, "dim": 384}))  # truncates texts
     with pytest.raises(BuildError, match="disagrees"):
