@@ -28,6 +28,8 @@ _SIGNAL_WORDS = {
     "intent": "it fits the mood of the conversation",
     "attr": "it has what you asked for",
     "popularity": "it is popular",
+    "prior": "recommenders often suggest it",
+    "trans": "it is often recommended after the movies you mentioned",
 }
 
 

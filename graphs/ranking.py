@@ -6,7 +6,9 @@ Signals (each optional; a missing tool just contributes nothing):
 * ``cf`` — collaborative filtering from the liked (and disliked) items;
 * ``intent`` — the LatentCRS intent scorer over the liked items and the dialogue text;
 * ``popularity`` — log popularity in the catalogue;
-* ``attr`` — matches of the item's attributes with the liked genres, people and brands.
+* ``attr`` — matches of the item's attributes with the liked genres, people and brands;
+* ``prior`` — how often ReDial recommenders suggest the item (train-half dialogues, :mod:`~crsagent.tools.prior.redial`);
+* ``trans`` — how often recommenders suggested it after the items mentioned so far (same data).
 
 Hard constraints are applied by the product database (:func:`~crsagent.graphs.belief.belief_filter`):
 only items it returns are candidates, and disliked, rejected, liked and already-mentioned items
@@ -18,6 +20,7 @@ scores are kept with each candidate, for explanations and for the reply prompt.
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import math
 from collections.abc import Mapping, Sequence
@@ -52,7 +55,7 @@ __all__ = [
     "rank_candidates",
 ]
 
-SIGNALS: tuple[str, ...] = ("vector", "cf", "intent", "popularity", "attr")
+SIGNALS: tuple[str, ...] = ("vector", "cf", "intent", "popularity", "attr", "prior", "trans")
 POOL = 200  # items each signal contributes to the candidate pool
 
 
@@ -61,17 +64,19 @@ class FusionWeights:
     """Weights of the normalised signals in the fused score (the one place they live).
 
     Attributes:
-        vector, cf, intent, popularity, attr: each signal's weight.
+        vector, cf, intent, popularity, attr, prior, trans: each signal's weight.
         genre_filter: liked genres are a hard constraint (True) or only a boost (False).
         people_filter: the most recently liked person is a hard constraint (relaxed when nothing
             else is left).
     """
 
-    vector: float = 0.25
-    cf: float = 0.5
+    vector: float = 0.1
+    cf: float = 1.0
     intent: float = 0.0
-    popularity: float = 1.5
+    popularity: float = 3.0
     attr: float = 1.0
+    prior: float = 0.25
+    trans: float = 3.0
     genre_filter: bool = True
     people_filter: bool = True
 
@@ -148,20 +153,22 @@ def _attr_scores(toolkit: Toolkit, belief: Belief, ids: Sequence[str]) -> dict[s
     brands = {b.lower() for b, v in (belief.get("brands") or {}).items() if v == "like"}
     if not (genres or people or bad_people or brands):
         return {}
+    items = toolkit.items()
     out: dict[str, float] = {}
+    n_parts = bool(genres) + bool(people or bad_people) + bool(brands)
     for i in ids:
-        item = toolkit.item(i)
+        item = items.get(i)
         if item is None:
             continue
-        parts: list[float] = []
+        total = 0.0
         if genres:
-            parts.append(len(genres.intersection(item.genres)) / len(genres))
+            total += len(genres.intersection(item.genres)) / len(genres)
         if people or bad_people:
             names = toolkit.people_of(i)
-            parts.append((1.0 if names & people else 0.0) - (1.0 if names & bad_people else 0.0))
+            total += (1.0 if names & people else 0.0) - (1.0 if names & bad_people else 0.0)
         if brands:
-            parts.append(1.0 if (item.brand or "").lower() in brands else 0.0)
-        out[i] = sum(parts) / len(parts)
+            total += 1.0 if (item.brand or "").lower() in brands else 0.0
+        out[i] = total / n_parts
     return out
 
 
@@ -209,20 +216,26 @@ def collect_signals(
 
     text = query_text(belief) if text is None else text
     if text and toolkit.index is not None and "vector" not in skip:
-        hits = toolkit.index.query(text, k=min(k + len(excluded), 1000), candidate_ids=cand)
-        table.add("vector", {h.item_id: h.score for h in hits if h.item_id not in excluded})
+        hits = toolkit.index.query_scores(text, k=min(k + len(excluded), 1000), candidate_ids=cand)
+        table.add("vector", {i: v for i, v in hits.items() if i not in excluded})
     if liked and toolkit.cf is not None and "cf" not in skip:
-        hits = toolkit.cf.recommend(liked, disliked, k=k, candidate_ids=cand, exclude=sorted(excluded))
-        table.add("cf", {h.item_id: h.score for h in hits})
+        table.add("cf", toolkit.cf.recommend_scores(liked, disliked, k=k, candidate_ids=cand, exclude=sorted(excluded)))
     if toolkit.intent is not None and (liked or dialogue_text.strip()) and "intent" not in skip:
         try:
-            res = toolkit.intent.score(liked, dialogue_text, k=min(k + len(excluded), 1000), candidate_ids=cand)
+            intents, scored = toolkit.intent.score_pairs(
+                liked, dialogue_text, k=min(k + len(excluded), 1000), candidate_ids=cand
+            )
         except ToolInputError:
-            res = None
-        if res is not None:
-            table.add("intent", {h.item_id: h.score for h in res.items if h.item_id not in excluded})
-            if res.intents:
-                table.intent_label = str(_intent_label(res.intents[0]))
+            intents, scored = [], None
+        if scored is not None:
+            table.add("intent", {i: v for i, v in scored.items() if i not in excluded})
+            if intents:
+                table.intent_label = str(_intent_label(intents[0]))
+    prior = getattr(toolkit, "prior", None)
+    if prior is not None and "prior" not in skip:
+        table.add("prior", prior.top_prior(k, cand, excluded))
+    if prior is not None and "trans" not in skip:
+        table.add("trans", prior.top_transitions(excluded, k, cand, excluded))
     if "attr" not in skip:
         table.add("attr", _attr_scores(toolkit, belief, table.pool))
     # every pooled item gets its popularity, so the signal is defined over the whole pool
@@ -259,15 +272,21 @@ def fuse(table: SignalTable, weights: FusionWeights = DEFAULT_WEIGHTS, k: int = 
         may be negative) and ``score`` their weighted sum. Ties break by popularity, then id.
     """
     w = weights.as_dict()
-    norm: dict[str, dict[str, float]] = {}
-    for name, scores in table.scores.items():
-        norm[name] = dict(scores) if name in ("popularity", "attr") else _normalised(scores)
+    norm: dict[str, Mapping[str, float]] = {}
+    for name, scores in table.scores.items():  # popularity and attr are on a fixed scale already
+        norm[name] = scores if name in ("popularity", "attr") else _normalised(scores)
     pop = norm.get("popularity", {})
-    weighted = [(w.get(name, 0.0), vals) for name, vals in norm.items() if w.get(name, 0.0)]
-    scored = [(sum(wt * vals.get(i, 0.0) for wt, vals in weighted), i) for i in table.pool]
-    scored.sort(key=lambda t: (-round(t[0], 9), -pop.get(t[1], 0.0), t[1]))
+    total = dict.fromkeys(table.pool, 0.0)
+    for name, vals in norm.items():  # signal by signal: the same sums, in the same order, as item by item
+        wt = w.get(name, 0.0)
+        if wt:
+            for i, v in vals.items():
+                if i in total:
+                    total[i] += wt * v
+    pop_of = pop.get
+    keyed = [(-round(v, 9), -pop_of(i, 0.0), i, v) for i, v in total.items()]
     out: list[Candidate] = []
-    for score, i in scored[:k]:
+    for _, _, i, score in heapq.nsmallest(k, keyed):
         sig = {name: round(float(vals.get(i, 0.0)), 6) for name, vals in norm.items()}
         out.append({"item_id": i, "score": round(score, 6), "signals": sig})
     return out

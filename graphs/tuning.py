@@ -12,6 +12,11 @@ ground-truth item in the fused ranking. Samples follow the *filtered* replay pro
 ground-truth title already mentioned in the context is dropped (the agent never re-recommends
 mentioned items). Ties break by popularity, as in :func:`~crsagent.graphs.ranking.fuse`.
 
+The ``prior`` and ``trans`` signals (:mod:`crsagent.tools.prior.redial`) are learned from the
+``train`` half too. ``--extra NAME`` adds an experimental signal (:func:`prior_extras`) as a
+further column, its weight gridded over :data:`EXTRA_GRID`, and reports the best rows with and
+without it: the collected turns are cached (``--cache``), so an experiment costs only the grid.
+
 Run: ``python -m crsagent.graphs.tuning --json out/ranking-tuning.json``.
 """
 
@@ -22,7 +27,7 @@ import itertools
 import json
 import pickle
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,16 +50,36 @@ from crsagent.graphs.ranking import (
 from crsagent.graphs.variants import VARIANT_SPECS
 from langchain_core.messages import AIMessage, HumanMessage
 
-__all__ = ["TurnSignals", "GRID", "SPLITS", "tuning_split", "prepare", "evaluate", "grid_weights", "main"]
+__all__ = [
+    "TurnSignals",
+    "RawTurn",
+    "GRID",
+    "EXTRA_GRID",
+    "SPLITS",
+    "tuning_split",
+    "collect_turns",
+    "to_signals",
+    "prior_extras",
+    "prepare",
+    "evaluate",
+    "grid_weights",
+    "main",
+]
 
 #: The weight grid searched (signals in ``SIGNALS`` order).
 GRID: dict[str, tuple[float, ...]] = {
-    "vector": (0.0, 0.25, 0.5, 1.0),
-    "cf": (0.0, 0.25, 0.5, 1.0, 2.0),
-    "intent": (0.0, 0.25, 0.5, 1.0),
-    "popularity": (0.0, 0.3, 0.6, 1.0, 1.5, 2.0),
-    "attr": (0.0, 0.5, 1.0, 1.5, 2.0, 3.0),
+    "vector": (0.0, 0.25, 0.5),
+    "cf": (0.5, 1.0, 2.0),
+    # intent > 0 runs the intent scorer every turn (4x the turn time) and its label in the
+    # explanations fails the explanation check; it also wins nothing on ``check`` (docs/ranking.md)
+    "intent": (0.0,),
+    "popularity": (1.0, 1.5, 2.0, 3.0, 4.0, 5.0),
+    "attr": (0.5, 1.0, 1.5, 3.0),
+    "prior": (0.0, 0.25, 0.5, 1.0),
+    "trans": (0.0, 1.0, 1.5, 2.0, 3.0, 5.0),
 }
+#: Weights tried for an experimental extra signal (``--extra``), on top of :data:`GRID`.
+EXTRA_GRID: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0)
 KS = (1, 10, 50)
 SPLITS: tuple[str, ...] = ("train", "tune", "check")
 
@@ -96,19 +121,38 @@ class _Runtime:
         self.store = None
 
 
-def _matrix(table: SignalTable) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def _matrix(table: SignalTable, signals: Sequence[str] = SIGNALS) -> tuple[np.ndarray, np.ndarray, list[str]]:
     fused = fuse(table, FusionWeights(), k=len(table.pool))
     index = {c["item_id"]: k for k, c in enumerate(fused)}
-    m = np.zeros((len(fused), len(SIGNALS)), dtype=np.float64)
+    m = np.zeros((len(fused), len(signals)), dtype=np.float64)
     for c in fused:
-        for j, s in enumerate(SIGNALS):
+        for j, s in enumerate(signals):
             m[index[c["item_id"]], j] = c["signals"].get(s, 0.0)
     order = [c["item_id"] for c in fused]
     pop = np.array([table.scores.get("popularity", {}).get(i, 0.0) for i in order])
     return m, pop, order
 
 
-def prepare(
+@dataclass
+class RawTurn:
+    """One turn's collected signals before fusion (what the expensive models produced).
+
+    Attributes:
+        table: the raw per-signal scores (:func:`~crsagent.graphs.ranking.collect_signals`).
+        belief: the belief the ``crs-only`` understanding read from the context.
+        gold: each scorable sample's item id (None: the title did not map).
+    """
+
+    table: SignalTable
+    belief: dict
+    gold: list[str | None]
+
+
+#: An extra signal for :func:`to_signals`: ``(belief, candidates or None, excluded, k)`` -> scores.
+ExtraSignal = Callable[[dict, "list[str] | None", "set[str]", int], dict[str, float]]
+
+
+def collect_turns(
     toolkit: Any,
     turns: Iterable[Any],
     resolver: Any,
@@ -116,16 +160,8 @@ def prepare(
     genres_hard: bool,
     people_hard: bool = False,
     limit: int | None = None,
-) -> list[TurnSignals]:
-    """Collect each turn's signals once.
-
-    Args:
-        toolkit: the movie toolkit.
-        turns: ``evals.datasets.ReplayTurn`` objects.
-        resolver: ``evals.datasets.TitleResolver``.
-        genres_hard: liked genres filter the candidates.
-        people_hard: the most recently liked person filters the candidates.
-        limit: at most this many turns.
+) -> list[RawTurn]:
+    """Read each turn's context and collect its signals once (the expensive part of :func:`prepare`).
 
     Returns:
         One entry per turn that has at least one scorable (not already mentioned) sample.
@@ -134,7 +170,7 @@ def prepare(
 
     understand = make_understand(VARIANT_SPECS["crs-only"])
     rt = _Runtime(CRSContext(toolkit=toolkit))
-    out: list[TurnSignals] = []
+    out: list[RawTurn] = []
     for n, turn in enumerate(turns):
         if limit is not None and n >= limit:
             break
@@ -153,18 +189,116 @@ def prepare(
         table = collect_signals(
             toolkit, belief, dialogue_text(lc, 6), pool=POOL, genres_hard=genres_hard, people_hard=people_hard
         )
-        if not table.pool:
-            out.append(TurnSignals(np.zeros((0, len(SIGNALS))), np.zeros(0), [-1] * len(gold)))
-            continue
-        m, pop, order = _matrix(table)
-        row = {i: k for k, i in enumerate(order)}
-        out.append(TurnSignals(m, pop, [row.get(g, -1) if g else -1 for g in gold]))
+        out.append(RawTurn(table, dict(belief), gold))
     return out
 
 
-def grid_weights(grid: dict[str, Sequence[float]] = GRID) -> np.ndarray:
-    """Every weight combination of a grid, ``(combos, len(SIGNALS))``."""
-    return np.array(list(itertools.product(*(grid[s] for s in SIGNALS))), dtype=np.float64)
+def to_signals(
+    toolkit: Any,
+    raw: Sequence[RawTurn],
+    *,
+    genres_hard: bool,
+    people_hard: bool = False,
+    extras: Mapping[str, ExtraSignal] | None = None,
+) -> list[TurnSignals]:
+    """Signal matrices of collected turns, with optional extra signals as further columns.
+
+    An extra signal is computed over the same candidates as the others (the items that satisfy
+    the hard constraints, minus the excluded ones), contributes up to ``POOL`` items to the pool
+    (their ``attr`` and ``popularity`` are then computed too, as
+    :func:`~crsagent.graphs.ranking.collect_signals` would) and is min-max normalised like
+    ``cf``. Columns: ``SIGNALS`` then the extras in order.
+    """
+    from crsagent.graphs.belief import excluded_ids
+    from crsagent.graphs.ranking import _attr_scores, allowed_ids
+
+    extras = dict(extras or {})
+    signals = tuple(SIGNALS) + tuple(e for e in extras if e not in SIGNALS)
+    pop = toolkit.popularity_map()
+    out: list[TurnSignals] = []
+    for r in raw:
+        table = r.table
+        if extras:
+            scores = {name: dict(v) for name, v in r.table.scores.items()}
+            table = SignalTable(scores, list(r.table.pool), r.table.intent_label)
+            allowed = allowed_ids(toolkit, r.belief, genres_hard, people_hard)
+            excluded = set(excluded_ids(r.belief))
+            cand = None if allowed is None else [i for i in allowed if i not in excluded]
+            if cand is None or cand:
+                k = min(POOL, len(cand)) if cand is not None else POOL
+                before = set(table.pool)
+                for name, fn in extras.items():
+                    table.add(name, fn(r.belief, cand, excluded, k))
+                new = [i for i in table.pool if i not in before]
+                attr = _attr_scores(toolkit, r.belief, new) if new else {}
+                if attr:
+                    table.scores.setdefault("attr", {}).update(attr)
+                table.scores["popularity"] = {i: pop.get(i, 0.0) for i in table.pool}
+        if not table.pool:
+            out.append(TurnSignals(np.zeros((0, len(signals))), np.zeros(0), [-1] * len(r.gold)))
+            continue
+        m, p, order = _matrix(table, signals)
+        row = {i: k for k, i in enumerate(order)}
+        out.append(TurnSignals(m, p, [row.get(g, -1) if g else -1 for g in r.gold]))
+    return out
+
+
+def prior_extras(toolkit: Any, data_dir: Path, names: Sequence[str]) -> dict[str, ExtraSignal]:
+    """Experimental variants of the ReDial prior signals (:mod:`crsagent.tools.prior.redial`) by name.
+
+    Names: ``prior0`` (train-half suggestion counts without the corpus-mention smoothing of
+    ``prior``), ``trans_liked`` (transitions from the liked items only, not every context item
+    as ``trans``). ``prior`` and ``trans`` themselves are ranking signals (``SIGNALS``).
+    """
+    from crsagent.graphs.belief import liked_ids
+    from crsagent.tools.prior.redial import load_prior
+
+    prior = toolkit.prior or load_prior(data_dir, toolkit.db.source_map("redial"))
+
+    def prior0(belief: dict, cand: list[str] | None, excluded: set[str], k: int) -> dict[str, float]:
+        return prior.top_prior(k, cand, excluded, smoothing=0.0)
+
+    def trans_liked(belief: dict, cand: list[str] | None, excluded: set[str], k: int) -> dict[str, float]:
+        return prior.top_transitions(liked_ids(belief), k, cand, excluded)
+
+    table: dict[str, ExtraSignal] = {"prior0": prior0, "trans_liked": trans_liked}
+    unknown = [n for n in names if n not in table]
+    if unknown:
+        raise ValueError(f"unknown extra signal(s) {unknown}; use {sorted(table)}")
+    return {n: table[n] for n in names}
+
+
+def prepare(
+    toolkit: Any,
+    turns: Iterable[Any],
+    resolver: Any,
+    *,
+    genres_hard: bool,
+    people_hard: bool = False,
+    limit: int | None = None,
+    extras: Mapping[str, ExtraSignal] | None = None,
+) -> list[TurnSignals]:
+    """Collect each turn's signals once (:func:`collect_turns` then :func:`to_signals`).
+
+    Args:
+        toolkit: the movie toolkit.
+        turns: ``evals.datasets.ReplayTurn`` objects.
+        resolver: ``evals.datasets.TitleResolver``.
+        genres_hard: liked genres filter the candidates.
+        people_hard: the most recently liked person filters the candidates.
+        limit: at most this many turns.
+        extras: extra signals (further matrix columns after ``SIGNALS``).
+
+    Returns:
+        One entry per turn that has at least one scorable (not already mentioned) sample.
+    """
+    raw = collect_turns(toolkit, turns, resolver, genres_hard=genres_hard, people_hard=people_hard, limit=limit)
+    return to_signals(toolkit, raw, genres_hard=genres_hard, people_hard=people_hard, extras=extras)
+
+
+def grid_weights(grid: Mapping[str, Sequence[float]] = GRID, signals: Sequence[str] = SIGNALS) -> np.ndarray:
+    """Every weight combination of a grid, ``(combos, len(signals))``."""
+    return np.array(list(itertools.product(*(grid[s] for s in signals))), dtype=np.float64)
 
 
 def evaluate(data: Sequence[TurnSignals], weights: np.ndarray, ks: Sequence[int] = KS) -> np.ndarray:
@@ -197,7 +331,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--limit", type=int, default=None, help="at most this many turns per split")
     ap.add_argument("--json", type=Path, default=None)
-    ap.add_argument("--cache", type=Path, default=None, help="pickle of the collected signals (reused when present)")
+    ap.add_argument("--cache", type=Path, default=None, help="pickle of the collected turns (reused when present)")
+    ap.add_argument(
+        "--extra", action="append", default=[], metavar="SIGNAL",
+        help="an experimental extra signal (prior, prior0, trans, trans_liked; repeatable), weights EXTRA_GRID",
+    )
+    ap.add_argument("--default-mode-only", action="store_true", help="skip the soft-constraint alternatives")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)  # one short text at a time: one thread is ~10x faster on a busy CPU
     settings = Settings.from_env()
@@ -205,8 +344,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     resolver = TitleResolver.from_catalog(settings, "movies", tk.items().values())
     turns = load_turns(settings.data_dir / "redial" / "dev_turns.jsonl")
     splits = {h: [t for t in turns if tuning_split(t.dialog_id) == h] for h in SPLITS}
-    grid = grid_weights()
-    report: dict[str, Any] = {"tuned_on": "tune", "turns": {h: len(v) for h, v in splits.items()}, "ks": list(KS)}
+    extras = prior_extras(tk, settings.data_dir, args.extra) if args.extra else {}
+    signals = tuple(SIGNALS) + tuple(e for e in extras if e not in SIGNALS)
+    grid = grid_weights({**GRID, **{e: EXTRA_GRID for e in extras}}, signals)
+    plain = np.all(grid[:, len(SIGNALS) :] == 0, axis=1)  # rows without the extra signals
+    report: dict[str, Any] = {
+        "tuned_on": "tune", "turns": {h: len(v) for h, v in splits.items()}, "ks": list(KS), "signals": list(signals),
+    }
     results: dict[str, Any] = {}
     t0 = time.time()
     cached: dict[str, Any] = {}
@@ -214,31 +358,56 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         cached = pickle.loads(args.cache.read_bytes())
     # the default mode on every split; the alternatives on ``tune`` only
     modes = {"genres+people hard": (True, True), "genres hard, people soft": (True, False), "soft": (False, False)}
+    if args.default_mode_only:
+        modes = {k: v for k, v in modes.items() if k == "genres+people hard"}
+
+    def named(row: np.ndarray) -> dict[str, float]:
+        return dict(zip(signals, row.tolist(), strict=True))
+
+    def pick(rec: np.ndarray, rows: np.ndarray) -> int:
+        idx = np.flatnonzero(rows)
+        sub = rec[idx]
+        return int(idx[np.lexsort((sub[:, 0], sub[:, 2], sub[:, 1]))[-1]])  # Recall@10, then @50, then @1
+
     for key, (g_hard, p_hard) in modes.items():
         wanted = SPLITS if key == "genres+people hard" else ("tune",)
-        data = cached.get(key) or {
-            h: prepare(tk, splits[h], resolver, genres_hard=g_hard, people_hard=p_hard, limit=args.limit)
+        raw = cached.get(key) or {
+            h: collect_turns(tk, splits[h], resolver, genres_hard=g_hard, people_hard=p_hard, limit=args.limit)
             for h in wanted
         }
-        cached[key] = data
+        cached[key] = raw
+        data = {h: to_signals(tk, r, genres_hard=g_hard, people_hard=p_hard, extras=extras) for h, r in raw.items()}
         rec = evaluate(data["tune"], grid)
-        best = int(np.lexsort((rec[:, 0], rec[:, 2], rec[:, 1]))[-1])  # Recall@10, then @50, then @1
+        best = pick(rec, np.ones(len(grid), dtype=bool))
+        best_plain = pick(rec, plain)
         top = np.argsort(-rec[:, 1], kind="stable")[:10]
-        default_row = np.array([[DEFAULT_WEIGHTS.as_dict()[s] for s in SIGNALS]])
+        default_row = np.array([[DEFAULT_WEIGHTS.as_dict().get(s, 0.0) for s in signals]])
         results[key] = {
             "samples": {h: sum(len(t.targets) for t in d) for h, d in data.items()},
-            "best": dict(zip(SIGNALS, grid[best].tolist(), strict=True)),
+            "best": named(grid[best]),
             "best_recall": {h: evaluate(d, grid[best : best + 1])[0].round(4).tolist() for h, d in data.items()},
             "default_recall": {h: evaluate(d, default_row)[0].round(4).tolist() for h, d in data.items()},
-            "top10": [
-                {"weights": dict(zip(SIGNALS, grid[i].tolist(), strict=True)), "recall": rec[i].round(4).tolist()}
-                for i in top
-            ],
+            "top10": [{"weights": named(grid[i]), "recall": rec[i].round(4).tolist()} for i in top],
             "single_signal": {
-                h: {s: evaluate(d, np.eye(len(SIGNALS))[j : j + 1])[0].round(4).tolist() for j, s in enumerate(SIGNALS)}
+                h: {s: evaluate(d, np.eye(len(signals))[j : j + 1])[0].round(4).tolist() for j, s in enumerate(signals)}
                 for h, d in data.items()
             },
         }
+        if extras:
+            results[key]["best_without_extras"] = named(grid[best_plain])
+            results[key]["best_without_extras_recall"] = {
+                h: evaluate(d, grid[best_plain : best_plain + 1])[0].round(4).tolist() for h, d in data.items()
+            }
+            # the default weights plus each extra signal alone at its best weight on ``tune``
+            for j, e in enumerate(signals[len(SIGNALS) :], start=len(SIGNALS)):
+                rows = np.repeat(default_row, len(EXTRA_GRID), axis=0)
+                rows[:, j] = EXTRA_GRID
+                r_tune = evaluate(data["tune"], rows)
+                b = int(np.lexsort((r_tune[:, 0], r_tune[:, 2], r_tune[:, 1]))[-1])
+                results[key][f"default_plus_{e}"] = {
+                    "weight": EXTRA_GRID[b],
+                    "recall": {h: evaluate(d, rows[b : b + 1])[0].round(4).tolist() for h, d in data.items()},
+                }
     report["results"] = results
     if args.cache is not None:
         args.cache.parent.mkdir(parents=True, exist_ok=True)

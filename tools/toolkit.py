@@ -31,7 +31,7 @@ __all__ = ["Toolkit", "HANDLES", "clear_toolkit_cache"]
 log = logging.getLogger(__name__)
 
 #: Handle names, in load order.
-HANDLES: tuple[str, ...] = ("db", "index", "linker", "lexicon", "cf", "seq", "intent", "explainer")
+HANDLES: tuple[str, ...] = ("db", "index", "linker", "lexicon", "cf", "seq", "intent", "explainer", "prior")
 
 EMBED_CACHE = 1024  # texts whose embeddings a toolkit keeps
 FILTER_CACHE = 256  # filters whose matching ids a toolkit keeps
@@ -58,6 +58,7 @@ class Toolkit:
         seq: the sequential model, or None.
         intent: the latent-intent scorer, or None.
         explainer: the explainer (``Explainer``), or None.
+        prior: the ReDial recommendation prior (``tools.prior.redial.RedialPrior``), or None.
         loaders: name -> function of the toolkit that loads a handle left as None (lazy, once).
         tools: the LangChain tools to offer the LLM; None builds them from the handles.
     """
@@ -74,13 +75,14 @@ class Toolkit:
         seq: Any = None,
         intent: Any = None,
         explainer: Any = None,
+        prior: Any = None,
         loaders: dict[str, Callable[[Toolkit], Any]] | None = None,
         tools: list[BaseTool] | None = None,
     ) -> None:
         self.domain = domain
         self._handles: dict[str, Any] = {
             "db": db, "index": index, "linker": linker, "lexicon": lexicon,
-            "cf": cf, "seq": seq, "intent": intent, "explainer": explainer,
+            "cf": cf, "seq": seq, "intent": intent, "explainer": explainer, "prior": prior,
         }
         self._loaders = dict(loaders or {})
         self._lock = threading.RLock()
@@ -152,6 +154,11 @@ class Toolkit:
     def explainer(self) -> Any:
         """The explainer, or None."""
         return self._get("explainer")
+
+    @property
+    def prior(self) -> Any:
+        """The ReDial recommendation prior (suggestions and transitions), or None."""
+        return self._get("prior")
 
     def warm_up(self) -> Toolkit:
         """Load every handle now (servers do this before taking traffic)."""
@@ -382,7 +389,15 @@ def _loaders(settings: Settings, domain: str, store: ArtifactStore) -> dict[str,
     def explainer(tk: Toolkit) -> Any:
         from crsagent.tools.explain.explainer import Explainer
 
-        return Explainer(tk.db, tk.cf)
+        return Explainer(tk.db, tk.cf.neighbour_source() if tk.cf is not None else None)
+
+    def prior(tk: Toolkit) -> Any:
+        if domain != "movies":
+            return None
+        from crsagent.tools.prior.redial import load_prior
+
+        # learned in about a second from the train half of the ReDial dev dialogues (no artifact)
+        return load_prior(settings.data_dir, tk.db.source_map("redial"))
 
     return {"db": db, "index": index, "linker": linker, "lexicon": lexicon, "cf": cf, "seq": seq,
-            "intent": intent, "explainer": explainer}
+            "intent": intent, "explainer": explainer, "prior": prior}

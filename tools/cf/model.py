@@ -30,7 +30,7 @@ from crsagent.agent.errors import DataError, UnknownItemError
 from crsagent.tools.catalog.schema import ScoredItem
 from crsagent.tools.cf.content import normalise_rows
 
-__all__ = ["CFModel", "CFParams", "top_k", "impute_cold_factors", "recency_weights"]
+__all__ = ["CFModel", "CFParams", "NeighbourPairs", "top_k", "impute_cold_factors", "recency_weights"]
 
 FORMAT_VERSION = 1
 
@@ -160,7 +160,7 @@ class CFModel:
         self._unit = normalise_rows(self.factors)
         beta = float(self.params["neighbour_shrink"])
         self._confidence = ((self.counts + 1.0) / (self.counts + 1.0 + beta)).astype(np.float32)
-        self._neighbours: dict[tuple[str, int], list[ScoredItem]] = {}  # explanations ask again and again
+        self._neighbours: dict[tuple[str, int], list[tuple[str, float]]] = {}  # explanations ask again and again
         self._dislike_rows: dict[int, np.ndarray] = {}  # similarity rows of disliked items
         # popularity in [0, 1): counts first, catalogue prior as a tie-break
         pop = np.log1p(self.counts) + 1e-3 * np.log1p(np.maximum(self.prior, 0))
@@ -314,6 +314,32 @@ class CFModel:
         Raises:
             UnknownItemError: a liked, disliked or candidate id is not in the catalogue.
         """
+        scores, idx = self._top(liked, disliked, k, candidate_ids, exclude)
+        return self._scored(scores, idx)
+
+    def recommend_scores(
+        self,
+        liked: Sequence[str],
+        disliked: Sequence[str] = (),
+        k: int = 50,
+        candidate_ids: Sequence[str] | None = None,
+        exclude: Sequence[str] = (),
+    ) -> dict[str, float]:
+        """:meth:`recommend` as ``{item_id: score}``, best first, without result objects (the
+        ranking pipeline's hot path reads only ids and scores)."""
+        scores, idx = self._top(liked, disliked, k, candidate_ids, exclude)
+        ids = self.item_ids
+        return dict(zip([ids[j] for j in idx.tolist()], scores[idx].tolist()))
+
+    def _top(
+        self,
+        liked: Sequence[str],
+        disliked: Sequence[str],
+        k: int,
+        candidate_ids: Sequence[str] | None,
+        exclude: Sequence[str],
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Session scores and the indices of their top ``k`` (see :meth:`recommend`)."""
         scores = self.scores_all(liked, disliked)
         if candidate_ids is not None:
             mask = np.full(scores.shape, -np.inf, dtype=np.float32)
@@ -322,13 +348,26 @@ class CFModel:
             scores = scores + mask
         drop = self.indices(list(liked) + list(disliked) + list(exclude), strict=False)
         scores[drop] = -np.inf
-        return self._scored(scores, top_k(scores, k))
+        return scores, top_k(scores, k)
 
     def neighbours(self, item_id: str, k: int = 10) -> list[ScoredItem]:
         """Items most similar to ``item_id``: factor cosine times a confidence that grows with
         the neighbour's interaction count (``(n + 1) / (n + 1 + neighbour_shrink)``), so items
-        with one or two interactions do not crowd out well-supported ones. Answers are cached
-        (the model is immutable; the cache keeps the 4,096 most recent)."""
+        with one or two interactions do not crowd out well-supported ones.
+
+        Raises:
+            UnknownItemError: the id is not in the catalogue.
+        """
+        titles = self.titles
+        return [
+            # trusted fields of known types: skip validation
+            ScoredItem.model_construct(item_id=i, score=score, title=titles.get(i))
+            for i, score in self.neighbour_pairs(item_id, k)
+        ]
+
+    def neighbour_pairs(self, item_id: str, k: int = 10) -> list[tuple[str, float]]:
+        """:meth:`neighbours` as ``(item_id, score)`` pairs, best first. Answers are cached (the
+        model is immutable; the cache keeps the 4,096 most recent)."""
         cached = self._neighbours.get((item_id, k))
         if cached is not None:
             return list(cached)
@@ -340,7 +379,9 @@ class CFModel:
         else:
             sims = self.popularity.copy()
         sims[i] = -np.inf
-        found = self._scored(sims, top_k(sims, k))
+        idx = top_k(sims, k)
+        ids = self.item_ids
+        found = list(zip([ids[j] for j in idx.tolist()], sims[idx].tolist()))
         if len(self._neighbours) >= 4096:
             try:  # several threads may evict at once: losing a race only leaves the cache larger
                 self._neighbours.pop(next(iter(self._neighbours)), None)
@@ -348,6 +389,10 @@ class CFModel:
                 pass
         self._neighbours[(item_id, k)] = found
         return list(found)
+
+    def neighbour_source(self) -> "NeighbourPairs":
+        """This model as the explainer's neighbour source: ``(id, score)`` pairs, no result objects."""
+        return NeighbourPairs(self)
 
     def _scored(self, scores: np.ndarray, idx: np.ndarray) -> list[ScoredItem]:
         return [
@@ -380,3 +425,18 @@ class CFModel:
         with np.load(path / "cf.npz") as z:
             content = z["content"].astype(np.float32) if "content" in z else None
             return cls(meta["item_ids"], z["factors"], z["counts"], meta["params"], content, z["prior"], meta["titles"])
+
+
+class NeighbourPairs:
+    """A CF model's neighbours as ``(item_id, score)`` pairs (what the explainer reads).
+
+    Args:
+        model: the CF model.
+    """
+
+    def __init__(self, model: CFModel) -> None:
+        self.model = model
+
+    def neighbours(self, item_id: str, k: int) -> list[tuple[str, float]]:
+        """The ``k`` most similar items as pairs, best first (see :meth:`CFModel.neighbours`)."""
+        return self.model.neighbour_pairs(item_id, k)

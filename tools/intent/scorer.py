@@ -8,6 +8,7 @@ mixture score of every item.
 from __future__ import annotations
 
 import json
+from operator import itemgetter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -135,24 +136,41 @@ class IntentScorer:
         Raises:
             UnknownItemError: a liked or candidate id is not in the catalogue.
         """
+        intents, pairs = self.score_pairs(liked_ids, dialogue_text, k, candidate_ids, exclude)
+        titles = self.titles
+        # trusted fields of known types: built without validation (hundreds per turn)
+        items = [ScoredItem.model_construct(item_id=i, score=v, title=titles.get(i)) for i, v in pairs.items()]
+        return IntentResult.model_construct(intents=intents, items=items)
+
+    def score_pairs(
+        self,
+        liked_ids: Sequence[str],
+        dialogue_text: str,
+        k: int = 50,
+        candidate_ids: Sequence[str] | None = None,
+        exclude: Sequence[str] = (),
+    ) -> tuple[list[tuple[int, float, str]], dict[str, float]]:
+        """:meth:`score` as ``(intents, {item_id: score})``, items best first, without result
+        objects (the ranking pipeline's hot path reads only ids and scores). Same errors."""
         probs, scores = self.scores_many([list(liked_ids)], [dialogue_text or ""])
         p, s = probs[0], scores[0].astype(np.float32)
+        index = self.seq.index
         if candidate_ids is not None:
-            unknown = [i for i in candidate_ids if i not in self.seq.index]
-            if unknown:
-                raise UnknownItemError(unknown)
+            cands = list(candidate_ids)
+            if not index.keys() >= set(cands):
+                raise UnknownItemError([i for i in cands if i not in index])
             keep = np.full(s.shape, -np.inf, dtype=np.float32)
-            keep[[self.seq.index[i] - 1 for i in candidate_ids]] = 0.0
+            if cands:
+                rows = np.array(itemgetter(*cands)(index) if len(cands) > 1 else [index[cands[0]]], dtype=np.int64)
+                keep[rows - 1] = 0.0
             s = s + keep
-        drop = [self.seq.index[i] - 1 for i in list(liked_ids) + list(exclude) if i in self.seq.index]
+        drop = [index[i] - 1 for i in list(liked_ids) + list(exclude) if i in index]
         s[drop] = -np.inf
         order = np.argsort(-p, kind="stable")
         intents = [(int(m), float(p[m]), self.labels[m]) for m in order]
-        items = [
-            ScoredItem(item_id=self.item_ids[j], score=float(s[j]), title=self.titles.get(self.item_ids[j]))
-            for j in top_k(s, k)
-        ]
-        return IntentResult(intents=intents, items=items)
+        top = top_k(s, k)
+        ids = self.item_ids
+        return intents, dict(zip([ids[j] for j in top.tolist()], s[top].tolist()))
 
     # -- persistence -------------------------------------------------------------------
     def save(self, path: Path) -> None:

@@ -281,13 +281,31 @@ class VectorIndex:
             InvalidFilterError: the filter is invalid.
             UserError: a filter was given but no product database.
         """
+        return [self._scored(row, score) for row, score in self._query_hits(text, k, filter, candidate_ids, db)]
+
+    def query_scores(
+        self,
+        text: str,
+        k: int = 10,
+        filter: ItemFilter | dict[str, Any] | None = None,
+        candidate_ids: Sequence[str] | None = None,
+        db: Any = None,
+    ) -> dict[str, float]:
+        """:meth:`query` as ``{item_id: score}``, best first, without result objects (the ranking
+        pipeline's hot path reads only ids and scores). Same arguments and errors."""
+        ids = self.ids
+        return {ids[row]: round(score, 6) for row, score in self._query_hits(text, k, filter, candidate_ids, db)}
+
+    def _query_hits(
+        self, text: str, k: int, filter: ItemFilter | dict[str, Any] | None, candidate_ids: Sequence[str] | None, db: Any
+    ) -> list[tuple[int, float]]:
         k = self._check_k(k)
         if not isinstance(text, str) or not text.strip():
             raise EmptyQueryError("the query text is empty; describe what you are looking for")
         cands = self._candidates(filter, candidate_ids, db)  # bad ids or filters fail before embedding
         if cands is not None and not cands:
             return []
-        return self._rank(self.embed_query(text), k, cands, set())
+        return self._hits(self.embed_query(text), k, cands, set())
 
     def query_vector(
         self,
@@ -306,7 +324,12 @@ class VectorIndex:
         return self._rank(vec, k, self._candidates(filter, candidate_ids, db), set(exclude_ids))
 
     def _rank(self, vec: np.ndarray, k: int, cands: list[str] | None, excluded: set[str]) -> list[ScoredItem]:
-        """Top ``k`` of the candidates (None: every item; chromadb's index when nothing is excluded)."""
+        """Top ``k`` of the candidates as results (see :meth:`_hits`)."""
+        return [self._scored(row, score) for row, score in self._hits(vec, k, cands, excluded)]
+
+    def _hits(self, vec: np.ndarray, k: int, cands: list[str] | None, excluded: set[str]) -> list[tuple[int, float]]:
+        """(row, cosine) of the top ``k`` candidates, best first (None: every item; chromadb's
+        index when nothing is excluded)."""
         if cands is None and self.collection is not None and not excluded:
             return self._chroma(vec, k)
         if cands is None:
@@ -321,7 +344,7 @@ class VectorIndex:
         scores = (self.matrix @ vec)[rows] if rows.size * 4 > len(self.ids) else self.matrix[rows] @ vec
         top = np.argpartition(-scores, k - 1)[:k] if rows.size > k else np.arange(rows.size)
         top = top[np.lexsort((rows[top], -scores[top]))]
-        return [self._scored(int(rows[t]), float(scores[t])) for t in top]
+        return list(zip(rows[top].tolist(), scores[top].tolist()))
 
     def similar(self, item_ids: Sequence[str], k: int = 10, **kwargs: Any) -> list[ScoredItem]:
         """Items closest to the mean embedding of some items, the items themselves excluded.
@@ -371,7 +394,7 @@ class VectorIndex:
                     cands = [c for c in cands if c in keep]
         return cands
 
-    def _chroma(self, vec: np.ndarray, k: int) -> list[ScoredItem]:
+    def _chroma(self, vec: np.ndarray, k: int) -> list[tuple[int, float]]:
         n = min(k, len(self.ids))
         with self._lock:
             res = self.collection.query(query_embeddings=[vec], n_results=n, include=["distances"])
@@ -379,7 +402,7 @@ class VectorIndex:
         for item_id, dist in zip(res["ids"][0], res["distances"][0]):
             row = self._row.get(item_id)
             if row is not None:
-                out.append(self._scored(row, 1.0 - float(dist)))
+                out.append((row, 1.0 - float(dist)))
         return out
 
     def _rows(self, ids: list[str]) -> np.ndarray:

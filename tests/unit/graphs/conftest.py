@@ -176,6 +176,10 @@ class FakeCF:
         scored.sort(key=lambda t: (-t[1], t[0]))
         return [ScoredItem(item_id=i, score=float(s)) for i, s in scored[:k]]
 
+    def recommend_scores(self, liked: Sequence[str], disliked: Sequence[str] = (), k: int = 50,
+                         candidate_ids: Sequence[str] | None = None, exclude: Sequence[str] = ()) -> dict[str, float]:
+        return {h.item_id: h.score for h in self.recommend(liked, disliked, k, candidate_ids, exclude)}
+
 
 class FakeIndex:
     """Word overlap between the query and an item's title, genres and plot."""
@@ -191,6 +195,10 @@ class FakeIndex:
             out.append((i, len(words & doc) / (len(words) or 1)))
         out.sort(key=lambda t: (-t[1], t[0]))
         return [ScoredItem(item_id=i, score=s) for i, s in out[:k]]
+
+    def query_scores(self, text: str, k: int = 10, filter: Any = None, candidate_ids: Sequence[str] | None = None,
+                     db: Any = None) -> dict[str, float]:
+        return {h.item_id: h.score for h in self.query(text, k, filter, candidate_ids, db)}
 
 
 @dataclass
@@ -208,6 +216,11 @@ class FakeIntent:
         items = [ScoredItem(item_id=i, score=1.0 if "horror" in BY_ID[i].genres else 0.1) for i in pool]
         items.sort(key=lambda s: (-s.score, s.item_id))
         return IntentResult(intents=[(0, 0.9, "spooky horror")], items=items[:k])
+
+    def score_pairs(self, liked_ids: Sequence[str], dialogue_text: str, k: int = 50,
+                    candidate_ids: Sequence[str] | None = None) -> tuple[list[tuple[int, float, str]], dict[str, float]]:
+        res = self.score(liked_ids, dialogue_text, k, candidate_ids)
+        return res.intents, {h.item_id: h.score for h in res.items}
 
 
 class GetItemsArgs(BaseModel):

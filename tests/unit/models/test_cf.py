@@ -85,6 +85,20 @@ def test_neighbours_are_from_the_same_group(cf_model):
     assert [n.score for n in nb] == sorted((n.score for n in nb), reverse=True)
 
 
+def test_pairs_match_the_result_objects(cf_model):
+    """The hot path's id -> score answers are the tool's answers without the result objects."""
+    for liked, disliked, cands in ((["a1", "a2"], [], None), (["b3"], ["a1"], ["a2", "b1", "b2", "cold-b"]), ([], [], None)):
+        full = cf_model.recommend(liked, disliked, k=5, candidate_ids=cands, exclude=["b1"])
+        pairs = cf_model.recommend_scores(liked, disliked, k=5, candidate_ids=cands, exclude=["b1"])
+        assert list(pairs.items()) == [(h.item_id, h.score) for h in full]
+        assert full
+    nb = cf_model.neighbours("b2", k=4)
+    assert cf_model.neighbour_pairs("b2", k=4) == [(n.item_id, n.score) for n in nb]
+    assert cf_model.neighbour_source().neighbours("b2", 4) == [(n.item_id, n.score) for n in nb]
+    with pytest.raises(UnknownItemError):
+        cf_model.recommend_scores(["nope"])
+
+
 def test_save_load_round_trip_gives_identical_scores(cf_model, tmp_path):
     cf_model.save(tmp_path / "cf")
     loaded = CFModel.load(tmp_path / "cf")

@@ -101,6 +101,17 @@ def test_score_returns_distribution_and_items(scorer):
     assert {i.item_id for i in cand.items} == {"tt0000010", "tt0000011"}
 
 
+def test_score_pairs_are_the_scores_without_result_objects(scorer):
+    for liked, text, cands in ((["tt0000001"], "animation", None), ([], "horror", ["tt0000010", "tt0000003", "tt0000007"])):
+        res = scorer.score(liked, text, k=4, candidate_ids=cands, exclude=["tt0000003"])
+        intents, pairs = scorer.score_pairs(liked, text, k=4, candidate_ids=cands, exclude=["tt0000003"])
+        assert intents == res.intents and res.items
+        assert list(pairs.items()) == [(i.item_id, i.score) for i in res.items]
+        assert "tt0000003" not in pairs
+    with pytest.raises(UnknownItemError):
+        scorer.score_pairs([], "text", candidate_ids=["tt0000001", "nope"])
+
+
 def test_score_unknown_ids_raise(scorer):
     with pytest.raises(UnknownItemError):
         scorer.score(["nope"], "text")

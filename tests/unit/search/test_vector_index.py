@@ -47,6 +47,16 @@ def test_chroma_and_exact_scoring_agree(index: VectorIndex) -> None:
         assert a.score == pytest.approx(b.score, abs=1e-4)
 
 
+def test_query_scores_are_the_query_without_result_objects(index: VectorIndex) -> None:
+    for cands in (None, ["tt0000003", "tt0000008", "tt0000010", "tt0000005"]):
+        hits = index.query("scary ghosts in space", k=3, candidate_ids=cands)
+        assert list(index.query_scores("scary ghosts in space", k=3, candidate_ids=cands).items()) == [
+            (h.item_id, h.score) for h in hits
+        ]
+    with pytest.raises(EmptyQueryError):
+        index.query_scores("  ", k=3)
+
+
 def test_k_larger_than_the_catalogue_returns_everything(index: VectorIndex) -> None:
     assert len(index.query("movie", k=1000)) == len(index)
 

@@ -1,0 +1,232 @@
+"""Recommendation priors learned from the ``train`` half of the ReDial dev dialogues.
+
+Two candidate ranking signals, both learned only from dialogues that
+:func:`crsagent.tools.intent.split.dialogue_split` puts in ``train`` (the half the intent model
+and the CF co-mention users already train on), so the held-out halves stay clean:
+
+* ``prior`` — how often recommenders *suggest* an item: per item, the number of train-half
+  dialogues in which the recommender (``respondentWorkerId``) mentions it for the first time.
+  It is smoothed with the corpus-wide ReDial mention count (``movies_with_mentions.csv``,
+  rescaled to the train half's suggestion total) and log-scaled.
+* ``trans`` — context -> recommendation transitions: item-item counts "A was mentioned earlier
+  in the dialogue (by either side) -> the recommender suggested B", each row normalised by how
+  often A was followed by any suggestion. A candidate scores the sum over the context's items.
+
+What counts as a suggestion matches the replay targets (``dev_turns.jsonl``'s ``rec``): an item
+in a recommender message that the dialogue had not mentioned before.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from crsagent.tools.intent.split import TRAIN, dialogue_split
+
+__all__ = ["MENTION", "RedialPrior", "learn_prior", "read_mentions", "load_prior"]
+
+#: A movie mention in a ReDial message: ``@`` followed by the ReDial movie id.
+MENTION = re.compile(r"@(\d+)")
+
+
+@dataclass
+class RedialPrior:
+    """Suggestion counts and context -> suggestion transitions (catalogue ids).
+
+    Attributes:
+        suggested: item -> number of dialogues in which a recommender suggested it.
+        transitions: earlier item -> suggested item -> count.
+        base: item -> smoothing mass (the corpus mention count rescaled), added to ``suggested``.
+        dialogues: how many dialogues the counts come from.
+
+    Read-only once learned: :meth:`top_prior` caches the items' order.
+    """
+
+    suggested: dict[str, float] = field(default_factory=dict)
+    transitions: dict[str, dict[str, float]] = field(default_factory=dict)
+    base: dict[str, float] = field(default_factory=dict)
+    dialogues: int = 0
+    _order: dict[float, list[tuple[str, float]]] = field(default_factory=dict, repr=False, compare=False)
+
+    def prior(self, ids: Iterable[str], smoothing: float = 1.0) -> dict[str, float]:
+        """``log1p(suggested + smoothing * base)`` of each id (0 for an unseen item).
+
+        Args:
+            ids: item ids to score.
+            smoothing: weight of the corpus-mention base (0: train-half suggestions only).
+
+        Returns:
+            Item id -> score, for every id with a positive score.
+        """
+        out: dict[str, float] = {}
+        for i in ids:
+            v = self.suggested.get(i, 0.0) + smoothing * self.base.get(i, 0.0)
+            if v > 0:
+                out[i] = math.log1p(v)
+        return out
+
+    def transition(
+        self, context: Iterable[str], ids: Iterable[str] | None = None, damping: float = 1.0
+    ) -> dict[str, float]:
+        """Summed transition shares from the context's items to each suggested item.
+
+        Args:
+            context: item ids mentioned so far.
+            ids: restrict to these ids (None: every reachable item).
+            damping: added to each row's total, so that a rarely seen context item counts less.
+
+        Returns:
+            Item id -> ``sum_a T[a][b] / (sum_b' T[a][b'] + damping)``, for reachable items.
+        """
+        out: dict[str, float] = defaultdict(float)
+        for a in dict.fromkeys(context):
+            row = self.transitions.get(a)
+            if not row:
+                continue
+            total = sum(row.values()) + damping
+            for b, c in row.items():
+                out[b] += c / total
+        if ids is not None and out:
+            allowed = set(ids)
+            return {b: v for b, v in out.items() if b in allowed}
+        return dict(out)
+
+    def top_prior(
+        self, k: int, candidate_ids: Sequence[str] | None = None, exclude: Collection[str] = (), smoothing: float = 1.0
+    ) -> dict[str, float]:
+        """The ``k`` best candidates by :meth:`prior` (the ranking's ``prior`` signal).
+
+        Args:
+            k: how many items.
+            candidate_ids: the allowed items (None: every item with a prior).
+            exclude: items never to return.
+            smoothing: see :meth:`prior`.
+
+        Returns:
+            Item id -> score, best first (ties by id).
+        """
+        order = self._order.get(smoothing)
+        if order is None:  # every item with a prior, best first (ties by id), computed once
+            scores = self.prior(set(self.suggested) | set(self.base), smoothing)
+            order = sorted(scores.items(), key=lambda t: (-t[1], t[0]))
+            self._order[smoothing] = order
+        allowed = None if candidate_ids is None else set(candidate_ids)
+        out: dict[str, float] = {}
+        for i, v in order:
+            if len(out) >= k:
+                break
+            if (allowed is None or i in allowed) and i not in exclude:
+                out[i] = v
+        return out
+
+    def top_transitions(
+        self,
+        context: Iterable[str],
+        k: int,
+        candidate_ids: Sequence[str] | None = None,
+        exclude: Collection[str] = (),
+        damping: float = 1.0,
+    ) -> dict[str, float]:
+        """The ``k`` best candidates by :meth:`transition` from the context (the ``trans`` signal).
+
+        Args:
+            context: item ids mentioned so far (order does not matter).
+            k: how many items.
+            candidate_ids: the allowed items (None: every reachable item).
+            exclude: items never to return.
+            damping: see :meth:`transition`.
+
+        Returns:
+            Item id -> score, best first (ties by id).
+        """
+        scores = self.transition(sorted(set(context)), candidate_ids, damping)
+        return _top({i: v for i, v in scores.items() if i not in exclude}, k)
+
+
+def _top(scores: Mapping[str, float], k: int) -> dict[str, float]:
+    return dict(sorted(scores.items(), key=lambda t: (-t[1], t[0]))[: max(k, 0)])
+
+
+def learn_prior(
+    dialogues: Iterable[Mapping],
+    id_map: Mapping[str, str],
+    *,
+    split: str = TRAIN,
+    mentions: Mapping[str, float] | None = None,
+) -> RedialPrior:
+    """Count suggestions and transitions in the dialogues of one split.
+
+    Args:
+        dialogues: raw ReDial dialogues (``dev_dialogues.jsonl`` rows).
+        id_map: ReDial movie id -> catalogue id (unmapped movies are skipped).
+        split: ``train`` (default), ``heldout`` or ``all``.
+        mentions: ReDial movie id -> corpus-wide mention count, the smoothing base (optional).
+
+    Returns:
+        The learned prior.
+    """
+    suggested: Counter[str] = Counter()
+    trans: dict[str, Counter[str]] = defaultdict(Counter)
+    n = 0
+    for d in dialogues:
+        cid = str(d.get("conversationId"))
+        if split != "all" and dialogue_split(cid) != split:
+            continue
+        n += 1
+        recommender = d.get("respondentWorkerId")
+        seen: list[str] = []
+        done: set[str] = set()
+        for msg in d.get("messages") or []:
+            for rid in MENTION.findall(str(msg.get("text", ""))):
+                item = id_map.get(rid)
+                if item is None or item in done:
+                    continue
+                if msg.get("senderWorkerId") == recommender:
+                    suggested[item] += 1
+                    for a in seen:
+                        trans[a][item] += 1
+                seen.append(item)
+                done.add(item)
+    base: dict[str, float] = {}
+    if mentions:
+        by_item: Counter[str] = Counter()
+        for rid, c in mentions.items():
+            item = id_map.get(str(rid))
+            if item is not None:
+                by_item[item] += float(c)
+        total = sum(by_item.values())
+        if total > 0:
+            scale = sum(suggested.values()) / total
+            base = {i: c * scale for i, c in by_item.items() if c > 0}
+    return RedialPrior(
+        suggested={i: float(c) for i, c in suggested.items()},
+        transitions={a: {b: float(c) for b, c in row.items()} for a, row in trans.items()},
+        base=base,
+        dialogues=n,
+    )
+
+
+def read_mentions(path: Path) -> dict[str, float]:
+    """``movies_with_mentions.csv``: ReDial movie id -> corpus-wide mention count."""
+    out: dict[str, float] = {}
+    with Path(path).open(newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            try:
+                out[str(int(row["movieId"]))] = float(row["nbMentions"])
+            except (KeyError, TypeError, ValueError):
+                continue
+    return out
+
+
+def load_prior(data_dir: Path, id_map: Mapping[str, str], split: str = TRAIN) -> RedialPrior:
+    """Learn the prior from ``<data_dir>/redial`` (dialogues of ``split``, corpus mentions)."""
+    from crsagent.tools.cf.data import redial_dialogues
+
+    d = Path(data_dir) / "redial"
+    mentions = read_mentions(d / "movies_with_mentions.csv") if (d / "movies_with_mentions.csv").exists() else None
+    return learn_prior(redial_dialogues(Path(data_dir)), id_map, split=split, mentions=mentions)
