@@ -22,8 +22,10 @@ taking the :class:`FakeRequest` and returning any of these.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -191,6 +193,8 @@ class _FakeChatModel(BaseChatModel):
         model_name: reported as the model's name.
         fake_usage: (prompt, completion) tokens reported per answer.
         max_recorded: how many requests :attr:`requests` keeps, newest last (None: all).
+        latency_s: how long each answer takes, like a server's latency: ``time.sleep`` on the
+            sync path, ``asyncio.sleep`` on the async one (0: answer at once).
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -198,9 +202,12 @@ class _FakeChatModel(BaseChatModel):
     model_name: str = "fake"
     fake_usage: tuple[int, int] = (10, 5)
     max_recorded: int | None = None
+    latency_s: float = 0.0
     _requests: list[FakeRequest] = PrivateAttr(default_factory=list)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     _ids: int = PrivateAttr(default=0)
+    _in_flight: int = PrivateAttr(default=0)
+    _max_in_flight: int = PrivateAttr(default=0)
 
     @property
     def _llm_type(self) -> str:
@@ -211,6 +218,21 @@ class _FakeChatModel(BaseChatModel):
         """The recorded requests (every one, or the newest ``max_recorded``), oldest first."""
         with self._lock:
             return list(self._requests)
+
+    @property
+    def max_in_flight(self) -> int:
+        """The most requests this model was answering at the same time."""
+        with self._lock:
+            return self._max_in_flight
+
+    def _enter(self) -> None:
+        with self._lock:
+            self._in_flight += 1
+            self._max_in_flight = max(self._max_in_flight, self._in_flight)
+
+    def _leave(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
 
     def _answer(self, request: FakeRequest) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -314,8 +336,13 @@ class _FakeChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        request = self._request(messages, kwargs)
-        return self._result(self._to_message(self._answer(request), request))
+        self._enter()
+        try:
+            if self.latency_s > 0:
+                time.sleep(self.latency_s)
+            return self._complete(messages, kwargs)
+        finally:
+            self._leave()
 
     async def _agenerate(
         self,
@@ -324,7 +351,17 @@ class _FakeChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        return self._generate(messages, stop=stop, **kwargs)
+        self._enter()
+        try:
+            if self.latency_s > 0:
+                await asyncio.sleep(self.latency_s)
+            return self._complete(messages, kwargs)
+        finally:
+            self._leave()
+
+    def _complete(self, messages: list[BaseMessage], kwargs: dict[str, Any]) -> ChatResult:
+        request = self._request(messages, kwargs)
+        return self._result(self._to_message(self._answer(request), request))
 
 
 class ScriptedChatModel(_FakeChatModel):

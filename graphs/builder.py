@@ -12,9 +12,12 @@ larger graph. Run it with ``context=CRSContext(toolkit=..., llm=...)``.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from functools import wraps
 from typing import Any
 
 from crsagent.graphs.context import CRSContext
+from crsagent.graphs.effects import async_version
 from crsagent.graphs.nodes import (
     make_act,
     make_decide,
@@ -24,6 +27,7 @@ from crsagent.graphs.nodes import (
     make_understand,
     remember,
 )
+from crsagent.graphs.nodes.remember import aremember
 from crsagent.graphs.routers import (
     route_after_act,
     route_after_tool_agent,
@@ -31,9 +35,44 @@ from crsagent.graphs.routers import (
 )
 from crsagent.graphs.state import CRSState
 from crsagent.graphs.variants import VariantSpec, get_variant
+from langgraph._internal._runnable import RunnableCallable
 from langgraph.graph import END, START, StateGraph
 
-__all__ = ["build_crs_graph", "compile_crs_graph"]
+__all__ = ["build_crs_graph", "compile_crs_graph", "inline"]
+
+
+def inline(fn: Callable[..., Any], name: str | None = None, afunc: Callable[..., Awaitable[Any]] | None = None) -> Any:
+    """A node or router that an async run calls on the event loop itself.
+
+    LangGraph hands every sync function of an async run to a worker thread. For work that
+    neither blocks on I/O nor calls the LLM (the routers, ``decide``), or that has an async
+    version (``remember``; the LLM nodes, see :func:`_steps`), the hop to the thread and back
+    costs more than the work: with 32 concurrent sessions the turns queue for the GIL behind
+    the hops. Only ``act`` (the recommender models) and ``tools`` (LangGraph's ToolNode) still
+    run in the thread pool. Sync runs call ``fn`` as before.
+
+    Args:
+        fn: the sync function (node or router).
+        name: the runnable's name (default ``fn.__name__``).
+        afunc: the async version for async runs (default: ``fn`` called on the loop).
+    """
+    if afunc is None:
+
+        @wraps(fn)
+        async def on_loop(*args: Any, **kwargs: Any) -> Any:
+            return fn(*args, **kwargs)
+
+        afunc = on_loop
+    return RunnableCallable(fn, afunc, name=name or fn.__name__, trace=False)
+
+
+def _steps(node: Callable[..., Any], name: str) -> Any:
+    """A node written as steps (:mod:`crsagent.graphs.effects`): async runs await its LLM
+    requests and store reads on the event loop instead of blocking a worker thread."""
+    anode = async_version(node)
+    if anode is None:
+        raise TypeError(f"node {name} has no async version (make it with effects.steps_node)")
+    return inline(node, name, anode)
 
 
 def build_crs_graph(variant: str | VariantSpec = "full") -> StateGraph:
@@ -52,20 +91,20 @@ def build_crs_graph(variant: str | VariantSpec = "full") -> StateGraph:
     """
     spec = get_variant(variant)
     g = StateGraph(CRSState, context_schema=CRSContext)
-    g.add_node("understand", make_understand(spec))
-    g.add_node("decide", make_decide(spec))
+    g.add_node("understand", _steps(make_understand(spec), "understand"))
+    g.add_node("decide", inline(make_decide(spec), "decide"))
     g.add_node("act", make_act(spec))
-    g.add_node("respond", make_respond(spec))
-    g.add_node("remember", remember)
+    g.add_node("respond", _steps(make_respond(spec), "respond"))
+    g.add_node("remember", inline(remember, "remember", aremember))
     g.add_edge(START, "understand")
     g.add_edge("understand", "decide")
     g.add_edge("decide", "act")
     if spec.llm_tools:
-        g.add_node("tool_agent", make_tool_agent(spec))
+        g.add_node("tool_agent", _steps(make_tool_agent(spec), "tool_agent"))
         g.add_node("tools", make_tools_node())
-        g.add_conditional_edges("act", route_after_act)
-        g.add_conditional_edges("tool_agent", route_after_tool_agent)
-        g.add_conditional_edges("tools", route_after_tools)
+        g.add_conditional_edges("act", inline(route_after_act), ["tool_agent", "respond"])
+        g.add_conditional_edges("tool_agent", inline(route_after_tool_agent), ["tools", "respond"])
+        g.add_conditional_edges("tools", inline(route_after_tools), ["tool_agent", "respond"])
     else:
         g.add_edge("act", "respond")
     g.add_edge("respond", "remember")

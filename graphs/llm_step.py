@@ -12,11 +12,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 from crsagent.agent.errors import BudgetExceededError, LLMError, LLMOutputError
-from crsagent.agent.llm.calls import invoke_chat
 from crsagent.agent.llm.profiles import ModelProfile, profile_for
 from crsagent.agent.llm.structured import parse_structured, structured_request
 from crsagent.agent.llm.usage import UsageMeter
 from crsagent.graphs.context import CRSContext
+from crsagent.graphs.effects import ChatCall, Steps, run_steps
 from crsagent.graphs.state import TurnUsage
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from pydantic import BaseModel
@@ -26,7 +26,9 @@ __all__ = [
     "check_llm_budget",
     "llm_calls_left",
     "structured_step",
+    "structured_steps",
     "chat_step",
+    "chat_steps",
     "meter_usage",
     "degraded",
 ]
@@ -87,7 +89,21 @@ def structured_step(
     step: str,
     reserve: int = 0,
 ) -> tuple[T | None, TurnUsage]:
-    """One structured-output request (JSON schema or forced tool, as the profile says).
+    """:func:`structured_steps`, run with the blocking API."""
+    return run_steps(structured_steps(ctx, usage, messages, schema, step=step, reserve=reserve))
+
+
+def structured_steps(
+    ctx: CRSContext,
+    usage: Mapping[str, Any] | None,
+    messages: Sequence[BaseMessage],
+    schema: type[T],
+    *,
+    step: str,
+    reserve: int = 0,
+) -> Steps[tuple[T | None, TurnUsage]]:
+    """One structured-output request (JSON schema or forced tool, as the profile says), as node
+    steps (:mod:`crsagent.graphs.effects`: ``yield from`` it in a node generator).
 
     An invalid answer gets one repair request when the budget allows it.
 
@@ -114,7 +130,7 @@ def structured_step(
     for attempt in range(2):
         answer: AIMessage | None = None
         try:
-            answer = invoke_chat(bound, convo, usage=meter)
+            answer = yield ChatCall(bound, convo, meter)
             return parse_structured(answer, schema, method), meter_usage(meter)
         except LLMOutputError as exc:
             spent["llm_calls"] = int((usage or {}).get("llm_calls", 0)) + meter.calls + meter.failed_calls
@@ -139,7 +155,20 @@ def chat_step(
     reserve: int = 0,
     model: Any = None,
 ) -> tuple[AIMessage | None, TurnUsage]:
-    """One plain chat request (text or tool calls).
+    """:func:`chat_steps`, run with the blocking API."""
+    return run_steps(chat_steps(ctx, usage, messages, step=step, reserve=reserve, model=model))
+
+
+def chat_steps(
+    ctx: CRSContext,
+    usage: Mapping[str, Any] | None,
+    messages: Sequence[BaseMessage],
+    *,
+    step: str,
+    reserve: int = 0,
+    model: Any = None,
+) -> Steps[tuple[AIMessage | None, TurnUsage]]:
+    """One plain chat request (text or tool calls), as node steps (``yield from`` it).
 
     Args:
         ctx: the run context.
@@ -159,7 +188,7 @@ def chat_step(
         return None, degraded(f"{step}: {exc}")
     meter = UsageMeter()
     try:
-        answer = invoke_chat(model if model is not None else ctx.llm, list(messages), usage=meter)
+        answer = yield ChatCall(model if model is not None else ctx.llm, list(messages), meter)
     except LLMError as exc:
         return None, degraded(f"{step}: {type(exc).__name__}: {exc}", meter_usage(meter))
     text = answer.text if isinstance(answer.text, str) else str(answer.content)

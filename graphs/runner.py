@@ -217,9 +217,10 @@ class CRSAgent:
         messages: list[AnyMessage] = list(state.get("messages") or [])
         reply = next((m.text for m in reversed(messages) if isinstance(m, AIMessage) and not m.tool_calls), "")
         usage = state.get("usage") or {}
-        ranking = [
-            Recommendation(
-                item_id=c["item_id"], title=self.toolkit.title(c["item_id"]), score=float(c["score"]), signals=c["signals"]
+        title = self.toolkit.title
+        ranking = [  # the graph's own candidates, of known types: built without validation (50 a turn)
+            Recommendation.model_construct(
+                item_id=c["item_id"], title=title(c["item_id"]), score=float(c["score"]), signals=dict(c["signals"])
             )
             for c in (state.get("candidates") or [])[:ranking_k]
         ]

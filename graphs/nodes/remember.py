@@ -12,6 +12,7 @@ from typing import Any
 from crsagent.agent.memory import (
     Profile,
     ProfileFacts,
+    asave_profile,
     merge_facts,
     save_profile,
     summarize,
@@ -29,7 +30,7 @@ from crsagent.graphs.context import CRSContext
 from crsagent.graphs.state import CRSState
 from langgraph.runtime import Runtime
 
-__all__ = ["belief_facts", "remember"]
+__all__ = ["belief_facts", "remember", "aremember"]
 
 
 def belief_facts(belief: Belief) -> ProfileFacts:
@@ -44,17 +45,33 @@ def belief_facts(belief: Belief) -> ProfileFacts:
     )
 
 
-def remember(state: CRSState, runtime: Runtime[CRSContext]) -> dict[str, Any]:
-    """The ``remember`` node."""
+def _updated(state: CRSState, runtime: Runtime[CRSContext]) -> Profile | None:
+    """The user's profile with this thread's facts folded in, or None when nothing is to be written."""
     ctx = runtime.context
     if not ctx.user_id or runtime.store is None:
-        return {}
+        return None
     belief: Belief = merge_belief(state.get("belief"), {})
     old = Profile.model_validate(state["profile"]) if state.get("profile") else Profile(user_id=ctx.user_id)
     facts = merge_facts(old.facts, belief_facts(belief))
     threads = old.threads + (1 if int(state.get("turn") or 0) <= 1 else 0)
     new = Profile(user_id=ctx.user_id, facts=facts, threads=threads, summary=summarize(facts, ctx.toolkit.title))
-    if new == old:
+    return None if new == old else new
+
+
+def remember(state: CRSState, runtime: Runtime[CRSContext]) -> dict[str, Any]:
+    """The ``remember`` node."""
+    new = _updated(state, runtime)
+    if new is None:
         return {}
-    save_profile(runtime.store, new)
+    save_profile(runtime.store, new)  # type: ignore[arg-type]
+    return {"profile": new.model_dump(mode="json")}
+
+
+async def aremember(state: CRSState, runtime: Runtime[CRSContext]) -> dict[str, Any]:
+    """The ``remember`` node of async runs: the same update, written with the store's async API
+    on the event loop (no worker thread, no hop back to the loop for the write)."""
+    new = _updated(state, runtime)
+    if new is None:
+        return {}
+    await asave_profile(runtime.store, new)  # type: ignore[arg-type]
     return {"profile": new.model_dump(mode="json")}

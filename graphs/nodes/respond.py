@@ -23,7 +23,8 @@ from crsagent.graphs.belief import (
 from crsagent.graphs.context import CRSContext
 from crsagent.graphs.explaining import explain, item_facts
 from crsagent.graphs.guard import guard_reply
-from crsagent.graphs.llm_step import chat_step
+from crsagent.graphs.effects import Steps, steps_node
+from crsagent.graphs.llm_step import chat_steps
 from crsagent.graphs.nodes.act import recommendation_records
 from crsagent.graphs.nodes.tools import tool_results
 from crsagent.graphs.nodes.understand import AGENT_KEY
@@ -80,9 +81,9 @@ def _task(state: CRSState, tk: Any, ctx: CRSContext, action: str, tools_text: st
 
 
 def make_respond(spec: VariantSpec) -> Callable[[CRSState, Runtime[CRSContext]], dict[str, Any]]:
-    """The ``respond`` node of a variant."""
+    """The ``respond`` node of a variant (sync; ``.anode`` is its async version)."""
 
-    def respond(state: CRSState, runtime: Runtime[CRSContext]) -> dict[str, Any]:
+    def respond(state: CRSState, runtime: Runtime[CRSContext]) -> Steps[dict[str, Any]]:
         ctx = runtime.context
         tk = ctx.toolkit
         belief: Belief = merge_belief(state.get("belief"), {})
@@ -92,7 +93,7 @@ def make_respond(spec: VariantSpec) -> Callable[[CRSState, Runtime[CRSContext]],
         usage: dict[str, Any] = {}
         reply: str | None = None
         if spec.llm_reply:
-            reply, recs, candidates, usage = _llm_reply(spec, state, ctx, belief, action, recs, candidates)
+            reply, recs, candidates, usage = yield from _llm_reply(spec, state, ctx, belief, action, recs, candidates)
         if reply is None:
             if action == "recommend" and not spec.ranking and not recs:
                 # llm-only fell back: the deterministic pipeline stands in for the LLM
@@ -118,7 +119,7 @@ def make_respond(spec: VariantSpec) -> Callable[[CRSState, Runtime[CRSContext]],
             out["usage"] = usage
         return out
 
-    return respond
+    return steps_node(respond)
 
 
 def _llm_reply(
@@ -129,7 +130,7 @@ def _llm_reply(
     action: str,
     recs: list[dict[str, Any]],
     candidates: list[Any],
-) -> tuple[str | None, list[dict[str, Any]], list[Any], dict[str, Any]]:
+) -> Steps[tuple[str | None, list[dict[str, Any]], list[Any], dict[str, Any]]]:
     tk = ctx.toolkit
     tools_text, tool_ids = tool_results(state)
     if not spec.ranking and action == "recommend":  # llm-only: the LLM's own knowledge
@@ -138,7 +139,7 @@ def _llm_reply(
         task = _task(state, tk, ctx, action, tools_text)
         system = render("respond", noun=_noun(tk.domain), belief=belief_summary(tk, belief), task=task)
     prompt = [SystemMessage(content=system), *dialogue(state.get("messages") or [], ctx.history_window)]
-    ai, usage = chat_step(ctx, state.get("usage"), prompt, step="respond")
+    ai, usage = yield from chat_steps(ctx, state.get("usage"), prompt, step="respond")
     if ai is None:
         return None, recs, candidates, dict(usage)
     blocked = set(disliked_ids(belief)) | set(belief.get("rejected") or [])
@@ -204,8 +205,15 @@ def _fact_check(tk: Any, belief: Belief, references: set[str]) -> Callable[[str,
 
 
 def _tool_ids_allowed(tk: Any, belief: Belief, ids: list[str], genres_hard: bool) -> list[str]:
-    ids = [i for i in ids if tk.has(i)]
+    """The tool results' ids that satisfy the belief's hard constraints and are not excluded.
+
+    The constraints go through the toolkit's per-filter cache (they rarely change between
+    turns); the exclusions, which grow every turn, are applied here.
+    """
+    ids = [i for i in dict.fromkeys(ids) if tk.has(i)]
     if not ids:
         return []
-    f = belief_filter(belief, genres_hard=genres_hard)
-    return tk.db.filter_ids(f.model_copy(update={"include_ids": ids}))
+    f = belief_filter(belief, exclude=False, genres_hard=genres_hard)
+    excluded = set(excluded_ids(belief))
+    ok = None if f.is_empty() else set(tk.filter_ids(f))
+    return [i for i in ids if i not in excluded and (ok is None or i in ok)]

@@ -22,7 +22,8 @@ from crsagent.agent.errors import ToolInputError
 from crsagent.graphs.belief import merge_belief
 from crsagent.graphs.context import CRSContext
 from crsagent.graphs.explaining import make_evidence
-from crsagent.graphs.llm_step import chat_step, model_profile
+from crsagent.graphs.effects import Steps, steps_node
+from crsagent.graphs.llm_step import chat_steps, model_profile
 from crsagent.graphs.prompting import belief_summary, dialogue, render
 from crsagent.graphs.state import CRSState
 from crsagent.graphs.variants import VariantSpec
@@ -107,9 +108,28 @@ def offered_tools(ctx: CRSContext, action: str) -> tuple[list[BaseTool], str]:
 
 
 def make_tool_agent(spec: VariantSpec) -> Callable[[CRSState, Runtime[CRSContext]], dict[str, Any]]:
-    """The ``tool_agent`` node: one LLM request that may call tools."""
+    """The ``tool_agent`` node: one LLM request that may call tools (sync; ``.anode`` is its
+    async version)."""
+    # binding converts every tool's schema: done once per model, tool set and choice. Keyed by
+    # ids, with the model and the tools kept in the entry so no id is reused while cached (chat
+    # models are not hashable). A few models at most per process (the LLM, test fakes): capped.
+    bound_models: dict[tuple[int, tuple[int, ...], str], tuple[Any, list[BaseTool], Any]] = {}
 
-    def tool_agent(state: CRSState, runtime: Runtime[CRSContext]) -> dict[str, Any]:
+    def bind(llm: Any, offered: list[BaseTool], choice: str) -> Any:
+        key = (id(llm), tuple(map(id, offered)), choice)
+        hit = bound_models.get(key)
+        if hit is not None and hit[0] is llm:
+            return hit[2]
+        bound = llm.bind_tools(offered, tool_choice=choice)
+        if len(bound_models) >= 64:
+            try:  # sync runs bind from worker threads: losing an eviction race only keeps an entry
+                bound_models.pop(next(iter(bound_models)), None)
+            except (RuntimeError, StopIteration):
+                pass
+        bound_models[key] = (llm, list(offered), bound)
+        return bound
+
+    def tool_agent(state: CRSState, runtime: Runtime[CRSContext]) -> Steps[dict[str, Any]]:
         ctx = runtime.context
         tk = ctx.toolkit
         action = state.get("action") or "recommend"
@@ -130,8 +150,10 @@ def make_tool_agent(spec: VariantSpec) -> Callable[[CRSState, Runtime[CRSContext
         )
         prompt = [SystemMessage(content=system), *dialogue(state.get("messages") or [], ctx.history_window)]
         prompt += list(state.get("scratch") or [])
-        bound = ctx.llm.bind_tools(offered, tool_choice=choice)
-        ai, used = chat_step(ctx, state.get("usage"), prompt, step="tools", reserve=1 if spec.llm_reply else 0, model=bound)
+        bound = bind(ctx.llm, offered, choice)
+        ai, used = yield from chat_steps(
+            ctx, state.get("usage"), prompt, step="tools", reserve=1 if spec.llm_reply else 0, model=bound
+        )
         if ai is None or not ai.tool_calls:
             return {"usage": used}
         left = ctx.budgets.tool_calls - int((state.get("usage") or {}).get("tool_calls", 0))
@@ -142,7 +164,7 @@ def make_tool_agent(spec: VariantSpec) -> Callable[[CRSState, Runtime[CRSContext
         msg = AIMessage(content=ai.content, tool_calls=calls, id=ai.id)
         return {"scratch": [msg], "usage": {**used, "notes": notes}}
 
-    return tool_agent
+    return steps_node(tool_agent)
 
 
 def make_tools_node() -> Callable[..., dict[str, Any]]:

@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from crsagent.agent.memory import load_profile
 from crsagent.graphs.belief import Belief, merge_belief
 from crsagent.graphs.context import CRSContext
-from crsagent.graphs.llm_step import structured_step
+from crsagent.graphs.effects import ProfileRead, Steps, steps_node
+from crsagent.graphs.llm_step import structured_steps
 from crsagent.graphs.prompting import belief_summary, render
 from crsagent.graphs.state import CRSState
 from crsagent.graphs.understanding import (
@@ -65,9 +65,9 @@ def _noun(domain: str) -> str:
 
 
 def make_understand(spec: VariantSpec) -> Callable[[CRSState, Runtime[CRSContext]], dict[str, Any]]:
-    """The ``understand`` node of a variant."""
+    """The ``understand`` node of a variant (sync; ``.anode`` is its async version)."""
 
-    def understand(state: CRSState, runtime: Runtime[CRSContext]) -> dict[str, Any]:
+    def understand(state: CRSState, runtime: Runtime[CRSContext]) -> Steps[dict[str, Any]]:
         ctx = runtime.context
         tk = ctx.toolkit
         messages = list(state.get("messages") or [])
@@ -78,7 +78,7 @@ def make_understand(spec: VariantSpec) -> Callable[[CRSState, Runtime[CRSContext
         update: Belief = {}
         profile = state.get("profile")
         if not state.get("turn") and ctx.user_id and runtime.store is not None:
-            stored = load_profile(runtime.store, ctx.user_id)
+            stored = yield ProfileRead(runtime.store, ctx.user_id)
             if stored is not None:
                 profile = stored.model_dump(mode="json")
                 out["profile"] = profile
@@ -114,7 +114,7 @@ def make_understand(spec: VariantSpec) -> Callable[[CRSState, Runtime[CRSContext
                 ),
                 HumanMessage(content=last_user),
             ]
-            ex, used = structured_step(
+            ex, used = yield from structured_steps(
                 ctx, {}, prompt, NeedsExtraction, step="understand", reserve=1 if spec.llm_reply else 0
             )
             out["usage"] = {**used, "reset": True}
@@ -133,7 +133,7 @@ def make_understand(spec: VariantSpec) -> Callable[[CRSState, Runtime[CRSContext
         )
         return out
 
-    return understand
+    return steps_node(understand)
 
 
 def _last_ai_text(messages: Sequence[AnyMessage]) -> str:

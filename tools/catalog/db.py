@@ -123,6 +123,7 @@ class ProductDB:
         self.domain = domain
         self.use_genre_bits = use_genre_bits
         self._all: list[Item] | None = None
+        self._by_id: dict[str, Item] | None = None
         self._ids: frozenset[str] | None = None
         self._gb: GenreBits | None = None
         self._gb_loaded = False
@@ -290,7 +291,8 @@ class ProductDB:
             UnknownItemError: some ids are not in the catalogue (all of them are listed).
         """
         ids = [str(i) for i in ids]
-        found = self._rows(ids)
+        # once every item was loaded (the agent's toolkit does at start), records come from memory
+        found = self._by_id if self._by_id is not None else self._rows(ids)
         missing = [i for i in dict.fromkeys(ids) if i not in found]
         if missing:
             raise UnknownItemError(missing)
@@ -307,8 +309,10 @@ class ProductDB:
     def all_items(self) -> list[Item]:
         """Every item, by popularity (loaded once, then cached)."""
         if self._all is None:
-            self._all = self.filter(None, limit=None)
-            self._ids = frozenset(i.item_id for i in self._all)
+            every = self.filter(None, limit=None)
+            self._by_id = {i.item_id: i for i in every}
+            self._ids = frozenset(self._by_id)
+            self._all = every
         return list(self._all)
 
     def ids(self) -> frozenset[str]:

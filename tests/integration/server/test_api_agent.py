@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import re
-import threading
-import time
 from collections.abc import Iterator
 
 import openai
@@ -165,30 +163,11 @@ def test_unreachable_llm_gives_the_documented_degraded_answer(movies_home, tmp_p
             assert_catalogue_items(recs_of(resp), catalogue)
 
 
-class SlowInstantChatModel(InstantChatModel):
-    """The instant fake, but every call takes 0.3 s and the most calls in flight at once is kept."""
-
-    def _answer(self, request):
-        with _IN_FLIGHT_LOCK:
-            _IN_FLIGHT["now"] += 1
-            _IN_FLIGHT["max"] = max(_IN_FLIGHT["max"], _IN_FLIGHT["now"])
-        try:
-            time.sleep(0.3)
-            return super()._answer(request)
-        finally:
-            with _IN_FLIGHT_LOCK:
-                _IN_FLIGHT["now"] -= 1
-
-
-_IN_FLIGHT = {"now": 0, "max": 0}
-_IN_FLIGHT_LOCK = threading.Lock()
-
-
 async def test_llm_calls_of_concurrent_sessions_go_out_concurrently(movies_home):
-    runners = CRSAgentRunners(movies_home, "movies", llm=SlowInstantChatModel(), checkpoint_url="memory")
+    llm = InstantChatModel(latency_s=0.3)  # every answer takes 0.3 s, awaited on the async path
+    runners = CRSAgentRunners(movies_home, "movies", llm=llm, checkpoint_url="memory")
     with serve_in_thread(create_app(runners, ServerConfig(warm_up=True))) as url:
         client = openai.AsyncOpenAI(base_url=url + "/v1", api_key="unused", max_retries=0, timeout=300)
-        _IN_FLIGHT["max"] = 0
         resps = await asyncio.gather(*(
             client.chat.completions.create(
                 model="crsagent", messages=[{"role": "user", "content": f"{OPENER} ({i})"}],
@@ -198,4 +177,4 @@ async def test_llm_calls_of_concurrent_sessions_go_out_concurrently(movies_home)
         ))
         await client.close()
     assert all(r.model_extra["crsagent"]["llm_calls"] >= 1 for r in resps)
-    assert _IN_FLIGHT["max"] >= 3  # no global lock: the sessions' LLM requests overlap
+    assert llm.max_in_flight >= 3  # no global lock, no blocked loop: the sessions' LLM requests overlap

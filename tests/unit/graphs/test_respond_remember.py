@@ -13,7 +13,7 @@ from crsagent.agent.memory import (
 )
 from crsagent.agent.testing import ScriptedChatModel
 from crsagent.graphs.context import CRSContext
-from crsagent.graphs.nodes.remember import remember
+from crsagent.graphs.nodes.remember import aremember, remember
 from crsagent.graphs.nodes.respond import make_respond
 from crsagent.graphs.nodes.understand import AGENT_KEY
 from crsagent.graphs.variants import VARIANT_SPECS
@@ -106,6 +106,19 @@ def test_remember_writes_the_profile_under_the_user(runtime: Any, fakes: Any) ->
     assert remember({"belief": belief, "turn": 2, "profile": out["profile"]}, rt) == {}
     # no user: no memory
     assert remember({"belief": belief}, runtime) == {}
+
+
+def test_async_remember_writes_what_remember_writes(runtime: Any, fakes: Any) -> None:
+    import asyncio
+
+    rt = type(runtime)(context=CRSContext(toolkit=runtime.context.toolkit, user_id="bo"), store=runtime.store)
+    belief = {"items": {fakes.BABADOOK: {"opinion": "liked", "source": "linker"}}, "genres": {"horror": "like"}}
+    out = asyncio.run(aremember({"belief": belief, "turn": 1}, rt))
+    stored = load_profile(runtime.store, "bo")
+    assert stored is not None and stored.facts.liked == [fakes.BABADOOK] and stored.threads == 1
+    assert out["profile"] == stored.model_dump(mode="json")
+    assert asyncio.run(aremember({"belief": belief, "turn": 2, "profile": out["profile"]}, rt)) == {}
+    assert asyncio.run(aremember({"belief": belief}, runtime)) == {}
 
 
 def test_profile_facts_merge_latest_wins() -> None:

@@ -1,0 +1,121 @@
+"""Nodes written once, run sync or async: the node yields its waits, a driver performs them.
+
+A node that calls the LLM (or reads the store) is written as a generator: it ``yield``s a
+:class:`ChatCall` or a :class:`ProfileRead` where it would block, gets the answer back (or the
+exception, thrown in at the ``yield``) and finally returns its state update. :func:`run_steps`
+performs the waits with the blocking APIs (sync graphs: ``invoke``, ``SqliteSaver``);
+:func:`arun_steps` awaits the async ones on the event loop (the server: ``ainvoke``), so a
+concurrent session's LLM request does not need a worker thread, and the turn does not hop to
+one and back for each node.
+
+Example:
+    >>> def steps(state, runtime):                                  # doctest: +SKIP
+    ...     answer = yield ChatCall(runtime.context.llm, [HumanMessage("hi")], UsageMeter())
+    ...     return {"reply": answer.text}
+    >>> node = steps_node(steps)          # node(state, runtime) runs it synchronously
+    >>> node.anode                        # the async version LangGraph's ainvoke uses
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any, TypeVar
+
+from crsagent.agent.llm.calls import ainvoke_chat, invoke_chat
+from crsagent.agent.llm.usage import UsageMeter
+from crsagent.agent.memory import aload_profile, load_profile
+
+__all__ = ["ChatCall", "ProfileRead", "Steps", "run_steps", "arun_steps", "steps_node", "async_version"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ChatCall:
+    """One chat request: the answer (an ``AIMessage``) is sent back, a typed LLM error thrown in."""
+
+    model: Any
+    messages: Sequence[Any]
+    meter: UsageMeter | None = None
+
+
+@dataclass(frozen=True)
+class ProfileRead:
+    """Read a user's stored profile memory: the :class:`~crsagent.agent.memory.Profile` or None."""
+
+    store: Any
+    user_id: str
+
+
+Effect = ChatCall | ProfileRead
+Steps = Generator[Effect, Any, T]
+
+
+def _unknown(effect: object) -> TypeError:
+    return TypeError(f"a node yielded {type(effect).__name__}, not a ChatCall or ProfileRead")
+
+
+def run_steps(steps: Steps[T]) -> T:
+    """Run a node generator, performing each wait with the blocking API."""
+    try:
+        effect = next(steps)
+        while True:
+            try:
+                if isinstance(effect, ChatCall):
+                    result: Any = invoke_chat(effect.model, list(effect.messages), usage=effect.meter)
+                elif isinstance(effect, ProfileRead):
+                    result = load_profile(effect.store, effect.user_id)
+                else:
+                    raise _unknown(effect)
+            except Exception as exc:  # noqa: BLE001 - handed to the node, which decides
+                effect = steps.throw(exc)
+            else:
+                effect = steps.send(result)
+    except StopIteration as stop:
+        return stop.value
+
+
+async def arun_steps(steps: Steps[T]) -> T:
+    """Run a node generator on the event loop, awaiting each wait with the async API."""
+    try:
+        effect = next(steps)
+        while True:
+            try:
+                if isinstance(effect, ChatCall):
+                    result: Any = await ainvoke_chat(effect.model, list(effect.messages), usage=effect.meter)
+                elif isinstance(effect, ProfileRead):
+                    result = await aload_profile(effect.store, effect.user_id)
+                else:
+                    raise _unknown(effect)
+            except Exception as exc:  # noqa: BLE001 - handed to the node, which decides
+                effect = steps.throw(exc)
+            else:
+                effect = steps.send(result)
+    except StopIteration as stop:
+        return stop.value
+
+
+def steps_node(steps: Callable[..., Steps[T]]) -> Callable[..., T]:
+    """The sync node function of a node generator; its async version is ``.anode``.
+
+    Both keep the generator's signature, so LangGraph passes them the same arguments
+    (``runtime``, ``config``).
+    """
+
+    @wraps(steps)
+    def node(*args: Any, **kwargs: Any) -> T:
+        return run_steps(steps(*args, **kwargs))
+
+    @wraps(steps)
+    async def anode(*args: Any, **kwargs: Any) -> T:
+        return await arun_steps(steps(*args, **kwargs))
+
+    node.anode = anode  # type: ignore[attr-defined]
+    return node
+
+
+def async_version(node: Callable[..., Any]) -> Callable[..., Any] | None:
+    """The ``.anode`` of a node made by :func:`steps_node`, else None."""
+    return getattr(node, "anode", None)
