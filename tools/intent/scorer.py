@@ -98,7 +98,7 @@ class IntentScorer:
         """Text embeddings with this scorer's embedder (zeros for empty texts)."""
         return embed_text(texts, self.embed_fn)
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def scores_many(
         self, behaviours: Sequence[Sequence[str]], texts: Sequence[str], strict: bool = True
     ) -> tuple[np.ndarray, np.ndarray]:

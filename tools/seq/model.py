@@ -123,7 +123,7 @@ class SeqModel:
                 out[r, length - len(idx) :] = idx
         return torch.as_tensor(out, device=self.device)
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def embed_many(self, seqs: Sequence[Sequence[str]], batch_size: int = 512, strict: bool = True) -> np.ndarray:
         """Behaviour embeddings ``(n, dim)``: the last hidden state of each sequence."""
         outs = [
