@@ -19,7 +19,7 @@ popularity (interaction counts, ties broken by the catalogue's popularity).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from operator import itemgetter
 from pathlib import Path
 
@@ -314,8 +314,7 @@ class CFModel:
         Raises:
             UnknownItemError: a liked, disliked or candidate id is not in the catalogue.
         """
-        scores, idx = self._top(liked, disliked, k, candidate_ids, exclude)
-        return self._scored(scores, idx)
+        return self._results(self.recommend_scores(liked, disliked, k, candidate_ids, exclude).items())
 
     def recommend_scores(
         self,
@@ -327,19 +326,6 @@ class CFModel:
     ) -> dict[str, float]:
         """:meth:`recommend` as ``{item_id: score}``, best first, without result objects (the
         ranking pipeline's hot path reads only ids and scores)."""
-        scores, idx = self._top(liked, disliked, k, candidate_ids, exclude)
-        ids = self.item_ids
-        return dict(zip([ids[j] for j in idx.tolist()], scores[idx].tolist()))
-
-    def _top(
-        self,
-        liked: Sequence[str],
-        disliked: Sequence[str],
-        k: int,
-        candidate_ids: Sequence[str] | None,
-        exclude: Sequence[str],
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Session scores and the indices of their top ``k`` (see :meth:`recommend`)."""
         scores = self.scores_all(liked, disliked)
         if candidate_ids is not None:
             mask = np.full(scores.shape, -np.inf, dtype=np.float32)
@@ -348,7 +334,7 @@ class CFModel:
             scores = scores + mask
         drop = self.indices(list(liked) + list(disliked) + list(exclude), strict=False)
         scores[drop] = -np.inf
-        return scores, top_k(scores, k)
+        return dict(self._pairs(scores, top_k(scores, k)))
 
     def neighbours(self, item_id: str, k: int = 10) -> list[ScoredItem]:
         """Items most similar to ``item_id``: factor cosine times a confidence that grows with
@@ -358,12 +344,7 @@ class CFModel:
         Raises:
             UnknownItemError: the id is not in the catalogue.
         """
-        titles = self.titles
-        return [
-            # trusted fields of known types: skip validation
-            ScoredItem.model_construct(item_id=i, score=score, title=titles.get(i))
-            for i, score in self.neighbour_pairs(item_id, k)
-        ]
+        return self._results(self.neighbour_pairs(item_id, k))
 
     def neighbour_pairs(self, item_id: str, k: int = 10) -> list[tuple[str, float]]:
         """:meth:`neighbours` as ``(item_id, score)`` pairs, best first. Answers are cached (the
@@ -379,9 +360,7 @@ class CFModel:
         else:
             sims = self.popularity.copy()
         sims[i] = -np.inf
-        idx = top_k(sims, k)
-        ids = self.item_ids
-        found = list(zip([ids[j] for j in idx.tolist()], sims[idx].tolist()))
+        found = self._pairs(sims, top_k(sims, k))
         if len(self._neighbours) >= 4096:
             try:  # several threads may evict at once: losing a race only leaves the cache larger
                 self._neighbours.pop(next(iter(self._neighbours)), None)
@@ -394,12 +373,15 @@ class CFModel:
         """This model as the explainer's neighbour source: ``(id, score)`` pairs, no result objects."""
         return NeighbourPairs(self)
 
-    def _scored(self, scores: np.ndarray, idx: np.ndarray) -> list[ScoredItem]:
-        return [
-            # trusted fields of known types: skip validation (hundreds of results per turn)
-            ScoredItem.model_construct(item_id=i, score=float(scores[j]), title=self.titles.get(i))
-            for j, i in ((j, self.item_ids[j]) for j in idx)
-        ]
+    def _pairs(self, scores: np.ndarray, idx: np.ndarray) -> list[tuple[str, float]]:
+        """``(item_id, score)`` of the items at ``idx``, in that order."""
+        ids = self.item_ids
+        return list(zip([ids[j] for j in idx.tolist()], scores[idx].tolist()))
+
+    def _results(self, pairs: Iterable[tuple[str, float]]) -> list[ScoredItem]:
+        titles = self.titles
+        # trusted fields of known types: skip validation (hundreds of results per turn)
+        return [ScoredItem.model_construct(item_id=i, score=score, title=titles.get(i)) for i, score in pairs]
 
     # -- persistence -------------------------------------------------------------------
     def save(self, path: Path) -> None:
