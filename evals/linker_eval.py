@@ -7,6 +7,12 @@ The linker must recover the items: a predicted item counts as correct when it is
 message's gold items (ReDial ids mapped to catalogue ids through the catalogue's source
 links). Precision and recall are micro-averaged over all seeker messages, including those
 without any movie (where every link is a false positive).
+
+ReDial marks only the ``@`` mentions, so a correct link to a title the seeker typed in plain
+text counts as wrong. The optional audit (:data:`AUDIT_FILE`, one JSON row per link made
+outside the substituted titles: ``dialogue_id``, ``turn_id``, ``item_id``, ``surface``,
+``correct``, ``why``; labelled by hand) gives ``audited_precision``, where such links labelled
+correct count as right and unlabelled ones as wrong. See ``docs/linker.md``.
 """
 
 from __future__ import annotations
@@ -23,9 +29,12 @@ from urllib.parse import unquote
 
 from crsagent.agent.errors import DataError
 
-__all__ = ["LinkerCase", "LinkerReport", "load_cases", "evaluate", "run_linker_eval", "DIALOGUES_FILE"]
+__all__ = ["LinkerCase", "LinkerReport", "load_cases", "load_audit", "evaluate", "run_linker_eval", "DIALOGUES_FILE",
+           "AUDIT_FILE", "AuditKey"]
 
 DIALOGUES_FILE = Path("redial") / "dev_dialogues.jsonl"
+AUDIT_FILE = Path("redial") / "linker_audit.jsonl"
+AuditKey = tuple[str, int, str]  # (dialogue id, turn id, item id)
 _MENTION_RE = re.compile(r"@(\d+)")
 _YEAR_RE = re.compile(r"\s*\(\s*\d{4}\s*\)\s*$")
 
@@ -60,6 +69,9 @@ class LinkerReport:
     (ReDial marks only the ``@`` mentions, so a correct link to a typed title is counted as an
     error). ``title_precision`` judges only the links that overlap a substituted title (right
     item or not), and ``links_outside_titles`` counts the rest, right or wrong.
+    ``audited_precision`` (None without an audit) also counts as right the links outside the
+    titles that the audit labels correct; ``audited_links`` is how many of those links the
+    audit labels at all.
     """
 
     messages: int
@@ -75,6 +87,8 @@ class LinkerReport:
     links_outside_titles: int
     p50_ms: float
     p95_ms: float
+    audited_precision: float | None = None
+    audited_links: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -151,11 +165,40 @@ def load_cases(
     return cases
 
 
+def load_audit(path: Path) -> dict[AuditKey, bool]:
+    """The hand labels of links outside the substituted titles; empty when there is no file.
+
+    Args:
+        path: the audit JSONL (:data:`AUDIT_FILE` under the data folder).
+
+    Returns:
+        (dialogue id, turn id, item id) -> whether the seeker really refers to that item.
+
+    Raises:
+        DataError: a line is not an audit row.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return {}
+    out: dict[AuditKey, bool] = {}
+    with path.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                out[(str(row["dialogue_id"]), int(row["turn_id"]), str(row["item_id"]))] = bool(row["correct"])
+            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+                raise DataError(f"line {n + 1}: not an audit row ({exc})", path) from None
+    return out
+
+
 def evaluate(
     link: Callable[[str], Iterable[Any]],
     cases: list[LinkerCase],
     titles: Mapping[str, str] | None = None,
     max_errors: int = 50,
+    audit: Mapping[AuditKey, bool] | None = None,
 ) -> LinkerReport:
     """Run a linker over cases and score it.
 
@@ -164,11 +207,12 @@ def evaluate(
         cases: from :func:`load_cases`.
         titles: item id -> title, to make the error samples readable.
         max_errors: how many wrong messages to keep in the report.
+        audit: from :func:`load_audit`; None or empty leaves ``audited_precision`` None.
 
     Returns:
         The report.
     """
-    tp = fp = fn = n_gold = n_pred = in_span = in_span_ok = outside = 0
+    tp = fp = fn = n_gold = n_pred = in_span = in_span_ok = outside = audited = audited_ok = 0
     times: list[float] = []
     errors: list[dict[str, Any]] = []
     titles = titles or {}
@@ -177,6 +221,7 @@ def evaluate(
         mentions = list(link(case.text))
         times.append((time.perf_counter() - t0) * 1000.0)
         pred = {m.item_id for m in mentions}
+        audited_right: set[str] = set()
         for m in mentions:
             start, end = getattr(m, "start", None), getattr(m, "end", None)
             if start is None or end is None:
@@ -187,7 +232,12 @@ def evaluate(
                 in_span_ok += m.item_id in hits
             else:
                 outside += 1
+                label = (audit or {}).get((case.dialogue_id, case.turn_id, m.item_id))
+                audited += label is not None
+                if label:
+                    audited_right.add(m.item_id)
         hit = pred & case.gold
+        audited_ok += len(audited_right - case.gold)
         tp += len(hit)
         fp += len(pred - case.gold)
         fn += len(case.gold - pred) + case.unmapped
@@ -224,6 +274,8 @@ def evaluate(
         links_outside_titles=outside,
         p50_ms=round(statistics.median(times), 4) if times else 0.0,
         p95_ms=round(q[18], 4),
+        audited_precision=(round((tp + audited_ok) / n_pred, 4) if n_pred else 1.0) if audit else None,
+        audited_links=audited,
         errors=errors,
     )
 
@@ -238,7 +290,7 @@ def run_linker_eval(settings: Any, limit: int | None = None, every: int = 1, max
         max_errors: error samples to keep.
 
     Returns:
-        The report.
+        The report, with the audited figures when the data folder holds :data:`AUDIT_FILE`.
 
     Raises:
         NotBuiltError: the movies catalogue is not built.
@@ -253,4 +305,6 @@ def run_linker_eval(settings: Any, limit: int | None = None, every: int = 1, max
     cases = load_cases(Path(settings.data_dir) / DIALOGUES_FILE, redial, limit=limit, every=every)
     for c in cases[:20]:  # warm-up, so the timings measure steady state
         linker.link(c.text)
-    return evaluate(linker.link, cases, {i.item_id: i.display_title for i in items}, max_errors=max_errors)
+    audit = load_audit(Path(settings.data_dir) / AUDIT_FILE)
+    titles = {i.item_id: i.display_title for i in items}
+    return evaluate(linker.link, cases, titles, max_errors=max_errors, audit=audit)

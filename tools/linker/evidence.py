@@ -13,7 +13,12 @@ Evidence from the text around the span adds to the log-odds:
   fans``) speaks against a single title, as does an indefinite article (``a date night``,
   ``a good alien movie``: names take none), and capitals then count for nothing; so do
   capitals that run on past the title (``Liam Neeson``, ``Infinity Wars``);
-- a list with another confident mention (``the babadook and it follows``; see the linker).
+- a list with another confident mention (``the babadook and it follows``; see the linker);
+- a use of the words that is not the film (:mod:`crsagent.tools.linker.usage`: a greeting,
+  an occasion, a person, a topic, a franchise, another medium, a verb): it costs
+  :data:`USAGE_PENALTY` and takes away the capitals and cue words (a book or a song: the
+  confidence is capped below the threshold), unless a year or quotes (and for some uses a
+  viewing cue) say the film is meant.
 
 Items that share a title are told apart by the year when given, by "the new ..." / "the
 original ...", else by popularity.
@@ -27,8 +32,10 @@ from dataclasses import dataclass
 from crsagent.tools.linker.common_words import FUNCTION_WORDS
 from crsagent.tools.linker.text import ARTICLES, Token
 from crsagent.tools.linker.title_index import SHORT, TitleIndex
+from crsagent.tools.linker.usage import DECISIVE, VIEWING_CUES, YIELDS_TO_VIEWING, other_use
 
-__all__ = ["Candidate", "score", "confidence", "CUE_BEFORE", "CUE_GLUE", "KIND_AFTER", "LIST_WORDS", "CUE_BONUS"]
+__all__ = ["Candidate", "score", "confidence", "CUE_BEFORE", "CUE_GLUE", "KIND_AFTER", "LIST_WORDS", "CUE_BONUS",
+           "USAGE_PENALTY"]
 
 CUE_BEFORE: frozenset[str] = frozenset(
     """seen watched watch watching rewatch rewatched rewatching saw see liked loved love like
@@ -52,7 +59,7 @@ JUDGEMENTS: frozenset[str] = frozenset(
     interesting creepy boring cool classic favorite favourite masterpiece movie film""".split()
 )
 NEWER: frozenset[str] = frozenset("new newer newest latest recent remake reboot".split())
-OLDER: frozenset[str] = frozenset("original first old older oldest classic".split())
+OLDER: frozenset[str] = frozenset("original first 1st old older oldest classic".split())
 DESCRIPTIVE_END: frozenset[str] = frozenset("movie movies film films flick flicks".split())
 _QUOTES = set("\"'“”‘’*_`")
 _SENTENCE_END = set(".!?\n")
@@ -68,6 +75,7 @@ MULTI_WORD_BONUS = 0.3
 DESCRIPTIVE_PENALTY = 1.5
 INDEFINITE_PENALTY = 1.5
 KIND_PENALTY = 1.0
+USAGE_PENALTY = 2.5
 CAPS_RARE_ZIPF = 4.0  # a capitalised single word rarer than this is taken as a title
 FUNCTION_CAP = 0.3  # without strong evidence, titles of function words stay below this
 _MAX_ALTERNATIVES = 5
@@ -87,6 +95,9 @@ class Candidate:
         strong: quoted, capitalised or dated: confident however common the words.
         function_only: the title is made of function words only.
         kind: how the key matched (``FULL``, ``VARIANT`` or ``SHORT``).
+        capped: the text says the words name something else (a book, a song; see
+            :data:`~crsagent.tools.linker.usage.DECISIVE`) and no strong evidence outweighs
+            it: confidence stays below :data:`FUNCTION_CAP`.
     """
 
     start_tok: int
@@ -98,12 +109,14 @@ class Candidate:
     strong: bool = False
     function_only: bool = False
     kind: int = 0
+    capped: bool = False
 
 
-def confidence(logit: float, function_only: bool, strong: bool) -> float:
-    """Map log-odds to a 0-1 confidence (function-word titles are capped without strong evidence)."""
+def confidence(logit: float, function_only: bool, strong: bool, capped: bool = False) -> float:
+    """Map log-odds to a 0-1 confidence (function-word titles are capped without strong
+    evidence, and so are spans read as another use of the words)."""
     c = 1.0 / (1.0 + math.exp(-SLOPE * (logit - MIDPOINT)))
-    if function_only and not strong:
+    if (function_only and not strong) or capped:
         c = min(c, FUNCTION_CAP)
     return round(min(c, 0.99), 4)
 
@@ -205,7 +218,12 @@ def score(
     prev = tokens[s - 1].norm if s > 0 else ""
     prev2 = tokens[s - 2].norm if s > 1 else ""
     before = {prev, prev2}
+    after = [t.norm for t in tokens[e : e + 3]]
+    if len(after) == 3 and after[0] == "the" and after[2] == "one":  # "kingsman, the first one"
+        before.add(after[1])
     dated = [i for i, k in cands if entries[i].year and k != SHORT]
+    if all(k == SHORT for _, k in cands):  # only main titles match ("kingsman"): tell those apart
+        dated = [i for i, _ in cands if entries[i].year]
     if chosen is None and len(dated) > 1 and before & (NEWER | OLDER):  # "the new ghostbusters"
         pick = max if before & NEWER else min
         chosen = pick(dated, key=lambda i: (entries[i].year, entries[i].weight))
@@ -228,7 +246,10 @@ def score(
     caps_strong = capitalised and not function_only and (len(key) > 1 or common < CAPS_RARE_ZIPF)
     nxt = tokens[e].norm if e < len(tokens) else ""
     kind_after = nxt in KIND_AFTER and year is None  # "spy movies", "Star Wars fans": a kind
-    if capitalised and (kind_after or _name_goes_on(text, tokens, e)):
+    use = other_use(text, tokens, s, e, key, idx.surnames)  # "merry christmas", "The Rock is an actor"
+    if use in YIELDS_TO_VIEWING and (prev in VIEWING_CUES or (prev in CUE_GLUE and prev2 in VIEWING_CUES)):
+        use = None
+    if capitalised and (kind_after or use is not None or _name_goes_on(text, tokens, e)):
         capitalised = caps_strong = False
     strong = year_fits or _quoted(text, start, end) or caps_strong
     if strong:
@@ -237,7 +258,10 @@ def score(
         logit += YEAR_BONUS
     cued = prev in CUE_BEFORE or (prev in CUE_GLUE and prev2 in CUE_BEFORE)  # "seen", "heard of"
     cued = cued or _judged_after(tokens, e) or (s == 0 and e == len(tokens))  # "... was great"; alone
-    if cued or (capitalised and not caps_strong):
+    capped = use in DECISIVE and not strong
+    if use is not None and not strong:
+        logit -= USAGE_PENALTY
+    elif cued or (capitalised and not caps_strong):
         logit += CUE_BONUS
     if key[-1] in DESCRIPTIVE_END and not strong:  # "a good scary movie", "superhero movie"
         logit -= DESCRIPTIVE_PENALTY
@@ -246,5 +270,5 @@ def score(
     if _indefinite(idx, key, prev, prev2, nxt) and not strong:  # "a date night", "a good alien movie"
         logit -= INDEFINITE_PENALTY
     end_tok = e + 1 if year is not None else e
-    return Candidate(s, end_tok, chosen, logit, confidence(logit, function_only, strong), alternatives, strong,
-                     function_only, kind)  # fmt: skip
+    return Candidate(s, end_tok, chosen, logit, confidence(logit, function_only, strong, capped), alternatives,
+                     strong, function_only, kind, capped)  # fmt: skip

@@ -164,7 +164,7 @@ class EntityLinker:
                 sep = text[tokens[left.end_tok - 1].end : tokens[right.start_tok].start]
                 if (gap == 0 and "," in sep) or (gap == 1 and tokens[left.end_tok].norm in LIST_WORDS):
                     logit = c.logit + CUE_BONUS
-                    return replace(c, logit=logit, confidence=confidence(logit, c.function_only, c.strong))
+                    return replace(c, logit=logit, confidence=confidence(logit, c.function_only, c.strong, c.capped))
         return None
 
     def _candidates(self, text: str, tokens: list[Token]) -> list[Candidate]:

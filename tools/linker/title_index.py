@@ -26,13 +26,16 @@ from crsagent.tools.linker.common_words import CHAT_WORDS, FUNCTION_WORDS
 from crsagent.tools.linker.frequency import zipf
 from crsagent.tools.linker.text import ARTICLES, norm_phrase
 
-__all__ = ["FULL", "VARIANT", "SHORT", "Entry", "TitleIndex", "key_commonness", "MAX_KEY_TOKENS"]
+__all__ = ["FULL", "VARIANT", "SHORT", "Entry", "TitleIndex", "key_commonness", "MAX_KEY_TOKENS",
+           "SURNAME_MIN_CREDITS"]
 
 FULL, VARIANT, SHORT = 0, 1, 2
 MAX_KEY_TOKENS = 12
 _CONTENT_SHARE = 0.5  # share of an extra content word's rarity (9 - zipf) added to a key's rarity
 _FUNCTION_SHARE = 0.3  # the same for an extra function word
-_CHAT_PENALTY = 0.5  # chat words are more frequent in chats about films than in general text
+_CHAT_PENALTY = 0.5
+SURNAME_MIN_CREDITS = 5
+_TOP_BILLED = 3  # chat words are more frequent in chats about films than in general text
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +89,9 @@ class TitleIndex:
         people: names (two words or more) of the catalogue's directors, writers and cast, so
             "Robin Williams" and "Bruce Willis" are not taken for titles.
         people_max_len: first token -> the longest name that starts with it.
+        surnames: last names of people who direct or top the cast of at least
+            :data:`SURNAME_MIN_CREDITS` items ("hitchcock"): a title that is such a name
+            alone is often the person.
     """
 
     entries: list[Entry]
@@ -95,6 +101,7 @@ class TitleIndex:
     vocab: dict[str, float]
     people: frozenset[tuple[str, ...]] = frozenset()
     people_max_len: dict[str, int] | None = None
+    surnames: frozenset[str] = frozenset()
 
     @classmethod
     def build(cls, items: Iterable[Item], aliases: Mapping[str, Sequence[str]] | None = None) -> "TitleIndex":
@@ -131,7 +138,10 @@ class TitleIndex:
             for w in k:
                 vocab[w] = max(vocab.get(w, 0.0), weight)
         people: set[tuple[str, ...]] = set()
+        credits: dict[tuple[str, ...], int] = defaultdict(int)
         for it in items:
+            for name in {*it.directors, *it.cast[:_TOP_BILLED]}:
+                credits[norm_phrase(name)] += 1
             for name in (*it.directors, *it.writers, *it.cast):
                 key = norm_phrase(name)
                 short = tuple(w for w in key if len(w) > 1)
@@ -139,7 +149,9 @@ class TitleIndex:
         people_max_len: dict[str, int] = {}
         for k in people:
             people_max_len[k[0]] = max(people_max_len.get(k[0], 0), len(k))
+        surnames = frozenset(k[-1] for k, n in credits.items() if len(k) >= 2 and n >= SURNAME_MIN_CREDITS)
         return cls(
+            surnames=surnames,
             people=frozenset(people),
             people_max_len=people_max_len,
             entries=entries,

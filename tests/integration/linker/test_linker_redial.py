@@ -53,3 +53,15 @@ def test_real_examples(catalogue) -> None:
     assert e.genres_disliked == ["horror"] and e.genres_liked == ["comedy"]
     assert e.people == ["Tom Hanks", "Steven Spielberg"]
     assert (e.year_min, e.year_max) == (1990, 1999)
+
+
+def test_audit_of_links_outside_the_titles(movies_home, monkeypatch) -> None:
+    import crsagent.evals.linker_eval as le
+
+    report = run_linker_eval(movies_home, every=3, max_errors=0)
+    assert report.audited_links > 0 and report.audited_precision is not None
+    assert report.audited_precision >= max(report.precision, 0.95)
+    # without the audit file the protocol still runs and the audited figure is absent
+    monkeypatch.setattr(le, "AUDIT_FILE", le.Path("redial") / "no_such_audit.jsonl")
+    bare = le.run_linker_eval(movies_home, limit=40, max_errors=0)
+    assert bare.audited_precision is None and bare.audited_links == 0 and bare.messages > 0

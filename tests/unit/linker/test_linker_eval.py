@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from crsagent.agent.errors import DataError
-from crsagent.evals.linker_eval import evaluate, load_cases
+from crsagent.evals.linker_eval import evaluate, load_audit, load_cases
 
 
 def _dialogue(cid: str, seeker: int, messages: list[tuple[int, str]], mentions: dict[str, str]) -> str:
@@ -77,3 +77,38 @@ def test_malformed_files_raise_data_error(tmp_path: Path) -> None:
     bad.write_text('{"messages": []}\n')
     with pytest.raises(DataError, match="line 1"):
         load_cases(bad, {})
+
+
+def test_audit_counts_hand_labelled_links_outside_the_titles(dialogues: Path, tmp_path: Path) -> None:
+    cases = load_cases(dialogues, {"111": "tt1", "222": "tt2"})
+
+    def link(text: str) -> list[_M]:
+        if text.startswith("I loved"):
+            return [_M("tt1", 8, 20), _M("tt2", 25, 33), _M("tt7", 0, 1)]  # two right, one outside
+        if text == "no thanks":
+            return [_M("tt5", 0, 2), _M("tt6", 3, 9)]  # two outside the titles
+        return []
+
+    audit_file = tmp_path / "audit.jsonl"
+    rows = [
+        {"dialogue_id": "1", "turn_id": 1, "item_id": "tt7", "surface": "I", "correct": True, "why": "typed title"},
+        {"dialogue_id": "1", "turn_id": 2, "item_id": "tt5", "surface": "no", "correct": False, "why": "the word"},
+    ]
+    audit_file.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    audit = load_audit(audit_file)
+    assert audit == {("1", 1, "tt7"): True, ("1", 2, "tt5"): False}
+
+    strict = evaluate(link, cases)
+    assert strict.audited_precision is None and strict.audited_links == 0
+    r = evaluate(link, cases, audit=audit)
+    assert r.precision == strict.precision == pytest.approx(2 / 5)  # the strict figure does not change
+    assert r.audited_precision == pytest.approx(3 / 5)  # tt7 labelled right; tt5 wrong; tt6 unlabelled
+    assert r.audited_links == 2 and r.links_outside_titles == 3
+
+
+def test_missing_audit_is_empty_and_bad_rows_raise(tmp_path: Path) -> None:
+    assert load_audit(tmp_path / "none.jsonl") == {}
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"dialogue_id": "1"}\n')
+    with pytest.raises(DataError, match="line 1"):
+        load_audit(bad)
