@@ -67,7 +67,9 @@ class TurnResult(BaseModel):
         reply: the assistant's text.
         action: what the policy decided (``elicit``, ``recommend``, ``answer``, ``explain``, ``chitchat``).
         recommendations: the items recommended in the reply (top few).
-        ranking: the top of the fused candidate ranking (for replay evaluation), best first.
+        ranking: the top of the catalogue ranking (for replay evaluation), best first: the
+            fused candidates plus the items already mentioned, scored for re-mention
+            (``signals["echo"]``; they are never among the recommendations).
         belief: the belief state after the turn, as plain data.
         usage: LLM usage of the turn.
         degraded: True when the LLM failed and the turn fell back to the crs-only path.

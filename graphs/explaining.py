@@ -30,6 +30,7 @@ _SIGNAL_WORDS = {
     "popularity": "it is popular",
     "prior": "recommenders often suggest it",
     "trans": "it is often recommended after the movies you mentioned",
+    "crew": "it shares its director or stars with the movies you mentioned",
 }
 
 

@@ -8,7 +8,11 @@ Signals (each optional; a missing tool just contributes nothing):
 * ``popularity`` — log popularity in the catalogue;
 * ``attr`` — matches of the item's attributes with the liked genres, people and brands;
 * ``prior`` — how often ReDial recommenders suggest the item (train-half dialogues, :mod:`~crsagent.tools.prior.redial`);
-* ``trans`` — how often recommenders suggested it after the items mentioned so far (same data).
+* ``trans`` — how often recommenders suggested it after the items mentioned so far (same data);
+* ``crew`` — directors, writers and cast shared with the items mentioned so far (:mod:`~crsagent.graphs.crew`).
+
+Items already mentioned never become candidates; :func:`echo_candidates` scores them separately
+for re-mention, for the catalogue ranking the replay protocol scores (never for recommendations).
 
 Hard constraints are applied by the product database (:func:`~crsagent.graphs.belief.belief_filter`):
 only items it returns are candidates, and disliked, rejected, liked and already-mentioned items
@@ -23,11 +27,13 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from crsagent.agent.errors import ToolInputError
+from crsagent.graphs.crew import crew_scores
 from crsagent.graphs.belief import (
     Belief,
     belief_filter,
@@ -53,9 +59,12 @@ __all__ = [
     "collect_signals",
     "fuse",
     "rank_candidates",
+    "named_in",
+    "echo_candidates",
+    "catalogue_ranking",
 ]
 
-SIGNALS: tuple[str, ...] = ("vector", "cf", "intent", "popularity", "attr", "prior", "trans")
+SIGNALS: tuple[str, ...] = ("vector", "cf", "intent", "popularity", "attr", "prior", "trans", "crew")
 POOL = 200  # items each signal contributes to the candidate pool
 
 
@@ -64,19 +73,24 @@ class FusionWeights:
     """Weights of the normalised signals in the fused score (the one place they live).
 
     Attributes:
-        vector, cf, intent, popularity, attr, prior, trans: each signal's weight.
+        vector, cf, intent, popularity, attr, prior, trans, crew: each signal's weight.
+        echo: the weight of re-mentions (:func:`echo_candidates`): items already mentioned enter
+            the catalogue ranking the replay scores (``TurnResult.ranking``), never the
+            recommendations.
         genre_filter: liked genres are a hard constraint (True) or only a boost (False).
-        people_filter: the most recently liked person is a hard constraint (relaxed when nothing
-            else is left).
+        people_filter: the most recently liked person is a hard constraint while the user's
+            latest message names them (relaxed when nothing else is left).
     """
 
     vector: float = 0.1
     cf: float = 1.0
     intent: float = 0.0
-    popularity: float = 3.0
-    attr: float = 1.0
-    prior: float = 0.25
+    popularity: float = 5.0
+    attr: float = 3.0
+    prior: float = 0.0
     trans: float = 3.0
+    crew: float = 4.0
+    echo: float = 40.0
     genre_filter: bool = True
     people_filter: bool = True
 
@@ -129,14 +143,33 @@ def query_text(belief: Belief) -> str:
     return " ".join(p for p in parts if p).strip()
 
 
+_WORD = re.compile(r"[\w']+")
+
+
+def named_in(person: str, text: str) -> bool:
+    """Whether ``text`` names the person (full name, or a surname of 3+ letters as a word)."""
+    low = f" {' '.join(_WORD.findall(text.lower()))} "
+    name = " ".join(_WORD.findall(person.lower()))
+    if not name:
+        return False
+    surname = name.split()[-1]
+    return f" {name} " in low or (len(surname) >= 3 and f" {surname} " in low)
+
+
 def allowed_ids(
-    toolkit: Toolkit, belief: Belief, genres_hard: bool = True, people_hard: bool = False
+    toolkit: Toolkit, belief: Belief, genres_hard: bool = True, people_hard: bool = False, recent: str | None = None
 ) -> list[str] | None:
     """Item ids that satisfy the hard constraints, or None when nothing but exclusions applies.
 
     A person constraint that leaves nothing once the excluded items are gone is dropped (the
     user asked for someone's films and has seen them all: the rest of the wishes still hold).
+    With ``recent`` (the user's latest message) it holds only while that message names the
+    person: "something with Tom Hanks" asks for his films now, while a star liked turns ago
+    only boosts (``attr``, ``crew``).
     """
+    if people_hard and recent is not None:
+        latest = liked_people(belief)[-1:]
+        people_hard = bool(latest) and named_in(latest[0], recent)
     f = belief_filter(belief, exclude=False, genres_hard=genres_hard, people_hard=people_hard)
     if f.is_empty():
         return None
@@ -182,6 +215,7 @@ def collect_signals(
     genres_hard: bool = True,
     people_hard: bool = False,
     skip: frozenset[str] = frozenset(),
+    recent: str | None = None,
 ) -> SignalTable:
     """Run every available signal over the items that satisfy the hard constraints.
 
@@ -194,11 +228,13 @@ def collect_signals(
         genres_hard: liked genres filter the candidates (else they only feed ``attr``/``vector``).
         people_hard: the most recently liked person filters the candidates.
         skip: signals not to compute (those fused with weight 0).
+        recent: the user's latest message; the person filter then holds only while it names
+            the person (see :func:`allowed_ids`).
 
     Returns:
         The raw per-signal scores and the candidate pool.
     """
-    allowed = allowed_ids(toolkit, belief, genres_hard, people_hard)
+    allowed = allowed_ids(toolkit, belief, genres_hard, people_hard, recent)
     excluded = set(excluded_ids(belief))
     cand = None if allowed is None else [i for i in allowed if i not in excluded]
     table = SignalTable()
@@ -236,6 +272,8 @@ def collect_signals(
         table.add("prior", prior.top_prior(k, cand, excluded))
     if prior is not None and "trans" not in skip:
         table.add("trans", prior.top_transitions(excluded, k, cand, excluded))
+    if "crew" not in skip and excluded:
+        table.add("crew", crew_scores(toolkit, excluded, k, cand, excluded))
     if "attr" not in skip:
         table.add("attr", _attr_scores(toolkit, belief, table.pool))
     # every pooled item gets its popularity, so the signal is defined over the whole pool
@@ -299,8 +337,11 @@ def rank_candidates(
     *,
     k: int = 50,
     weights: FusionWeights = DEFAULT_WEIGHTS,
+    recent: str | None = None,
 ) -> tuple[list[Candidate], str | None]:
     """The recommend pipeline: collect signals (those with a weight), fuse, keep the top ``k``.
+
+    ``recent`` is the user's latest message (it scopes the person filter, :func:`allowed_ids`).
 
     Returns:
         (candidates best first, the top intent label or None).
@@ -314,5 +355,40 @@ def rank_candidates(
         genres_hard=weights.genre_filter,
         people_hard=weights.people_filter,
         skip=skip,
+        recent=recent,
     )
     return fuse(table, weights, k), table.intent_label
+
+
+def echo_candidates(toolkit: Toolkit, belief: Belief, weights: FusionWeights = DEFAULT_WEIGHTS) -> list[Candidate]:
+    """Items already mentioned, scored by how often recommenders come back to them.
+
+    ReDial recommenders often talk again about the film the seeker just named or asked about;
+    the replay protocol ranks the whole catalogue, so those re-mentions count there. The score is
+    ``weights.echo`` times the item's re-mention rate (by how recently it was first mentioned,
+    :meth:`~crsagent.tools.prior.redial.RedialPrior.echo`), on the fused score's scale so the two
+    lists merge (:func:`catalogue_ranking`). Rejected items are left out.
+
+    Returns:
+        Echo candidates, best first (``signals`` holds ``echo``); empty when the weight is 0 or
+        the toolkit has no ReDial prior.
+    """
+    prior = getattr(toolkit, "prior", None)
+    if not weights.echo or prior is None:
+        return []
+    rejected = set(belief.get("rejected") or [])
+    mentioned = [i for i in belief.get("mentioned") or [] if i not in rejected and toolkit.has(i)]
+    rates = prior.echo(mentioned)
+    out: list[Candidate] = [
+        {"item_id": i, "score": round(weights.echo * v, 6), "signals": {"echo": round(v, 6)}} for i, v in rates.items()
+    ]
+    out.sort(key=lambda c: -c["score"])
+    return out
+
+
+def catalogue_ranking(candidates: Sequence[Candidate], echoes: Sequence[Candidate]) -> list[Candidate]:
+    """The fused candidates and the echo candidates in one list by score (stable: at equal
+    scores a fused candidate stays first)."""
+    if not echoes:
+        return list(candidates)
+    return sorted([*candidates, *echoes], key=lambda c: -c["score"])

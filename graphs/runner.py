@@ -30,7 +30,7 @@ from crsagent.agent.turns import ChatMessage, Recommendation, TurnResult, Usage
 from crsagent.graphs.belief import belief_view, merge_belief
 from crsagent.graphs.builder import build_crs_graph
 from crsagent.graphs.context import Budgets, CRSContext
-from crsagent.graphs.ranking import DEFAULT_WEIGHTS, FusionWeights
+from crsagent.graphs.ranking import DEFAULT_WEIGHTS, FusionWeights, catalogue_ranking
 from crsagent.graphs.variants import get_variant
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -222,7 +222,7 @@ class CRSAgent:
             Recommendation.model_construct(
                 item_id=c["item_id"], title=title(c["item_id"]), score=float(c["score"]), signals=dict(c["signals"])
             )
-            for c in (state.get("candidates") or [])[:ranking_k]
+            for c in catalogue_ranking(state.get("candidates") or [], state.get("echoes") or [])[:ranking_k]
         ]
         belief = belief_view(merge_belief(state.get("belief"), {}))
         belief["intent"] = state.get("intent")

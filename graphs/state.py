@@ -9,7 +9,8 @@ Nodes return partial updates and never mutate the state they receive. Channels:
 * ``usage`` — this turn's LLM/tool calls, tokens, ``degraded`` flag and notes, summed by
   :func:`add_usage` (an update with ``reset`` starts a new turn);
 * the rest hold the last value written: the policy's ``action``, the ``question`` asked,
-  ``candidates`` (the fused ranking with per-signal scores), ``intent_label`` (the top latent
+  ``candidates`` (the fused ranking with per-signal scores), ``echoes`` (already mentioned
+  items scored for re-mention; they join ``TurnResult.ranking``, never the recommendations), ``intent_label`` (the top latent
   intent), ``recommendations``, ``focus``
   (items a question is about), ``facts``, ``profile`` (the user's profile memory) and
   ``cursor`` (how many messages understanding has read).
@@ -102,6 +103,7 @@ class CRSState(TypedDict, total=False):
     action: str
     question: dict[str, Any]
     candidates: list[Candidate]
+    echoes: list[Candidate]
     recommendations: list[dict[str, Any]]
     focus: list[str]
     facts: list[dict[str, Any]]

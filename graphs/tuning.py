@@ -13,7 +13,9 @@ ground-truth title already mentioned in the context is dropped (the agent never 
 mentioned items). Ties break by popularity, as in :func:`~crsagent.graphs.ranking.fuse`.
 
 The ``prior`` and ``trans`` signals (:mod:`crsagent.tools.prior.redial`) are learned from the
-``train`` half too. ``--extra NAME`` adds an experimental signal (:func:`prior_extras`) as a
+``train`` half too. The person filter is scoped to the seeker's latest message, as in the agent.
+The re-mention weight (``echo``) is tuned separately on the plain protocol
+(:mod:`crsagent.graphs.tuning_echo`). ``--extra NAME`` adds an experimental signal (:func:`prior_extras`) as a
 further column, its weight gridded over :data:`EXTRA_GRID`, and reports the best rows with and
 without it: the collected turns are cached (``--cache``), so an experiment costs only the grid.
 
@@ -68,15 +70,16 @@ __all__ = [
 
 #: The weight grid searched (signals in ``SIGNALS`` order).
 GRID: dict[str, tuple[float, ...]] = {
-    "vector": (0.0, 0.25, 0.5),
+    "vector": (0.0, 0.1),
     "cf": (0.5, 1.0, 2.0),
     # intent > 0 runs the intent scorer every turn (4x the turn time) and its label in the
     # explanations fails the explanation check; it also wins nothing on ``check`` (docs/ranking.md)
     "intent": (0.0,),
-    "popularity": (1.0, 1.5, 2.0, 3.0, 4.0, 5.0),
-    "attr": (0.5, 1.0, 1.5, 3.0),
-    "prior": (0.0, 0.25, 0.5, 1.0),
-    "trans": (0.0, 1.0, 1.5, 2.0, 3.0, 5.0),
+    "popularity": (3.0, 4.0, 5.0, 6.0),
+    "attr": (1.0, 1.5, 2.0, 3.0, 4.0, 5.0),
+    "prior": (0.0, 0.25, 0.5),
+    "trans": (1.5, 3.0, 5.0),
+    "crew": (0.0, 2.0, 3.0, 4.0, 6.0),
 }
 #: Weights tried for an experimental extra signal (``--extra``), on top of :data:`GRID`.
 EXTRA_GRID: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0)
@@ -141,11 +144,13 @@ class RawTurn:
         table: the raw per-signal scores (:func:`~crsagent.graphs.ranking.collect_signals`).
         belief: the belief the ``crs-only`` understanding read from the context.
         gold: each scorable sample's item id (None: the title did not map).
+        recent: the seeker's latest message (it scopes the person filter).
     """
 
     table: SignalTable
     belief: dict
     gold: list[str | None]
+    recent: str | None = None
 
 
 #: An extra signal for :func:`to_signals`: ``(belief, candidates or None, excluded, k)`` -> scores.
@@ -187,9 +192,10 @@ def collect_turns(
         upd = understand({"messages": lc}, rt)
         belief = upd["belief"]
         table = collect_signals(
-            toolkit, belief, dialogue_text(lc, 6), pool=POOL, genres_hard=genres_hard, people_hard=people_hard
-        )
-        out.append(RawTurn(table, dict(belief), gold))
+            toolkit, belief, dialogue_text(lc, 6), pool=POOL, genres_hard=genres_hard, people_hard=people_hard,
+            recent=dialogue_text(lc, 1),
+        )  # the same latest message is kept with the turn (RawTurn.recent)
+        out.append(RawTurn(table, dict(belief), gold, dialogue_text(lc, 1)))
     return out
 
 
@@ -221,7 +227,7 @@ def to_signals(
         if extras:
             scores = {name: dict(v) for name, v in r.table.scores.items()}
             table = SignalTable(scores, list(r.table.pool), r.table.intent_label)
-            allowed = allowed_ids(toolkit, r.belief, genres_hard, people_hard)
+            allowed = allowed_ids(toolkit, r.belief, genres_hard, people_hard, r.recent)
             excluded = set(excluded_ids(r.belief))
             cand = None if allowed is None else [i for i in allowed if i not in excluded]
             if cand is None or cand:

@@ -91,6 +91,7 @@ class Toolkit:
         self._by_pop: list[str] | None = None
         self._pop_norm: dict[str, float] | None = None
         self._people: dict[str, frozenset[str]] = {}
+        self._films: dict[str, tuple[str, ...]] | None = None
         self._genres: frozenset[str] | None = None
         self._embeds: OrderedDict[str, np.ndarray] = OrderedDict()
         self._filters: OrderedDict[str, list[str]] = OrderedDict()
@@ -245,6 +246,16 @@ class Toolkit:
             got = frozenset(n.lower() for n in (it.directors + it.writers + it.cast)) if it else frozenset()
             self._people[item_id] = got
         return got
+
+    def films_by_person(self) -> dict[str, tuple[str, ...]]:
+        """Lower-case person name -> the items they directed, wrote or acted in (built once)."""
+        if self._films is None:
+            films: dict[str, list[str]] = {}
+            for i in self.items():
+                for name in self.people_of(i):
+                    films.setdefault(name, []).append(i)
+            self._films = {n: tuple(v) for n, v in films.items()}
+        return self._films
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Unit embeddings of texts (all-MiniLM-L6-v2); single texts are cached (LRU).

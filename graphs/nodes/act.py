@@ -15,7 +15,7 @@ from crsagent.graphs.belief import Belief, merge_belief
 from crsagent.graphs.context import CRSContext
 from crsagent.graphs.explaining import explain, item_facts
 from crsagent.graphs.prompting import dialogue_text
-from crsagent.graphs.ranking import rank_candidates
+from crsagent.graphs.ranking import echo_candidates, rank_candidates
 from crsagent.graphs.state import Candidate, CRSState
 from crsagent.graphs.variants import VariantSpec
 from langgraph.runtime import Runtime
@@ -55,9 +55,13 @@ def make_act(spec: VariantSpec) -> Callable[[CRSState, Runtime[CRSContext]], dic
         intent_label = None
         if spec.ranking:
             text = dialogue_text(state.get("messages") or [], ctx.history_window)
-            candidates, intent_label = rank_candidates(tk, belief, text, k=ctx.ranking_k, weights=ctx.weights)
+            recent = dialogue_text(state.get("messages") or [], 1)
+            candidates, intent_label = rank_candidates(
+                tk, belief, text, k=ctx.ranking_k, weights=ctx.weights, recent=recent
+            )
         out: dict[str, Any] = {
             "candidates": candidates,
+            "echoes": echo_candidates(tk, belief, ctx.weights) if spec.ranking else [],
             "recommendations": [],
             "facts": [],
             "intent_label": intent_label,

@@ -28,7 +28,14 @@ from crsagent.graphs.llm_step import chat_steps
 from crsagent.graphs.nodes.act import recommendation_records
 from crsagent.graphs.nodes.tools import tool_results
 from crsagent.graphs.nodes.understand import AGENT_KEY
-from crsagent.graphs.prompting import belief_summary, candidate_lines, dialogue, instruction_shingles, render
+from crsagent.graphs.prompting import (
+    belief_summary,
+    candidate_lines,
+    dialogue,
+    dialogue_text,
+    instruction_shingles,
+    render,
+)
 from crsagent.graphs.ranking import rank_candidates
 from crsagent.graphs.state import CRSState
 from crsagent.graphs.templates import template_reply
@@ -97,7 +104,8 @@ def make_respond(spec: VariantSpec) -> Callable[[CRSState, Runtime[CRSContext]],
         if reply is None:
             if action == "recommend" and not spec.ranking and not recs:
                 # llm-only fell back: the deterministic pipeline stands in for the LLM
-                candidates, _ = rank_candidates(tk, belief, "", k=ctx.ranking_k, weights=ctx.weights)
+                recent = dialogue_text(state.get("messages") or [], 1)
+                candidates, _ = rank_candidates(tk, belief, "", k=ctx.ranking_k, weights=ctx.weights, recent=recent)
                 top = [c["item_id"] for c in candidates[: ctx.n_recommend]]
                 recs = recommendation_records(tk, top, candidates, explain(tk, top, belief, candidates))
             reply = template_reply(

@@ -11,6 +11,10 @@ and the CF co-mention users already train on), so the held-out halves stay clean
 * ``trans`` — context -> recommendation transitions: item-item counts "A was mentioned earlier
   in the dialogue (by either side) -> the recommender suggested B", each row normalised by how
   often A was followed by any suggestion. A candidate scores the sum over the context's items.
+* ``echo`` — re-mentions: how often a recommender message that names a movie names again the
+  item first mentioned ``r``-th most recently (``r = 0`` the latest), per ``r`` below
+  :data:`ECHO_DEPTH`. Recommenders often come back to the film the seeker just named or asked
+  about; the replay protocol's ranking of the whole catalogue scores those re-mentions.
 
 What counts as a suggestion matches the replay targets (``dev_turns.jsonl``'s ``rec``): an item
 in a recommender message that the dialogue had not mentioned before.
@@ -28,10 +32,12 @@ from pathlib import Path
 
 from crsagent.tools.intent.split import TRAIN, dialogue_split
 
-__all__ = ["MENTION", "RedialPrior", "learn_prior", "read_mentions", "load_prior"]
+__all__ = ["MENTION", "ECHO_DEPTH", "RedialPrior", "learn_prior", "read_mentions", "load_prior"]
 
 #: A movie mention in a ReDial message: ``@`` followed by the ReDial movie id.
 MENTION = re.compile(r"@(\d+)")
+#: How many of the most recently (first) mentioned items :meth:`RedialPrior.echo` scores.
+ECHO_DEPTH = 8
 
 
 @dataclass
@@ -43,6 +49,8 @@ class RedialPrior:
         transitions: earlier item -> suggested item -> count.
         base: item -> smoothing mass (the corpus mention count rescaled), added to ``suggested``.
         dialogues: how many dialogues the counts come from.
+        echo_rates: per recency rank ``r`` (0: the item first mentioned most recently), the
+            share of recommender messages naming a movie that named that item again.
 
     Read-only once learned: :meth:`top_prior` caches the items' order.
     """
@@ -51,6 +59,7 @@ class RedialPrior:
     transitions: dict[str, dict[str, float]] = field(default_factory=dict)
     base: dict[str, float] = field(default_factory=dict)
     dialogues: int = 0
+    echo_rates: tuple[float, ...] = ()
     _order: dict[float, list[tuple[str, float]]] = field(default_factory=dict, repr=False, compare=False)
 
     def prior(self, ids: Iterable[str], smoothing: float = 1.0) -> dict[str, float]:
@@ -95,6 +104,22 @@ class RedialPrior:
             allowed = set(ids)
             return {b: v for b, v in out.items() if b in allowed}
         return dict(out)
+
+    def echo(self, mentioned: Sequence[str]) -> dict[str, float]:
+        """Re-mention scores of the items mentioned so far (the ranking's ``echo`` signal).
+
+        Args:
+            mentioned: item ids in the order they were first mentioned (oldest first).
+
+        Returns:
+            Item id -> its recency rank's rate divided by the highest rate (0-1], for the
+            :data:`ECHO_DEPTH` most recent items; empty without learned rates.
+        """
+        top = max(self.echo_rates, default=0.0)
+        if top <= 0:
+            return {}
+        recent = list(dict.fromkeys(reversed(list(mentioned))))[: len(self.echo_rates)]
+        return {i: self.echo_rates[r] / top for r, i in enumerate(recent) if self.echo_rates[r] > 0}
 
     def top_prior(
         self, k: int, candidate_ids: Sequence[str] | None = None, exclude: Collection[str] = (), smoothing: float = 1.0
@@ -172,6 +197,7 @@ def learn_prior(
     """
     suggested: Counter[str] = Counter()
     trans: dict[str, Counter[str]] = defaultdict(Counter)
+    echo_hits, echo_seen = [0] * ECHO_DEPTH, [0] * ECHO_DEPTH
     n = 0
     for d in dialogues:
         cid = str(d.get("conversationId"))
@@ -182,6 +208,11 @@ def learn_prior(
         seen: list[str] = []
         done: set[str] = set()
         for msg in d.get("messages") or []:
+            named = {id_map[r] for r in MENTION.findall(str(msg.get("text", ""))) if r in id_map}
+            if named and msg.get("senderWorkerId") == recommender:
+                for r, item in enumerate(reversed(seen[-ECHO_DEPTH:])):
+                    echo_seen[r] += 1
+                    echo_hits[r] += item in named
             for rid in MENTION.findall(str(msg.get("text", ""))):
                 item = id_map.get(rid)
                 if item is None or item in done:
@@ -208,7 +239,17 @@ def learn_prior(
         transitions={a: {b: float(c) for b, c in row.items()} for a, row in trans.items()},
         base=base,
         dialogues=n,
+        echo_rates=_non_increasing([h / s if s else 0.0 for h, s in zip(echo_hits, echo_seen, strict=True)]),
     )
+
+
+def _non_increasing(rates: Sequence[float]) -> tuple[float, ...]:
+    """Running minimum: an older mention is never more likely to come back than a newer one
+    (the deep ranks have few samples, and their noise would otherwise reorder them)."""
+    out: list[float] = []
+    for r in rates:
+        out.append(min(r, out[-1]) if out else r)
+    return tuple(out)
 
 
 def read_mentions(path: Path) -> dict[str, float]:

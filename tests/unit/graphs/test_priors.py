@@ -17,6 +17,8 @@ TRAIN_IDS = [str(i) for i in range(1, 40) if dialogue_split(str(i)) == "train"][
 HELDOUT_ID = next(str(i) for i in range(1, 40) if dialogue_split(str(i)) == "heldout")
 IDS = {"11": "tt11", "22": "tt22", "33": "tt33", "44": "tt44"}
 SEEKER, RECOMMENDER = 1, 2
+ECHO_TRAIN = [str(i) for i in range(1, 60) if dialogue_split(str(i)) == "train"]
+ECHO_IDS = {"1": "a", "2": "b", "3": "c", "4": "d"}
 
 
 def _dialogue(cid: str, messages: list[tuple[int, str]]) -> dict[str, Any]:
@@ -118,9 +120,9 @@ def test_collect_signals_adds_prior_and_transitions_over_the_candidates(fakes: A
     table = collect_signals(tk, belief, "")
     assert table.scores["prior"] == pytest.approx({fakes.ALIEN: math.log1p(9.0), fakes.WITCH: math.log1p(1.0)})
     assert table.scores["trans"] == pytest.approx({fakes.WITCH: 3 / 5})  # Get Out is mentioned: excluded
-    only_trans = FusionWeights(vector=0, cf=0, intent=0, popularity=0, attr=0, prior=0, trans=1)
+    only_trans = FusionWeights(vector=0, cf=0, intent=0, popularity=0, attr=0, prior=0, trans=1, crew=0)
     assert rank_candidates(tk, belief, "", k=1, weights=only_trans)[0][0]["item_id"] == fakes.WITCH
-    only_prior = FusionWeights(vector=0, cf=0, intent=0, popularity=0, attr=0, prior=1, trans=0)
+    only_prior = FusionWeights(vector=0, cf=0, intent=0, popularity=0, attr=0, prior=1, trans=0, crew=0)
     assert rank_candidates(tk, belief, "", k=1, weights=only_prior)[0][0]["item_id"] == fakes.ALIEN
     comedy = collect_signals(tk, {"genres": {"comedy": "like"}, "mentioned": [fakes.BABADOOK]}, "")
     assert "prior" not in comedy.scores and "trans" not in comedy.scores  # no horror film is a candidate
@@ -141,3 +143,29 @@ def test_zero_weight_skips_the_prior(fakes: Any) -> None:
     assert cands and all("prior" not in c["signals"] for c in cands)
     with pytest.raises(AssertionError, match="weight 0"):
         rank_candidates(tk, {"genres": {"horror": "like"}}, "", k=3)
+
+
+def test_rates_count_recommender_messages_that_name_a_movie_by_recency_rank() -> None:
+    dialogues = [
+        # seeker names a then b; the recommender comes back to b (rank 0) and names c
+        _dialogue(ECHO_TRAIN[0], [(SEEKER, "@1 and @2"), (RECOMMENDER, "@2 is great, try @3")]),
+        # the recommender names d without coming back to a (rank 0)
+        _dialogue(ECHO_TRAIN[1], [(SEEKER, "@1"), (RECOMMENDER, "hello"), (RECOMMENDER, "@4")]),
+    ]
+    p = learn_prior(dialogues, ECHO_IDS)
+    # rank 0: b (hit) and a (miss) -> 1/2; rank 1: a in the first dialogue (miss) -> 0
+    assert p.echo_rates[:2] == (0.5, 0.0)
+    assert all(r == 0.0 for r in p.echo_rates[2:])  # never seen: no evidence of re-mentions
+
+
+def test_rates_never_increase_with_age_and_echo_scores_the_latest_items() -> None:
+    dialogues = [
+        # rank 1 comes back more often than rank 0 here; the running minimum evens them out
+        _dialogue(ECHO_TRAIN[i], [(SEEKER, "@1 @2"), (RECOMMENDER, "@1 @3")]) for i in range(3)
+    ]
+    p = learn_prior(dialogues, ECHO_IDS)
+    assert p.echo_rates[0] == 0.0 and p.echo_rates[1] == 0.0
+    prior = RedialPrior(echo_rates=(0.4, 0.2, 0.1))
+    assert prior.echo(["x", "y", "z", "w"]) == pytest.approx({"w": 1.0, "z": 0.5, "y": 0.25})  # x too old
+    assert prior.echo(["x", "y", "x"]) == pytest.approx({"x": 1.0, "y": 0.5})  # repeated ids count once
+    assert RedialPrior().echo(["x"]) == {}

@@ -59,7 +59,7 @@ def test_missing_tools_are_skipped_and_liked_items_drive_cf(fakes: Any) -> None:
     assert fakes.TOY_STORY not in table.pool  # liked items are excluded
     full = collect_signals(fakes.make_toolkit(), belief, "")
     assert set(full.scores) >= {"cf", "popularity", "intent"}
-    top = fuse(full, FusionWeights(vector=0, cf=1, intent=0, popularity=0, attr=0), k=1)[0]
+    top = fuse(full, FusionWeights(vector=0, cf=1, intent=0, popularity=0, attr=0, prior=0, trans=0, crew=0), k=1)[0]
     assert top["item_id"] == fakes.PADDINGTON  # shares the most genres with Toy Story
 
 
@@ -87,3 +87,21 @@ def test_signals_with_zero_weight_are_not_computed(toolkit: Any, fakes: Any) -> 
     assert {"vector", "cf"} <= set(both[0]["signals"])
     no_vec, _ = rank_candidates(toolkit, belief, "creepy", k=5, weights=FusionWeights(vector=0.0, cf=1.0))
     assert "vector" not in no_vec[0]["signals"] and "cf" in no_vec[0]["signals"]
+
+
+def test_the_person_filter_holds_while_the_latest_message_names_the_person(toolkit: Any, fakes: Any) -> None:
+    belief = {"people": {"Jordan Peele": "like"}}
+    asked, _ = rank_candidates(toolkit, belief, "", k=12, recent="anything else by peele?")
+    assert {c["item_id"] for c in asked} == {fakes.GET_OUT, fakes.US}
+    later, _ = rank_candidates(toolkit, belief, "", k=12, recent="now something funny")
+    assert len(later) > 2 and {fakes.GET_OUT, fakes.US} <= {c["item_id"] for c in later}
+    assert later[0]["signals"]["attr"] == 1.0  # the liked person still lifts his films
+
+
+def test_named_in_matches_full_names_and_surnames_as_words() -> None:
+    from crsagent.graphs.ranking import named_in
+
+    assert named_in("Jordan Peele", "a film by Jordan Peele, please")
+    assert named_in("Jordan Peele", "more peele.")
+    assert not named_in("Jordan Peele", "peeled apples")
+    assert not named_in("Ed Oh", "oh no") and not named_in("", "anything")
