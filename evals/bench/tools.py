@@ -210,6 +210,7 @@ def run_tools_bench(
                 linker_links_outside_titles=lk.links_outside_titles,
                 linker_messages=lk.messages,
                 linker_p95_ms=lk.p95_ms,
+                linker_audited_precision=lk.audited_precision,
             )
         else:
             report.update(linker_precision=None, linker_recall=None, linker_p50_ms=None)

@@ -79,5 +79,6 @@ def test_bench_tools_command_prints_one_json_object(tmp_path: Path) -> None:
     assert report["build_seconds"] > 0 and report["rebuilt"] is True
     assert set(report["build_stage_seconds"]) == {"catalog", "search", "encoder"}
     assert report["linker_recall"] == 1.0 and report["linker_precision"] == 1.0
+    assert report["linker_audited_precision"] is None  # the tiny data has no audit file
     assert report["timed_searches"] == 20
     assert not (tmp_path / "home").exists()  # the rebuild went to a temporary home, removed after
