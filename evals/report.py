@@ -89,6 +89,8 @@ class ReportData:
         meta: settings of the run (samples, seeds, LLM, machine).
         notes: free-text lines added to the report (skipped runs, caveats).
         extra: further results shown as JSON (for example the synthetic-dialogue effect).
+        claims_on: ``(name, dialogue id -> bool)``: the claims are judged on these dialogues only
+            (the held-out ones, when the models learn from part of the turns); None: all.
     """
 
     replay: dict[str, RunOutcome] = field(default_factory=dict)
@@ -97,6 +99,7 @@ class ReportData:
     meta: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    claims_on: tuple[str, Callable[[str], bool]] | None = None
 
 
 def outcome_from_replay(name: str, kind: str, result: Any, note: str = "") -> RunOutcome:
@@ -108,13 +111,20 @@ def outcome_from_replay(name: str, kind: str, result: Any, note: str = "") -> Ru
 
 
 def paired_delta(
-    better: RunOutcome, worse: RunOutcome, k: int = 10, *, resamples: int = 1000, seed: int = 0
+    better: RunOutcome,
+    worse: RunOutcome,
+    k: int = 10,
+    *,
+    resamples: int = 1000,
+    seed: int = 0,
+    keep: Callable[[str], bool] | None = None,
 ) -> dict[str, Any] | None:
     """Recall@k of ``better`` minus ``worse`` on their common samples, with a 95% bootstrap interval.
 
-    Turns are resampled (samples of one turn move together). Returns None without common samples.
+    Turns are resampled (samples of one turn move together). ``keep`` (dialogue id -> bool)
+    restricts the samples to some dialogues. Returns None without common samples.
     """
-    keys = sorted(set(better.ranks) & set(worse.ranks))
+    keys = sorted(k_ for k_ in set(better.ranks) & set(worse.ranks) if keep is None or keep(k_.split(":", 1)[0]))
     if not keys:
         return None
     turn_of = [k_.rsplit(":", 1)[0] for k_ in keys]
@@ -152,13 +162,15 @@ def comparison_verdict(comp: Mapping[str, Any]) -> str:
     return "inconclusive"
 
 
-def judge_claims(replay: Mapping[str, RunOutcome], k: int = 10) -> list[dict[str, Any]]:
-    """The verdict on each of :data:`CLAIMS` (see the module docstring)."""
+def judge_claims(
+    replay: Mapping[str, RunOutcome], k: int = 10, keep: Callable[[str], bool] | None = None
+) -> list[dict[str, Any]]:
+    """The verdict on each of :data:`CLAIMS` (see the module docstring), on the dialogues ``keep`` accepts."""
     out = []
     for claim, paper, better, rivals in CLAIMS:
         comparisons = []
         for rival in rivals:
-            d = paired_delta(replay[better], replay[rival], k) if better in replay and rival in replay else None
+            d = paired_delta(replay[better], replay[rival], k, keep=keep) if better in replay and rival in replay else None
             comparisons.append({"vs": rival, **(d or {})})
         if any("delta" not in c for c in comparisons):
             verdict = "not measured"
@@ -257,7 +269,8 @@ def _markdown(data: ReportData, claims: list[dict[str, Any]]) -> str:
     if notes:
         lines += ["", *notes]
     lines += ["", "## The seed papers' claims", "",
-              "Judged on Recall@10, paired over the same turns, 95% bootstrap interval of the difference.", "",
+              "Judged on Recall@10, paired over the same turns, 95% bootstrap interval of the difference"
+              + (f", on the {data.claims_on[0]} dialogues only (the models and weights learn from the others)." if data.claims_on else "."), "",
               "| claim | paper | comparison | ΔR@10 | 95% CI | samples | this comparison | claim |",
               "|---|---|---|---|---|---|---|---|"]
     for c in claims:
@@ -307,7 +320,7 @@ def write_report(data: ReportData, out_dir: Path | str) -> dict[str, Any]:
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    claims = judge_claims(data.replay)
+    claims = judge_claims(data.replay, keep=data.claims_on[1] if data.claims_on else None)
     _plot_recall(data, out / "recall.png")
     _plot_success(data, out / "success.png")
     _atomic_text(out / "report.md", _markdown(data, claims))
@@ -318,6 +331,7 @@ def write_report(data: ReportData, out_dir: Path | str) -> dict[str, Any]:
         "simulation": data.simulation,
         "understanding": data.understanding,
         "meta": data.meta,
+        "claims_on": data.claims_on[0] if data.claims_on else "all",
         "notes": data.notes,
         "extra": data.extra,
         "files": {k: str(out / k) for k in ("report.md", "report.json", "recall.png", "success.png")},
@@ -401,7 +415,8 @@ def run_report(
         simulate: ``simulate(agent, variant) -> simulation summary``, optional.
         understand: ``understand(agent, turns) -> understanding summary``, optional.
         popularity: a popularity runner to replay as a baseline, optional.
-        splits: dialogue splits for split summaries.
+        splits: dialogue splits for split summaries; with a ``heldout`` split the claims are
+            judged on the held-out dialogues only.
         progress: ``progress(description, total) -> advance(n)``.
         meta: run settings shown in the report.
         extra: further results shown as JSON sections (title -> object).
@@ -416,6 +431,9 @@ def run_report(
     part_dir.mkdir(parents=True, exist_ok=True)
     sampled = select_turns(list(turns), sample, seed)
     data = ReportData(meta={**(meta or {}), "crs_turns": len(turns), "llm_sample": len(sampled), "seed": seed}, extra=dict(extra or {}))
+    if splits and "heldout" in splits:
+        held = splits["heldout"]
+        data.claims_on = ("held-out", lambda dialog_id: bool(held({"dialog_id": dialog_id})))
 
     def replay(name: str, kind: str, agent: Any, todo: Sequence[Any], concurrency: int = 1) -> None:
         with PartialResults(part_dir / f"{name.replace(' ', '_')}.partial.jsonl", {"run": name, "turns": [t.key for t in todo]}) as p:

@@ -95,3 +95,20 @@ def test_run_report_skips_what_it_cannot_run_and_resumes(tmp_path, turns_path, r
                        variants=("crs-only", "full"), ablations={})
     assert again["replay"]["crs-only"]["summary"]["resumed"] == 12
     assert any("full: not run (LLMUnavailableError" in n for n in again["notes"])
+
+
+def test_claims_can_be_judged_on_some_dialogues_only(tmp_path):
+    # a wins on dialogues d0-d19 only; b wins on d20-d39
+    a = RunOutcome("a", "variant", {}, ranks={f"d{i}:1:0": (1 if i < 20 else None) for i in range(40)})
+    b = RunOutcome("b", "variant", {}, ranks={f"d{i}:1:0": (None if i < 20 else 1) for i in range(40)})
+    assert paired_delta(a, b)["delta"] == 0.0
+    first = paired_delta(a, b, keep=lambda d: int(d[1:]) < 20)
+    assert first["delta"] == 1.0 and first["samples"] == 20
+    assert paired_delta(a, b, keep=lambda d: False) is None
+    replay = {"crs-only": outcome("crs-only", 20), "crs-only -intent": outcome("crs-only -intent", 0)}
+    data = ReportData(replay=replay, claims_on=("held-out", lambda d: int(d[1:]) >= 20))
+    obj = write_report(data, tmp_path)
+    latent = next(c for c in obj["claims"] if c["claim"] == "Latent intents help")
+    assert latent["comparisons"][0]["samples"] == 20 and latent["comparisons"][0]["delta"] == 0.0
+    assert obj["claims_on"] == "held-out"
+    assert "on the held-out dialogues only" in (tmp_path / "report.md").read_text()
