@@ -62,7 +62,6 @@ __all__ = [
     "collect_turns",
     "to_signals",
     "prior_extras",
-    "prepare",
     "evaluate",
     "grid_weights",
     "main",
@@ -166,7 +165,7 @@ def collect_turns(
     people_hard: bool = False,
     limit: int | None = None,
 ) -> list[RawTurn]:
-    """Read each turn's context and collect its signals once (the expensive part of :func:`prepare`).
+    """Read each turn's context and collect its signals once (the expensive part of tuning).
 
     Returns:
         One entry per turn that has at least one scorable (not already mentioned) sample.
@@ -272,34 +271,6 @@ def prior_extras(toolkit: Any, data_dir: Path, names: Sequence[str]) -> dict[str
     if unknown:
         raise ValueError(f"unknown extra signal(s) {unknown}; use {sorted(table)}")
     return {n: table[n] for n in names}
-
-
-def prepare(
-    toolkit: Any,
-    turns: Iterable[Any],
-    resolver: Any,
-    *,
-    genres_hard: bool,
-    people_hard: bool = False,
-    limit: int | None = None,
-    extras: Mapping[str, ExtraSignal] | None = None,
-) -> list[TurnSignals]:
-    """Collect each turn's signals once (:func:`collect_turns` then :func:`to_signals`).
-
-    Args:
-        toolkit: the movie toolkit.
-        turns: ``evals.datasets.ReplayTurn`` objects.
-        resolver: ``evals.datasets.TitleResolver``.
-        genres_hard: liked genres filter the candidates.
-        people_hard: the most recently liked person filters the candidates.
-        limit: at most this many turns.
-        extras: extra signals (further matrix columns after ``SIGNALS``).
-
-    Returns:
-        One entry per turn that has at least one scorable (not already mentioned) sample.
-    """
-    raw = collect_turns(toolkit, turns, resolver, genres_hard=genres_hard, people_hard=people_hard, limit=limit)
-    return to_signals(toolkit, raw, genres_hard=genres_hard, people_hard=people_hard, extras=extras)
 
 
 def grid_weights(grid: Mapping[str, Sequence[float]] = GRID, signals: Sequence[str] = SIGNALS) -> np.ndarray:
