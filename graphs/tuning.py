@@ -190,11 +190,12 @@ def collect_turns(
         lc = [HumanMessage(content=m.content) if m.role == "user" else AIMessage(content=m.content) for m in msgs]
         upd = understand({"messages": lc}, rt)
         belief = upd["belief"]
+        recent = dialogue_text(lc, 1)
         table = collect_signals(
             toolkit, belief, dialogue_text(lc, 6), pool=POOL, genres_hard=genres_hard, people_hard=people_hard,
-            recent=dialogue_text(lc, 1),
-        )  # the same latest message is kept with the turn (RawTurn.recent)
-        out.append(RawTurn(table, dict(belief), gold, dialogue_text(lc, 1)))
+            recent=recent,
+        )
+        out.append(RawTurn(table, dict(belief), gold, recent))
     return out
 
 

@@ -166,6 +166,7 @@ class Toolkit:
         for name in HANDLES:
             self._get(name)
         self.items()
+        self.films_by_person()  # the crew signal's index, so the first turn does not build it
         return self
 
     # -- catalogue views (built once) --------------------------------------------------

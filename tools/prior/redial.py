@@ -208,12 +208,13 @@ def learn_prior(
         seen: list[str] = []
         done: set[str] = set()
         for msg in d.get("messages") or []:
-            named = {id_map[r] for r in MENTION.findall(str(msg.get("text", ""))) if r in id_map}
+            rids = MENTION.findall(str(msg.get("text", "")))
+            named = {id_map[r] for r in rids if r in id_map}
             if named and msg.get("senderWorkerId") == recommender:
                 for r, item in enumerate(reversed(seen[-ECHO_DEPTH:])):
                     echo_seen[r] += 1
                     echo_hits[r] += item in named
-            for rid in MENTION.findall(str(msg.get("text", ""))):
+            for rid in rids:
                 item = id_map.get(rid)
                 if item is None or item in done:
                     continue
