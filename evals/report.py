@@ -2,7 +2,7 @@
 
 :func:`run_report` replays the ReDial dev turns through every collaboration variant (the LLM
 variants on a seeded sample) and through the signal ablations of ``crs-only`` (intent scorer,
-CF, vector search off), runs agenda-simulated dialogues, scores belief extraction, and hands
+CF, vector search off: both ``vector`` and ``content``), runs agenda-simulated dialogues, scores belief extraction, and hands
 the results to :func:`write_report`, which writes ``report.md``, ``report.json`` and PNG plots.
 
 Each claim of the seed papers is judged on Recall@10 by a paired bootstrap over turns
@@ -376,7 +376,8 @@ Progress = Callable[[str, int | None], Callable[[int], None]]
 ABLATIONS: dict[str, dict[str, bool]] = {
     "crs-only -intent": {"intent": False},
     "crs-only -cf": {"cf": False},
-    "crs-only -vector": {"vector": False},
+    # both signals that query the vector index: the user's words (vector) and the items' profile (content)
+    "crs-only -vector": {"vector": False, "content": False},
 }
 
 

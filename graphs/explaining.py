@@ -31,6 +31,7 @@ _SIGNAL_WORDS = {
     "prior": "recommenders often suggest it",
     "trans": "it is often recommended after the movies you mentioned",
     "crew": "it shares its director or stars with the movies you mentioned",
+    "content": "it resembles the titles you mentioned",
 }
 
 

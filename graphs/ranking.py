@@ -9,7 +9,8 @@ Signals (each optional; a missing tool just contributes nothing):
 * ``attr`` — matches of the item's attributes with the liked genres, people and brands;
 * ``prior`` — how often ReDial recommenders suggest the item (train-half dialogues, :mod:`~crsagent.tools.prior.redial`);
 * ``trans`` — how often recommenders suggested it after the items mentioned so far (same data);
-* ``crew`` — directors, writers and cast shared with the items mentioned so far (:mod:`~crsagent.graphs.crew`).
+* ``crew`` — directors, writers and cast shared with the items mentioned so far (:mod:`~crsagent.graphs.crew`);
+* ``content`` — closeness of the item's document to the items mentioned so far (:mod:`~crsagent.graphs.content`).
 
 Items already mentioned never become candidates; :func:`echo_candidates` scores them separately
 for re-mention, for the catalogue ranking the replay protocol scores (never for recommendations).
@@ -33,6 +34,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from crsagent.agent.errors import ToolInputError
+from crsagent.graphs.content import content_scores
 from crsagent.graphs.crew import crew_scores
 from crsagent.graphs.belief import (
     Belief,
@@ -64,7 +66,7 @@ __all__ = [
     "catalogue_ranking",
 ]
 
-SIGNALS: tuple[str, ...] = ("vector", "cf", "intent", "popularity", "attr", "prior", "trans", "crew")
+SIGNALS: tuple[str, ...] = ("vector", "cf", "intent", "popularity", "attr", "prior", "trans", "crew", "content")
 POOL = 200  # items each signal contributes to the candidate pool
 
 
@@ -73,7 +75,7 @@ class FusionWeights:
     """Weights of the normalised signals in the fused score (the one place they live).
 
     Attributes:
-        vector, cf, intent, popularity, attr, prior, trans, crew: each signal's weight.
+        vector, cf, intent, popularity, attr, prior, trans, crew, content: each signal's weight.
         echo: the weight of re-mentions (:func:`echo_candidates`): items already mentioned enter
             the catalogue ranking the replay scores (``TurnResult.ranking``), never the
             recommendations.
@@ -83,13 +85,14 @@ class FusionWeights:
     """
 
     vector: float = 0.1
-    cf: float = 1.0
+    cf: float = 2.0
     intent: float = 0.0
-    popularity: float = 5.0
-    attr: float = 3.0
-    prior: float = 0.0
+    popularity: float = 6.0
+    attr: float = 4.0
+    prior: float = 0.25
     trans: float = 3.0
     crew: float = 4.0
+    content: float = 3.0
     echo: float = 40.0
     genre_filter: bool = True
     people_filter: bool = True
@@ -274,6 +277,10 @@ def collect_signals(
         table.add("trans", prior.top_transitions(excluded, k, cand, excluded))
     if "crew" not in skip and excluded:
         table.add("crew", crew_scores(toolkit, excluded, k, cand, excluded))
+    if "content" not in skip and excluded and toolkit.index is not None:
+        bad = set(disliked)
+        context = [i for i in excluded_ids(belief) if i not in bad]
+        table.add("content", content_scores(toolkit.index, context, k, cand, excluded))
     if "attr" not in skip:
         table.add("attr", _attr_scores(toolkit, belief, table.pool))
     # every pooled item gets its popularity, so the signal is defined over the whole pool

@@ -3,8 +3,8 @@
 Re-mentions only matter under the plain replay protocol (a ground-truth title already mentioned
 in the context stays a sample), which the signal tuner (:mod:`crsagent.graphs.tuning`) leaves
 out. So the ``crs-only`` agent replays the ``tune`` turns once per weight of :data:`ECHO_GRID`
-(the other weights at their defaults); the weight with the best plain Recall@10 (then @50,
-then @1; the smallest at a tie) is chosen, and every weight is also replayed on ``check``.
+(the other weights at their defaults); the weight with the best plain Recall@10 + Recall@50
+(then Recall@1; the smallest at a tie) is chosen, and every weight is also replayed on ``check``.
 
 Run: ``python -m crsagent.graphs.tuning_echo --json out/echo-tuning.json`` (about 3 min).
 """
@@ -28,8 +28,9 @@ def _recall(summary: dict[str, Any], prefix: str = "") -> list[float]:
 
 
 def choose(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """The row with the best ``tune`` plain Recall@10, then @50, then @1; the smallest weight at a tie."""
-    return max(rows, key=lambda r: (r["tune"]["recall"][1], r["tune"]["recall"][2], r["tune"]["recall"][0], -r["echo"]))
+    """The row with the best ``tune`` plain Recall@10 + Recall@50 (the fusion weights' rule,
+    :mod:`crsagent.graphs.tuning`), then Recall@1; the smallest weight at a tie."""
+    return max(rows, key=lambda r: (r["tune"]["recall"][1] + r["tune"]["recall"][2], r["tune"]["recall"][0], -r["echo"]))
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

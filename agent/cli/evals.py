@@ -49,7 +49,7 @@ def _make_agent(settings: _Any, variant: str, signals: _Optional[dict[str, bool]
 
 
 def _parse_signals(off: list[str]) -> _Optional[dict[str, bool]]:
-    allowed = ("intent", "cf", "vector")
+    allowed = ("intent", "cf", "vector", "content", "crew", "trans", "prior")
     bad = [s for s in off if s not in allowed]
     if bad:
         raise typer.BadParameter(f"unknown signal(s) {bad}; choose from {allowed}", param_hint="--signal-off")
@@ -64,7 +64,7 @@ def replay_cmd(
     sample_seed: _Optional[int] = typer.Option(None, help="Sample --limit turns with this seed instead of taking the first."),
     json_path: _Path = typer.Option(_Path("out/replay.json"), "--json", help="Where to write the summary JSON; partial results go next to it."),
     concurrency: int = typer.Option(1, min=1, help="Turns in flight (above 1 uses the async agent; for LLM variants)."),
-    signal_off: list[str] = typer.Option([], "--signal-off", help="Switch a ranking signal off (intent, cf, vector); repeatable."),
+    signal_off: list[str] = typer.Option([], "--signal-off", help="Switch a ranking signal off (intent, cf, vector, content, crew, trans, prior); repeatable."),
     fresh: bool = typer.Option(False, help="Ignore partial results of an earlier run."),
     home: _Optional[_Path] = _EVAL_HOME,
     llm_base_url: _Optional[str] = _EVAL_LLM_URL,

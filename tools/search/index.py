@@ -323,6 +323,27 @@ class VectorIndex:
             raise ToolInputError(f"a query vector has {EMBED_DIM} numbers, not {vec.shape[0]}")
         return self._rank(vec, k, self._candidates(filter, candidate_ids, db), set(exclude_ids))
 
+    def vector_scores(
+        self,
+        vec: np.ndarray,
+        k: int = 10,
+        candidate_ids: Sequence[str] | None = None,
+        exclude_ids: Iterable[str] = (),
+    ) -> dict[str, float]:
+        """:meth:`query_vector` as ``{item_id: score}``, best first (the ranking's hot path).
+
+        Raises:
+            ToolInputError: k out of range or a vector of the wrong size.
+            UnknownItemError: candidate ids not in the catalogue.
+        """
+        k = self._check_k(k)
+        vec = np.asarray(vec, dtype=np.float32).reshape(-1)
+        if vec.shape != (EMBED_DIM,):
+            raise ToolInputError(f"a query vector has {EMBED_DIM} numbers, not {vec.shape[0]}")
+        ids = self.ids
+        hits = self._hits(vec, k, self._candidates(None, candidate_ids, None), set(exclude_ids))
+        return {ids[row]: round(score, 6) for row, score in hits}
+
     def _rank(self, vec: np.ndarray, k: int, cands: list[str] | None, excluded: set[str]) -> list[ScoredItem]:
         """Top ``k`` of the candidates as results (see :meth:`_hits`)."""
         return [self._scored(row, score) for row, score in self._hits(vec, k, cands, excluded)]
@@ -374,10 +395,12 @@ class VectorIndex:
         if candidate_ids is not None:
             if isinstance(candidate_ids, str):
                 raise ToolInputError("candidate_ids must be a list of item ids, not one string")
-            uniq = list(dict.fromkeys(map(str, candidate_ids)))
-            if not self._row.keys() >= set(uniq):
-                raise UnknownItemError([c for c in uniq if c not in self._row])
-            cands = uniq
+            seen = dict.fromkeys(candidate_ids)  # dedupe, order kept
+            if seen.keys() - self._row.keys():  # one C-level pass (candidate lists run to thousands)
+                seen = dict.fromkeys(map(str, seen))
+                if seen.keys() - self._row.keys():
+                    raise UnknownItemError([c for c in seen if c not in self._row])
+            cands = list(seen)
         if filter is not None:
             from crsagent.tools.catalog.db import as_filter
 

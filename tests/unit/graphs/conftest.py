@@ -200,6 +200,27 @@ class FakeIndex:
                      db: Any = None) -> dict[str, float]:
         return {h.item_id: h.score for h in self.query(text, k, filter, candidate_ids, db)}
 
+    # item embeddings: one axis per genre of the catalogue, unit length
+    _AXES = sorted({g for it in ITEMS for g in it.genres})
+
+    def __contains__(self, item_id: object) -> bool:
+        return item_id in BY_ID
+
+    def item_vectors(self, ids: Sequence[str]) -> list[list[float]]:
+        rows = []
+        for i in ids:
+            v = [1.0 if g in BY_ID[i].genres else 0.0 for g in self._AXES]
+            n = sum(x * x for x in v) ** 0.5 or 1.0
+            rows.append([x / n for x in v])
+        return rows
+
+    def vector_scores(self, vec: Sequence[float], k: int = 10, candidate_ids: Sequence[str] | None = None,
+                      exclude_ids: Sequence[str] = ()) -> dict[str, float]:
+        pool = [i for i in (candidate_ids if candidate_ids is not None else list(BY_ID)) if i not in set(exclude_ids)]
+        out = [(i, sum(a * b for a, b in zip(vec, self.item_vectors([i])[0]))) for i in pool]
+        out.sort(key=lambda t: (-t[1], t[0]))
+        return dict(out[:k])
+
 
 @dataclass
 class IntentResult:

@@ -27,7 +27,7 @@ def test_crew_joins_the_pool_and_can_decide_the_ranking(fakes: Any) -> None:
     belief = {"genres": {"horror": "like"}, "mentioned": [fakes.GET_OUT]}
     table = collect_signals(tk, belief, "")
     assert set(table.scores["crew"]) == {fakes.US}
-    only_crew = FusionWeights(vector=0, cf=0, intent=0, popularity=0, attr=0, prior=0, trans=0, crew=1)
+    only_crew = FusionWeights(vector=0, cf=0, intent=0, popularity=0, attr=0, prior=0, trans=0, crew=1, content=0)
     assert rank_candidates(tk, belief, "", k=1, weights=only_crew)[0][0]["item_id"] == fakes.US
     off = collect_signals(tk, belief, "", skip=frozenset({"crew"}))
     assert "crew" not in off.scores

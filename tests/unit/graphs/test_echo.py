@@ -41,7 +41,7 @@ def test_the_ranking_holds_re_mentions_and_the_recommendations_never_do(settings
     assert len(r.ranking) == 5
 
 
-def test_the_echo_tuner_picks_recall_at_10_then_50_then_1_then_the_smallest_weight() -> None:
+def test_the_echo_tuner_picks_recall_at_10_plus_50_then_1_then_the_smallest_weight() -> None:
     from crsagent.graphs.tuning_echo import ECHO_GRID, choose
 
     def row(w: float, r: list[float]) -> dict[str, Any]:
@@ -51,3 +51,5 @@ def test_the_echo_tuner_picks_recall_at_10_then_50_then_1_then_the_smallest_weig
     assert choose([row(0, [0.1, 0.2, 0.3]), row(8, [0.0, 0.3, 0.3])])["echo"] == 8
     assert choose([row(8, [0.0, 0.3, 0.3]), row(16, [0.0, 0.3, 0.4])])["echo"] == 16
     assert choose([row(40, [0.1, 0.3, 0.4]), row(100, [0.1, 0.3, 0.4])])["echo"] == 40
+    assert choose([row(16, [0.0, 0.3, 0.3]), row(24, [0.0, 0.2, 0.5])])["echo"] == 24  # the sum decides
+    assert choose([row(16, [0.1, 0.3, 0.4]), row(24, [0.2, 0.3, 0.4])])["echo"] == 24  # then Recall@1

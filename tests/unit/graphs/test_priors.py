@@ -120,9 +120,9 @@ def test_collect_signals_adds_prior_and_transitions_over_the_candidates(fakes: A
     table = collect_signals(tk, belief, "")
     assert table.scores["prior"] == pytest.approx({fakes.ALIEN: math.log1p(9.0), fakes.WITCH: math.log1p(1.0)})
     assert table.scores["trans"] == pytest.approx({fakes.WITCH: 3 / 5})  # Get Out is mentioned: excluded
-    only_trans = FusionWeights(vector=0, cf=0, intent=0, popularity=0, attr=0, prior=0, trans=1, crew=0)
+    only_trans = FusionWeights(vector=0, cf=0, intent=0, popularity=0, attr=0, prior=0, trans=1, crew=0, content=0)
     assert rank_candidates(tk, belief, "", k=1, weights=only_trans)[0][0]["item_id"] == fakes.WITCH
-    only_prior = FusionWeights(vector=0, cf=0, intent=0, popularity=0, attr=0, prior=1, trans=0, crew=0)
+    only_prior = FusionWeights(vector=0, cf=0, intent=0, popularity=0, attr=0, prior=1, trans=0, crew=0, content=0)
     assert rank_candidates(tk, belief, "", k=1, weights=only_prior)[0][0]["item_id"] == fakes.ALIEN
     comedy = collect_signals(tk, {"genres": {"comedy": "like"}, "mentioned": [fakes.BABADOOK]}, "")
     assert "prior" not in comedy.scores and "trans" not in comedy.scores  # no horror film is a candidate

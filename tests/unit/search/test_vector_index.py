@@ -180,3 +180,19 @@ def test_linker_and_lexicon_build_from_a_product_database(small_db) -> None:
     assert [m.item_id for m in linker.link("have you seen mafia family?")] == ["tt0000008"]
     lex = AttributeLexicon.from_db(small_db)
     assert lex.extract("no horror, a funny movie with bob actor").people == ["Bob Actor"]
+
+
+def test_vector_scores_are_query_vector_as_a_dict(index: VectorIndex) -> None:
+    v = index.item_vectors(["tt0000001"])[0]
+    full = index.query_vector(v, 4, candidate_ids=["tt0000002", "tt0000003", "tt0000005"], exclude_ids=["tt0000003"])
+    got = index.vector_scores(v, 4, candidate_ids=["tt0000002", "tt0000003", "tt0000005"], exclude_ids=["tt0000003"])
+    assert got == {h.item_id: h.score for h in full} and list(got) == [h.item_id for h in full]
+    assert set(got) == {"tt0000002", "tt0000005"}  # the excluded candidate is left out
+    assert all(type(x) is float for x in got.values())  # plain floats (checkpoints serialise them)
+    assert "tt0000001" not in index.vector_scores(v, 3, exclude_ids=["tt0000001"])
+    with pytest.raises(ToolInputError):
+        index.vector_scores(v[:10], 3)
+    with pytest.raises(ToolInputError):
+        index.vector_scores(v, 0)
+    with pytest.raises(UnknownItemError):
+        index.vector_scores(v, 3, candidate_ids=["nope"])
