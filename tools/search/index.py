@@ -355,10 +355,11 @@ class VectorIndex:
             return self._chroma(vec, k)
         if cands is None:
             rows = np.arange(len(self.ids))
+            if excluded:  # drop the excluded rows by their (few) row numbers, not by a pass over every id
+                gone = [self._row[i] for i in excluded if i in self._row]
+                rows = np.delete(rows, gone) if gone else rows
         else:
             rows = self._rows([c for c in cands if c not in excluded] if excluded else cands)
-        if cands is None and excluded:
-            rows = np.array([r for r in rows if self.ids[r] not in excluded], dtype=np.int64)
         if rows.size == 0:
             return []
         # one product over the whole matrix is cheaper than copying the candidates' rows first
