@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from crsagent.tools.search.index import MAX_K
+
 __all__ = ["content_scores"]
 
 
@@ -29,7 +31,7 @@ def content_scores(
     Args:
         index: a :class:`~crsagent.tools.search.index.VectorIndex`.
         context: item ids of the dialogue; ids not in the index are skipped, repeats count once.
-        k: how many items (at most the index's 1,000 per query).
+        k: how many items (at most the index's ``MAX_K`` per query).
         candidate_ids: the allowed items (None: any item).
         exclude: items never to return (the context's own items, typically).
 
@@ -37,7 +39,7 @@ def content_scores(
         Item id -> cosine similarity, best first; empty without a context item in the index.
     """
     ids = [i for i in dict.fromkeys(context) if i in index]
-    k = min(int(k), 1000)
+    k = min(int(k), MAX_K)
     if not ids or k <= 0:
         return {}
     v = np.asarray(index.item_vectors(ids), dtype=np.float32).mean(axis=0)

@@ -238,7 +238,8 @@ def collect_signals(
         The raw per-signal scores and the candidate pool.
     """
     allowed = allowed_ids(toolkit, belief, genres_hard, people_hard, recent)
-    excluded = set(excluded_ids(belief))
+    context = excluded_ids(belief)  # the dialogue's items, in order (sums over them stay deterministic)
+    excluded = set(context)
     cand = None if allowed is None else [i for i in allowed if i not in excluded]
     table = SignalTable()
     if cand is not None and not cand:
@@ -274,13 +275,14 @@ def collect_signals(
     if prior is not None and "prior" not in skip:
         table.add("prior", prior.top_prior(k, cand, excluded))
     if prior is not None and "trans" not in skip:
-        table.add("trans", prior.top_transitions(excluded, k, cand, excluded))
+        table.add("trans", prior.top_transitions(context, k, cand, excluded))
     if "crew" not in skip and excluded:
-        table.add("crew", crew_scores(toolkit, excluded, k, cand, excluded))
+        table.add("crew", crew_scores(toolkit, context, k, cand, excluded))
     if "content" not in skip and excluded and toolkit.index is not None:
         bad = set(disliked)
-        context = [i for i in excluded_ids(belief) if i not in bad]
-        table.add("content", content_scores(toolkit.index, context, k, cand, excluded))
+        profile = [i for i in context if i not in bad]
+        # the candidates already leave the excluded items out; only a search of every item needs them
+        table.add("content", content_scores(toolkit.index, profile, k, cand, excluded if cand is None else ()))
     if "attr" not in skip:
         table.add("attr", _attr_scores(toolkit, belief, table.pool))
     # every pooled item gets its popularity, so the signal is defined over the whole pool

@@ -317,11 +317,7 @@ class VectorIndex:
         exclude_ids: Iterable[str] = (),
     ) -> list[ScoredItem]:
         """Like :meth:`query`, from a unit vector (an item's embedding, a fused profile ...)."""
-        k = self._check_k(k)
-        vec = np.asarray(vec, dtype=np.float32).reshape(-1)
-        if vec.shape != (EMBED_DIM,):
-            raise ToolInputError(f"a query vector has {EMBED_DIM} numbers, not {vec.shape[0]}")
-        return self._rank(vec, k, self._candidates(filter, candidate_ids, db), set(exclude_ids))
+        return [self._scored(row, score) for row, score in self._vector_hits(vec, k, filter, candidate_ids, db, exclude_ids)]
 
     def vector_scores(
         self,
@@ -336,17 +332,23 @@ class VectorIndex:
             ToolInputError: k out of range or a vector of the wrong size.
             UnknownItemError: candidate ids not in the catalogue.
         """
+        ids = self.ids
+        return {ids[row]: round(score, 6) for row, score in self._vector_hits(vec, k, None, candidate_ids, None, exclude_ids)}
+
+    def _vector_hits(
+        self,
+        vec: np.ndarray,
+        k: int,
+        filter: ItemFilter | dict[str, Any] | None,
+        candidate_ids: Sequence[str] | None,
+        db: Any,
+        exclude_ids: Iterable[str],
+    ) -> list[tuple[int, float]]:
         k = self._check_k(k)
         vec = np.asarray(vec, dtype=np.float32).reshape(-1)
         if vec.shape != (EMBED_DIM,):
             raise ToolInputError(f"a query vector has {EMBED_DIM} numbers, not {vec.shape[0]}")
-        ids = self.ids
-        hits = self._hits(vec, k, self._candidates(None, candidate_ids, None), set(exclude_ids))
-        return {ids[row]: round(score, 6) for row, score in hits}
-
-    def _rank(self, vec: np.ndarray, k: int, cands: list[str] | None, excluded: set[str]) -> list[ScoredItem]:
-        """Top ``k`` of the candidates as results (see :meth:`_hits`)."""
-        return [self._scored(row, score) for row, score in self._hits(vec, k, cands, excluded)]
+        return self._hits(vec, k, self._candidates(filter, candidate_ids, db), set(exclude_ids))
 
     def _hits(self, vec: np.ndarray, k: int, cands: list[str] | None, excluded: set[str]) -> list[tuple[int, float]]:
         """(row, cosine) of the top ``k`` candidates, best first (None: every item; chromadb's
