@@ -75,6 +75,13 @@ class TurnResult(BaseModel):
         degraded: True when the LLM failed and the turn fell back to the crs-only path.
         thread_id: the checkpointed thread, when one was used.
         notes: what the turn handled on the way (invalid LLM output repaired, a guard rewrite ...).
+        fallback: True when the LLM's output could not carry the turn and the deterministic
+            policy's reply was used instead (the ``agent`` variant; other LLM variants set it
+            with ``degraded``).
+        fallback_reason: why it fell back (one of ``FALLBACK_REASONS``), else None.
+        trace: the turn's LLM tool-calling exchange, in order: one entry per LLM answer
+            (``{"type": "llm", "content", "tool_calls": [{"name", "args", "id"}], "invalid": [...]}``)
+            and per tool result (``{"type": "tool", "name", "status", "content"}``).
     """
 
     reply: str
@@ -86,6 +93,9 @@ class TurnResult(BaseModel):
     degraded: bool = False
     thread_id: str | None = None
     notes: list[str] = Field(default_factory=list)
+    fallback: bool = False
+    fallback_reason: str | None = None
+    trace: list[dict[str, Any]] = Field(default_factory=list)
 
 
 @runtime_checkable

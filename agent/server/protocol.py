@@ -220,6 +220,10 @@ class TurnInfo(BaseModel):
         session_id: the checkpointed session, or None for a stateless request.
         action: the policy's decision (``elicit``, ``recommend``, ...).
         degraded: True when the LLM failed and the turn fell back to the CRS-only path.
+        fallback: True when the LLM's output could not carry the turn and the deterministic
+            policy's reply was used.
+        fallback_reason: why it fell back (``invalid_tool_call``, ``tool_not_offered``,
+            ``budget_exhausted``, ``guard_rejected``, ``llm_error``, ``no_llm``), else null.
         llm_calls: LLM calls the turn made.
         tool_calls: tool calls the turn made.
     """
@@ -228,6 +232,8 @@ class TurnInfo(BaseModel):
     session_id: str | None = None
     action: str = ""
     degraded: bool = False
+    fallback: bool = False
+    fallback_reason: str | None = None
     llm_calls: int = 0
     tool_calls: int = 0
 

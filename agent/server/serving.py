@@ -171,6 +171,8 @@ def _parts(plan: TurnPlan, result: TurnResult) -> tuple[list[RecommendationOut],
         session_id=plan.session_id,
         action=result.action,
         degraded=result.degraded,
+        fallback=result.fallback,
+        fallback_reason=result.fallback_reason,
         llm_calls=u.llm_calls,
         tool_calls=u.tool_calls,
     )
