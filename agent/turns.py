@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 __all__ = [
     "VARIANTS",
+    "FALLBACK_REASONS",
     "Variant",
     "ChatMessage",
     "Recommendation",
@@ -21,8 +22,23 @@ __all__ = [
 ]
 
 #: Collaboration variants, as graph-builder options and as model ids of the HTTP API.
-VARIANTS: tuple[str, ...] = ("full", "llm-only", "crs-only", "llm-assists-crs", "crs-assists-llm")
-Variant = Literal["full", "llm-only", "crs-only", "llm-assists-crs", "crs-assists-llm"]
+#: ``agent`` is the product's loop (the LLM decides through tool calls); the other five are the
+#: U-NEED collaboration variants kept for the evaluation.
+VARIANTS: tuple[str, ...] = ("agent", "full", "llm-only", "crs-only", "llm-assists-crs", "crs-assists-llm")
+Variant = Literal["agent", "full", "llm-only", "crs-only", "llm-assists-crs", "crs-assists-llm"]
+#: Why a turn fell back to the deterministic policy's reply: no chat model; the request failed;
+#: the LLM-call or tool-call budget ran out; a tool call that could not be parsed or validated
+#: even after one repair; a call to a tool that was not offered; a reply the grounding guard
+#: refused; (U-NEED variants) an LLM step that failed.
+FALLBACK_REASONS: tuple[str, ...] = (
+    "no_llm",
+    "llm_error",
+    "budget_exhausted",
+    "invalid_tool_call",
+    "tool_not_offered",
+    "guard_rejected",
+    "llm_step_failed",
+)
 
 
 class ChatMessage(BaseModel):

@@ -5,6 +5,10 @@
     START -> understand -> decide -> act -> respond -> remember -> END
                                        \\-> tool_agent <-> tools -/     (variants with an LLM tool step)
 
+    START -> understand -> agent <-> agent_tools                       (the ``agent`` variant)
+                          agent -> remember -> END                     (the LLM's reply passed the guard)
+                          agent | agent_tools -> fallback -> decide -> act -> respond -> remember
+
 The builder is returned uncompiled, so callers choose the checkpointer and store
 (``build_crs_graph("full").compile(checkpointer=..., store=...)``), or compose it into a
 larger graph. Run it with ``context=CRSContext(toolkit=..., llm=...)``.
@@ -27,6 +31,12 @@ from crsagent.graphs.nodes import (
     make_understand,
     remember,
 )
+from crsagent.graphs.nodes.agent import (
+    make_agent,
+    make_agent_tools_node,
+    route_after_agent,
+    route_after_agent_tools,
+)
 from crsagent.graphs.nodes.remember import aremember
 from crsagent.graphs.routers import (
     route_after_act,
@@ -34,7 +44,7 @@ from crsagent.graphs.routers import (
     route_after_tools,
 )
 from crsagent.graphs.state import CRSState
-from crsagent.graphs.variants import VariantSpec, get_variant
+from crsagent.graphs.variants import VARIANT_SPECS, VariantSpec, get_variant
 from langgraph._internal._runnable import RunnableCallable
 from langgraph.graph import END, START, StateGraph
 
@@ -90,6 +100,8 @@ def build_crs_graph(variant: str | VariantSpec = "full") -> StateGraph:
         ConfigError: unknown variant.
     """
     spec = get_variant(variant)
+    if spec.agent_loop:
+        return _agent_graph(spec)
     g = StateGraph(CRSState, context_schema=CRSContext)
     g.add_node("understand", _steps(make_understand(spec), "understand"))
     g.add_node("decide", inline(make_decide(spec), "decide"))
@@ -107,6 +119,36 @@ def build_crs_graph(variant: str | VariantSpec = "full") -> StateGraph:
         g.add_conditional_edges("tools", inline(route_after_tools), ["tool_agent", "respond"])
     else:
         g.add_edge("act", "respond")
+    g.add_edge("respond", "remember")
+    g.add_edge("remember", END)
+    return g
+
+
+def _fallback_start(state: CRSState) -> dict[str, Any]:
+    """The ``fallback`` node: marks where the deterministic policy takes over (the reason is in
+    the state already)."""
+    return {"agent_step": "fallback"}
+
+
+def _agent_graph(spec: VariantSpec) -> StateGraph:
+    """The ``agent`` variant: the LLM decides; the crs-only pipeline is the fallback."""
+    crs = VARIANT_SPECS["crs-only"]
+    g = StateGraph(CRSState, context_schema=CRSContext)
+    g.add_node("understand", _steps(make_understand(spec), "understand"))
+    g.add_node("agent", _steps(make_agent(spec), "agent"))
+    g.add_node("agent_tools", make_agent_tools_node())
+    g.add_node("fallback", inline(_fallback_start, "fallback"))
+    g.add_node("decide", inline(make_decide(crs), "decide"))
+    g.add_node("act", make_act(crs))
+    g.add_node("respond", _steps(make_respond(crs), "respond"))
+    g.add_node("remember", inline(remember, "remember", aremember))
+    g.add_edge(START, "understand")
+    g.add_edge("understand", "agent")
+    g.add_conditional_edges("agent", inline(route_after_agent), ["agent", "agent_tools", "remember", "fallback"])
+    g.add_conditional_edges("agent_tools", inline(route_after_agent_tools), ["agent", "fallback"])
+    g.add_edge("fallback", "decide")
+    g.add_edge("decide", "act")
+    g.add_edge("act", "respond")
     g.add_edge("respond", "remember")
     g.add_edge("remember", END)
     return g

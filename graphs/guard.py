@@ -21,7 +21,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["GuardResult", "split_sentences", "guard_reply"]
+__all__ = ["GuardResult", "split_sentences", "guard_reply", "fact_checker"]
 
 _BOUNDARY = re.compile(r"\n+|(?<=[.!?])[\"')\]]?\s+(?=[\"'(\[]?[A-Z0-9])")
 _YEAR = re.compile(r"\((?:18|19|20)\d\d\)")
@@ -197,3 +197,20 @@ def _join(parts: list[str]) -> str:
         else:
             out += " " + p
     return out.strip()
+
+
+def fact_checker(toolkit: Any, references: Collection[str]) -> Callable[[str, list[str]], list[str]] | None:
+    """The guard's fact check over a toolkit's records: facts in a sentence must be in the named
+    items' records (the titles of ``references``, items the user or the agent brought up, are
+    quoted text, not claims). None when the explainer package is missing."""
+    try:
+        from crsagent.tools.explain.verify import verify_reply
+    except ImportError:  # pragma: no cover - the explainer package is part of the project
+        return None
+    quoted = [t for i in references if (it := toolkit.item(i)) is not None for t in (it.display_title, it.title)]
+
+    def check(sentence: str, ids: list[str]) -> list[str]:
+        items = [it for it in (toolkit.item(i) for i in ids) if it is not None]
+        return verify_reply(sentence, items, quoted) if items else []
+
+    return check

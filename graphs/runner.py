@@ -31,6 +31,7 @@ from crsagent.graphs.belief import belief_view, merge_belief
 from crsagent.graphs.builder import build_crs_graph
 from crsagent.graphs.context import Budgets, CRSContext
 from crsagent.graphs.ranking import DEFAULT_WEIGHTS, FusionWeights, catalogue_ranking
+from crsagent.graphs.trace import turn_trace
 from crsagent.graphs.variants import get_variant
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -230,9 +231,13 @@ class CRSAgent:
             belief["question"] = state["question"]
         if state.get("intent_label"):
             belief["intent_label"] = state["intent_label"]
-        extra: dict[str, Any] = {}
-        if "notes" in TurnResult.model_fields:
-            extra["notes"] = list(usage.get("notes") or [])
+        extra: dict[str, Any] = {"notes": list(usage.get("notes") or [])}
+        if self.spec.agent_loop:
+            reason = state.get("fallback_reason")
+            extra.update(fallback=reason is not None, fallback_reason=reason,
+                         trace=turn_trace(state.get("scratch") or []))
+        elif usage.get("degraded"):
+            extra.update(fallback=True, fallback_reason="llm_step_failed")
         return TurnResult(
             reply=reply,
             action=state.get("action") or "recommend",

@@ -13,7 +13,10 @@ Nodes return partial updates and never mutate the state they receive. Channels:
   items scored for re-mention; they join ``TurnResult.ranking``, never the recommendations), ``intent_label`` (the top latent
   intent), ``recommendations``, ``focus``
   (items a question is about), ``facts``, ``profile`` (the user's profile memory) and
-  ``cursor`` (how many messages understanding has read).
+  ``cursor`` (how many messages understanding has read);
+* the ``agent`` variant's loop: ``agent_step`` (where its last step leads: ``tools``,
+  ``agent``, ``final`` or ``fallback``) and ``fallback_reason`` (why the deterministic policy
+  answered this turn, else None).
 """
 
 from __future__ import annotations
@@ -108,3 +111,5 @@ class CRSState(TypedDict, total=False):
     focus: list[str]
     facts: list[dict[str, Any]]
     profile: dict[str, Any]
+    agent_step: str
+    fallback_reason: str | None

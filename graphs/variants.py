@@ -6,6 +6,7 @@ Each variant name (``VARIANTS`` in :mod:`crsagent.agent.turns`) maps to a
 ============== ================= ============ ============ ====================
 variant        understanding     ranking      tool step    reply
 ============== ================= ============ ============ ====================
+agent          deterministic     via tool     LLM decides  LLM (guarded; else CRS)
 crs-only       deterministic     CRS          no           template
 llm-assists-crs deterministic+LLM CRS          no           template
 crs-assists-llm deterministic     CRS          yes          LLM (from candidates)
@@ -38,6 +39,9 @@ class VariantSpec:
         llm_tools: the LLM may call the typed tools (ToolNode) before replying.
         llm_reply: the LLM writes the reply (else a template).
         candidates_in_prompt: the recommender's candidates and scores go into the reply prompt.
+        agent_loop: the LLM decides the turn through tool calls (``agent`` -> tools ->
+            ``agent`` ...); the deterministic policy is its fallback
+            (:mod:`crsagent.graphs.nodes.agent`).
     """
 
     name: str
@@ -46,14 +50,16 @@ class VariantSpec:
     llm_tools: bool
     llm_reply: bool
     candidates_in_prompt: bool
+    agent_loop: bool = False
 
     @property
     def uses_llm(self) -> bool:
         """Whether any step calls the LLM."""
-        return self.llm_understanding or self.llm_tools or self.llm_reply
+        return self.llm_understanding or self.llm_tools or self.llm_reply or self.agent_loop
 
 
 VARIANT_SPECS: dict[str, VariantSpec] = {
+    "agent": VariantSpec("agent", False, False, False, False, False, agent_loop=True),
     "full": VariantSpec("full", True, True, True, True, True),
     "llm-only": VariantSpec("llm-only", False, False, False, True, False),
     "crs-only": VariantSpec("crs-only", False, True, False, False, False),

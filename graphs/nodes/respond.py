@@ -22,7 +22,7 @@ from crsagent.graphs.belief import (
 )
 from crsagent.graphs.context import CRSContext
 from crsagent.graphs.explaining import explain, item_facts
-from crsagent.graphs.guard import guard_reply
+from crsagent.graphs.guard import fact_checker, guard_reply
 from crsagent.graphs.effects import Steps, steps_node
 from crsagent.graphs.llm_step import chat_steps
 from crsagent.graphs.nodes.act import recommendation_records
@@ -162,7 +162,7 @@ def _llm_reply(
     else:
         allowed, valid = None, llm_only_allowed(tk, belief, ctx.weights.genre_filter)
     g = guard_reply(ai.text, linker=tk.linker, allowed=allowed, blocked=blocked, references=references, valid=valid,
-                    check=_fact_check(tk, belief, references), secret=instruction_shingles())
+                    check=fact_checker(tk, references), secret=instruction_shingles())
     notes = [f"guard: removed {len(g.removed)} item(s) outside the candidates, blocked or misdescribed"] if g.removed else []
     notes += [f"guard: {v}" for v in g.violations[:3]]
     if action == "recommend":
@@ -194,22 +194,6 @@ def _llm_reply(
         notes.append("guard: the LLM did not ask the question; template used")
         return None, recs, candidates, {**usage, "notes": notes, "degraded": True}
     return g.reply, recs, candidates, {**usage, "notes": list(usage.get("notes") or []) + notes}
-
-
-def _fact_check(tk: Any, belief: Belief, references: set[str]) -> Callable[[str, list[str]], list[str]] | None:
-    """Facts in a sentence must be in the named items' records (titles of referenced items are quoted)."""
-    del belief  # the user's own words are not evidence about an item
-    try:
-        from crsagent.tools.explain.verify import verify_reply
-    except ImportError:  # pragma: no cover - the explainer package is part of the project
-        return None
-    quoted = [t for i in references if (it := tk.item(i)) is not None for t in (it.display_title, it.title)]
-
-    def check(sentence: str, ids: list[str]) -> list[str]:
-        items = [it for it in (tk.item(i) for i in ids) if it is not None]
-        return verify_reply(sentence, items, quoted) if items else []
-
-    return check
 
 
 def _tool_ids_allowed(tk: Any, belief: Belief, ids: list[str], genres_hard: bool) -> list[str]:
