@@ -27,7 +27,7 @@ from crsagent.agent.errors import CrsAgentError, UserError
 from crsagent.agent.settings import Settings
 from crsagent.agent.turns import AgentRunner, TurnResult
 
-__all__ = ["DEFAULT_SCRIPT", "COMMANDS", "create_runner", "ChatSession", "read_script", "chat", "demo"]
+__all__ = ["DEFAULT_SCRIPT", "COMMANDS", "default_variant", "create_runner", "ChatSession", "read_script", "chat", "demo"]
 
 #: The conversation played without a TTY: a liked pair, a constraint, a rejection, a why-question.
 DEFAULT_SCRIPT: tuple[str, ...] = (
@@ -38,6 +38,13 @@ DEFAULT_SCRIPT: tuple[str, ...] = (
 )
 COMMANDS = {"/quit": "leave", "/new": "start a new conversation (thread)", "/profile": "show your profile memory",
             "/help": "list the commands"}
+
+
+def default_variant(settings: Settings, variant: str | None) -> str:
+    """The variant asked for, else ``agent`` when an LLM is configured, else ``crs-only``."""
+    if variant:
+        return variant
+    return "agent" if settings.llm_base_url else "crs-only"
 
 
 def create_runner(settings: Settings, domain: str, variant: str) -> AgentRunner:
@@ -143,6 +150,11 @@ class ChatSession:
             self.out.print(table)
         u = result.usage
         flags = " [yellow]degraded[/yellow]" if result.degraded else ""
+        if result.fallback:
+            flags = f" [yellow]fallback: {result.fallback_reason}[/yellow]"
+        elif result.trace:
+            calls = [c["name"] for e in result.trace if e["type"] == "llm" for c in e["tool_calls"]]
+            flags += f" [cyan]LLM called {', '.join(calls) or 'no tool'}[/cyan]"
         self.out.print(f"[dim]{result.action} · {u.llm_calls} LLM calls · {u.tool_calls} tool calls · "
                        f"{seconds:.2f} s[/dim]{flags}")
 
@@ -221,7 +233,10 @@ def _run(runner: AgentRunner, user_id: str, thread_id: str | None, lines: list[s
 
 
 DOMAIN_OPT = typer.Option("movies", "--domain", "-d", help="movies | office")
-VARIANT_OPT = typer.Option("full", "--variant", help="full | llm-only | crs-only | llm-assists-crs | crs-assists-llm")
+VARIANT_OPT = typer.Option(
+    None, "--variant",
+    help="agent | full | llm-only | crs-only | llm-assists-crs | crs-assists-llm (default: agent with an LLM, else crs-only)",
+)
 USER_OPT = typer.Option("chat-user", "--user-id", help="whose profile memory the agent keeps")
 THREAD_OPT = typer.Option(None, "--thread-id", help="continue this conversation (default: a new one)")
 SCRIPT_OPT = typer.Option(None, "--script", help="play these user messages (one a line) instead of prompting")
@@ -230,7 +245,7 @@ HOME_OPT = typer.Option(None, "--home", help="data home (default $CRSAGENT_HOME 
 
 def chat(
     domain: str = DOMAIN_OPT,
-    variant: str = VARIANT_OPT,
+    variant: str | None = VARIANT_OPT,
     llm_base_url: str | None = typer.Option(None, "--llm-base-url", help="OpenAI-compatible LLM server (default $CRSAGENT_LLM_BASE_URL)"),
     llm_model: str | None = typer.Option(None, "--llm-model", help="served model name (default: asked from the server)"),
     user_id: str = USER_OPT,
@@ -242,7 +257,7 @@ def chat(
     with cli_errors():
         settings = settings_from(home, llm_base_url=llm_base_url, llm_model=llm_model)
         lines = _script_lines(script)
-        failed = _run(create_runner(settings, domain, variant), user_id, thread_id, lines)
+        failed = _run(create_runner(settings, domain, default_variant(settings, variant)), user_id, thread_id, lines)
     if failed:
         err_console.print(f"[red]{failed} turn(s) failed[/red]")
         raise typer.Exit(1)
@@ -262,7 +277,7 @@ def _ensure_built(settings: Settings, domain: str) -> None:
 
 def demo(
     domain: str = DOMAIN_OPT,
-    variant: str = VARIANT_OPT,
+    variant: str | None = VARIANT_OPT,
     user_id: str = typer.Option("demo-user", "--user-id", help="whose profile memory the agent keeps"),
     script: Path | None = SCRIPT_OPT,
     port: int = typer.Option(0, "--port", help="LLM server port (0 picks a free one)"),
@@ -289,7 +304,7 @@ def demo(
             server = serve(settings.home, ServerConfig(port=port), ready_timeout_s=ready_timeout, log=say)
             say(f"LLM ready in {server.ready_s} s at {server.base_url} ({server.model_name})")
             chat_settings = replace(settings, llm_base_url=server.base_url, llm_model=server.model_name)
-            failed = _run(create_runner(chat_settings, domain, variant), user_id, None, lines)
+            failed = _run(create_runner(chat_settings, domain, default_variant(chat_settings, variant)), user_id, None, lines)
         except KeyboardInterrupt:
             interrupted = True
             say("interrupted")

@@ -21,7 +21,7 @@ def serve(
     llm_model: str | None = typer.Option(None, "--llm-model", help="served model name (default: ask the server)"),
     home: Path | None = typer.Option(None, "--home", help="data home (default $CRSAGENT_HOME or ./.crsagent)"),
     default_variant: str | None = typer.Option(
-        None, "--default-variant", help="the graph the model 'crsagent' runs (default: full; crs-only without an LLM)"
+        None, "--default-variant", help="the graph the model 'crsagent' runs (default: agent; crs-only without an LLM)"
     ),
     fake_llm: bool = typer.Option(
         False, "--fake-llm", help="answer with the instant scripted LLM (load tests, demos without an LLM server)"
@@ -33,6 +33,9 @@ def serve(
     max_body_bytes: int = typer.Option(1_000_000, "--max-body-bytes", min=1, help="largest request body accepted"),
     rate_limit: int = typer.Option(
         0, "--rate-limit", min=0, help="requests per minute per API key (or client address), answered 429 over it; 0 is off"
+    ),
+    cors_origin: list[str] = typer.Option(
+        [], "--cors-origin", help="allow browser calls from this origin (repeatable; '*' for any); CORS is off without it"
     ),
     log_level: str = typer.Option("info", "--log-level", help="uvicorn log level"),
 ) -> None:
@@ -62,18 +65,20 @@ def serve(
             domain=domain,
             api_keys=settings.api_keys,
             variants=variants,
-            default_variant=default_variant or ("full" if has_llm else variants[0]),
+            default_variant=default_variant or ("agent" if has_llm else variants[0]),
             max_message_chars=max_message_chars,
             max_body_bytes=max_body_bytes,
             rate_limit_per_minute=rate_limit,
+            cors_origins=tuple(cors_origin),
             warm_up=True,
         )
         Toolkit.load(settings, domain, eager=True)  # fail fast (nothing built?) before listening; cached
         app = create_app(CRSAgentRunners(settings, domain, llm=llm, checkpoint_url=checkpoint_url), config)
         auth = "on" if settings.api_keys else "off"
+        cors = ",".join(cors_origin) or "off"
         llm_desc = "instant fake" if fake_llm else (settings.llm_base_url or "none (LLM-free variants only)")
         err_console.print(
             f"crsagent API on http://{host}:{port}  domain={domain} LLM={llm_desc} "
-            f"models=crsagent({config.default_variant}),{','.join(variants)} API-keys={auth}"
+            f"models=crsagent({config.default_variant}),{','.join(variants)} API-keys={auth} CORS={cors}"
         )
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
