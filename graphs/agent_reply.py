@@ -6,7 +6,8 @@ The LLM's reply may recommend only items that this turn's tools returned (``reco
 named as references. Rejected and disliked items never appear: the guard removes their
 sentences. The structured recommendations are the allowed items the reply names, with the
 ``recommend`` tool's scores and grounded explanations. A reply with nothing left after the
-guard, or one that names none of the items ``recommend`` returned, fails (``guard_rejected``).
+guard, or one that names none of the items ``recommend`` returned (when it returned any), fails
+(``guard_rejected``).
 """
 
 from __future__ import annotations
@@ -94,7 +95,8 @@ def accept_reply(state: CRSState, ctx: CRSContext, text: str) -> AgentReply:
     note = f"guard removed {len(g.removed)} item(s)" if g.removed else ""
     if len(words(g.reply)) < 2:
         return AgentReply("guard_rejected", f"nothing usable left of the reply ({note or 'empty'})")
-    if "recommend" in called and not g.recommended:
+    returned = any(m.name == "recommend" and result_item_ids(m) for m in results)
+    if returned and not g.recommended:
         return AgentReply("guard_rejected", "the reply names none of the items recommend returned" + (f"; {note}" if note else ""))
     named = g.recommended[: ctx.n_recommend + 2]
     ranking = _ranking(results, allowed)

@@ -227,6 +227,7 @@ class CRSAgent:
         ]
         belief = belief_view(merge_belief(state.get("belief"), {}))
         belief["intent"] = state.get("intent")
+        belief["focus"] = list(state.get("focus") or [])
         if state.get("question"):
             belief["question"] = state["question"]
         if state.get("intent_label"):

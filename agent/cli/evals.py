@@ -65,34 +65,46 @@ def replay_cmd(
     json_path: _Path = typer.Option(_Path("out/replay.json"), "--json", help="Where to write the summary JSON; partial results go next to it."),
     concurrency: int = typer.Option(1, min=1, help="Turns in flight (above 1 uses the async agent; for LLM variants)."),
     signal_off: list[str] = typer.Option([], "--signal-off", help="Switch a ranking signal off (intent, cf, vector, content, crew, trans, prior); repeatable."),
+    dialogues: _Optional[_Path] = typer.Option(None, help="ReDial dialogues with the seeker's questionnaires, for SR and RDL (default: the bundled dev dialogues)."),
+    mention_counts: str = typer.Option("train-half", help="ReDial mention counts behind popularity and the prior: train-half (no evaluated dialogue), heldout-removed or corpus (as shipped)."),
     fresh: bool = typer.Option(False, help="Ignore partial results of an earlier run."),
     home: _Optional[_Path] = _EVAL_HOME,
     llm_base_url: _Optional[str] = _EVAL_LLM_URL,
 ) -> None:
-    """Replay ReDial turns: rank the catalogue from each context, score Recall@1/10/50 of the recorded recommendations."""
+    """Replay ReDial turns: Recall@1/10/50 (plain, filtered, dedup), SR and RDL of the agent's rankings (docs/evaluation.md)."""
+    import tempfile
+
     from crsagent.evals.datasets import TitleResolver, load_turns, select_turns
+    from crsagent.evals.leakage import MENTION_SOURCES, leak_free_settings
+    from crsagent.evals.protocols import load_seeker_rewards
     from crsagent.evals.replay import run_replay
     from crsagent.evals.resume import PartialResults, partial_path_for
 
     _check_variant(variant)
     signals = _parse_signals(signal_off)
-    with _cli_errors():
+    if mention_counts not in MENTION_SOURCES:
+        raise typer.BadParameter(f"must be one of {', '.join(MENTION_SOURCES)}", param_hint="--mention-counts")
+    with _cli_errors(), tempfile.TemporaryDirectory(prefix="crsagent-replay-") as work:
         settings = _eval_settings(home, llm_base_url)
         path = turns or settings.data_dir / "redial" / "dev_turns.jsonl"
+        dialogues_path = dialogues or settings.data_dir / "redial" / "dev_dialogues.jsonl"
+        settings = leak_free_settings(settings, mention_counts, _Path(work))
         chosen = select_turns(load_turns(path), limit, sample_seed)
         resolver = TitleResolver.from_catalog(settings)
+        rewards = load_seeker_rewards(dialogues_path, resolver.resolve)
         agent = _make_agent(settings, variant, signals)
         part = partial_path_for(json_path)
         if fresh and part.exists():
             part.unlink()
-        config = {"cmd": "replay", "variant": variant, "signals": signals, "turns": str(path), "keys": [t.key for t in chosen]}
+        config = {"cmd": "replay", "variant": variant, "signals": signals, "turns": str(path), "keys": [t.key for t in chosen],
+                  "mention_counts": mention_counts}
         with PartialResults(part, config) as partial, _progress_factory() as progress:
             if partial.done:
                 _err.print(f"resuming: {len(partial.done)} of {len(chosen)} turns already done ({part})")
             result = run_replay(agent, chosen, resolver, partial=partial, progress=progress, concurrency=concurrency,
-                                splits=_dialogue_splits() if path.name == "dev_turns.jsonl" else None)
+                                splits=_dialogue_splits() if path.name == "dev_turns.jsonl" else None, rewards=rewards)
         out = {**result.summary, "variant": variant, "signals_off": signal_off, "turns_file": str(path),
-               "unmapped_titles": result.unmapped_titles[:50]}
+               "dialogues_file": str(dialogues_path), "mention_counts": mention_counts, "unmapped_titles": result.unmapped_titles[:50]}
         _emit_json(out, json_path)
 
 
@@ -319,3 +331,10 @@ def offline_cmd(
         if bench_scale:
             out["cf_latency_synthetic"] = bench_cf(bench_scale)
         _emit_json(out, json_path)
+
+
+# --- the agent loop: teacher trajectories and the loop on a real LLM (agent/cli/agent_evals.py) ---
+from crsagent.agent.cli import agent_evals as _agent_evals  # noqa: E402
+
+app.command("trajectories")(_agent_evals.trajectories)
+app.command("agent")(_agent_evals.agent_eval)

@@ -28,6 +28,8 @@ from crsagent.evals.simulators.base import (
 __all__ = ["AgendaSimulator", "AgendaUser", "asked_kind"]
 
 _ASKS: tuple[tuple[AttributeKind, re.Pattern[str]], ...] = (
+    ("brand", re.compile(r"\b(brand|brands|maker|manufacturer)\b", re.I)),
+    ("product", re.compile(r"\b(which product|what product|what kind of product|category|looking for)\b", re.I)),
     ("director", re.compile(r"\b(director|directed|filmmaker)\b", re.I)),
     ("actor", re.compile(r"\b(actor|actress|actors|star|stars|starring|cast|who.{0,10}\bin)\b", re.I)),
     ("decade", re.compile(r"\b(year|years|decade|era|old|older|new|newer|recent|classic|when)\b", re.I)),
@@ -91,7 +93,8 @@ class AgendaUser:
         if not pending:
             return self._say(_GENERIC_OPENING)
         attr = self._reveal(pending[0])
-        template = _OPENINGS[zlib.crc32(f"{self.target.item_id}:{self.seed}".encode()) % len(_OPENINGS)]
+        openings = _OPENINGS[:2] if attr.kind in ("product", "brand") else _OPENINGS  # nobody "watches" a stapler
+        template = openings[zlib.crc32(f"{self.target.item_id}:{self.seed}".encode()) % len(openings)]
         return self._say(template.format(phrase=attr.phrase()))
 
     def violated(self, item_id: str) -> Attribute | None:

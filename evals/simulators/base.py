@@ -30,11 +30,12 @@ __all__ = [
     "redact_title",
     "is_target_recommended",
     "item_satisfies",
+    "product_words",
     "revealed_in",
     "linker_from",
 ]
 
-AttributeKind = Literal["genre", "decade", "actor", "director"]
+AttributeKind = Literal["genre", "decade", "actor", "director", "product", "brand"]
 
 #: Finds catalogue item ids mentioned in a text (for example the entity linker), optional.
 Linker = Callable[[str], Iterable[str]]
@@ -58,6 +59,10 @@ class Attribute(BaseModel):
             return f"something from the {self.value}"
         if self.kind == "actor":
             return f"a movie with {self.value}"
+        if self.kind == "product":
+            return f"some {self.value}"
+        if self.kind == "brand":
+            return f"something from {self.value}"
         return f"a movie directed by {self.value}"
 
 
@@ -72,10 +77,14 @@ class Target(BaseModel):
         directors: director names.
         cast: leading actors.
         plot: plot summary (LLM simulator only; it is told to paraphrase).
+        brand: the brand (office products).
+        product: what kind of product it is, in a few words of its title (office products).
     """
 
     item_id: str
     title: str
+    brand: str | None = None
+    product: str | None = None
     year: int | None = None
     genres: list[str] = Field(default_factory=list)
     directors: list[str] = Field(default_factory=list)
@@ -93,11 +102,18 @@ class Target(BaseModel):
             directors=list(getattr(item, "directors", []) or []),
             cast=list(getattr(item, "cast", []) or []),
             plot=getattr(item, "plot", "") or "",
+            brand=getattr(item, "brand", None),
+            product=product_words(item.title, getattr(item, "brand", None)) if getattr(item, "domain", "movies") == "office" else None,
         )
 
     def attributes(self) -> list[Attribute]:
-        """The agenda: first genre, decade, second genre, lead actor, director (those known)."""
+        """The agenda: first genre, decade, second genre, lead actor, director (those known);
+        for an office product: what kind of product it is, then its brand."""
         out: list[Attribute] = []
+        if self.product:
+            out.append(Attribute(kind="product", value=self.product))
+        if self.brand and self.product:
+            out.append(Attribute(kind="brand", value=self.brand))
         if self.genres:
             out.append(Attribute(kind="genre", value=self.genres[0].lower()))
         if self.year:
@@ -196,6 +212,16 @@ def is_target_recommended(result: TurnResult, target: Target, linker: Linker | N
     return leaks_title(result.reply, target, linker)
 
 
+def product_words(title: str, brand: str | None, n: int = 3) -> str | None:
+    """What kind of office product a title names: the last ``n`` plain words of its first
+    part (up to a comma, "with", "for" ...), without the brand or model numbers ("EXPO 86074 Low-Odor Dry Erase
+    Markers, Fine Point" -> ``dry erase markers``); None when no such word is left."""
+    head = re.split(r",|\(| - | with | for | and | in ", title, maxsplit=1)[0]
+    skip = {w.lower() for w in re.findall(r"[A-Za-z]+", brand or "")}
+    kept = [w.lower() for w in head.split() if w.isalpha() and w.lower() not in skip]
+    return " ".join(kept[-n:]) or None
+
+
 def item_satisfies(item: Any, attr: Attribute) -> bool:
     """Whether a catalogue item agrees with one attribute of the target."""
     if item is None:
@@ -204,6 +230,11 @@ def item_satisfies(item: Any, attr: Attribute) -> bool:
         return attr.value.lower() in {g.lower() for g in (item.genres or [])}
     if attr.kind == "decade":
         return bool(item.year) and f"{item.year // 10 * 10}s" == attr.value
+    if attr.kind == "brand":
+        return (item.brand or "").lower() == attr.value.lower()
+    if attr.kind == "product":
+        title = set(re.findall(r"[a-z]+", (item.title or "").lower()))
+        return all(w in title for w in attr.value.split())
     names = item.cast if attr.kind == "actor" else item.directors
     return attr.value.lower() in {n.lower() for n in (names or [])}
 

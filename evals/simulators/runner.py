@@ -36,7 +36,8 @@ Progress = Callable[[str, int | None], Callable[[int], None]]
 
 
 def select_targets(items: Sequence[Any], n: int, *, seed: int = 0, pool: int = 1000) -> list[Target]:
-    """A seeded sample of ``n`` targets among the ``pool`` most popular items with genres and a year.
+    """A seeded sample of ``n`` targets among the ``pool`` most popular items with genres and a
+    year (movies) or a brand (office products).
 
     Args:
         items: catalogue items.
@@ -47,7 +48,7 @@ def select_targets(items: Sequence[Any], n: int, *, seed: int = 0, pool: int = 1
     Raises:
         ValueError: ``n`` is below 1 or larger than the pool.
     """
-    eligible = [it for it in items if it.genres and it.year]
+    eligible = [it for it in items if (it.genres and it.year) or (getattr(it, "domain", "") == "office" and it.brand)]
     eligible.sort(key=lambda it: (-float(it.popularity or 0.0), it.item_id))
     eligible = eligible[:pool]
     if n < 1 or n > len(eligible):

@@ -1,0 +1,180 @@
+"""The deterministic policy as the ``agent`` variant's teacher.
+
+For each turn, ``crs-only`` (understand -> decide -> act -> template) says what to do; the
+teacher turns that decision into the tool call an ``agent`` LLM should make and the reply it
+should give, and a scripted chat model plays exactly that inside the real ``agent`` graph. So
+the prompt, the tool listing, the tool results (LangGraph's ToolNode over the real tools) and the
+guard are the product's own; only the LLM's answers come from the teacher.
+
+========== ================================== ==============================================
+action     tool call                          reply
+========== ================================== ==============================================
+recommend  ``recommend(k, genres, years)``    the template naming the tool's top items, or the
+                                              human recommender's words when every item they
+                                              name is among the tool's results
+elicit     ``suggest_question()``             the question
+answer     ``get_items(ids=focus)``           the facts template
+explain    ``explain_items(item_ids=focus)``  the explanation template
+chitchat   none                               the chit-chat template
+========== ================================== ==============================================
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from crsagent.agent.testing import FakeRequest, FunctionChatModel, tool_call_message
+from crsagent.agent.turns import ChatMessage, TurnResult
+from crsagent.graphs.agent_tools import MAX_RECOMMEND
+from crsagent.graphs.runner import CRSAgent
+from crsagent.graphs.templates import template_reply
+from langchain_core.messages import AIMessage, ToolMessage
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.store.memory import InMemoryStore
+
+__all__ = ["TeacherPlan", "Teacher", "plan_from"]
+
+
+@dataclass
+class TeacherPlan:
+    """What the teacher's LLM answers this turn.
+
+    Attributes:
+        action: the deterministic policy's action.
+        call: ``(tool name, arguments)`` of the round-1 tool call, or None (answer at once).
+        reply: the reply when the tool results do not change it (every action but recommend).
+        explanations: item id -> the policy's explanation (recommend replies reuse them).
+        human: the human recommender's reply (ReDial), used when it is grounded.
+    """
+
+    action: str
+    call: tuple[str, dict[str, Any]] | None
+    reply: str
+    explanations: dict[str, str] = field(default_factory=dict)
+    human: str | None = None
+
+
+def plan_from(result: TurnResult, n_recommend: int, genre_vocab: frozenset[str], human: str | None = None) -> TeacherPlan:
+    """The teacher's plan from the deterministic policy's turn."""
+    action = result.action
+    focus = [r.item_id for r in result.recommendations] if action == "explain" else list(result.belief.get("focus") or [])
+    call: tuple[str, dict[str, Any]] | None = None
+    if action == "recommend":
+        args: dict[str, Any] = {"k": min(n_recommend, MAX_RECOMMEND)}
+        genres = [g for g in result.belief.get("genres_liked") or [] if g.lower() in genre_vocab][:5]
+        if genres:
+            args["genres"] = genres
+        for key in ("year_min", "year_max"):
+            if (result.belief.get("constraints") or {}).get(key) is not None:
+                args[key] = int(result.belief["constraints"][key])
+        call = ("recommend", args)
+    elif action == "elicit":
+        call = ("suggest_question", {})
+    elif action == "answer" and focus:
+        call = ("get_items", {"ids": focus[:10]})
+    elif action == "explain" and focus:
+        call = ("explain_items", {"item_ids": focus[:10]})
+    why = {r.item_id: r.explanation for r in result.recommendations}
+    return TeacherPlan(action=action, call=call, reply=result.reply, explanations=why, human=human)
+
+
+def _result_ids(request: FakeRequest) -> list[str]:
+    ids: list[str] = []
+    for m in request.messages:
+        if isinstance(m, ToolMessage) and m.name == "recommend" and m.status != "error":
+            try:
+                ids += [it["item_id"] for it in json.loads(m.text).get("items", [])]
+            except (ValueError, AttributeError, KeyError, TypeError):
+                continue
+    return ids
+
+
+class Teacher:
+    """Runs the teacher over one domain's toolkit and records what the agent node sent and got.
+
+    Args:
+        toolkit: the domain's toolkit (shared by the policy and the agent graph).
+        n_recommend: items a recommendation names.
+
+    Attributes:
+        last_request: the agent node's final request of the last turn.
+        last_answer: the teacher's final answer of the last turn.
+    """
+
+    variant = "agent"
+
+    def __init__(self, toolkit: Any, n_recommend: int = 3) -> None:
+        self.toolkit = toolkit
+        self.n_recommend = n_recommend
+        self.policy = CRSAgent.create(None, domain=toolkit.domain, variant="crs-only", toolkit=toolkit,  # type: ignore[arg-type]
+                                      checkpointer=InMemorySaver(), store=InMemoryStore(), n_recommend=n_recommend)
+        self.llm = FunctionChatModel(self._answer, max_recorded=8)
+        self.agent = CRSAgent.create(None, domain=toolkit.domain, variant="agent", llm=self.llm, toolkit=toolkit,  # type: ignore[arg-type]
+                                     checkpointer=InMemorySaver(), store=InMemoryStore(), n_recommend=n_recommend)
+        self.plan: TeacherPlan | None = None
+        self.use_human = True
+        self.last_request: FakeRequest | None = None
+        self.last_answer: AIMessage | None = None
+        self.histories: dict[str, list[ChatMessage]] = {}
+        self.on_turn: Any = None  # called with (thread_id, TurnResult) after each simulator turn
+
+    def _answer(self, request: FakeRequest) -> Any:
+        plan = self.plan
+        assert plan is not None, "the teacher answers only inside Teacher.run"
+        self.last_request = request
+        done = any(isinstance(m, ToolMessage) for m in request.messages)
+        if plan.call is not None and not done:
+            name, args = plan.call
+            self.last_answer = tool_call_message(name, args, call_id="call_0")
+            return self.last_answer
+        reply = plan.reply
+        if plan.action == "recommend":
+            ids = _result_ids(request)[: self.n_recommend]
+            linked = [m.item_id for m in self.toolkit.linker.link(plan.human)] if plan.human and self.toolkit.linker else []
+            if self.use_human and linked and set(linked) <= set(_result_ids(request)):
+                reply = plan.human or reply
+            elif ids:
+                recs = [{"title": self.toolkit.title(i), "explanation": plan.explanations.get(i, "")} for i in ids]
+                reply = template_reply("recommend", domain=self.toolkit.domain, recommendations=recs)
+        self.last_answer = AIMessage(content=reply)
+        return self.last_answer
+
+    def run(self, history: list[ChatMessage], human: str | None = None) -> tuple[TeacherPlan, TurnResult]:
+        """One turn on a whole history: the policy decides, the agent graph plays the plan.
+
+        A human reply the guard refuses is replaced by the template and the turn is run again.
+        """
+        decided = self.policy.run_history(history)
+        self.plan = plan_from(decided, self.n_recommend, self.toolkit.genre_vocab(), human)
+        self.use_human = True
+        result = self.agent.run_history(history)
+        if result.fallback and human:
+            self.use_human = False
+            result = self.agent.run_history(history)
+        return self.plan, result
+
+    # -- AgentRunner, for the simulators ------------------------------------------------
+    def turn(self, text: str, *, thread_id: str, user_id: str | None = None) -> TurnResult:
+        """A turn on a thread whose history the teacher keeps (so simulators can drive it)."""
+        del user_id
+        history = self.histories.setdefault(thread_id, [])
+        history.append(ChatMessage(role="user", content=text))
+        _, result = self.run(list(history))
+        history.append(ChatMessage(role="assistant", content=result.reply))
+        if self.on_turn is not None:
+            self.on_turn(thread_id, result)
+        return result
+
+    async def aturn(self, text: str, *, thread_id: str, user_id: str | None = None) -> TurnResult:
+        """:meth:`turn` (the teacher is synchronous)."""
+        return self.turn(text, thread_id=thread_id, user_id=user_id)
+
+    def run_history(self, messages: list[ChatMessage], *, user_id: str | None = None, ranking_k: int = 50) -> TurnResult:
+        """:meth:`run`'s result."""
+        return self.run(list(messages))[1]
+
+    async def arun_history(self, messages: list[ChatMessage], *, user_id: str | None = None, ranking_k: int = 50) -> TurnResult:
+        """:meth:`run_history`."""
+        return self.run_history(messages)

@@ -1,0 +1,154 @@
+"""Training trajectories for the ``agent`` LLM: the teacher's turns as OpenAI chat messages.
+
+Sources (both deterministic for a seed):
+
+* ReDial: the dev turns of the **tuning half** only (:func:`~crsagent.tools.intent.split.dialogue_split`
+  ``== TRAIN``); the check half stays held out for ``eval agent`` and replay.
+* the agenda simulator in both domains, on targets drawn with ``seed`` (movies) and ``seed + 1``
+  (office); ``eval agent`` draws its simulator targets with other seeds and leaves these out.
+
+Each JSONL record holds ``messages``: exactly what the ``agent`` node sent on its last request
+(system prompt, dialogue, the teacher's tool call with its arguments, the tool results as
+ToolNode returned them), converted to OpenAI's format, followed by the teacher's final reply;
+and ``tools``: the tool listing as bound (OpenAI function format). Turns the agent graph could
+not carry with the teacher's answers (a fallback) are counted and left out.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from crsagent.evals.datasets import ReplayTurn, context_to_messages
+from crsagent.evals.teacher import Teacher, TeacherPlan
+from crsagent.tools.intent.split import TRAIN, dialogue_split
+from langchain_core.messages import convert_to_openai_messages
+
+__all__ = [
+    "TRAJECTORY_SIM_SEED",
+    "tuning_turns",
+    "trajectory_record",
+    "redial_trajectories",
+    "simulator_trajectories",
+    "write_jsonl",
+    "count_records",
+]
+
+#: The base seed of the simulator dialogues the trajectories use (``eval agent`` avoids it).
+TRAJECTORY_SIM_SEED = 1000
+Progress = Callable[[str, int | None], Callable[[int], None]]
+
+
+def _no_progress(desc: str, total: int | None) -> Callable[[int], None]:
+    return lambda n=1: None
+
+
+def tuning_turns(turns: Sequence[ReplayTurn], limit: int | None = None, seed: int = 0) -> list[ReplayTurn]:
+    """The turns of the tuning half (a seeded sample of ``limit`` of them, in file order)."""
+    chosen = [t for t in turns if dialogue_split(t.dialog_id) == TRAIN]
+    if limit is not None and limit < len(chosen):
+        keep = sorted(random.Random(seed).sample(range(len(chosen)), limit))
+        chosen = [chosen[i] for i in keep]
+    return chosen
+
+
+def trajectory_record(teacher: Teacher, plan: TeacherPlan, meta: dict[str, Any]) -> dict[str, Any]:
+    """The record of the teacher's last turn: the agent node's last request plus the final reply."""
+    request, answer = teacher.last_request, teacher.last_answer
+    assert request is not None and answer is not None
+    messages = convert_to_openai_messages(list(request.messages)) + [{"role": "assistant", "content": answer.text}]
+    calls = [c for m in messages if m.get("role") == "assistant" for c in m.get("tool_calls") or []]
+    human = bool(plan.human) and answer.text == plan.human
+    return {**meta, "action": plan.action, "tools_called": [c["function"]["name"] for c in calls],
+            "human_reply": human, "tools": list(request.tools), "messages": messages}
+
+
+def redial_trajectories(teacher: Teacher, turns: Sequence[ReplayTurn], progress: Progress | None = None,
+                        dropped: Counter[str] | None = None) -> Iterator[dict[str, Any]]:
+    """Trajectories over ReDial turns (give it :func:`tuning_turns`' output)."""
+    advance = (progress or _no_progress)("trajectories (ReDial tuning half)", len(turns))
+    for t in turns:
+        if dialogue_split(t.dialog_id) != TRAIN:
+            raise ValueError(f"dialogue {t.dialog_id} is in the check half; trajectories use the tuning half only")
+        try:
+            history = context_to_messages(t.context)
+        except Exception:  # noqa: BLE001 - a turn with no seeker utterance is skipped and counted
+            if dropped is not None:
+                dropped["no_user_message"] += 1
+            advance(1)
+            continue
+        plan, result = teacher.run(history, human=t.resp or None)
+        advance(1)
+        if result.fallback:
+            if dropped is not None:
+                dropped[f"fallback:{result.fallback_reason}"] += 1
+            continue
+        yield trajectory_record(teacher, plan, {"id": f"redial:{t.dialog_id}:{t.turn_id}", "source": "redial",
+                                                "domain": teacher.toolkit.domain, "split": TRAIN,
+                                                "dialog_id": t.dialog_id, "turn_id": t.turn_id})
+
+
+def simulator_trajectories(teacher: Teacher, items: Sequence[Any], n: int, seed: int, max_turns: int = 5,
+                           progress: Progress | None = None, dropped: Counter[str] | None = None) -> Iterator[dict[str, Any]]:
+    """Trajectories of agenda-simulator dialogues on ``n`` targets drawn with ``seed``."""
+    from crsagent.evals.simulators import select_targets
+    from crsagent.evals.simulators.agenda import AgendaSimulator
+    from crsagent.evals.simulators.runner import run_dialogue
+
+    lookup = {it.item_id: it for it in items}.get
+    sim = AgendaSimulator(lookup)
+    targets = select_targets(items, n, seed=seed)
+    advance = (progress or _no_progress)(f"trajectories (agenda, {teacher.toolkit.domain})", len(targets))
+    for i, target in enumerate(targets):
+        out: list[dict[str, Any]] = []
+
+        def keep(thread_id: str, result: Any, i: int = i, target: Any = target, out: list[dict[str, Any]] = out) -> None:
+            if result.fallback:
+                if dropped is not None:
+                    dropped[f"fallback:{result.fallback_reason}"] += 1
+                return
+            assert teacher.plan is not None
+            out.append(trajectory_record(teacher, teacher.plan, {
+                "id": f"agenda:{teacher.toolkit.domain}:{seed}:{i}:{len(out)}", "source": "agenda",
+                "domain": teacher.toolkit.domain, "seed": seed + i, "target": target.item_id, "turn_id": len(out)}))
+
+        teacher.on_turn = keep
+        try:
+            run_dialogue(teacher, sim.new_user(target, seed=seed + i), max_turns=max_turns,
+                         thread_id=f"traj-{teacher.toolkit.domain}-{seed}-{i}")
+        finally:
+            teacher.on_turn = None
+        advance(1)
+        yield from out
+
+
+def count_records(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Counts per domain, per source, per action and per tool called."""
+    return {
+        "records": len(records),
+        "per_domain": dict(Counter(r["domain"] for r in records)),
+        "per_source": dict(Counter(r["source"] for r in records)),
+        "per_action": dict(Counter(r["action"] for r in records)),
+        "per_tool": dict(Counter(t for r in records for t in r["tools_called"])),
+        "human_replies": sum(1 for r in records if r.get("human_reply")),
+    }
+
+
+def write_jsonl(path: Path, records: Sequence[dict[str, Any]]) -> None:
+    """Write records as JSONL atomically (a temporary file renamed over ``path``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            for r in records:
+                fh.write(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
