@@ -7,13 +7,15 @@ cannot be mapped to the catalogue count as misses and are reported separately.
 
 The *filtered* protocol (He et al., "Large language models as zero-shot conversational
 recommenders") drops samples whose title was already mentioned in the context, and takes
-already-mentioned items out of the ranking before scoring.
+already-mentioned items out of the ranking before scoring; the *dedup* protocol (Kostric &
+Balog) drops the same samples but scores the ranking as given; SR and RDL score each dialogue's
+top-1 predictions with the seeker's questionnaire. The scoring lives in
+:mod:`crsagent.evals.protocols`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import statistics
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +24,7 @@ from typing import Any
 from crsagent.agent.errors import CrsAgentError, DataError
 from crsagent.agent.turns import AgentRunner, Recommendation, TurnResult
 from crsagent.evals.datasets import ReplayTurn, TitleResolver, context_to_messages
+from crsagent.evals.protocols import recall_from_ranks, score_turn, summarize, top1_fields
 from crsagent.evals.resume import PartialResults
 
 __all__ = [
@@ -45,114 +48,14 @@ def _no_progress(desc: str, total: int | None) -> Callable[[int], None]:
     return lambda n=1: None
 
 
-def _hit(rank: int | None, k: int) -> float:
-    return 1.0 if rank is not None and 1 <= rank <= k else 0.0
-
-
-def recall_from_ranks(ranks: Sequence[int | None], k: int) -> float:
-    """Recall@k over samples, each with one relevant item: the share of ranks within ``k``.
-
-    Per sample this is :func:`crsagent.evals.metrics.recall_at_k` with one relevant id;
-    ranks are stored instead of rankings so partial results stay small.
-
-    Args:
-        ranks: 1-based rank of each sample's relevant item, ``None`` when not ranked.
-        k: the cut-off.
-
-    Returns:
-        The mean hit rate, 0.0 for no samples.
-    """
-    if not ranks:
-        return 0.0
-    return sum(_hit(r, k) for r in ranks) / len(ranks)
-
-
-def _rank(item_id: str | None, ranking: Sequence[str], k: int) -> int | None:
-    if item_id is None:
-        return None
-    for i, iid in enumerate(ranking[:k]):
-        if iid == item_id:
-            return i + 1
-    return None
-
-
-def score_turn(
-    turn: ReplayTurn, ranking: Sequence[str], resolver: TitleResolver, *, max_k: int = 50
-) -> list[dict[str, Any]]:
-    """Score one turn's ground-truth titles against a ranking of item ids (best first).
-
-    Returns:
-        One sample per ``rec`` title: ``title``, ``item_id`` (None when unmapped), ``rank``
-        (1-based in the top ``max_k``, else None), ``mentioned`` (already in the context) and
-        ``filtered_rank`` (rank once mentioned items leave the ranking; None for a mentioned
-        sample, which the filtered protocol drops).
-    """
-    mentioned = resolver.mentioned_ids(turn.context, turn.entity, candidates=turn.rec)
-    filtered_ranking = [i for i in ranking if i not in mentioned]
-    samples = []
-    for title in turn.rec:
-        iid = resolver.resolve(title)
-        was_mentioned = (iid is not None and iid in mentioned) or any(title in c for c in turn.context)
-        samples.append(
-            {
-                "title": title,
-                "item_id": iid,
-                "rank": _rank(iid, ranking, max_k),
-                "mentioned": was_mentioned,
-                "filtered_rank": None if was_mentioned else _rank(iid, filtered_ranking, max_k),
-            }
-        )
-    return samples
-
-
-def summarize(
-    records: Iterable[Mapping[str, Any]], ks: Sequence[int] = DEFAULT_KS, *, include: Callable[[Mapping[str, Any]], bool] | None = None
-) -> dict[str, Any]:
-    """Aggregate per-turn records into the replay metrics.
-
-    Args:
-        records: per-turn records as written by :func:`run_replay`.
-        ks: the Recall cut-offs.
-        include: keep only the turns this returns True for (for split reports).
-
-    Returns:
-        ``recall@k`` and ``n`` over all samples, ``filtered_recall@k`` and ``filtered_n`` over
-        samples not mentioned in the context, ``mapped_recall@k`` over mappable samples, and
-        counts (``turns``, ``unmapped``, ``errors``, ``degraded``) with LLM cost per turn.
-    """
-    recs = [r for r in records if include is None or include(r)]
-    samples = [s for r in recs for s in r.get("samples", [])]
-    ranks = [s["rank"] for s in samples]
-    franks = [s["filtered_rank"] for s in samples if not s["mentioned"]]
-    mapped = [s["rank"] for s in samples if s["item_id"] is not None]
-    out: dict[str, Any] = {}
-    for k in ks:
-        out[f"recall@{k}"] = round(recall_from_ranks(ranks, k), 4)
-    out["n"] = len(ranks)
-    for k in ks:
-        out[f"filtered_recall@{k}"] = round(recall_from_ranks(franks, k), 4)
-    out["filtered_n"] = len(franks)
-    for k in ks:
-        out[f"mapped_recall@{k}"] = round(recall_from_ranks(mapped, k), 4)
-    n_turns = len(recs)
-    out["turns"] = n_turns
-    out["unmapped"] = sum(1 for s in samples if s["item_id"] is None)
-    out["errors"] = sum(1 for r in recs if r.get("error"))
-    out["degraded"] = sum(1 for r in recs if r.get("degraded"))
-    secs = [float(r.get("seconds", 0.0)) for r in recs]
-    out["turn_seconds_median"] = round(statistics.median(secs), 4) if secs else 0.0
-    out["llm_calls_per_turn"] = round(sum(int(r.get("llm_calls", 0)) for r in recs) / n_turns, 3) if n_turns else 0.0
-    toks = sum(int(r.get("total_tokens", 0)) for r in recs)
-    out["tokens_per_turn"] = round(toks / n_turns, 1) if n_turns else 0.0
-    return out
-
-
-def _record(turn: ReplayTurn, result: TurnResult | None, error: str | None, seconds: float, samples: list[dict[str, Any]]) -> dict[str, Any]:
+def _record(turn: ReplayTurn, result: TurnResult | None, error: str | None, seconds: float, samples: list[dict[str, Any]],
+            top1: Mapping[str, str | None]) -> dict[str, Any]:
     usage = result.usage if result is not None else None
     return {
         "dialog_id": turn.dialog_id,
         "turn_id": turn.turn_id,
         "samples": samples,
+        **top1,
         "llm_calls": usage.llm_calls if usage else 0,
         "total_tokens": usage.total_tokens if usage else 0,
         "degraded": bool(result.degraded) if result is not None else False,
@@ -166,7 +69,7 @@ class ReplayResult:
     """The outcome of a replay run.
 
     Attributes:
-        summary: the metrics (see :func:`summarize`) plus ``seconds`` (wall time of this run),
+        summary: the metrics (see :func:`~crsagent.evals.protocols.summarize`) plus ``seconds`` (wall time of this run),
             ``resumed`` (turns taken from partial results) and ``splits`` when asked for.
         records: one record per turn, in turn order.
         unmapped_titles: ground-truth titles that could not be mapped to the catalogue.
@@ -194,7 +97,8 @@ class _TurnJob:
 
     def finish(self, result: TurnResult | None, error: str | None, seconds: float) -> dict[str, Any]:
         ranking = [r.item_id for r in result.ranking] if result is not None else []
-        return _record(self.turn, result, error, seconds, score_turn(self.turn, ranking, self.resolver, max_k=self.max_k))
+        samples = score_turn(self.turn, ranking, self.resolver, max_k=self.max_k)
+        return _record(self.turn, result, error, seconds, samples, top1_fields(self.turn, ranking, self.resolver))
 
 
 def _run_sync(runner: AgentRunner, job: _TurnJob, user_id: str | None) -> dict[str, Any]:
@@ -232,6 +136,7 @@ def run_replay(
     user_id: str | None = None,
     splits: Mapping[str, Callable[[Mapping[str, Any]], bool]] | None = None,
     description: str = "replay",
+    rewards: Mapping[str, Mapping[str, float]] | None = None,
 ) -> ReplayResult:
     """Replay turns through an agent and score its rankings.
 
@@ -249,6 +154,8 @@ def run_replay(
         user_id: passed to the runner (replayed dialogues are anonymous by default).
         splits: named record predicates; each gets its own summary under ``summary["splits"]``.
         description: the progress bar's label.
+        rewards: dialogue id -> item id -> seeker reward
+            (:func:`~crsagent.evals.protocols.load_seeker_rewards`); adds SR and RDL.
 
     Returns:
         The summary, the per-turn records and the unmapped titles.
@@ -290,11 +197,11 @@ def run_replay(
         asyncio.run(main())
     wall = time.perf_counter() - t0
     records = [fresh.get(t.key) or done[t.key] for t in turns]
-    summary = summarize(records, ks)
+    summary = summarize(records, ks, rewards=rewards)
     summary["seconds"] = round(wall, 2)
     summary["resumed"] = len(turns) - len(todo)
     if splits:
-        summary["splits"] = {name: summarize(records, ks, include=pred) for name, pred in splits.items()}
+        summary["splits"] = {name: summarize(records, ks, include=pred, rewards=rewards) for name, pred in splits.items()}
     unmapped = sorted({s["title"] for r in records for s in r["samples"] if s["item_id"] is None})
     return ReplayResult(summary=summary, records=records, unmapped_titles=unmapped)
 

@@ -88,10 +88,10 @@ def replay_cmd(
         settings = _eval_settings(home, llm_base_url)
         path = turns or settings.data_dir / "redial" / "dev_turns.jsonl"
         dialogues_path = dialogues or settings.data_dir / "redial" / "dev_dialogues.jsonl"
+        resolver = TitleResolver.from_catalog(settings)  # the benchmark's title mapping, whatever the agent's counts
+        rewards = load_seeker_rewards(dialogues_path, resolver.resolve)
         settings = leak_free_settings(settings, mention_counts, _Path(work))
         chosen = select_turns(load_turns(path), limit, sample_seed)
-        resolver = TitleResolver.from_catalog(settings)
-        rewards = load_seeker_rewards(dialogues_path, resolver.resolve)
         agent = _make_agent(settings, variant, signals)
         part = partial_path_for(json_path)
         if fresh and part.exists():

@@ -12,7 +12,8 @@ from crsagent.agent.settings import Settings
 from crsagent.evals.datasets import TitleResolver, catalog_items, load_turns, select_turns
 from crsagent.evals.replay import PopularityRunner, run_replay
 
-REQUIRED = ("recall@1", "recall@10", "recall@50", "n", "filtered_recall@1", "filtered_recall@10", "filtered_recall@50", "filtered_n")
+REQUIRED = ("recall@1", "recall@10", "recall@50", "n", "filtered_recall@1", "filtered_recall@10", "filtered_recall@50", "filtered_n",
+            "dedup_recall@1", "dedup_recall@10", "dedup_recall@50", "dedup_n", "sr", "rdl", "dedup_sr", "dedup_rdl")
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +50,11 @@ def test_replay_crs_only_on_30_real_turns(movies, dev30, tmp_path):
     assert all(k in s for k in REQUIRED)
     assert s == json.loads(out.read_text())
     assert s["n"] == sum(len(t.rec) for t in dev30) and s["turns"] == 30
-    assert 0 < s["filtered_n"] <= s["n"]
+    assert 0 < s["filtered_n"] <= s["n"] and s["dedup_n"] == s["filtered_n"]
+    assert all(k in s["splits"][half] for k in REQUIRED for half in ("heldout", "train"))
+    assert s["dedup_recall@10"] <= s["filtered_recall@10"]  # the same samples; filtered also clears the ranking
+    assert 0.0 <= s["dedup_rdl"] <= s["dedup_sr"] <= 1.0 and 0.0 <= s["rdl"] <= s["sr"] <= 1.0
+    assert s["mention_counts"] == "train-half" and s["dialogues_file"].endswith("dev_dialogues.jsonl")
     assert s["errors"] == 0 and s["unmapped"] == 0
     assert s["llm_calls_per_turn"] == 0.0  # crs-only calls no LLM
     assert 0.0 <= s["recall@1"] <= s["recall@10"] <= s["recall@50"] <= 1.0
@@ -88,3 +93,23 @@ def test_simulate_understanding_report_commands(movies, tmp_path):
     assert set(r["claims"]) == {"LLM assists CRS", "CRS assists LLM", "Latent intents help", "CF + semantic fusion helps"}
     for name in ("report.md", "report.json", "recall.png", "success.png"):
         assert (tmp_path / "rep" / name).stat().st_size > 0
+
+
+def test_leak_free_catalogue_on_the_real_build(movies, tmp_path):
+    from crsagent.evals.leakage import item_mentions, leak_free_settings, mention_counts
+    from crsagent.tools.catalog.db import ProductDB
+
+    settings, items, _ = movies
+    with ProductDB.for_domain(settings, "movies") as db:
+        redial_map = db.source_map("redial")
+    corpus = item_mentions(mention_counts(settings.data_dir, "corpus"), redial_map)
+    assert all(it.mentions == corpus.get(it.item_id, 0) for it in items)  # the build's rule, recomputed
+    clean = leak_free_settings(settings, "heldout-removed", tmp_path / "w")
+    assert clean.database_url and (clean.data_dir / "redial" / "dev_turns.jsonl").is_file()
+    with ProductDB.for_domain(clean, "movies") as db:
+        after = {it.item_id: it for it in db.all_items()}
+    assert set(after) == {it.item_id for it in items}
+    assert all(after[it.item_id].mentions <= it.mentions for it in items)
+    assert sum(it.mentions for it in items) - sum(it.mentions for it in after.values()) > 1000  # the held-out half's mentions
+    assert all(after[it.item_id].popularity == it.rating_count + after[it.item_id].mentions for it in items)
+    assert leak_free_settings(settings, "corpus", tmp_path / "c") is settings

@@ -112,3 +112,36 @@ def test_claims_can_be_judged_on_some_dialogues_only(tmp_path):
     assert latent["comparisons"][0]["samples"] == 20 and latent["comparisons"][0]["delta"] == 0.0
     assert obj["claims_on"] == "held-out"
     assert "on the held-out dialogues only" in (tmp_path / "report.md").read_text()
+
+
+def test_protocol_table_shows_both_halves_beside_the_anchors(tmp_path):
+    from crsagent.evals.anchors import ANCHORS
+
+    half = {"recall@1": 0.05, "recall@10": 0.221, "recall@50": 0.41, "dedup_recall@1": 0.012, "dedup_recall@10": 0.17,
+            "dedup_recall@50": 0.36, "dedup_n": 1629, "sr": 0.5, "rdl": 0.25, "dedup_sr": 0.2, "dedup_rdl": 0.06,
+            "turns": 1319, "n": 1766}
+    run = outcome("crs-only", 12)
+    run.summary["splits"] = {"heldout": half, "train": {**half, "recall@1": 0.9}}
+    obj = write_report(ReportData(replay={"crs-only": run, "popularity": outcome("popularity", 2, kind="baseline")}), tmp_path)
+    md = (tmp_path / "report.md").read_text()
+    assert "| crs-only | heldout | 0.050 | 0.221 | 0.410 | 0.012 | 0.170 | 0.360 | 1629 | 0.500 | 0.250 | 0.200 | 0.060 |" in md
+    assert "| crs-only | train | 0.900 |" in md
+    assert "| popularity | all | 0.050 | 0.050 | 0.050 | – |" in md  # no splits, no dedup keys: shown as missing
+    assert "| ReFICR (7B) (anchor) | ReDial test | 0.049 | 0.270 | 0.507 | 0.018 | 0.213 | 0.465 | – | 0.151 | 0.074 | – | – |" in md
+    assert "| UniCRS (anchor) | ReDial test | 0.049 | 0.213 | 0.421 | 0.024 | 0.180 | 0.335 |" in md
+    assert "| MESE (anchor) | ReDial test | 0.032 | 0.178 | 0.381 | 0.025 | 0.159 | 0.361 |" in md
+    assert obj["anchors"] == ANCHORS
+
+
+def test_run_report_reports_sr_and_rdl_from_the_given_rewards(tmp_path, turns_path, resolver, fake_runner_cls):
+    from crsagent.evals.datasets import load_turns
+
+    turns = load_turns(turns_path)[:2]  # dialogue 16162: The Shining is a ground truth of turn 2 and mentioned by turn 4
+    assert {t.dialog_id for t in turns} == {"16162"}
+    shining = resolver.resolve("The Shining (1980)")
+    agent = fake_runner_cls(lambda m: [shining])
+    obj = run_report(lambda v, s: agent, turns, resolver, tmp_path / "r", llm_available=False, ablations={},
+                     rewards={"16162": {shining: 1.0}})
+    s = obj["replay"]["crs-only"]["summary"]
+    # top-1 is The Shining at both turns: SR 1, RDL (1 + 1) / 2; once mentioned it is no dedup top-1: (1 + 0) / 2
+    assert (s["sr"], s["rdl"], s["dedup_sr"], s["dedup_rdl"], s["sr_dialogues"]) == (1.0, 1.0, 1.0, 0.5, 1)
