@@ -44,8 +44,8 @@ __all__ = [
     "belief_view",
 ]
 
-Opinion = Literal["liked", "disliked"]
-ItemSource = Literal["linker", "llm", "user-reject", "profile"]
+Opinion = Literal["liked", "disliked", "corrected"]
+ItemSource = Literal["linker", "llm", "user-reject", "profile", "reference", "correction"]
 Polarity = Literal["like", "dislike"]
 
 
@@ -65,7 +65,9 @@ class Belief(TypedDict, total=False):
         genres: genre -> ``like`` / ``dislike`` (liked genres filter with "any", disliked exclude).
         people: person -> ``like`` / ``dislike`` (soft: they boost or lower the ranking).
         brands: brand -> ``like`` / ``dislike`` (office; the last liked brand is a hard constraint).
-        items: item id -> opinion and source (``linker``, ``llm``, ``user-reject``, ``profile``).
+        items: item id -> opinion and source (``linker``, ``llm``, ``user-reject``, ``profile``,
+            ``reference`` for "more like the first", ``correction``); ``corrected`` marks an
+            item the agent misread and the user corrected (neither liked nor disliked).
         soft: soft preferences as the user's own words, oldest first.
         rejected: recommendations the user rejected; never recommended again.
         mentioned: items anyone mentioned in the dialogue; not recommended again.
@@ -228,8 +230,15 @@ def evidence_count(belief: Belief) -> tuple[int, int]:
 
 
 def soft_text(belief: Belief) -> str:
-    """Soft preferences as one query text (the latest few statements)."""
-    return " ".join((belief.get("soft") or [])[-SOFT_KEEP:]).strip()
+    """Soft preferences as one query text (the latest few statements).
+
+    A statement that names a person or genre the user has since turned down is left out
+    (the latest statement wins: "a Nolan film" ... "no more Nolan").
+    """
+    bad = [p.split()[-1].lower() for p, v in (belief.get("people") or {}).items() if v == "dislike"]
+    bad += [g.lower() for g in disliked_genres(belief)]
+    kept = [s for s in belief.get("soft") or [] if not any(b and b in s.lower() for b in bad)]
+    return " ".join(kept[-SOFT_KEEP:]).strip()
 
 
 def belief_view(belief: Belief) -> dict[str, Any]:

@@ -8,7 +8,7 @@ an LLM (in LLM variants) may refine that.
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Literal, NamedTuple
 
 __all__ = [
     "Intent",
@@ -22,6 +22,12 @@ __all__ = [
     "refers_back",
     "has_year_cue",
     "is_greeting_only",
+    "Comparative",
+    "comparatives",
+    "is_correction",
+    "points_at_one",
+    "points_at_all",
+    "asked_field",
 ]
 
 Intent = Literal["elicit", "recommend", "reject", "ask_fact", "explain", "chitchat"]
@@ -63,6 +69,26 @@ _ORDINALS = {
 }
 _ORDINAL = re.compile(r"(?<![\w#])(first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th|last|#[1-3])\b")
 _BACKREF = re.compile(r"\b(it|that one|this one|that movie|this movie|that film|the movie|that product|this product|them|those)\b")
+_ONE_REF = re.compile(r"\b(that one|this one|that movie|this movie|that film|this film|that product|this product|it)\b")
+_ALL_REF = re.compile(r"\b(them|those|these|none of (them|these|those)|all of (them|these|those)|any of (them|these|those))\b")
+_CORRECTION = re.compile(r"\b(i meant|i mean|i was talking about|i was thinking of|no,? the (\w+ )?one|not that \w+,? the|the other one|wrong one)\b")
+# "scarier", "more violent", "less dark", "a bit lighter": (direction, adjective)
+_MORE_LESS = re.compile(r"\b(more|less|not so|not as|fewer)\s+([a-z][a-z-]{2,})\b")
+_ER = re.compile(r"\b([a-z]{3,}?)(ier|er)\b")
+_NOT_COMPARATIVE = frozenset(
+    "other another either neither whether rather ever never over under after later earlier "
+    "order number never however together answer remember matter character better".split()
+)
+_FIELDS = {
+    "directors": re.compile(r"\bwho (directed|made)|\bdirector\b"),
+    "cast": re.compile(r"\bwho(?:'?s| is| are)? (in|stars?|plays|acted)|\bstarring\b|\bcast\b|\bactors?\b"),
+    "year": re.compile(r"\b(what|which) year|when (was|did|is)|how old|\brelease"),
+    "runtime": re.compile(r"\bhow long\b|\brun ?time\b|\blength\b|\bminutes\b"),
+    "genres": re.compile(r"\bwhat (genre|kind)|\bgenre\b"),
+    "plot": re.compile(r"\babout\b|\bplot\b|\bstory\b"),
+    "price": re.compile(r"\bprice\b|\bhow much\b|\bcost\b|\bcheap|\bexpensive"),
+    "brand": re.compile(r"\b(what|which) brand|who makes|made by"),
+}
 _YEAR_CUE = re.compile(
     r"\b(1[89]\d\d|20\d\d|\d0'?s|'\d0s|decade|recent|recently|new|newer|newest|latest|modern|old|older|"
     r"classic|classics|vintage|century|this year|last year)\b"
@@ -154,3 +180,85 @@ def refers_back(text: str) -> bool:
 def has_year_cue(text: str) -> bool:
     """Whether the text speaks of years or eras (grounds an LLM-extracted year range)."""
     return bool(_YEAR_CUE.search(text.lower()))
+
+
+class Comparative(NamedTuple):
+    """A comparative request.
+
+    Attributes:
+        direction: ``more`` or ``less``.
+        word: the adjective compared ("scary" for "scarier", "violent" for "less violent").
+        explicit: said with "more"/"less" or in a comparative frame ("something darker",
+            "darker than"), not only a word that ends in "-er".
+    """
+
+    direction: str
+    word: str
+    explicit: bool
+    surface: str = ""
+
+
+_FRAME_BEFORE = frozenset("something anything bit little much slightly even way somewhat lot".split())
+_FRAME_AFTER = frozenset("than one ones movie movies film films please".split())
+
+
+def _base(word: str, suffix: str) -> list[str]:
+    """Candidate base forms of a comparative ("scarier" -> scary; "lighter" -> light; "nicer" -> nice)."""
+    if suffix == "ier":
+        return [word + "y"]
+    out = [word, word + "e"]
+    if len(word) > 3 and word[-1] == word[-2]:
+        out.insert(0, word[:-1])  # "bigger" -> big
+    return out
+
+
+def comparatives(text: str) -> list[Comparative]:
+    """Comparative requests in a message: "something scarier", "less violent", "a lighter one".
+
+    Returns:
+        Comparatives in text order; an "-er" word gives every plausible base form, so the
+        caller keeps the one its lexicon or catalogue knows.
+    """
+    t = text.lower()
+    out: list[Comparative] = []
+    for m in _MORE_LESS.finditer(t):
+        if m.group(2) in ("like", "than", "of", "the", "a", "one", "ones", "about", "from", "with", "movies", "films"):
+            continue
+        out.append(Comparative("less" if m.group(1) != "more" else "more", m.group(2), True, m.group(0)))
+    for m in _ER.finditer(t):
+        word = m.group(0)
+        if word in _NOT_COMPARATIVE or len(word) < 5:
+            continue
+        before = (t[: m.start()].split()[-1:] or [""])[0]
+        after = (re.findall(r"[a-z]+", t[m.end():])[:1] or ["?"])[0] if t[m.end():].strip(" ?!.") else "?"
+        if before in ("more", "less"):
+            continue
+        explicit = before in _FRAME_BEFORE or after in _FRAME_AFTER or after == "?"
+        for base in _base(m.group(1), m.group(2)):
+            out.append(Comparative("more", base, explicit, word))
+    return out
+
+
+def is_correction(text: str) -> bool:
+    """Whether the user corrects what the agent understood ("I meant the 1995 Heat", "no, the Shyamalan one")."""
+    return bool(_CORRECTION.search(text.lower()))
+
+
+def points_at_one(text: str) -> bool:
+    """Whether the message points at one item ("that one", "it", "this movie")."""
+    return bool(_ONE_REF.search(text.lower()))
+
+
+def points_at_all(text: str) -> bool:
+    """Whether the message points at the whole last list ("them", "none of these")."""
+    return bool(_ALL_REF.search(text.lower()))
+
+
+def asked_field(text: str) -> str | None:
+    """The record field a question asks for (``directors``, ``cast``, ``year``, ``runtime``,
+    ``genres``, ``plot``, ``price``, ``brand``), or None."""
+    t = text.lower()
+    for name, rx in _FIELDS.items():
+        if rx.search(t):
+            return name
+    return None

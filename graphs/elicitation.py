@@ -14,14 +14,15 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from crsagent.graphs.belief import Belief, resolved_constraints
 
 if TYPE_CHECKING:  # pragma: no cover
     from crsagent.tools.catalog.schema import Item
 
-__all__ = ["ATTRIBUTES", "TOP_VALUES", "Question", "attribute_values", "bucketed_entropy", "choose_question", "question_text"]
+__all__ = ["ATTRIBUTES", "TOP_VALUES", "Question", "attribute_values", "bucketed_entropy", "choose_question", "question_text",
+           "closing_text", "answer_lead", "UNRECORDED"]
 
 #: Attributes the agent may ask about, per domain.
 ATTRIBUTES: dict[str, tuple[str, ...]] = {
@@ -127,7 +128,51 @@ def question_text(q: Question, domain: str) -> str:
     if q.attribute == "decade":
         return f"Do you prefer newer or older {noun}s — which era?{hint}"
     if q.attribute in ("director", "actor"):
-        return f"Is there a {q.attribute} you especially like?{hint}"
+        return f"Is there {'an' if q.attribute == 'actor' else 'a'} {q.attribute} you especially like?{hint}"
     if q.attribute == "brand":
         return f"Do you have a favourite brand?{hint}"
     return f"Which {q.attribute} are you looking for?{hint}"
+
+
+#: What to say when asked about an attribute the catalogue does not record.
+UNRECORDED: dict[str, str] = {
+    "runtime": "I don't have running times in my catalogue",
+    "price": "I don't have prices in my catalogue",
+}
+
+
+_INVITES: tuple[str, ...] = (
+    "Does one of these appeal to you? Ask me why, or about any of them.",
+    "Tell me which one sounds good, or what to change.",
+    "Shall I keep going, or should I change something — the years or the genre?",
+)
+
+
+def closing_text(q: Question | None, domain: str, belief: Belief, unavailable: Sequence[str] = (), avoid: str = "") -> str:
+    """The closing line of a recommendation: a note on what cannot be compared, then the most
+    informative question left (or, with nothing left to ask, an invitation that fits the state)."""
+    note = " ".join(f"{UNRECORDED[a]}, so I can't compare on that." for a in unavailable if a in UNRECORDED)
+    if q is not None:
+        ask = "To narrow it down: " + question_text(q, domain)[0].lower() + question_text(q, domain)[1:]
+    else:
+        start = 2 if belief.get("rejected") else 0
+        order = [_INVITES[(start + k) % len(_INVITES)] for k in range(len(_INVITES))]
+        ask = next(t for t in order if t not in avoid)
+    return (note + " " + ask).strip()
+
+
+def answer_lead(item: Item | None, field: str | None) -> str:
+    """The first sentence of an answer: the field asked for, or that the record lacks it."""
+    if item is None or field is None:
+        return ""
+    title = item.display_title
+    if field in UNRECORDED:
+        return f"{UNRECORDED[field]}, so I can't tell you that about {title}."
+    value: Any = {"directors": item.directors, "cast": item.cast[:3], "year": item.year, "genres": item.genres[:3],
+                  "brand": item.brand}.get(field)
+    if field == "plot" or value in (None, [], ""):
+        return "" if field == "plot" else f"My catalogue does not list the {field.rstrip('s')} of {title}."
+    names = ", ".join(value) if isinstance(value, list) else str(value)
+    return {"directors": f"{title} was directed by {names}.", "cast": f"{title} stars {names}.",
+            "year": f"{item.title} came out in {names}.", "genres": f"{title} is {names.replace(', ', '/')}.",
+            "brand": f"{title} is made by {names}."}[field]

@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from crsagent.graphs.state import Candidate
     from crsagent.tools.toolkit import Toolkit
 
-__all__ = ["evidence_dict", "make_evidence", "explain", "item_facts", "signal_reason"]
+__all__ = ["evidence_dict", "make_evidence", "explain", "item_facts", "signal_reason", "why_text"]
 
 _SIGNAL_WORDS = {
     "cf": "people with similar taste liked it",
@@ -83,6 +83,11 @@ def explain(
     if not ids:
         return {}
     by_id = {c["item_id"]: c for c in candidates}
+    asked = [i for i in ids if candidates and i not in by_id]  # "why X?" about an earlier suggestion
+    if asked:
+        out = {i: why_text(toolkit, i, belief) for i in asked}
+        rest = [i for i in ids if i not in out]
+        return {**out, **(explain(toolkit, rest, belief, candidates, intent) if rest else {})}
     if toolkit.explainer is not None:
         try:
             evidence = make_evidence(belief, [by_id[i] for i in ids if i in by_id], intent)
@@ -108,3 +113,51 @@ def item_facts(toolkit: Toolkit, item_ids: Sequence[str], plot_chars: int = 300)
             d["plot"] = it.plot[:plot_chars] + ("..." if len(it.plot) > plot_chars else "")
         out.append(d)
     return out
+
+
+def _shared(values: list[str], wanted: list[str]) -> list[str]:
+    low = {w.lower() for w in wanted}
+    return [v for v in values if v.lower() in low]
+
+
+def why_text(toolkit: Toolkit, item_id: str, belief: Belief) -> str:
+    """Why an earlier suggestion fits, for "why that one?": what it shares with the user's own
+    wishes and liked items, then who is in it and what it is about (the record's facts that
+    a recommendation line does not give)."""
+    it = toolkit.item(item_id)
+    if it is None:
+        return ""
+    reasons: list[str] = []
+    genres = _shared(it.genres, liked_genres(belief))
+    if genres:
+        reasons.append("you asked for " + "/".join(genres[:2]))
+    people = _shared([*it.directors, *it.cast, *([it.brand] if it.brand else [])], liked_people(belief)
+                     + [b for b, v in (belief.get("brands") or {}).items() if v == "like"])
+    if people:
+        reasons.append("you like " + " and ".join(people[:2]))
+    c = resolved_constraints(belief)
+    if it.year and (c.get("year_min") or c.get("year_max")):
+        reasons.append(f"its year ({it.year}) is in the range you gave")
+    for other in (toolkit.item(i) for i in liked_ids(belief)[::-1]):
+        if other is None or other.item_id == item_id:
+            continue
+        crew = _shared([*it.directors, *it.cast[:4]], [*other.directors, *other.cast[:4]])
+        if crew:
+            reasons.append(f"{crew[0]} is in it as in {other.display_title}, which you liked")
+            break
+        common = _shared(it.genres, other.genres)
+        if common:
+            reasons.append(f"it is {'/'.join(common[:2])} like {other.display_title}, which you liked")
+            break
+    lead = f"I picked {it.display_title} because " + "; ".join(reasons[:3]) + "." if reasons else (
+        f"{it.display_title} ranked near the top for what you told me so far.")
+    extra: list[str] = []
+    if it.cast:
+        extra.append("It stars " + ", ".join(it.cast[:3]) + ".")
+    elif it.brand:
+        extra.append(f"It is made by {it.brand}.")
+    plot = " ".join((it.plot or "").split())
+    if plot:
+        first = plot.split(". ")[0].rstrip(".")
+        extra.append(("In short: " + first[:220]).rstrip() + ("..." if len(first) > 220 else "."))
+    return " ".join([lead, *extra])

@@ -7,6 +7,7 @@ question), so a template reply is grounded by construction.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+import re
 from typing import Any
 
 __all__ = ["template_reply"]
@@ -16,24 +17,27 @@ def _noun(domain: str) -> str:
     return "movie" if domain == "movies" else "product"
 
 
-def _recommend(recs: Sequence[Mapping[str, Any]], domain: str) -> str:
+def _recommend(recs: Sequence[Mapping[str, Any]], domain: str, closing: str = "") -> str:
     if not recs:
         return (
             f"I couldn't find a {_noun(domain)} that fits everything you asked for. "
             "Could you relax one of your wishes, for example the years or the genre?"
         )
     lines = [f"Here {'is' if len(recs) == 1 else 'are'} {'a suggestion' if len(recs) == 1 else 'some suggestions'} for you:"]
+    said: set[str] = set()
     for n, r in enumerate(recs, 1):
         why = str(r.get("explanation") or "").strip()
-        lines.append(f"{n}. {r['title']}" + (f" — {why}" if why else ""))
-    lines.append("Would you like something different?")
+        sentences = [x for x in re.split(r"(?<=[.!?])\s+", why) if x and x not in said]
+        said.update(sentences)  # an explanation sentence is said once per reply
+        lines.append(f"{n}. {r['title']}" + (f" — {' '.join(sentences)}" if sentences else ""))
+    lines.append(closing or "Would you like something different?")
     return "\n".join(lines)
 
 
-def _answer(facts: Sequence[Mapping[str, Any]]) -> str:
+def _answer(facts: Sequence[Mapping[str, Any]], lead: str = "") -> str:
     if not facts:
         return "Which one do you mean? Tell me the title and I'll look it up."
-    out = []
+    out = [lead] if lead else []
     for f in facts:
         bits = [f["title"]]
         if f.get("genres"):
@@ -75,12 +79,13 @@ def template_reply(
         domain: ``movies`` or ``office``.
         recommendations: items to name (``title`` and ``explanation``).
         facts: item facts for ``answer``.
-        question: the elicitation question.
+        question: the elicitation question; for ``recommend`` the closing line, for ``answer``
+            the lead sentence (the field asked for).
     """
     if action == "recommend":
-        return _recommend(recommendations, domain)
+        return _recommend(recommendations, domain, question)
     if action == "answer":
-        return _answer(facts)
+        return _answer(facts, question)
     if action == "explain":
         return _explain(recommendations)
     if action == "elicit":

@@ -1,12 +1,16 @@
 """Needs understanding: a user message -> a belief update, an intent and the items in focus.
 
 Deterministic reading (every variant): the entity linker finds catalogue items, the attribute
-lexicon finds genres, people, year ranges and brands (with negation), and cues
-(:mod:`crsagent.graphs.cues`) find rejections, questions and requests. LLM reading (LLM
-variants): one structured answer (:class:`NeedsExtraction`) whose values are kept only when
-grounded — titles must link to the catalogue, genres must be catalogue genres, people and
-brands must appear in the message, a year range needs a year cue in the message — and which
-never overrides what the deterministic reading found.
+lexicon finds genres, people, year ranges and brands (with negation), cues
+(:mod:`crsagent.graphs.cues`) find rejections, questions and requests, and
+:mod:`crsagent.graphs.moves` turns comparatives and corrections into belief moves.
+
+References resolve against the last list the agent gave: an ordinal ("the second one") or a
+title from the list names that item; "that one"/"it" names the item the conversation was
+last about (a question's focus), else the top of the list; "them"/"none of these" and a bare
+"no" name the whole list. Soft preferences keep the user's own words, cut into clauses, with
+titles, years, references and rejections left out (never a clause left half-empty). The
+LLM's reading (LLM variants) lives in :mod:`crsagent.graphs.understanding_llm`.
 """
 
 from __future__ import annotations
@@ -16,20 +20,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from crsagent.graphs.belief import Belief, merge_belief
+from crsagent.graphs.belief import Belief
 from crsagent.graphs.cues import (
     Intent,
+    asked_field,
     detect_intent,
     has_negative,
-    has_year_cue,
-    requested_directly,
+    is_correction,
     is_rejection,
     negative_near,
     ordinal_refs,
+    points_at_all,
+    points_at_one,
     refers_back,
+    requested_directly,
 )
+from crsagent.graphs.moves import comparative_update, pick_correction, same_title_items
+from crsagent.graphs.understanding_llm import NeedsExtraction, link_title, llm_update
 from crsagent.tools.linker.common_words import FUNCTION_WORDS
-from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:  # pragma: no cover
     from crsagent.tools.toolkit import Toolkit
@@ -42,37 +50,22 @@ __all__ = [
     "profile_seed",
     "llm_update",
     "link_title",
+    "clean_soft",
 ]
 
 _FILLER = frozenset(
     "love loved like liked enjoy enjoyed seen watched saw want wanted looking look please recommend "
-    "suggest suggestion movie movies film films thanks thank hi hello hey something anything".split()
+    "suggest suggestion movie movies film films thanks thank hi hello hey something anything one ones "
+    "really also maybe just good great some any".split()
 )
 _SEEN = re.compile(r"\b(seen|watched|saw)\b")
 _POSITIVE = re.compile(r"\b(lov(e|ed)|lik(e|ed)|enjoy(ed)?|great|good|favou?rite|amazing)\b")
 _YEAR_OK = range(1870, 2101)
-MAX_LIST = 8  # values kept per list of an LLM extraction
-
-
-class NeedsExtraction(BaseModel):
-    """What the user's last message says about what they want (answer in JSON)."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    intent: Intent = Field(
-        default="elicit",
-        description="elicit: states preferences; recommend: asks for a recommendation; reject: turns down "
-        "the last suggestion; ask_fact: asks a fact about an item; explain: asks why an item was suggested; "
-        "chitchat: small talk.",
-    )
-    liked_titles: list[str] = Field(default_factory=list, description="titles the user likes")
-    disliked_titles: list[str] = Field(default_factory=list, description="titles the user dislikes")
-    liked_genres: list[str] = Field(default_factory=list, description="genres or categories wanted")
-    disliked_genres: list[str] = Field(default_factory=list, description="genres not wanted")
-    people: list[str] = Field(default_factory=list, description="directors, actors or brands named")
-    year_min: int | None = Field(default=None, description="earliest release year wanted")
-    year_max: int | None = Field(default=None, description="latest release year wanted")
-    preferences: str = Field(default="", description="other wishes in a few words")
+_CLAUSES = re.compile(r"[.;!?\n]+|,|(?<!anything)(?<!nothing)(?<!all)\s+\b(?:but|and then|though|although)\b\s+")
+_EDGE = re.compile(r"^(?:(?:and|or|but|so|from|of|by|with|the|a|an|to|in|on|than|like|as|i|it)\b\s*)+|"
+                   r"(?:\s*\b(?:and|or|but|so|from|of|by|with|the|a|an|to|in|on|than|like|as|after|before|since)\b)+$")
+_NEGATED = re.compile(r"\b(no more|not|no|anything but|except|without|enough|avoid|skip|stop)\b")
+_MORE_LIKE = re.compile(r"\b(more|something|anything|others?) like (the|that|this|it)\b")
 
 
 @dataclass
@@ -85,6 +78,7 @@ class Reading:
         cue: whether a cue decided the intent (False: ``elicit`` by default).
         focus: items a question or explanation is about.
         mentioned: items linked in the message.
+        asked: the record field a question asks for (``directors``, ``runtime`` ...), or None.
     """
 
     update: Belief
@@ -92,6 +86,7 @@ class Reading:
     cue: bool
     focus: list[str] = field(default_factory=list)
     mentioned: list[str] = field(default_factory=list)
+    asked: str | None = None
 
 
 def _extract(toolkit: Toolkit, text: str) -> Any:
@@ -125,26 +120,68 @@ def _lexicon_update(ex: Any) -> Belief:
     return up  # type: ignore[return-value]
 
 
-def _soft(text: str, spans: Sequence[tuple[int, int]]) -> str:
-    """The message without titles and year phrases, when a descriptive word is left."""
-    out, pos = [], 0
-    for s, e in sorted(spans):
-        out.append(text[pos:s])
-        pos = max(pos, e)
-    out.append(text[pos:])
-    soft = re.sub(r"\s+([,.;!?])", r"\1", re.sub(r"\s+", " ", " ".join(out))).strip(" ,.;")
-    words = re.findall(r"[a-z][a-z'-]+", soft.lower())
-    content = [w for w in words if w.replace("'", "") not in FUNCTION_WORDS and w not in _FILLER]
-    return soft if content else ""
+def clean_soft(text: str, spans: Sequence[tuple[int, int]] = (), *, drop_refs: bool = True) -> str:
+    """The user's descriptive words: clauses without titles, years, references or rejections.
+
+    Args:
+        text: the message.
+        spans: character spans to leave out (titles, year phrases).
+        drop_refs: drop clauses that point at the last list ("not the second one").
+
+    Returns:
+        The clean clauses joined with "; " ("" when no descriptive word is left).
+    """
+    masked = list(text)
+    for s, e in spans:
+        masked[s:e] = ["\0"] * (e - s)
+    kept: list[str] = []
+    for raw in _CLAUSES.split("".join(masked)):
+        if drop_refs and raw.strip() and (is_rejection(raw) or ordinal_refs(raw, 5) or points_at_all(raw)):
+            continue
+        if _NEGATED.search(raw.lower()) or has_negative(raw):
+            continue  # "anything but horror", "no more Nolan": the belief holds it, not the soft text
+        parts = [p for p in re.split(r"\s*\0+\s*", raw) if p.strip()]
+        for part in parts:
+            part = re.sub(r"\s+", " ", part).strip(" ,'\"-")
+            prev = None
+            while prev != part:
+                prev, part = part, _EDGE.sub("", part).strip(" ,'\"-")
+            words = re.findall(r"[a-z][a-z'-]+", part.lower())
+            content = [w for w in words if w.replace("'", "") not in FUNCTION_WORDS and w not in _FILLER]
+            if content and not is_rejection(part):
+                kept.append(part)
+    return "; ".join(dict.fromkeys(kept))
 
 
-def read_user_message(toolkit: Toolkit, text: str, last_recs: Sequence[str] = ()) -> Reading:
+def _resolve_one(text: str, last_recs: list[str], ids: list[str], last_focus: Sequence[str]) -> list[str]:
+    """The items of the last list a message names: ordinals, titles, else "that one"/"it"."""
+    picked = [last_recs[i] for i in ordinal_refs(text, len(last_recs))]
+    picked += [i for i in ids if i in last_recs and i not in picked]
+    if picked or points_at_all(text):
+        return picked
+    if points_at_one(text) and last_recs:
+        focus = [i for i in last_focus if i in last_recs]
+        return focus[:1] or last_recs[:1]
+    return []
+
+
+def read_user_message(
+    toolkit: Toolkit,
+    text: str,
+    last_recs: Sequence[str] = (),
+    *,
+    last_focus: Sequence[str] = (),
+    known: Belief | None = None,
+) -> Reading:
     """Read one user message deterministically.
 
     Args:
         toolkit: the domain's tools (linker, lexicon).
         text: the message.
-        last_recs: what the agent recommended just before (for rejections and "the first one").
+        last_recs: the last list the agent recommended (for rejections and "the first one").
+        last_focus: the items the previous turn was about (a question's focus).
+        known: the belief so far (a correction corrects its latest liked item; a person
+            already in it may be named by surname alone: "no more Nolan").
 
     Returns:
         The reading.
@@ -153,17 +190,32 @@ def read_user_message(toolkit: Toolkit, text: str, last_recs: Sequence[str] = ()
     mentions = toolkit.linker.link(text) if toolkit.linker is not None and text.strip() else []
     ids = list(dict.fromkeys(m.item_id for m in mentions))
     intent, cue = detect_intent(text, has_recent_recs=bool(last_recs))
+    low = text.lower()
+    negated_recs = [m.item_id for m in mentions if m.item_id in last_recs
+                    and (negative_near(text, m.start, m.end) or re.search(r"\bnot\s*$", low[: m.start]))]
+    if intent in ("elicit", "recommend") and negated_recs:
+        intent, cue = "reject", True  # "not Alien, the other one"
     ex = _extract(toolkit, text)
     update: dict[str, Any] = dict(_lexicon_update(ex))
     year_spans = [(m.start, m.end) for m in getattr(ex, "matches", None) or [] if getattr(m, "kind", "") == "year"]
+    moved, _unavailable = comparative_update(toolkit, text, last_recs)
+    for key, value in moved.items():
+        update[key] = {**(update.get(key) or {}), **value}
     focus: list[str] = []
     items: dict[str, Any] = {}
+    known = known or {}
+    people = _surnames(text, known)
+    if people:
+        update["people"] = {**people, **(update.get("people") or {})}
+    if is_correction(text) and not negated_recs:
+        recent = [i for i, o in (known.get("items") or {}).items() if o.get("opinion") == "liked"]
+        fixed = _correct(toolkit, text, mentions, recent)
+        if fixed:
+            items.update(fixed)
+            intent, cue = "recommend", True  # "no, I meant the 1995 Heat" is no rejection
     if intent == "reject":
-        picked = [last_recs[i] for i in ordinal_refs(text, len(last_recs))]
-        picked += [i for i in ids if i in last_recs and i not in picked]
-        targets = picked or last_recs
+        targets = negated_recs or _resolve_one(text, last_recs, ids, last_focus) or last_recs
         update["rejected"] = list(targets)
-        low = text.lower()
         positive = bool(_POSITIVE.search(low)) and not has_negative(low)
         if has_negative(low) or not (positive or _SEEN.search(low)):
             items.update({i: {"opinion": "disliked", "source": "user-reject"} for i in targets})
@@ -171,9 +223,12 @@ def read_user_message(toolkit: Toolkit, text: str, last_recs: Sequence[str] = ()
     if intent in ("ask_fact", "explain"):
         focus = [last_recs[i] for i in ordinal_refs(text, len(last_recs))]
         focus += [i for i in ids if i not in focus]
-        if not focus and last_recs and (refers_back(text) or intent == "explain"):
-            focus = last_recs[:1]
+        if not focus and (refers_back(text) or intent == "explain"):
+            focus = [i for i in last_focus][:1] or last_recs[:1]
     else:
+        if _MORE_LIKE.search(low) and last_recs:
+            for i in _resolve_one(text, last_recs, [], last_focus):
+                items.setdefault(i, {"opinion": "liked", "source": "reference"})
         for m in mentions:
             if m.item_id in items or requested_directly(text, m.start):
                 continue  # "recommend X" names X without an opinion of it: mentioned only
@@ -184,10 +239,43 @@ def read_user_message(toolkit: Toolkit, text: str, last_recs: Sequence[str] = ()
     if ids:
         update["mentioned"] = ids
     if intent in ("elicit", "recommend", "reject"):
-        soft = _soft(text, [(m.start, m.end) for m in mentions] + year_spans)
-        if soft and not (intent == "reject" and is_rejection(soft) and len(soft.split()) <= 6):
+        soft = clean_soft(text, [(m.start, m.end) for m in mentions] + year_spans)
+        if soft:
             update["soft"] = [soft]
-    return Reading(update=update, intent=intent, cue=cue, focus=focus, mentioned=ids)  # type: ignore[arg-type]
+    reading = Reading(update=update, intent=intent, cue=cue, focus=focus, mentioned=ids)  # type: ignore[arg-type]
+    reading.asked = asked_field(text) if intent == "ask_fact" else None
+    return reading
+
+
+def _surnames(text: str, known: Belief) -> dict[str, str]:
+    """People already in the belief named by surname alone, with the clause's polarity."""
+    out: dict[str, str] = {}
+    low = text.lower()
+    for name in known.get("people") or {}:
+        last = name.split()[-1].lower()
+        m = re.search(r"\b" + re.escape(last) + r"\b", low) if len(last) >= 4 and name.lower() not in low else None
+        if m:
+            clause = re.split(r"[.;!?,]|\bbut\b", low[: m.start()])[-1]
+            out[name] = "dislike" if (_NEGATED.search(clause) or negative_near(text, m.start(), m.end())) else "like"
+    return out
+
+
+def _correct(tk: Toolkit, text: str, mentions: Sequence[Any], recent: Sequence[str]) -> dict[str, Any]:
+    """Item opinions of a correction: the meant item liked, the misread one set aside."""
+    current = next((i for i in reversed(recent) if tk.has(i)), None)
+    options: list[str] = []
+    for m in mentions:
+        options += [i for i in [m.item_id, *m.alternatives] if i not in options]
+    if current is not None:
+        options += [i for i in same_title_items(tk, current) if i not in options]
+    meant = pick_correction(tk, text, options, current)
+    if meant is None:
+        return {}
+    out: dict[str, Any] = {meant: {"opinion": "liked", "source": "correction"}}
+    for i in {current, *(m.item_id for m in mentions)} - {meant, None}:
+        if i in options:
+            out[i] = {"opinion": "corrected", "source": "correction"}
+    return out
 
 
 def read_assistant_message(toolkit: Toolkit, text: str) -> list[str]:
@@ -224,99 +312,3 @@ def profile_seed(profile: dict[str, Any] | None) -> Belief:
     return seed  # type: ignore[return-value]
 
 
-def link_title(toolkit: Toolkit, title: str) -> str | None:
-    """The catalogue id of a title an LLM wrote, or None when it does not clearly link."""
-    if toolkit.linker is None or not title.strip():
-        return None
-    mentions = toolkit.linker.link(title)
-    if not mentions:
-        return None
-    best = max(mentions, key=lambda m: (m.end - m.start, m.confidence))
-    core = re.sub(r"\(?\b(1[89]|20)\d\d\)?", "", title).strip(" .,'\"")
-    return best.item_id if (best.end - best.start) >= 0.6 * max(len(core), 1) else None
-
-
-def _canon_genres(toolkit: Toolkit, values: Sequence[str]) -> list[str]:
-    vocab = toolkit.genre_vocab()
-    out: list[str] = []
-    for v in values:
-        g = v.strip().lower()
-        if g in vocab:
-            out.append(g)
-            continue
-        ex = _extract(toolkit, g)
-        out.extend(x for x in (getattr(ex, "genres_liked", None) or []) if x in vocab)
-    return list(dict.fromkeys(out))
-
-
-def llm_update(toolkit: Toolkit, text: str, ex: NeedsExtraction, known: Belief) -> Belief:
-    """The grounded part of an LLM extraction, as a belief update that adds to ``known``.
-
-    Args:
-        toolkit: the domain's tools.
-        text: the user message the LLM read.
-        ex: the LLM's extraction.
-        known: the deterministic update of the same message (it wins every conflict).
-
-    Returns:
-        A belief update with only the values the deterministic reading did not already settle.
-    """
-    low = text.lower()
-    ex = ex.model_copy(
-        update={
-            "liked_titles": ex.liked_titles[:MAX_LIST],
-            "disliked_titles": ex.disliked_titles[:MAX_LIST],
-            "liked_genres": ex.liked_genres[:MAX_LIST],
-            "disliked_genres": ex.disliked_genres[:MAX_LIST],
-            "people": ex.people[:MAX_LIST],
-            "preferences": ex.preferences[:300],
-        }
-    )
-    known_items = known.get("items") or {}
-    items: dict[str, Any] = {}
-    for titles, opinion in ((ex.liked_titles, "liked"), (ex.disliked_titles, "disliked")):
-        for t in titles:
-            iid = link_title(toolkit, t)
-            if iid and iid not in known_items and iid not in items:
-                items[iid] = {"opinion": opinion, "source": "llm"}
-    up: dict[str, Any] = {}
-    if items:
-        up["items"] = items
-        up["mentioned"] = list(items)
-    known_genres = known.get("genres") or {}
-    genres = {g: "like" for g in _canon_genres(toolkit, ex.liked_genres) if g not in known_genres}
-    genres.update({g: "dislike" for g in _canon_genres(toolkit, ex.disliked_genres) if g not in known_genres})
-    if genres:
-        up["genres"] = genres
-    known_people = {p.lower() for p in (known.get("people") or {})}
-    people = {
-        p.strip(): "like"
-        for p in ex.people
-        if p.strip() and p.strip().lower() not in known_people and _grounded_name(p, low)
-    }
-    if people and toolkit.domain == "office":
-        up["brands"] = people
-    elif people:
-        up["people"] = people
-    cons: dict[str, Any] = {}
-    known_cons = known.get("constraints") or {}
-    if has_year_cue(text) and not known_cons:
-        lo = ex.year_min if ex.year_min in _YEAR_OK else None
-        hi = ex.year_max if ex.year_max in _YEAR_OK else None
-        if lo is not None and hi is not None and lo > hi:
-            lo, hi = hi, lo
-        if lo is not None:
-            cons["year_min"] = lo
-        if hi is not None:
-            cons["year_max"] = hi
-    if cons:
-        up["constraints"] = cons
-    pref = ex.preferences.strip()
-    if pref and not known.get("soft") and len(pref.split()) >= 2:
-        up["soft"] = [pref]
-    return merge_belief({}, up)  # type: ignore[arg-type]
-
-
-def _grounded_name(name: str, low_text: str) -> bool:
-    parts = [p for p in re.split(r"\W+", name.lower()) if len(p) >= 3]
-    return bool(parts) and any(p in low_text for p in parts)

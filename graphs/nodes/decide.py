@@ -8,6 +8,11 @@ Rules, in order:
   most informative question (:mod:`crsagent.graphs.elicitation`) — at most ``MAX_QUESTIONS``
   times per conversation, and only while an attribute is left to ask;
 * otherwise, and after a rejection or an explicit request with any evidence, it recommends.
+
+A recommendation closes with a question that depends on the state (the most informative
+attribute not yet constrained, never the one the previous reply closed with), and an answer
+leads with the field the user asked for (or says the catalogue does not record it): both go
+to the reply as ``question["text"]``.
 """
 
 from __future__ import annotations
@@ -17,7 +22,9 @@ from typing import Any, Literal
 
 from crsagent.graphs.belief import Belief, belief_filter, evidence_count, merge_belief
 from crsagent.graphs.context import CRSContext
-from crsagent.graphs.elicitation import Question, choose_question, question_text
+from crsagent.graphs.cues import asked_field
+from crsagent.graphs.elicitation import Question, answer_lead, choose_question, closing_text, question_text
+from crsagent.graphs.moves import unavailable_asked
 from crsagent.graphs.state import CRSState
 from crsagent.graphs.variants import VariantSpec
 from langgraph.runtime import Runtime
@@ -67,6 +74,18 @@ def make_decide(spec: VariantSpec) -> Callable[[CRSState, Runtime[CRSContext]], 
         belief: Belief = merge_belief(state.get("belief"), {})
         action = policy(state.get("intent") or "elicit", belief, list(state.get("focus") or []))
         out: dict[str, Any] = {"action": action, "question": {}}
+        last = _last_user(state)
+        if action == "recommend":
+            prev = state.get("question") or {}
+            skip = prev.get("attribute") if prev.get("closing") else None
+            q = _question(tk, belief, runtime.context.weights.genre_filter, skip)
+            text = closing_text(q, tk.domain, belief, unavailable_asked(last), avoid=str(prev.get("text") or ""))
+            out["question"] = {"attribute": q.attribute if q else None, "closing": True, "text": text}
+        elif action == "answer":
+            focus = list(state.get("focus") or [])
+            lead = answer_lead(tk.item(focus[0]) if focus else None, asked_field(last))
+            if lead:
+                out["question"] = {"text": lead, "answer": True}
         if action == "elicit":
             q = _question(tk, belief, runtime.context.weights.genre_filter)
             if q is None:
@@ -84,7 +103,16 @@ def make_decide(spec: VariantSpec) -> Callable[[CRSState, Runtime[CRSContext]], 
     return decide
 
 
-def _question(tk: Any, belief: Belief, genres_hard: bool = True) -> Question | None:
+def _question(tk: Any, belief: Belief, genres_hard: bool = True, skip: str | None = None) -> Question | None:
     ids = tk.db.filter_ids(belief_filter(belief, genres_hard=genres_hard), limit=QUESTION_POOL)
     items = [it for it in (tk.item(i) for i in ids) if it is not None]
+    if skip:
+        belief = merge_belief(belief, {"asked": [skip]})
     return choose_question(tk.domain, items, belief)
+
+
+def _last_user(state: CRSState) -> str:
+    for m in reversed(state.get("messages") or []):
+        if getattr(m, "type", "") == "human":
+            return str(m.text)
+    return ""

@@ -84,18 +84,22 @@ def make_understand(spec: VariantSpec) -> Callable[[CRSState, Runtime[CRSContext
                 out["profile"] = profile
                 update = merge_belief(update, profile_seed(profile))
         last_recs = last_recommended(messages[:cursor])
+        last_focus = list(state.get("focus") or []) if cursor else []
         reading: Reading | None = None
         last_user = ""
         for m in messages[cursor:]:
             if isinstance(m, HumanMessage):
                 last_user = m.text
-                reading = read_user_message(tk, m.text, last_recs)
+                known = merge_belief(state.get("belief"), update)
+                reading = read_user_message(tk, m.text, last_recs, last_focus=last_focus, known=known)
                 update = merge_belief(update, reading.update)
+                last_focus = reading.focus or last_focus
             elif isinstance(m, AIMessage) and not m.tool_calls:
                 meta = agent_meta(m)
                 named = list(meta.get("recommended") or []) if meta else read_assistant_message(tk, m.text)
                 update = merge_belief(update, {"mentioned": named})
                 last_recs = named or last_recs
+                last_focus = [] if named else last_focus
             elif isinstance(m, SystemMessage):
                 continue
         intent = reading.intent if reading else "chitchat"

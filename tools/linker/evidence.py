@@ -21,7 +21,9 @@ Evidence from the text around the span adds to the log-odds:
   viewing cue) say the film is meant.
 
 Items that share a title are told apart by the year when given, by "the new ..." / "the
-original ...", else by popularity.
+original ...", by a director or star named in the message, else by popularity — where an
+item whose title is exactly the words typed wins over one that only matches without its
+leading article ("heat" is *Heat*, not *The Heat*).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from dataclasses import dataclass
 
 from crsagent.tools.linker.common_words import FUNCTION_WORDS
 from crsagent.tools.linker.text import ARTICLES, Token
-from crsagent.tools.linker.title_index import SHORT, TitleIndex
+from crsagent.tools.linker.title_index import FULL, SHORT, TitleIndex
 from crsagent.tools.linker.usage import DECISIVE, VIEWING_CUES, YIELDS_TO_VIEWING, other_use
 
 __all__ = ["Candidate", "score", "confidence", "CUE_BEFORE", "CUE_GLUE", "KIND_AFTER", "LIST_WORDS", "CUE_BONUS",
@@ -173,6 +175,23 @@ def _indefinite(idx: TitleIndex, key: tuple[str, ...], prev: str, prev2: str, nx
     return prev in INDEFINITE or (prev2 in INDEFINITE and nxt in DESCRIPTIVE_END)
 
 
+def _credited(idx: TitleIndex, cands: list[tuple[int, int]], words: set[str]) -> int | None:
+    """The one candidate whose director or top-billed star the message names, if exactly one."""
+    credits = idx.credits or {}
+    hits = [i for i, _ in cands if credits.get(i, frozenset()) & words]
+    return hits[0] if len(hits) == 1 else None
+
+
+def _exact_first(idx: TitleIndex, key: tuple[str, ...], cands: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Candidates without those that match only with their leading article dropped, when an
+    item's title is exactly the key ("heat": *Heat*, not *The Heat*)."""
+    if not any(k == FULL for _, k in cands):
+        return cands
+    with_article = {i for a in ARTICLES for i, k in idx.keys.get((a, *key), ()) if k == FULL}
+    kept = [p for p in cands if p[0] not in with_article or p[1] == FULL]
+    return kept or cands
+
+
 def _judged_after(tokens: list[Token], e: int) -> bool:
     """The words after the span judge it as a film: "was great", "is so funny", "sounds good"."""
     words = [t.norm for t in tokens[e : e + 4]]
@@ -227,8 +246,11 @@ def score(
     if chosen is None and len(dated) > 1 and before & (NEWER | OLDER):  # "the new ghostbusters"
         pick = max if before & NEWER else min
         chosen = pick(dated, key=lambda i: (entries[i].year, entries[i].weight))
+    if chosen is None:  # a director or star named in the message
+        chosen = _credited(idx, cands, {t.norm for t in tokens[:s]} | {t.norm for t in tokens[e:]})
     if chosen is None:  # the most popular, a main-title-only match counting for less
-        chosen = max(cands, key=lambda p: (entries[p[0]].weight - (SHORT_PENALTY if p[1] == SHORT else 0.0), -p[0]))[0]
+        pool = _exact_first(idx, key, cands)
+        chosen = max(pool, key=lambda p: (entries[p[0]].weight - (SHORT_PENALTY if p[1] == SHORT else 0.0), -p[0]))[0]
     kind = next(k for i, k in cands if i == chosen)
     alternatives = tuple(i for i, _ in cands if i != chosen)[:_MAX_ALTERNATIVES]
 

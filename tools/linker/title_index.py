@@ -92,6 +92,9 @@ class TitleIndex:
         surnames: last names of people who direct or top the cast of at least
             :data:`SURNAME_MIN_CREDITS` items ("hitchcock"): a title that is such a name
             alone is often the person.
+        credits: entry index -> last names of its directors and top-billed cast, so a name
+            in the message can tell items with the same title apart ("heat with melissa
+            mccarthy").
     """
 
     entries: list[Entry]
@@ -102,6 +105,7 @@ class TitleIndex:
     people: frozenset[tuple[str, ...]] = frozenset()
     people_max_len: dict[str, int] | None = None
     surnames: frozenset[str] = frozenset()
+    credits: dict[int, frozenset[str]] | None = None
 
     @classmethod
     def build(cls, items: Iterable[Item], aliases: Mapping[str, Sequence[str]] | None = None) -> "TitleIndex":
@@ -150,7 +154,11 @@ class TitleIndex:
         for k in people:
             people_max_len[k[0]] = max(people_max_len.get(k[0], 0), len(k))
         surnames = frozenset(k[-1] for k, n in credits.items() if len(k) >= 2 and n >= SURNAME_MIN_CREDITS)
+        shared = {i for v in keys.values() if len(v) > 1 for i in v}  # only items that share a key need them
+        item_credits = {i: frozenset(norm_phrase(n)[-1] for n in (*items[i].directors, *items[i].cast[:_TOP_BILLED])
+                                     if norm_phrase(n)) for i in shared}
         return cls(
+            credits=item_credits,
             surnames=surnames,
             people=frozenset(people),
             people_max_len=people_max_len,

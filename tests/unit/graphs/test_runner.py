@@ -95,7 +95,7 @@ def test_async_turns_with_sync_and_async_sqlite(settings: Settings, fakes: Any) 
     a, (results, follow, profile) = asyncio.run(main())
     assert a.recommendations and a.usage.llm_calls <= 3
     assert all(r.recommendations for r in results)
-    assert set(follow.belief["rejected"]) == {r.item_id for r in results[0].recommendations}
+    assert follow.belief["rejected"] == [results[0].recommendations[0].item_id]  # "that one": the top item
     assert profile["facts"]["liked"] == [fakes.BABADOOK]
 
 

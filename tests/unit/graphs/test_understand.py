@@ -22,7 +22,7 @@ def test_liked_title_and_year_constraint(toolkit: Any, fakes: Any) -> None:
     assert r.mentioned == [fakes.BABADOOK]
     assert "soft" not in r.update  # nothing descriptive is left once the title and years are gone
     r2 = read_user_message(toolkit, "I loved The Babadook, something slow and creepy")
-    assert r2.update["soft"] == ["I loved, something slow and creepy"]
+    assert r2.update["soft"] == ["something slow and creepy"]  # clean words, no "I loved," left over
 
 
 def test_an_item_asked_for_by_name_is_mentioned_without_an_opinion(toolkit: Any, fakes: Any) -> None:
@@ -42,13 +42,19 @@ def test_negation_marks_disliked_and_genre_negation(toolkit: Any, fakes: Any) ->
 
 def test_rejection_marks_the_last_recommendations(toolkit: Any, fakes: Any) -> None:
     last = [fakes.GET_OUT, fakes.US]
+    # "that one" is one item: the top of the last list (issue 21), not the whole list
     r = read_user_message(toolkit, "Not that one, I don't like that.", last)
     assert r.intent == "reject" and r.cue
-    assert r.update["rejected"] == last
-    assert all(r.update["items"][i] == {"opinion": "disliked", "source": "user-reject"} for i in last)
-    # "seen it" turns the items down without saying the user disliked them
+    assert r.update["rejected"] == [fakes.GET_OUT]
+    assert r.update["items"] == {fakes.GET_OUT: {"opinion": "disliked", "source": "user-reject"}}
+    # "that one" after a question about an item is that item
+    focused = read_user_message(toolkit, "not that one", last, last_focus=[fakes.US])
+    assert focused.update["rejected"] == [fakes.US]
+    # "none of them" is the whole list
+    assert read_user_message(toolkit, "none of them, I don't like those", last).update["rejected"] == last
+    # "seen it" turns the item down without saying the user disliked it
     seen = read_user_message(toolkit, "Not that one, I've seen it.", last)
-    assert seen.update["rejected"] == last and "items" not in seen.update
+    assert seen.update["rejected"] == [fakes.GET_OUT] and "items" not in seen.update
     # an ordinal picks one of them
     r2 = read_user_message(toolkit, "no, not the second one", last)
     assert r2.update["rejected"] == [fakes.US]
