@@ -203,6 +203,20 @@ def _recs_person(negate: bool) -> Check:
     return check
 
 
+def _brands(polarity: str) -> Check:
+    def check(v: TurnView, want: Any) -> str | None:
+        have = {b.lower() for b, p in (v.belief("brands") or {}).items() if p == polarity}
+        bad = [w for w in want if w.lower() not in have]
+        return f"brands {polarity} {sorted(have)} lack {bad}" if bad else None
+
+    return check
+
+
+def _recs_not_brand(v: TurnView, want: str) -> str | None:
+    bad = [i for i in v.recs if (getattr(v.item(i), "brand", None) or "").lower() == want.lower()]
+    return f"by {want}: {bad}" if bad else None
+
+
 def _recs_brand(v: TurnView, want: str) -> str | None:
     bad = [i for i in v.recs if (getattr(v.item(i), "brand", None) or "").lower() != want.lower()]
     return f"not {want}: {bad}" if bad or not v.recs else None
@@ -304,6 +318,10 @@ CHECKS: dict[str, Check] = {
     "not_liked": _in_list("liked", negate=True),
     "genres_liked_any": _values("genres_liked", "any"),
     "genres_liked_none": _values("genres_liked", "none"),
+    "genres_liked_all": _values("genres_liked", "all"),
+    "brands_liked": _brands("like"),
+    "brands_disliked": _brands("dislike"),
+    "recs_not_brand": _recs_not_brand,
     "genres_disliked": _values("genres_disliked", "all"),
     "people_liked": _values("people_liked", "all"),
     "people_disliked": _values("people_disliked", "all"),

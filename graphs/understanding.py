@@ -35,7 +35,8 @@ from crsagent.graphs.cues import (
     refers_back,
     requested_directly,
 )
-from crsagent.graphs.moves import comparative_update, pick_correction, same_title_items
+from crsagent.graphs.moves import comparative_update
+from crsagent.graphs.readers import aspect_only, cast_praised, correct, same_as, surnames
 from crsagent.graphs.understanding_llm import NeedsExtraction, link_title, llm_update
 from crsagent.tools.linker.common_words import FUNCTION_WORDS
 
@@ -65,6 +66,8 @@ _CLAUSES = re.compile(r"[.;!?\n]+|,|(?<!anything)(?<!nothing)(?<!all)\s+\b(?:but
 _EDGE = re.compile(r"^(?:(?:and|or|but|so|from|of|by|with|the|a|an|to|in|on|than|like|as|i|it)\b\s*)+|"
                    r"(?:\s*\b(?:and|or|but|so|from|of|by|with|the|a|an|to|in|on|than|like|as|after|before|since)\b)+$")
 _NEGATED = re.compile(r"\b(no more|not|no|anything but|except|without|enough|avoid|skip|stop)\b")
+_OFF_TOPIC = re.compile(r"\?\s*$|^\s*(what|who|how|when|where|why|do|are|can|is)\b")
+_FACTS = ("items", "genres", "people", "brands", "constraints")
 _MORE_LIKE = re.compile(r"\b(more|something|anything|others?) like (the|that|this|it)\b")
 
 
@@ -201,15 +204,20 @@ def read_user_message(
     moved, _unavailable = comparative_update(toolkit, text, last_recs)
     for key, value in moved.items():
         update[key] = {**(update.get(key) or {}), **value}
+    same = same_as(toolkit, low, last_recs, _resolve_one(text, last_recs, ids, last_focus))
+    for key, value in same.items():
+        update[key] = {**(update.get(key) or {}), **value}
+    if (moved or same) and intent == "elicit":
+        intent, cue = "recommend", True  # "something scarier", "same brand": a new list is wanted
     focus: list[str] = []
     items: dict[str, Any] = {}
     known = known or {}
-    people = _surnames(text, known)
+    people = surnames(text, known)
     if people:
         update["people"] = {**people, **(update.get("people") or {})}
     if is_correction(text) and not negated_recs:
         recent = [i for i, o in (known.get("items") or {}).items() if o.get("opinion") == "liked"]
-        fixed = _correct(toolkit, text, mentions, recent)
+        fixed = correct(toolkit, text, mentions, recent)
         if fixed:
             items.update(fixed)
             intent, cue = "recommend", True  # "no, I meant the 1995 Heat" is no rejection
@@ -233,11 +241,16 @@ def read_user_message(
             if m.item_id in items or requested_directly(text, m.start):
                 continue  # "recommend X" names X without an opinion of it: mentioned only
             neg = negative_near(text, m.start, m.end)
+            if neg and aspect_only(text, m.start, m.end):
+                update["people"] = {**(update.get("people") or {}), **cast_praised(toolkit, text, m.item_id)}
+                continue  # "didn't like the ending of X, but loved the cast": no verdict on X
             items[m.item_id] = {"opinion": "disliked" if neg else "liked", "source": "linker"}
     if items:
         update["items"] = items
     if ids:
         update["mentioned"] = ids
+    if intent == "elicit" and not cue and not any(update.get(k) for k in _FACTS) and _OFF_TOPIC.search(low):
+        intent = "chitchat"  # "what's the weather like?": nothing to recommend from, nothing to keep
     if intent in ("elicit", "recommend", "reject"):
         soft = clean_soft(text, [(m.start, m.end) for m in mentions] + year_spans)
         if soft:
@@ -245,37 +258,6 @@ def read_user_message(
     reading = Reading(update=update, intent=intent, cue=cue, focus=focus, mentioned=ids)  # type: ignore[arg-type]
     reading.asked = asked_field(text) if intent == "ask_fact" else None
     return reading
-
-
-def _surnames(text: str, known: Belief) -> dict[str, str]:
-    """People already in the belief named by surname alone, with the clause's polarity."""
-    out: dict[str, str] = {}
-    low = text.lower()
-    for name in known.get("people") or {}:
-        last = name.split()[-1].lower()
-        m = re.search(r"\b" + re.escape(last) + r"\b", low) if len(last) >= 4 and name.lower() not in low else None
-        if m:
-            clause = re.split(r"[.;!?,]|\bbut\b", low[: m.start()])[-1]
-            out[name] = "dislike" if (_NEGATED.search(clause) or negative_near(text, m.start(), m.end())) else "like"
-    return out
-
-
-def _correct(tk: Toolkit, text: str, mentions: Sequence[Any], recent: Sequence[str]) -> dict[str, Any]:
-    """Item opinions of a correction: the meant item liked, the misread one set aside."""
-    current = next((i for i in reversed(recent) if tk.has(i)), None)
-    options: list[str] = []
-    for m in mentions:
-        options += [i for i in [m.item_id, *m.alternatives] if i not in options]
-    if current is not None:
-        options += [i for i in same_title_items(tk, current) if i not in options]
-    meant = pick_correction(tk, text, options, current)
-    if meant is None:
-        return {}
-    out: dict[str, Any] = {meant: {"opinion": "liked", "source": "correction"}}
-    for i in {current, *(m.item_id for m in mentions)} - {meant, None}:
-        if i in options:
-            out[i] = {"opinion": "corrected", "source": "correction"}
-    return out
 
 
 def read_assistant_message(toolkit: Toolkit, text: str) -> list[str]:

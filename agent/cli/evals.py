@@ -338,3 +338,9 @@ from crsagent.agent.cli import agent_evals as _agent_evals  # noqa: E402
 
 app.command("trajectories")(_agent_evals.trajectories)
 app.command("agent")(_agent_evals.agent_eval)
+
+# --- conversation quality (issue 21): the behaviour suite and the catalogue audit (agent/cli/behaviour.py) ---
+from crsagent.agent.cli.behaviour import behaviour_cmd as _behaviour_cmd, catalogue_cmd as _catalogue_cmd  # noqa: E402
+
+app.command("behaviour")(_behaviour_cmd)
+app.command("catalogue")(_catalogue_cmd)
