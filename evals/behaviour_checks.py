@@ -217,6 +217,12 @@ def _recs_not_brand(v: TurnView, want: str) -> str | None:
     return f"by {want}: {bad}" if bad else None
 
 
+def _recs_same_brand(v: TurnView, want: str) -> str | None:
+    ref = resolve_refs(want, v)
+    brand = getattr(v.item(ref[0]), "brand", None) if ref else None
+    return _recs_brand(v, brand) if brand else f"{ref} has no brand"
+
+
 def _recs_brand(v: TurnView, want: str) -> str | None:
     bad = [i for i in v.recs if (getattr(v.item(i), "brand", None) or "").lower() != want.lower()]
     return f"not {want}: {bad}" if bad or not v.recs else None
@@ -322,6 +328,7 @@ CHECKS: dict[str, Check] = {
     "brands_liked": _brands("like"),
     "brands_disliked": _brands("dislike"),
     "recs_not_brand": _recs_not_brand,
+    "recs_same_brand_as": _recs_same_brand,
     "genres_disliked": _values("genres_disliked", "all"),
     "people_liked": _values("people_liked", "all"),
     "people_disliked": _values("people_disliked", "all"),

@@ -60,7 +60,8 @@ class Belief(TypedDict, total=False):
     """The belief state (every field optional; an empty dict is the empty belief).
 
     Attributes:
-        constraints: hard constraints: ``year_min``, ``year_max``, ``min_rating``, ``brand``
+        constraints: hard constraints: ``year_min``, ``year_max``, ``min_rating``, ``brand``,
+            ``text`` (office: the kind of product, words its title or description contains)
             (None clears a constraint); read them with :func:`resolved_constraints`.
         genres: genre -> ``like`` / ``dislike`` (liked genres filter with "any", disliked exclude).
         people: person -> ``like`` / ``dislike`` (soft: they boost or lower the ranking).
@@ -89,7 +90,7 @@ class Belief(TypedDict, total=False):
 
 DICT_FIELDS: tuple[str, ...] = ("constraints", "genres", "people", "brands", "items")
 LIST_FIELDS: tuple[str, ...] = ("soft", "rejected", "mentioned", "recommended", "asked")
-CONSTRAINT_KEYS: tuple[str, ...] = ("year_min", "year_max", "min_rating", "brand")
+CONSTRAINT_KEYS: tuple[str, ...] = ("year_min", "year_max", "min_rating", "brand", "text")
 SOFT_KEEP = 5  # soft-preference texts used when reading
 
 
@@ -212,6 +213,7 @@ def belief_filter(
         year_max=c.get("year_max"),
         min_rating=c.get("min_rating"),
         brand=c.get("brand") or (liked_brands[-1] if liked_brands else None),
+        text_contains=c.get("text"),
         exclude_ids=excluded_ids(belief) if exclude else [],
     )
 

@@ -38,14 +38,14 @@ _REJECT = re.compile(
     r"(seen|watched|saw)|seen (it|that|them|those|this)( one)?( already)?|watched (it|that|them) already|"
     r"no thanks|no,? thank you|nope|nah|not (interested|for me|really)|something else|anything else|"
     r"another (one|movie|film|product|option)|(don'?t|do not) (like|want) (that|this|it|them|those)|"
-    r"(didn'?t|did not) like (that|this|it)|not a fan of (that|this|it))\b"
+    r"(didn'?t|did not) like (that|this|it)|not a fan of (that|this|it)|none of (these|those|them|the above))\b"
 )
 _BARE_NO = re.compile(r"^\s*((no|nope|nah|no way)\s*[.!]*\s*$|(no|nope|nah)\s*[,.!;-])")
 _WHY = re.compile(r"\bwhy\b|\bwhat makes\b|\bhow come\b|\bexplain\b")
 _FACT = re.compile(
     r"\b(who (directed|made|wrote|stars|is in|plays|acted)|who'?s in|what year|which year|when was|"
     r"how (long|old)|what is (it|that|this|the \w+ one)? ?about|what'?s (it|that|this)? ?about|"
-    r"tell me (more )?about|what genre|is (it|that) (any )?good|rating|rated|director of|cast of|"
+    r"tell me (more )?about|what(?:'s| is) [\w\s:'.-]{1,60} about|what genre|is (it|that) (any )?good|rating|rated|director of|cast of|"
     r"(what|which) brand|who makes|made by|price|how much)\b"
 )
 _REQUEST = re.compile(
@@ -56,7 +56,8 @@ _REQUEST = re.compile(
 )
 _GREETING = re.compile(
     r"^\s*((hi|hello|hey|howdy|good (morning|evening|afternoon)|thanks?( you)?|thank you|bye|goodbye|"
-    r"ok(ay)?|cool|great|nice|sure|yes|yeah|yep)[\s,.!?]*)+$"
+    r"ok(ay)?|cool|great|nice|sure|yes|yeah|yep|perfect|awesome|(that'?s|that is|sounds|looks) "
+    r"(great|good|nice|perfect|awesome|cool|helpful|fine)|(will|i'?ll) (check|watch) (it|them|those) out)[\s,.!?]*)+$"
 )
 _NEGATIVE = re.compile(
     r"\b(didn'?t|did not|don'?t|do not|doesn'?t|never|not a (big )?fan|wasn'?t a fan|hated?|disliked?|"
@@ -71,7 +72,7 @@ _ORDINAL = re.compile(r"(?<![\w#])(first|1st|second|2nd|third|3rd|fourth|4th|fif
 _BACKREF = re.compile(r"\b(it|that one|this one|that movie|this movie|that film|the movie|that product|this product|them|those)\b")
 _ONE_REF = re.compile(r"\b(that one|this one|that movie|this movie|that film|this film|that product|this product|it)\b")
 _ALL_REF = re.compile(r"\b(them|those|these|none of (them|these|those)|all of (them|these|those)|any of (them|these|those))\b")
-_CORRECTION = re.compile(r"\b(i meant|i mean|i was talking about|i was thinking of|no,? the (\w+ )?one|not that \w+,? the|the other one|wrong one)\b")
+_CORRECTION = re.compile(r"\b(i meant|i mean|i was talking about|i was thinking of|no,? the (\w+ ){0,3}one|not that \w+,? the|the other one|wrong one)\b")
 # "scarier", "more violent", "less dark", "a bit lighter": (direction, adjective)
 _MORE_LESS = re.compile(r"\b(more|less|not so|not as|fewer)\s+([a-z][a-z-]{2,})\b")
 _ER = re.compile(r"\b([a-z]{3,}?)(ier|er)\b")

@@ -15,12 +15,18 @@ from crsagent.graphs.moves import pick_correction, same_title_items
 if TYPE_CHECKING:  # pragma: no cover
     from crsagent.tools.toolkit import Toolkit
 
-__all__ = ["same_as", "aspect_only", "cast_praised", "surnames", "correct"]
+__all__ = ["lexicon_update", "skip_words", "same_as", "aspect_only", "cast_praised", "surnames", "correct", "product_kind", "MIN_KIND_HITS"]
+
+MIN_KIND_HITS = 3  # a product phrase constrains only when at least this many products have it
 
 _POSITIVE = re.compile(r"\b(lov(e|ed)|lik(e|ed)|enjoy(ed)?|great|good|favou?rite|amazing)\b")
 _NEGATED = re.compile(r"\b(no more|not|no|anything but|except|without|enough|avoid|skip|stop)\b")
 _CAST = re.compile(r"\b(cast|actors|acting|performances?)\b")
 _ASPECT = re.compile(r"\b(ending|plot|story|pacing|music|soundtrack|effects|acting|cast|actors|script|dialogue)\b")
+_YEAR_OK = range(1870, 2101)
+_HEAD_STOP = re.compile(r"\b(for|with|to|from|that|which|like|but|under|in|on)\b|[,.;!?]")
+_NOT_KIND = frozenset("need want looking look find show recommend get buy some any please new good best "
+                      "cheap cheaper one ones thing things stuff product products office something anything".split())
 _SAME = re.compile(r"\bsame (brand|maker|make|company|manufacturer|director|actor|star|cast)\b")
 
 
@@ -80,3 +86,57 @@ def correct(tk: Toolkit, text: str, mentions: Sequence[Any], recent: Sequence[st
         if i in options:
             out[i] = {"opinion": "corrected", "source": "correction"}
     return out
+
+
+def product_kind(tk: Toolkit, text: str, skip_words: frozenset[str] = frozenset()) -> str | None:
+    """Office: the kind of product a message asks for, as words the catalogue's products carry
+    ("I need a wireless mouse" -> "wireless mouse"; "ink for my Canon printer" -> "ink").
+
+    The phrase before the first preposition is read from its end (the head noun); the longest
+    ending that at least :data:`MIN_KIND_HITS` products contain wins (plural "s" dropped).
+    """
+    from crsagent.tools.catalog.schema import ItemFilter
+
+    head = _HEAD_STOP.split(text.lower())[0]
+    words = [w for w in re.findall(r"[a-z][a-z-]+", head) if w not in skip_words and w not in _NOT_KIND]
+    words = [w for w in words if len(w) > 2 and w not in ("the", "and", "for", "you", "i'm", "can")]
+    for n in (2, 1):
+        if len(words) < n:
+            continue
+        phrase = " ".join(words[-n:])
+        phrase = phrase[:-1] if phrase.endswith("s") and not phrase.endswith("ss") else phrase
+        if len(tk.filter_ids(ItemFilter(text_contains=phrase))) >= MIN_KIND_HITS:
+            return phrase
+    return None
+
+
+def skip_words(ex: Any) -> frozenset[str]:
+    """Words of the brands, people and genres the lexicon found (not a product kind)."""
+    return frozenset(w for m in getattr(ex, "matches", None) or [] for w in m.surface.lower().split())
+
+
+def lexicon_update(ex: Any) -> Belief:
+    """The belief update of the attribute lexicon's extraction (genres, people, brands, years)."""
+    if ex is None:
+        return {}
+    up: dict[str, Any] = {}
+    genres = {g: "like" for g in getattr(ex, "genres_liked", []) or []}
+    genres.update({g: "dislike" for g in getattr(ex, "genres_disliked", []) or []})
+    if genres:
+        up["genres"] = genres
+    people = {p: "like" for p in getattr(ex, "people", []) or []}
+    people.update({p: "dislike" for p in getattr(ex, "people_disliked", []) or []})
+    if people:
+        up["people"] = people
+    brands = {b: "like" for b in getattr(ex, "brands", []) or []}
+    brands.update({b: "dislike" for b in getattr(ex, "brands_disliked", []) or []})
+    if brands:
+        up["brands"] = brands
+    cons: dict[str, Any] = {}
+    for key in ("year_min", "year_max"):
+        v = getattr(ex, key, None)
+        if v is not None and int(v) in _YEAR_OK:
+            cons[key] = int(v)
+    if cons:
+        up["constraints"] = cons
+    return up  # type: ignore[return-value]

@@ -36,7 +36,16 @@ from crsagent.graphs.cues import (
     requested_directly,
 )
 from crsagent.graphs.moves import comparative_update
-from crsagent.graphs.readers import aspect_only, cast_praised, correct, same_as, surnames
+from crsagent.graphs.readers import (
+    aspect_only,
+    cast_praised,
+    correct,
+    lexicon_update,
+    product_kind,
+    same_as,
+    skip_words,
+    surnames,
+)
 from crsagent.graphs.understanding_llm import NeedsExtraction, link_title, llm_update
 from crsagent.tools.linker.common_words import FUNCTION_WORDS
 
@@ -61,7 +70,6 @@ _FILLER = frozenset(
 )
 _SEEN = re.compile(r"\b(seen|watched|saw)\b")
 _POSITIVE = re.compile(r"\b(lov(e|ed)|lik(e|ed)|enjoy(ed)?|great|good|favou?rite|amazing)\b")
-_YEAR_OK = range(1870, 2101)
 _CLAUSES = re.compile(r"[.;!?\n]+|,|(?<!anything)(?<!nothing)(?<!all)\s+\b(?:but|and then|though|although)\b\s+")
 _EDGE = re.compile(r"^(?:(?:and|or|but|so|from|of|by|with|the|a|an|to|in|on|than|like|as|i|it)\b\s*)+|"
                    r"(?:\s*\b(?:and|or|but|so|from|of|by|with|the|a|an|to|in|on|than|like|as|after|before|since)\b)+$")
@@ -95,32 +103,6 @@ class Reading:
 def _extract(toolkit: Toolkit, text: str) -> Any:
     lex = toolkit.lexicon
     return lex.extract(text) if lex is not None else None
-
-
-def _lexicon_update(ex: Any) -> Belief:
-    if ex is None:
-        return {}
-    up: dict[str, Any] = {}
-    genres = {g: "like" for g in getattr(ex, "genres_liked", []) or []}
-    genres.update({g: "dislike" for g in getattr(ex, "genres_disliked", []) or []})
-    if genres:
-        up["genres"] = genres
-    people = {p: "like" for p in getattr(ex, "people", []) or []}
-    people.update({p: "dislike" for p in getattr(ex, "people_disliked", []) or []})
-    if people:
-        up["people"] = people
-    brands = {b: "like" for b in getattr(ex, "brands", []) or []}
-    brands.update({b: "dislike" for b in getattr(ex, "brands_disliked", []) or []})
-    if brands:
-        up["brands"] = brands
-    cons: dict[str, Any] = {}
-    for key in ("year_min", "year_max"):
-        v = getattr(ex, key, None)
-        if v is not None and int(v) in _YEAR_OK:
-            cons[key] = int(v)
-    if cons:
-        up["constraints"] = cons
-    return up  # type: ignore[return-value]
 
 
 def clean_soft(text: str, spans: Sequence[tuple[int, int]] = (), *, drop_refs: bool = True) -> str:
@@ -199,7 +181,7 @@ def read_user_message(
     if intent in ("elicit", "recommend") and negated_recs:
         intent, cue = "reject", True  # "not Alien, the other one"
     ex = _extract(toolkit, text)
-    update: dict[str, Any] = dict(_lexicon_update(ex))
+    update: dict[str, Any] = dict(lexicon_update(ex))
     year_spans = [(m.start, m.end) for m in getattr(ex, "matches", None) or [] if getattr(m, "kind", "") == "year"]
     moved, _unavailable = comparative_update(toolkit, text, last_recs)
     for key, value in moved.items():
@@ -251,6 +233,10 @@ def read_user_message(
         update["mentioned"] = ids
     if intent == "elicit" and not cue and not any(update.get(k) for k in _FACTS) and _OFF_TOPIC.search(low):
         intent = "chitchat"  # "what's the weather like?": nothing to recommend from, nothing to keep
+    if toolkit.domain == "office" and intent in ("elicit", "recommend") and not same:
+        kind = product_kind(toolkit, text, skip_words(ex))
+        if kind:
+            update["constraints"] = {**(update.get("constraints") or {}), "text": kind}
     if intent in ("elicit", "recommend", "reject"):
         soft = clean_soft(text, [(m.start, m.end) for m in mentions] + year_spans)
         if soft:

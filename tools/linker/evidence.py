@@ -29,6 +29,7 @@ leading article ("heat" is *Heat*, not *The Heat*).
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 from crsagent.tools.linker.common_words import FUNCTION_WORDS
@@ -63,6 +64,7 @@ JUDGEMENTS: frozenset[str] = frozenset(
 NEWER: frozenset[str] = frozenset("new newer newest latest recent remake reboot".split())
 OLDER: frozenset[str] = frozenset("original first 1st old older oldest classic".split())
 DESCRIPTIVE_END: frozenset[str] = frozenset("movie movies film films flick flicks".split())
+_PRONOUN_I = re.compile(r"^I('|’)?(m|ve|d|ll)?$")
 _QUOTES = set("\"'“”‘’*_`")
 _SENTENCE_END = set(".!?\n")
 
@@ -147,7 +149,8 @@ def _capitalised(text: str, tokens: list[Token], s: int, e: int) -> bool:
     content = [t for i, t in enumerate(span) if i == 0 or t.norm not in FUNCTION_WORDS]
     if not all(t.raw[:1].isupper() for t in content):
         return False
-    others = [t for t in tokens[:s] + tokens[e:] if len(t.raw) > 1 and t.raw[:1].isalpha()]
+    others = [t for t in tokens[:s] + tokens[e:] if len(t.raw) > 1 and t.raw[:1].isalpha()
+              and not _PRONOUN_I.match(t.raw)]  # "I'm", "I've" are capitalised in any text
     if not others or sum(t.raw[:1].isupper() for t in others) / len(others) > 0.3:
         return False  # the whole message is title case or shouting
     if len(content) > 1 and span[-1].raw[:1].isupper():
