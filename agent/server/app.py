@@ -2,7 +2,8 @@
 
 ``create_app(runner_factory, config)`` builds the app; ``crsagent serve`` runs it under
 uvicorn. Routes: ``GET /health`` and ``/v1/health`` (no key needed), ``GET /v1/models``,
-``GET /v1/models/{model}``, ``POST /v1/chat/completions``; the spec is at ``/openapi.json``.
+``GET /v1/models/{model}``, ``POST /v1/chat/completions``, and the privacy routes ``GET`` /
+``DELETE`` ``/v1/sessions/{id}`` and ``/v1/users/{id}/profile``; the spec is at ``/openapi.json``.
 """
 
 from __future__ import annotations
@@ -14,14 +15,16 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.openapi.utils import get_openapi
 from fastapi.security import HTTPBearer
 
-from crsagent.agent.server.auth import check_api_key
+from crsagent.agent.server.auth import authenticate
 from crsagent.agent.server.config import ServerConfig
 from crsagent.agent.server.errors import install_error_handlers
 from crsagent.agent.server.middleware import BodyLimitMiddleware
+from crsagent.agent.server.privacy_routes import add_privacy_routes
 from crsagent.agent.server.ratelimit import RateLimiter
 from crsagent.agent.server.models import DEFAULT_MODEL, list_models, resolve_model
 from crsagent.agent.server.protocol import ChatCompletion, ChatCompletionRequest, ErrorResponse, Health, ModelCard, ModelList
@@ -34,7 +37,7 @@ __all__ = ["create_app"]
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorResponse, "description": "invalid request"},
     401: {"model": ErrorResponse, "description": "missing or wrong API key"},
-    404: {"model": ErrorResponse, "description": "unknown model"},
+    404: {"model": ErrorResponse, "description": "unknown model, or no such session or profile for this key"},
     429: {"model": ErrorResponse, "description": "rate limit reached (see Retry-After)"},
     503: {"model": ErrorResponse, "description": "the LLM server is unavailable (see Retry-After)"},
 }
@@ -75,15 +78,31 @@ def create_app(runner_factory: RunnerFactory, config: ServerConfig | None = None
     )
     app.state.service = service
     app.add_middleware(BodyLimitMiddleware, max_bytes=cfg.max_body_bytes)
+    if cfg.cors_origins:  # added last: outermost, so refusals (400, 401, 429) carry CORS headers too
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(cfg.cors_origins),
+            allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", SESSION_HEADER],
+            expose_headers=[SESSION_HEADER, "Retry-After"],
+            max_age=600,
+        )
     install_error_handlers(app)
 
     limiter = RateLimiter(cfg.rate_limit_per_minute)
 
-    async def require_key(request: Request, _: Annotated[Any, Depends(_bearer)] = None) -> None:
-        authorization = request.headers.get("authorization")
-        check_api_key(authorization, cfg.api_keys)
-        client = request.client.host if request.client else "unknown"
-        limiter.check(f"key:{authorization}" if cfg.api_keys else f"addr:{client}")
+    async def require_key(request: Request, _: Annotated[Any, Depends(_bearer)] = None) -> str | None:
+        """Authenticate, then count the request against the caller's rate limit.
+
+        Returns:
+            The identity of the caller's API key (None when the server has no keys).
+        """
+        tenant = authenticate(request.headers.get("authorization"), cfg.api_keys)
+        if tenant is not None:
+            limiter.check(f"key:{tenant}")
+        else:
+            limiter.check(f"addr:{request.client.host if request.client else 'unknown'}")
+        return tenant
 
     async def health() -> Health:
         """Liveness, the domain and the model ids."""
@@ -120,11 +139,12 @@ def create_app(runner_factory: RunnerFactory, config: ServerConfig | None = None
         x_session_id: Annotated[
             str | None, Header(alias=SESSION_HEADER, pattern=SESSION_ID_PATTERN.pattern, max_length=128)
         ] = None,
+        tenant: str | None = Depends(require_key),  # a default, not Annotated: require_key is local
     ) -> Any:
         """One conversational turn. A session (``X-Session-Id`` or ``metadata.session_id``)
         resumes a checkpointed thread with only the last user message; without one the whole
         history is replayed statelessly. ``user`` keys the profile memory."""
-        plan = service.plan(body, x_session_id)
+        plan = service.plan(body, x_session_id, tenant)
         result = await service.run(plan)
         headers = dict(response_headers(plan))
         if plan.stream:
@@ -133,6 +153,7 @@ def create_app(runner_factory: RunnerFactory, config: ServerConfig | None = None
         completion = to_completion(plan, result)
         return JSONResponse(completion.model_dump(mode="json"), headers=headers)
 
+    add_privacy_routes(api, service, require_key)
     app.include_router(v1)
     app.include_router(api)
     _document_400_not_422(app)

@@ -29,6 +29,8 @@ class ServerConfig:
         worker_threads: size of the event loop's default thread pool, where the graph's
             synchronous nodes (and their blocking LLM calls) run; it bounds how many turns
             make progress at once.
+        cors_origins: browser origins allowed to call the API (``https://app.example``, or
+            ``*``); empty (the default) leaves CORS off, so browsers refuse cross-origin calls.
     """
 
     domain: str = "movies"
@@ -42,6 +44,7 @@ class ServerConfig:
     retry_after_s: int = 5
     warm_up: bool = False
     worker_threads: int = 64
+    cors_origins: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         unknown = [v for v in self.variants if v not in VARIANTS]
@@ -52,5 +55,8 @@ class ServerConfig:
         for name in ("max_message_chars", "max_messages", "max_body_bytes", "retry_after_s", "worker_threads"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1")
+        for origin in self.cors_origins:
+            if origin != "*" and not origin.startswith(("http://", "https://")) or origin.endswith("/"):
+                raise ConfigError(f"a CORS origin is '*' or scheme://host[:port] without a path, got {origin!r}")
         if self.rate_limit_per_minute < 0:
             raise ConfigError("rate_limit_per_minute must be 0 (off) or more")

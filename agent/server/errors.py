@@ -29,6 +29,7 @@ from crsagent.agent.errors import (
 
 __all__ = [
     "APIError",
+    "SESSION_ID_RULE",
     "invalid_request",
     "error_body",
     "error_response",
@@ -38,6 +39,9 @@ __all__ = [
 ]
 
 log = logging.getLogger("crsagent.server")
+
+#: What a session id may be (``X-Session-Id``, ``metadata.session_id``, the sessions route).
+SESSION_ID_RULE = "a session id is 1-128 characters of letters, digits and . _ : - (starting with a letter or digit)"
 
 _STATUS_TYPES = {
     400: "invalid_request_error",
@@ -130,7 +134,7 @@ def from_agent_error(exc: Exception, *, retry_after_s: int = 5) -> APIError:
     return APIError(500, "internal server error", type="server_error", code="internal_error")
 
 
-_ROLES = frozenset({"system", "developer", "user", "assistant"})
+_ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})
 _UNION_TAGS = frozenset({"str", "list[TextPart]", "list[str]"})
 
 
@@ -161,7 +165,7 @@ def validation_message(errors: list[Mapping[str, Any]]) -> tuple[str, str | None
         msg = "the request body is not valid JSON"
         param = None
     elif kind == "union_tag_invalid":
-        msg = f"{param}: unsupported role; use one of system, developer, user, assistant"
+        msg = f"{param}: unsupported role; use one of system, developer, user, assistant, tool"
     elif param and re.fullmatch(r"messages\.\d+\.content(\.\d+(\.\w+)?)?", param) and len(errors) > 1:
         param = ".".join(param.split(".")[:3])
         msg = (
@@ -185,17 +189,36 @@ async def _on_api_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc)
 
 
+def _validation_code(errors: list[Mapping[str, Any]]) -> str:
+    """The error code of a failed validation: what was wrong with the request, by its first error."""
+    first = errors[0] if errors else {}
+    loc = tuple(str(p).lower() for p in first.get("loc", ()))
+    kind = first.get("type")
+    if kind == "json_invalid" or (loc in ((), ("body",)) and kind in ("model_attributes_type", "dict_type", "missing")):
+        return "invalid_body"  # not JSON, or not a JSON object
+    if loc[:2] == ("header", "x-session-id"):
+        return "invalid_session_id"
+    return "invalid_value"
+
+
 async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    message, param = validation_message(list(exc.errors()))
-    return error_response(invalid_request(message, param=param))
+    errors = list(exc.errors())
+    message, param = validation_message(errors)
+    code = _validation_code(errors)
+    if code == "invalid_session_id":
+        message = f"{param}: {SESSION_ID_RULE}"
+    return error_response(invalid_request(message, param=param, code=code))
 
 
 async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
+    detail = str(exc.detail)
+    if status == 400 and detail == "There was an error parsing the body":
+        detail = "the request body could not be parsed: send one JSON object with Content-Type: application/json"
     code = {400: "invalid_body", 404: "not_found", 405: "method_not_allowed", 401: "invalid_api_key"}.get(status)
-    return error_response(APIError(status, str(exc.detail), code=code, headers=exc.headers))
+    return error_response(APIError(status, detail, code=code, headers=exc.headers))
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:

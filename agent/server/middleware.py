@@ -1,4 +1,5 @@
-"""A request-body size limit answered with an OpenAI-style 400 (pure ASGI middleware)."""
+"""Request-body checks answered with an OpenAI-style 400 (pure ASGI middleware): the size limit,
+and UTF-8 (RFC 8259: JSON exchanged between systems is UTF-8)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ __all__ = ["BodyLimitMiddleware"]
 
 
 class BodyLimitMiddleware:
-    """Refuse request bodies over ``max_bytes`` before the app sees them.
+    """Refuse request bodies over ``max_bytes``, or not UTF-8, before the app sees them.
 
     The body is read up to the limit (a declared ``Content-Length`` over it is refused at
-    once), then replayed to the app, so the app never parses an oversized body.
+    once), checked to be UTF-8 (400 ``invalid_encoding``), then replayed to the app, so the app
+    never parses an oversized or mis-encoded body.
     """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
@@ -27,14 +29,10 @@ class BodyLimitMiddleware:
         self.max_bytes = max_bytes
 
     async def _refuse(self, send: Send, size: str) -> None:
-        body = json.dumps(
-            error_body(
-                f"the request body is {size}; the limit is {self.max_bytes} bytes",
-                "invalid_request_error",
-                None,
-                "request_too_large",
-            )
-        ).encode()
+        await self._answer(send, f"the request body is {size}; the limit is {self.max_bytes} bytes", "request_too_large")
+
+    async def _answer(self, send: Send, message: str, code: str) -> None:
+        body = json.dumps(error_body(message, "invalid_request_error", None, code)).encode()
         await send(
             {
                 "type": "http.response.start",
@@ -66,13 +64,19 @@ class BodyLimitMiddleware:
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
+        data = b"".join(chunks)
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            await self._answer(send, f"the request body is not UTF-8 (byte {exc.start}): send JSON as UTF-8", "invalid_encoding")
+            return
         replayed = False
 
         async def replay() -> Message:
             nonlocal replayed
             if not replayed:
                 replayed = True
-                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+                return {"type": "http.request", "body": data, "more_body": False}
             return await receive()
 
         await self.app(scope, replay, send)

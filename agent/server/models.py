@@ -35,12 +35,31 @@ def resolve_model(model: str, *, variants: tuple[str, ...] = VARIANTS, default_v
     if name in variants:
         return name
     shown = ", ".join([DEFAULT_MODEL, *variants])
+    if name in VARIANTS:
+        raise APIError(
+            404,
+            f"the model '{model}' is not served here: {_why_not_offered(name, variants)}; "
+            f"available models: {shown}",
+            param="model",
+            code="model_not_found",
+        )
     raise APIError(
         404,
         f"the model '{model}' does not exist; available models: {shown} (or crsagent:<variant>)",
         param="model",
         code="model_not_found",
     )
+
+
+def _why_not_offered(name: str, variants: tuple[str, ...]) -> str:
+    from crsagent.graphs.variants import get_variant
+
+    if get_variant(name).uses_llm and not any(get_variant(v).uses_llm for v in variants):
+        return (
+            f"the '{name}' graph needs an LLM, and this server runs without one (start it with "
+            "--llm-base-url or CRSAGENT_LLM_BASE_URL, or --fake-llm)"
+        )
+    return f"the '{name}' graph is not among the variants this server offers"
 
 
 def list_models(*, variants: tuple[str, ...] = VARIANTS, default_variant: str = "full") -> ModelList:

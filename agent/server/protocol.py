@@ -1,8 +1,7 @@
 """Wire models of the OpenAI-compatible API (pydantic).
 
-Requests are ours to validate, so request models forbid unknown fields: a field the agent
-cannot honour (``tools``, ``response_format``, ...) is answered with a 400 that names it,
-instead of being dropped with a log line. Response models follow OpenAI's ChatCompletion and
+The request models live in :mod:`crsagent.agent.server.requests` (strict, unknown fields
+refused) and are re-exported here. Response models follow OpenAI's ChatCompletion and
 ChatCompletionChunk, with two extensions: ``recommendations`` on the assistant message (and
 on the final chunk's delta), and a ``crsagent`` object with the turn's metadata.
 """
@@ -10,9 +9,22 @@ on the final chunk's delta), and a ``crsagent`` object with the turn's metadata.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
+
+from crsagent.agent.server.requests import (
+    AssistantMessage,
+    ChatCompletionRequest,
+    DeveloperMessage,
+    RequestMessage,
+    StreamOptions,
+    SystemMessage,
+    TextPart,
+    ToolMessage,
+    UserMessage,
+    message_text,
+)
 
 __all__ = [
     "TextPart",
@@ -20,6 +32,7 @@ __all__ = [
     "DeveloperMessage",
     "UserMessage",
     "AssistantMessage",
+    "ToolMessage",
     "RequestMessage",
     "StreamOptions",
     "ChatCompletionRequest",
@@ -39,137 +52,6 @@ __all__ = [
     "Health",
     "message_text",
 ]
-
-
-class _Request(BaseModel):
-    """Base of request models: unknown fields are an error, not silently dropped."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-class TextPart(_Request):
-    """A text content part (``{"type": "text", "text": ...}``); other part types are refused."""
-
-    type: Literal["text"]
-    text: str
-
-
-Content = str | list[TextPart]
-
-
-class SystemMessage(_Request):
-    """A system instruction (kept in the history; the agent's own prompt comes first)."""
-
-    role: Literal["system"]
-    content: Content
-    name: str | None = None
-
-
-class DeveloperMessage(_Request):
-    """OpenAI's newer name for a system message; treated as ``system``."""
-
-    role: Literal["developer"]
-    content: Content
-    name: str | None = None
-
-
-class UserMessage(_Request):
-    """A user message."""
-
-    role: Literal["user"]
-    content: Content
-    name: str | None = None
-
-
-class AssistantMessage(_Request):
-    """An earlier assistant reply. ``recommendations`` sent back by clients are accepted and ignored."""
-
-    role: Literal["assistant"]
-    content: Content | None = None
-    name: str | None = None
-    refusal: str | None = None
-    recommendations: list[dict[str, Any]] | None = None
-
-
-RequestMessage = Annotated[
-    SystemMessage | DeveloperMessage | UserMessage | AssistantMessage, Field(discriminator="role")
-]
-
-
-def message_text(content: Content | None) -> str:
-    """The text of a message's content (text parts joined without separator)."""
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    return "".join(part.text for part in content)
-
-
-class StreamOptions(_Request):
-    """``stream_options``: ``include_usage`` adds a final chunk with the turn's usage."""
-
-    include_usage: bool = False
-
-
-class ChatCompletionRequest(_Request):
-    """``POST /v1/chat/completions`` request body.
-
-    Sampling fields are validated with OpenAI's ranges and accepted for compatibility; the
-    agent's LLM calls use the agent's own model profile, so they are not forwarded (see
-    docs/api.md). ``n`` must be 1.
-    """
-
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {"model": "crsagent", "messages": [{"role": "user", "content": "A film like Heat, but newer?"}]},
-                {
-                    "model": "crs-only",
-                    "messages": [{"role": "user", "content": "Something scary from after 2010"}],
-                    "user": "alice",
-                    "metadata": {"session_id": "alice-1"},
-                    "stream": True,
-                },
-            ]
-        },
-    )
-
-    model: str = Field(min_length=1, max_length=128, examples=["crsagent", "crs-only", "crsagent:full"])
-    messages: list[RequestMessage]
-    stream: bool = False
-    stream_options: StreamOptions | None = None
-    user: str | None = Field(default=None, max_length=256)
-    metadata: dict[str, str] | None = None
-    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
-    top_p: float | None = Field(default=None, ge=0.0, le=1.0)
-    max_tokens: int | None = Field(default=None, ge=1)
-    max_completion_tokens: int | None = Field(default=None, ge=1)
-    n: int | None = Field(default=None, ge=1, le=1)
-    stop: str | list[str] | None = None
-    seed: int | None = None
-    presence_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
-    frequency_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
-    store: bool | None = None
-
-    @field_validator("stop")
-    @classmethod
-    def _at_most_four_stops(cls, v: str | list[str] | None) -> str | list[str] | None:
-        if isinstance(v, list) and len(v) > 4:
-            raise ValueError("at most 4 stop sequences")
-        return v
-
-    @field_validator("metadata")
-    @classmethod
-    def _metadata_limits(cls, v: dict[str, str] | None) -> dict[str, str] | None:
-        if v is None:
-            return v
-        if len(v) > 16:
-            raise ValueError("metadata holds at most 16 key-value pairs")
-        for key, value in v.items():
-            if len(key) > 64 or len(value) > 512:
-                raise ValueError("metadata keys are at most 64 characters, values at most 512")
-        return v
 
 
 class RecommendationOut(BaseModel):

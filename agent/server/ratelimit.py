@@ -1,7 +1,10 @@
-"""A per-key request rate limit: a sliding one-minute window, answered with 429 and ``Retry-After``.
+"""A per-caller request rate limit: a moving one-minute window, answered with 429 and ``Retry-After``.
 
-The key is the bearer API key when the server has keys, else the client's address. The state
-is in memory, per API process: behind a load balancer each replica limits on its own (see
+The window is the ``limits`` library's moving-window strategy over its in-memory storage. The
+caller is the identity of its API key (:func:`crsagent.agent.server.auth.key_identity`) when
+the server has keys, else the client's address: never the raw ``Authorization`` header, whose
+spellings (``bearer k1``, ``Bearer  k1`` ...) would each get a fresh allowance. The state is in
+memory, per API process: behind a load balancer each replica limits on its own (see
 ``docs/operations.md``).
 """
 
@@ -9,56 +12,47 @@ from __future__ import annotations
 
 import math
 import time
-from collections import deque
-from collections.abc import Callable
+
+from limits import RateLimitItemPerMinute
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
 
 from crsagent.agent.server.errors import APIError
 
 __all__ = ["RateLimiter"]
 
-_WINDOW_S = 60.0
+_NAMESPACE = "crsagent"
 
 
 class RateLimiter:
-    """At most ``per_minute`` requests per key in any 60-second window.
+    """At most ``per_minute`` requests per caller in any 60-second window.
 
-    Only the event loop calls it (no lock needed): ``check`` is synchronous and never awaits.
+    Args:
+        per_minute: requests allowed per caller and minute; 0 turns the limit off.
     """
 
-    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic, max_keys: int = 100_000) -> None:
-        """Args:
-        per_minute: requests allowed per key and minute; 0 turns the limit off.
-        clock: seconds, monotonic (tests pass their own).
-        max_keys: keys remembered at most (the idle ones are forgotten first).
-        """
+    def __init__(self, per_minute: int) -> None:
         self.per_minute = per_minute
-        self._clock = clock
-        self._max_keys = max_keys
-        self._seen: dict[str, deque[float]] = {}
+        self._item = RateLimitItemPerMinute(per_minute, namespace=_NAMESPACE) if per_minute > 0 else None
+        self._limiter = MovingWindowRateLimiter(MemoryStorage()) if self._item is not None else None
 
-    def check(self, key: str) -> None:
-        """Count one request for ``key``.
+    def check(self, caller: str) -> None:
+        """Count one request for ``caller`` (a key identity, or ``addr:<ip>``).
 
         Raises:
             APIError: 429 ``rate_limit_exceeded``, with ``Retry-After`` in whole seconds, when the
-                key already made ``per_minute`` requests in the last minute (the refused request
-                does not count).
+                caller already made ``per_minute`` requests in the last minute (the refused
+                request does not count).
         """
-        if self.per_minute <= 0:
+        if self._limiter is None or self._item is None:
             return
-        now = self._clock()
-        hits = self._seen.pop(key, None) or deque()
-        self._seen[key] = hits  # most recently used last
-        while hits and hits[0] <= now - _WINDOW_S:
-            hits.popleft()
-        if len(hits) >= self.per_minute:
-            wait = max(1, math.ceil(hits[0] + _WINDOW_S - now))
-            raise APIError(
-                429,
-                f"rate limit reached: {self.per_minute} requests per minute for this key; retry in {wait} s",
-                code="rate_limit_exceeded",
-                headers={"Retry-After": str(wait)},
-            )
-        hits.append(now)
-        if len(self._seen) > self._max_keys:
-            del self._seen[next(iter(self._seen))]
+        if self._limiter.hit(self._item, caller):
+            return
+        reset_at = self._limiter.get_window_stats(self._item, caller).reset_time
+        wait = max(1, math.ceil(reset_at - time.time()))
+        raise APIError(
+            429,
+            f"rate limit reached: {self.per_minute} requests per minute for this key; retry in {wait} s",
+            code="rate_limit_exceeded",
+            headers={"Retry-After": str(wait)},
+        )

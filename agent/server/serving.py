@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from crsagent.agent.errors import CrsAgentError
 from crsagent.agent.server.config import ServerConfig
-from crsagent.agent.server.errors import from_agent_error, invalid_request
+from crsagent.agent.server.errors import APIError, from_agent_error, invalid_request
 from crsagent.agent.server.models import resolve_model
 from crsagent.agent.server.protocol import (
     ChatCompletion,
@@ -28,11 +28,11 @@ from crsagent.agent.server.protocol import (
     message_text,
 )
 from crsagent.agent.server.runners import RunnerPool
-from crsagent.agent.server.sessions import SessionLocks, resolve_session_id
+from crsagent.agent.server.sessions import SessionLocks, resolve_session_id, scoped
 from crsagent.agent.server.streaming import completion_chunks
 from crsagent.agent.turns import ChatMessage, TurnResult
 
-__all__ = ["TurnPlan", "ChatService", "to_completion", "to_stream", "response_headers"]
+__all__ = ["TurnPlan", "ChatService", "refuse_unsupported", "to_completion", "to_stream", "response_headers"]
 
 
 @dataclass(frozen=True)
@@ -42,10 +42,12 @@ class TurnPlan:
     Attributes:
         model: the model id as requested (echoed in the answer).
         variant: the graph variant that runs.
-        session_id: the checkpointed thread to resume, or None (stateless).
+        session_id: the session the client named, or None (stateless).
         text: the new user message (the last message).
         history: the whole conversation (used when stateless).
-        user: the profile-memory key (``user``).
+        user: the profile-memory key the client sent (``user``).
+        thread_id: the checkpointed thread: ``session_id`` scoped to the caller's API key.
+        user_key: the stored profile's key: ``user`` scoped to the caller's API key.
         stream: answer as server-sent events.
         include_usage: add a usage chunk to the stream.
         completion_id: ``chatcmpl-...``.
@@ -58,10 +60,35 @@ class TurnPlan:
     text: str
     history: list[ChatMessage]
     user: str | None
+    thread_id: str | None = None
+    user_key: str | None = None
     stream: bool = False
     include_usage: bool = False
     completion_id: str = field(default_factory=lambda: f"chatcmpl-{uuid.uuid4().hex}")
     created: int = field(default_factory=lambda: int(time.time()))
+
+
+def refuse_unsupported(request: ChatCompletionRequest) -> None:
+    """Refuse the OpenAI fields whose request the agent cannot honour (ignoring would change the result).
+
+    Raises:
+        APIError: 400 ``unsupported_value`` naming the field.
+    """
+
+    def no(param: str, why: str) -> APIError:
+        return invalid_request(f"{param}: {why}", param=param, code="unsupported_value")
+
+    if request.n is not None and request.n > 1:
+        raise no("n", f"one turn gives one answer, so n must be 1 (got {request.n}); send n separate requests")
+    if request.tools:
+        raise no("tools", "client tools are not supported: the agent calls its own recommender tools")
+    choice = request.tool_choice
+    if choice is not None and choice not in ("none", "auto"):
+        raise no("tool_choice", "only 'none' or 'auto' are accepted: the agent chooses its own tools")
+    if request.modalities and "audio" in request.modalities:
+        raise no("modalities", "only text output is supported")
+    if request.logprobs:
+        raise no("logprobs", "log probabilities are not available: the reply comes from several LLM calls")
 
 
 def _check_text(text: str, param: str, limit: int) -> None:
@@ -90,8 +117,16 @@ class ChatService:
         self.config = config
         self.locks = SessionLocks()
 
-    def plan(self, request: ChatCompletionRequest, session_header: str | None = None) -> TurnPlan:
+    def plan(
+        self, request: ChatCompletionRequest, session_header: str | None = None, tenant: str | None = None
+    ) -> TurnPlan:
         """Check a request and decide what to run.
+
+        Args:
+            request: the validated body.
+            session_header: the ``X-Session-Id`` header, or None.
+            tenant: the identity of the caller's API key (None without keys); the session and
+                the user are scoped to it.
 
         Raises:
             APIError: 400 for an unusable conversation or over-long content, 404 for an
@@ -106,10 +141,13 @@ class ChatService:
             raise invalid_request(
                 f"{len(messages)} messages; the limit is {cfg.max_messages}", param="messages", code="too_many_messages"
             )
+        refuse_unsupported(request)
         history: list[ChatMessage] = []
         for i, msg in enumerate(messages):
             text = message_text(msg.content)
             _check_text(text, f"messages.{i}.content", cfg.max_message_chars)
+            if msg.role == "tool" or (msg.role == "assistant" and msg.tool_calls and not text):
+                continue  # a client's own tool exchange: accepted, not replayed to the agent
             role = "system" if msg.role == "developer" else msg.role
             history.append(ChatMessage(role=role, content=text))
         last = len(messages) - 1
@@ -119,18 +157,21 @@ class ChatService:
                 param=f"messages.{last}.role",
                 code="last_message_not_user",
             )
-        if not history[last].content.strip():
+        if not history[-1].content.strip():
             raise invalid_request("the last user message is empty", param=f"messages.{last}.content", code="empty_content")
         if request.user is not None:
             _check_text(request.user, "user", 256)
         session_id = resolve_session_id(session_header, request.metadata)
+        user = request.user or None
         return TurnPlan(
             model=request.model,
             variant=variant,
             session_id=session_id,
-            text=history[last].content,
+            text=history[-1].content,
             history=history,
-            user=request.user or None,
+            user=user,
+            thread_id=scoped(tenant, session_id) if session_id is not None else None,
+            user_key=scoped(tenant, user) if user is not None else None,
             stream=request.stream,
             include_usage=bool(request.stream_options and request.stream_options.include_usage),
         )
@@ -147,10 +188,10 @@ class ChatService:
         """
         runner = await self.pool.get(plan.variant)
         try:
-            if plan.session_id is not None:
-                async with self.locks.hold(plan.session_id):
-                    return await runner.aturn(plan.text, thread_id=plan.session_id, user_id=plan.user)
-            return await runner.arun_history(plan.history, user_id=plan.user)
+            if plan.thread_id is not None:
+                async with self.locks.hold(plan.thread_id):
+                    return await runner.aturn(plan.text, thread_id=plan.thread_id, user_id=plan.user_key)
+            return await runner.arun_history(plan.history, user_id=plan.user_key)
         except CrsAgentError as exc:
             raise from_agent_error(exc, retry_after_s=self.config.retry_after_s) from exc
 

@@ -1,4 +1,9 @@
-"""Sessions: validated ids and per-session locks.
+"""Sessions: validated ids, their scope (the caller's API key) and per-session locks.
+
+With API keys configured, the ids a client sends (``X-Session-Id``, ``user``) are names inside
+the key's own namespace: the stored thread and profile are ``<key identity>/<id>``
+(:func:`scoped`). Two keys that send the same id reach two different threads or profiles, and
+no request can name another key's data. Without keys there is one namespace (the id itself).
 
 Two requests on one session run one after the other (a checkpointed thread takes one turn at
 a time); requests on different sessions, and stateless requests, never wait for each other.
@@ -11,9 +16,9 @@ import re
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
-from crsagent.agent.server.errors import invalid_request
+from crsagent.agent.server.errors import SESSION_ID_RULE, invalid_request
 
-__all__ = ["SESSION_HEADER", "SESSION_ID_PATTERN", "resolve_session_id", "SessionLocks"]
+__all__ = ["SESSION_HEADER", "SESSION_ID_PATTERN", "resolve_session_id", "check_session_id", "scoped", "SessionLocks"]
 
 SESSION_HEADER = "X-Session-Id"
 SESSION_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$")
@@ -42,13 +47,31 @@ def resolve_session_id(header: str | None, metadata: Mapping[str, str] | None) -
     sid = header if header is not None else from_meta
     if sid is None:
         return None
+    return check_session_id(sid, "metadata.session_id" if header is None else SESSION_HEADER)
+
+
+def check_session_id(sid: str, param: str) -> str:
+    """``sid`` when it is a well-formed session id.
+
+    Raises:
+        APIError: 400 ``invalid_session_id`` naming ``param``.
+    """
     if not SESSION_ID_PATTERN.match(sid):
         raise invalid_request(
-            "a session id is 1-128 characters of letters, digits and . _ : - (starting with a letter or digit)",
-            param="metadata.session_id" if header is None else SESSION_HEADER,
+            SESSION_ID_RULE,
+            param=param,
             code="invalid_session_id",
         )
     return sid
+
+
+def scoped(tenant: str | None, ident: str) -> str:
+    """The stored name of a client's session or user id: ``<tenant>/<id>``, or the id without keys.
+
+    Session ids never hold ``/``, and key identities are ``k`` + 16 hex digits, so a scoped
+    name cannot be forged by choosing an id.
+    """
+    return ident if tenant is None else f"{tenant}/{ident}"
 
 
 class SessionLocks:

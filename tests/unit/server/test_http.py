@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from crsagent.agent.server import create_app
+from crsagent.agent.turns import VARIANTS
 
 USER_HI = [{"role": "user", "content": "hi"}]
 
@@ -38,7 +39,7 @@ def test_health_and_models(client):
         health = client.get(path).json()
         assert health["status"] == "ok" and health["default_model"] == "crsagent"
     ids = [m["id"] for m in client.get("/v1/models").json()["data"]]
-    assert ids == ["crsagent", "full", "llm-only", "crs-only", "llm-assists-crs", "crs-assists-llm"]
+    assert ids == ["crsagent", *VARIANTS]
     card = client.get("/v1/models/crsagent:crs-only").json()
     assert card["id"] == "crsagent:crs-only" and card["variant"] == "crs-only"
     assert_error(client.get("/v1/models/gpt-4"), 404, param="model", code="model_not_found")
@@ -123,7 +124,8 @@ def test_session_errors(client):
         ({"messages": [{"role": "user", "content": 5}]}, "messages.0.content"),
         ({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]},
          "messages.0.content"),
-        ({"messages": [{"role": "tool", "content": "x", "tool_call_id": "1"}]}, "messages.0"),
+        ({"messages": [{"role": "tool", "content": "x", "tool_call_id": "1"}]}, "messages.0.role"),
+        ({"messages": [{"role": "function", "content": "x", "name": "f"}]}, "messages.0"),
         ({"messages": [{"role": "user"}]}, "messages.0.content"),
         ({"messages": "hi"}, "messages"),
         ({"tools": [{"type": "function"}]}, "tools"),

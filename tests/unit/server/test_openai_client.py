@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import openai
 import pytest
 
+from crsagent.agent.server.auth import key_identity
 from crsagent.agent.server import ServerConfig, create_app
 from crsagent.agent.server.loopback import serve_in_thread
 
@@ -28,12 +29,12 @@ def test_sync_client_multi_turn_session(base_url, runners):
             model="crsagent", messages=history, user="carol", extra_headers={"X-Session-Id": "conv-42"}
         )
         msg = resp.choices[0].message
-        assert f"turn {turn} for carol" in msg.content
+        assert f"turn {turn} for {key_identity('sk-test')}/carol" in msg.content  # scoped to the key
         recs = msg.model_extra["recommendations"]
         assert recs[0]["item_id"] == "tt0113277" and set(recs[0]) == {"item_id", "title", "score", "explanation"}
         assert resp.usage.total_tokens == resp.usage.prompt_tokens + resp.usage.completion_tokens > 0
         history += [{"role": "assistant", "content": msg.content}, {"role": "user", "content": f"more {turn}"}]
-    assert runners["full"].threads["conv-42"] == ["I loved Heat", "more 1", "more 2"]
+    assert runners["full"].threads[f"{key_identity('sk-test')}/conv-42"] == ["I loved Heat", "more 1", "more 2"]
 
 
 def test_sync_client_errors(base_url):
