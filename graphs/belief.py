@@ -214,6 +214,7 @@ def belief_filter(
         min_rating=c.get("min_rating"),
         brand=c.get("brand") or (liked_brands[-1] if liked_brands else None),
         text_contains=c.get("text"),
+        exclude_brands=_polar(belief.get("brands"), "dislike"),
         exclude_ids=excluded_ids(belief) if exclude else [],
     )
 

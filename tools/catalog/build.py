@@ -6,7 +6,12 @@ MovieLens movie when their IMDb ids agree, otherwise when exactly one MovieLens 
 same normalised title (or alternative title) and year, or else exactly one not yet joined
 MovieLens movie has the same title and a year one apart; the rest become items of their own.
 Several ReDial ids may land on one item (ReDial lists some movies twice); every source id
-maps to exactly one item through :class:`SourceLink`.
+maps to exactly one item through :class:`SourceLink`. With ``repair`` (the default) the join
+follows the audit (:mod:`crsagent.tools.catalog.audit`): an IMDb join whose ReDial name
+disagrees with the MovieLens title or year is refused (the entry is joined by its own title
+and year, or becomes an item of its own), and a ReDial entry's people and plot are used only
+when its IMDb id is the item's own (they were fetched by that id). Hand-checked facts in
+``corrections.json`` (:mod:`crsagent.tools.catalog.repair`) are applied last.
 
 Office: Amazon Office items with HTML-free descriptions; popularity counts how often an item
 occurs in the user sequences of ``valid.csv``.
@@ -14,15 +19,15 @@ occurs in the user sequences of ``valid.csv``.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from crsagent.agent.errors import DataError
 from crsagent.tools.catalog import sources as src
+from crsagent.tools.catalog.audit import titles_agree, years_agree
+from crsagent.tools.catalog.repair import apply_corrections
 from crsagent.tools.catalog.schema import Item
-from crsagent.tools.catalog.text import clean_description, clean_text, split_list_literal
 from crsagent.tools.catalog.titles import parse_title, title_key
 
 __all__ = [
@@ -65,6 +70,7 @@ class CatalogData:
     links: list[SourceLink]
     aliases: dict[str, list[str]] = field(default_factory=dict)
     stats: dict[str, int] = field(default_factory=dict)
+    set_aside: list[str] = field(default_factory=list)  # ReDial ids whose people and plot were not used
 
 
 @dataclass
@@ -72,6 +78,7 @@ class _Draft:
     item_id: str
     ml: src.MovieLensMovie | None = None
     redial: list[src.RedialMovie] = field(default_factory=list)
+    no_meta: set[int] = field(default_factory=set)  # ReDial ids whose people and plot describe another film
 
 
 def _first(values: Iterable[tuple[str, ...]]) -> list[str]:
@@ -99,7 +106,8 @@ def _merge_movie(
     years = ([ml_parsed.year] if ml_parsed else []) + [rd_parsed[r.redial_id].year for r in reds]
     year = next((y for y in years if y is not None), None)
     genres = {g.lower().strip() for g in (d.ml.genres if d.ml else ()) if g != NO_GENRE}
-    genres |= {g.lower().strip() for r in reds for g in r.genres}
+    meta = [r for r in reds if r.redial_id not in d.no_meta]
+    genres |= {g.lower().strip() for r in meta for g in r.genres}
     stats = ratings.get(d.ml.ml_id) if d.ml else None
     n_mentions = sum(mentions.get(r.redial_id, 0) for r in reds)
     count = stats.count if stats else 0
@@ -109,10 +117,10 @@ def _merge_movie(
         title=title,
         year=year,
         genres=sorted(g for g in genres if g),
-        directors=_first(r.directors for r in reds),
-        writers=_first(r.writers for r in reds),
-        cast=_first(r.cast for r in reds),
-        plot=next((r.plot for r in reds if r.plot), ""),
+        directors=_first(r.directors for r in meta),
+        writers=_first(r.writers for r in meta),
+        cast=_first(r.cast for r in meta),
+        plot=next((r.plot for r in meta if r.plot), ""),
         rating_mean=round(stats.mean, 4) if stats else None,
         rating_count=count,
         mentions=n_mentions,
@@ -142,12 +150,19 @@ def _near_year(
     return hits
 
 
+def _agrees(r: src.RedialMovie, ml: src.MovieLensMovie) -> bool:
+    """Whether a ReDial entry's name and year fit the MovieLens movie of its IMDb id."""
+    a, b = parse_title(r.name), parse_title(ml.title)
+    return titles_agree(a.title, b.title, b.aliases) and years_agree(a.year, b.year)
+
+
 def join_movies(
     ml_movies: list[src.MovieLensMovie],
     links: dict[int, str],
     ratings: dict[int, src.RatingStats],
     redial: list[src.RedialMovie],
     mentions: dict[int, int],
+    repair: bool = True,
 ) -> CatalogData:
     """Join MovieLens and ReDial movies: IMDb id first, then normalised title + year.
 
@@ -157,6 +172,8 @@ def join_movies(
         ratings: MovieLens movieId -> rating stats.
         redial: ReDial ``movie_info.json`` entries.
         mentions: ReDial id -> mentions.
+        repair: refuse IMDb joins the audit finds wrong and keep metadata only from entries
+            whose IMDb id is the item's (False: the join as it was before the audit).
 
     Returns:
         The movies catalogue; ``stats`` holds the join figures.
@@ -176,8 +193,13 @@ def join_movies(
                 by_title.setdefault((title_key(name), p.year), set()).add(item_id)
     n_imdb = n_title = n_new = 0
     pending: list[src.RedialMovie] = []
+    refused = 0
     for r in redial:
         if r.imdb_id and r.imdb_id in drafts and drafts[r.imdb_id].ml is not None:
+            if repair and not _agrees(r, drafts[r.imdb_id].ml):
+                refused += 1
+                pending.append(r)
+                continue
             drafts[r.imdb_id].redial.append(r)
             links_out.append(SourceLink("redial", str(r.redial_id), r.imdb_id, r.name))
             n_imdb += 1
@@ -188,13 +210,20 @@ def join_movies(
         hits = by_title.get((title_key(p.title), p.year), set()) if p.year is not None else set()
         if len(hits) != 1 and p.year is not None:
             hits = _near_year(p.title, p.year, by_title, drafts)
+        other_film = False
         if len(hits) == 1:
             item_id = next(iter(hits))
             n_title += 1
+            other_film = bool(r.imdb_id) and r.imdb_id != item_id
         else:
             item_id = r.imdb_id or f"redial-{r.redial_id}"
+            if repair and item_id in drafts and drafts[item_id].ml is not None:
+                item_id, other_film = f"redial-{r.redial_id}", True  # the id is another film's
             n_new += item_id not in drafts
-        drafts.setdefault(item_id, _Draft(item_id)).redial.append(r)
+        d = drafts.setdefault(item_id, _Draft(item_id))
+        d.redial.append(r)
+        if repair and other_film:
+            d.no_meta.add(r.redial_id)
         links_out.append(SourceLink("redial", str(r.redial_id), item_id, r.name))
     items: list[Item] = []
     aliases: dict[str, list[str]] = {}
@@ -203,8 +232,12 @@ def join_movies(
         items.append(item)
         if names:
             aliases[item.item_id] = names
+    corrected = apply_corrections(items) if repair else 0
     stats = {
         "items": len(items),
+        "refused_imdb_joins": refused,
+        "metadata_set_aside": sum(len(d.no_meta) for d in drafts.values()),
+        "corrected_items": corrected,
         "movielens_movies": len(ml_movies),
         "redial_movies": len(redial),
         "joined_by_imdb": n_imdb,
@@ -212,10 +245,11 @@ def join_movies(
         "redial_only_items": n_new,
         "joined_items": sum(1 for d in drafts.values() if d.ml is not None and d.redial),
     }
-    return CatalogData("movies", items, links_out, aliases, stats)
+    set_aside = sorted(str(r) for d in drafts.values() for r in d.no_meta)
+    return CatalogData("movies", items, links_out, aliases, stats, set_aside)
 
 
-def build_movies(data_dir: Path) -> CatalogData:
+def build_movies(data_dir: Path, repair: bool = True) -> CatalogData:
     """Read the MovieLens and ReDial files under ``data_dir`` and join them.
 
     Raises:
@@ -228,62 +262,8 @@ def build_movies(data_dir: Path) -> CatalogData:
         src.read_movielens_rating_stats(ml["ratings"]),
         src.read_redial_movies(rd["movie_info"]),
         src.read_redial_mentions(rd["mentions"]),
+        repair=repair,
     )
-
-
-def office_items(raw: list[src.OfficeItem], sequences: list[src.OfficeSequence]) -> CatalogData:
-    """Office products with clean text; popularity = occurrences in histories and targets.
-
-    Args:
-        raw: ``items.json`` entries.
-        sequences: ``valid.csv`` rows.
-
-    Returns:
-        The office catalogue; ``stats["unknown_sequence_ids"]`` counts sequence ids that are
-        not in ``items.json``.
-    """
-    counts: Counter[str] = Counter()
-    for s in sequences:
-        counts.update(s.history)
-        counts[s.target] += 1
-    known = {r.source_id for r in raw}
-    if len(known) != len(raw):
-        dup = [k for k, c in Counter(r.source_id for r in raw).items() if c > 1]
-        raise DataError(f"duplicate item ids: {dup[:10]}")
-    items: list[Item] = []
-    links: list[SourceLink] = []
-    for r in raw:
-        item_id = f"amz-{r.source_id}"
-        cats = [clean_text(c) for c in split_list_literal(r.categories)]
-        items.append(
-            Item(
-                item_id=item_id,
-                domain="office",
-                title=clean_text(r.title),
-                brand=clean_text(r.brand) or None,
-                plot=clean_description(r.description),
-                categories=[c for c in cats if c],
-                popularity=float(counts.get(r.source_id, 0)),
-                source_id=r.source_id,
-            )
-        )
-        links.append(SourceLink("amazon", r.source_id, item_id, r.title))
-    stats = {
-        "items": len(items),
-        "sequences": len(sequences),
-        "unknown_sequence_ids": sum(c for k, c in counts.items() if k not in known),
-    }
-    return CatalogData("office", items, links, {}, stats)
-
-
-def build_office(data_dir: Path) -> CatalogData:
-    """Read ``items.json`` and ``valid.csv`` under ``data_dir`` and build the office catalogue.
-
-    Raises:
-        DataError: a file is missing or malformed.
-    """
-    f = src.office_files(data_dir)
-    return office_items(src.read_office_items(f["items"]), src.read_office_sequences(f["valid"]))
 
 
 def build_domain(data_dir: Path, domain: str) -> CatalogData:
@@ -293,3 +273,7 @@ def build_domain(data_dir: Path, domain: str) -> CatalogData:
     if domain == "office":
         return build_office(data_dir)
     raise DataError(f"unknown domain '{domain}'; choose movies or office")
+
+
+# the office build lives in its own module; imported last (it uses CatalogData and SourceLink)
+from crsagent.tools.catalog.office import build_office, office_items  # noqa: E402

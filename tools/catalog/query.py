@@ -90,6 +90,8 @@ def where_clause(f: ItemFilter, domain: str | None = None, genre_bits: GenreBits
         )
     if f.brand is not None:
         conds.append(c.brand_lc == norm(f.brand))
+    if f.exclude_brands:
+        conds.append(or_(c.brand_lc.is_(None), c.brand_lc.not_in(sorted(_norm_set(f.exclude_brands)))))
     if f.min_rating is not None:
         conds.append(c.rating_mean >= f.min_rating)
     if f.min_popularity is not None:

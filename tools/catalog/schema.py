@@ -80,6 +80,7 @@ class ItemFilter(BaseModel):
         year_max: released in or before this year.
         people: each name must appear among directors, writers or cast (case-insensitive).
         brand: the brand equals this (case-insensitive).
+        exclude_brands: none of these brands (case-insensitive; items without a brand stay).
         min_rating: MovieLens mean rating at least this (0-5).
         min_popularity: popularity at least this.
         include_ids: only these ids.
@@ -96,6 +97,7 @@ class ItemFilter(BaseModel):
     year_max: int | None = Field(default=None, ge=1800, le=2100)
     people: list[str] = Field(default_factory=list)
     brand: str | None = None
+    exclude_brands: list[str] = Field(default_factory=list)
     min_rating: float | None = Field(default=None, ge=0.0, le=5.0)
     min_popularity: float | None = Field(default=None, ge=0.0)
     include_ids: list[str] | None = None

@@ -17,6 +17,7 @@ from crsagent.tools.artifacts import hash_inputs
 from crsagent.tools.catalog import sources as src
 from crsagent.tools.catalog.build import build_domain
 from crsagent.tools.catalog.db import DB_FILE
+from crsagent.tools.catalog.repair import CORRECTIONS_FILE
 from crsagent.tools.catalog.tables import SCHEMA_VERSION, write_catalog
 from crsagent.tools.pipeline import BuildContext
 
@@ -24,7 +25,7 @@ __all__ = ["NAME", "DEPENDS", "VERSION", "ITEMS_FILE", "input_files", "input_has
 
 NAME = "catalog"
 DEPENDS: tuple[str, ...] = ()
-VERSION = 6  # bump when the build's output changes for the same inputs
+VERSION = 7  # bump when the build's output changes for the same inputs
 ITEMS_FILE = "items.jsonl"
 
 
@@ -32,7 +33,8 @@ def input_files(data_dir: Path, domain: str) -> list[Path]:
     """The raw files a domain's catalogue is built from."""
     if domain == "movies":
         ml = src.movielens_files(data_dir)
-        return [ml["movies"], ml["links"], ml["ratings"], *src.redial_files(data_dir).values()]
+        fixes = [CORRECTIONS_FILE] if CORRECTIONS_FILE.is_file() else []
+        return [ml["movies"], ml["links"], ml["ratings"], *src.redial_files(data_dir).values(), *fixes]
     if domain == "office":
         return list(src.office_files(data_dir).values())
     raise DataError(f"unknown domain '{domain}'; choose movies or office")
