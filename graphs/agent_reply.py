@@ -75,6 +75,18 @@ def _ranking(results: list[ToolMessage], extra: list[str]) -> list[Candidate]:
     return ranked + [{"item_id": i, "score": 0.0, "signals": {"tool": 1.0}} for i in extra if i not in seen]
 
 
+def _named(tk: Any, item_id: str, text: str) -> int:
+    """1 + where an item's full title (at least three words) stands in a text, else 0."""
+    it = tk.item(item_id)
+    if it is None:
+        return 0
+    low = text.lower()
+    for title in (it.display_title, it.title):
+        if len(title.split()) >= 3 and (at := low.find(title.lower())) >= 0:
+            return at + 1
+    return 0
+
+
 def accept_reply(state: CRSState, ctx: CRSContext, text: str) -> AgentReply:
     """Guard the LLM's reply and build the turn's update (or say why it cannot carry the turn)."""
     tk = ctx.toolkit
@@ -93,12 +105,17 @@ def accept_reply(state: CRSState, ctx: CRSContext, text: str) -> AgentReply:
     g = guard_reply(text, linker=tk.linker, allowed=set(allowed), blocked=blocked, references=references,
                     check=fact_checker(tk, references), secret=instruction_shingles())
     note = f"guard removed {len(g.removed)} item(s)" if g.removed else ""
+    if any(_named(tk, i, g.reply) for i in blocked):
+        return AgentReply("guard_rejected", "the reply names an item the user turned down")
+    # long product titles (office) the linker does not link still count when quoted exactly
+    recommended = list(g.recommended) + sorted(
+        (i for i in allowed if i not in g.recommended and _named(tk, i, g.reply)), key=lambda i: _named(tk, i, g.reply))
     if len(words(g.reply)) < 2:
         return AgentReply("guard_rejected", f"nothing usable left of the reply ({note or 'empty'})")
     returned = any(m.name == "recommend" and result_item_ids(m) for m in results)
-    if returned and not g.recommended:
+    if returned and not recommended:
         return AgentReply("guard_rejected", "the reply names none of the items recommend returned" + (f"; {note}" if note else ""))
-    named = g.recommended[: ctx.n_recommend + 2]
+    named = recommended[: ctx.n_recommend + 2]
     ranking = _ranking(results, allowed)
     by_id = {c["item_id"]: c for c in ranking}
     first = [by_id[i] for i in named if i in by_id]
