@@ -234,7 +234,8 @@ def comparatives(text: str) -> list[Comparative]:
         after = (re.findall(r"[a-z]+", t[m.end():])[:1] or ["?"])[0] if t[m.end():].strip(" ?!.") else "?"
         if before in ("more", "less"):
             continue
-        explicit = before in _FRAME_BEFORE or after in _FRAME_AFTER or after == "?"
+        short = len(re.findall(r"[a-z']+", t)) <= 2  # "Scarier?", "older ones?"
+        explicit = before in _FRAME_BEFORE or after in _FRAME_AFTER or short
         for base in _base(m.group(1), m.group(2)):
             out.append(Comparative("more", base, explicit, word))
     return out
