@@ -72,3 +72,14 @@ def test_loader_names_and_errors():
         template_path("nope.jinja")
     with pytest.raises(ConfigError, match="leaves"):
         template_path("../loader.py")
+
+
+def test_the_tool_listing_precedes_the_system_text_so_the_prefix_is_stable():
+    def prompt(system: str) -> str:
+        return render(load_template("chatml_tools.jinja"),
+                      [{"role": "system", "content": system}, {"role": "user", "content": "hi"}], tools=TOOLS)
+
+    a, b = prompt("Fixed rules.\nBelief: likes horror"), prompt("Fixed rules.\nBelief: likes comedy")
+    assert a.index("</tools>") < a.index("Fixed rules.")
+    common = next(i for i, (x, y) in enumerate(zip(a, b)) if x != y)
+    assert a[:common].endswith("Fixed rules.\nBelief: likes ")  # everything before the belief is shared
