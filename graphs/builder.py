@@ -17,7 +17,7 @@ larger graph. Run it with ``context=CRSContext(toolkit=..., llm=...)``.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from functools import wraps
+import inspect
 from typing import Any
 
 from crsagent.graphs.context import CRSContext
@@ -45,8 +45,9 @@ from crsagent.graphs.routers import (
 )
 from crsagent.graphs.state import CRSState
 from crsagent.graphs.variants import VARIANT_SPECS, VariantSpec, get_variant
-from langgraph._internal._runnable import RunnableCallable
+from langchain_core.runnables import RunnableConfig, RunnableLambda
 from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import get_runtime
 
 __all__ = ["build_crs_graph", "compile_crs_graph", "inline"]
 
@@ -55,25 +56,40 @@ def inline(fn: Callable[..., Any], name: str | None = None, afunc: Callable[...,
     """A node or router that an async run calls on the event loop itself.
 
     LangGraph hands every sync function of an async run to a worker thread. For work that
-    neither blocks on I/O nor calls the LLM (the routers, ``decide``), or that has an async
-    version (``remember``; the LLM nodes, see :func:`_steps`), the hop to the thread and back
-    costs more than the work: with 32 concurrent sessions the turns queue for the GIL behind
-    the hops. Only ``act`` (the recommender models) and ``tools`` (LangGraph's ToolNode) still
-    run in the thread pool. Sync runs call ``fn`` as before.
+    neither blocks on I/O nor calls the LLM (the routers), or that has an async version
+    (``remember``; the LLM nodes, see :func:`_steps`), the hop to the thread and back costs
+    more than the work: with 32 concurrent sessions the turns queue for the GIL behind the
+    hops. ``decide`` (a SQLite query for its question pool), ``act`` (the recommender models)
+    and ``tools`` (LangGraph's ToolNode) run in the thread pool. Sync runs call ``fn`` as before.
+
+    The result is a public ``RunnableLambda`` with both versions; the ``runtime`` and
+    ``config`` arguments LangGraph would inject into a plain function are passed the same way
+    (``langgraph.runtime.get_runtime()`` and the run's config).
 
     Args:
-        fn: the sync function (node or router).
+        fn: the sync function (node or router), ``fn(state)``, optionally with ``runtime``
+            and/or ``config`` keyword parameters.
         name: the runnable's name (default ``fn.__name__``).
         afunc: the async version for async runs (default: ``fn`` called on the loop).
     """
-    if afunc is None:
+    wants = {p for p in ("runtime", "config") if p in inspect.signature(fn).parameters}
 
-        @wraps(fn)
-        async def on_loop(*args: Any, **kwargs: Any) -> Any:
-            return fn(*args, **kwargs)
+    def injected(state: Any, config: RunnableConfig) -> dict[str, Any]:
+        kw: dict[str, Any] = {}
+        if "runtime" in wants:
+            kw["runtime"] = get_runtime()
+        if "config" in wants:
+            kw["config"] = config
+        return kw
 
-        afunc = on_loop
-    return RunnableCallable(fn, afunc, name=name or fn.__name__, trace=False)
+    def sync(state: Any, config: RunnableConfig) -> Any:
+        return fn(state, **injected(state, config))
+
+    async def on_loop(state: Any, config: RunnableConfig) -> Any:
+        kw = injected(state, config)
+        return await afunc(state, **kw) if afunc is not None else fn(state, **kw)
+
+    return RunnableLambda(sync, afunc=on_loop, name=name or fn.__name__)
 
 
 def _steps(node: Callable[..., Any], name: str) -> Any:
@@ -104,7 +120,7 @@ def build_crs_graph(variant: str | VariantSpec = "full") -> StateGraph:
         return _agent_graph(spec)
     g = StateGraph(CRSState, context_schema=CRSContext)
     g.add_node("understand", _steps(make_understand(spec), "understand"))
-    g.add_node("decide", inline(make_decide(spec), "decide"))
+    g.add_node("decide", make_decide(spec))  # a worker thread: its question pool is a SQLite query
     g.add_node("act", make_act(spec))
     g.add_node("respond", _steps(make_respond(spec), "respond"))
     g.add_node("remember", inline(remember, "remember", aremember))
@@ -138,7 +154,7 @@ def _agent_graph(spec: VariantSpec) -> StateGraph:
     g.add_node("agent", _steps(make_agent(spec), "agent"))
     g.add_node("agent_tools", make_agent_tools_node())
     g.add_node("fallback", inline(_fallback_start, "fallback"))
-    g.add_node("decide", inline(make_decide(crs), "decide"))
+    g.add_node("decide", make_decide(crs))  # a worker thread: its question pool is a SQLite query
     g.add_node("act", make_act(crs))
     g.add_node("respond", _steps(make_respond(crs), "respond"))
     g.add_node("remember", inline(remember, "remember", aremember))

@@ -193,6 +193,41 @@ class CRSAgent:
             closer=closer,
         )
 
+    @classmethod
+    def from_graph(cls, builder: Any, settings: Settings, domain: str = "movies", *, name: str = "custom",
+                   like: str = "crs-only", **kwargs: Any) -> CRSAgent:
+        """A runner over your own graph builder: it keeps :class:`TurnResult`, the HTTP API
+        (``crsagent serve``) and the evaluation harness (``crsagent eval replay --runner ...``).
+
+        The graph runs like a built-in variant: state :class:`~crsagent.graphs.state.CRSState`
+        (``messages`` in; ``recommendations``, ``candidates``, ``belief`` ... read back), context
+        :class:`~crsagent.graphs.context.CRSContext`, this runner's checkpointer and store.
+
+        Args:
+            builder: an uncompiled ``StateGraph`` (e.g. ``build_crs_graph("crs-only")`` with a
+                node added, or one written from scratch over ``CRSState``).
+            settings: run settings.
+            domain: ``movies`` or ``office``.
+            name: the runner's ``variant`` label (reports, logs).
+            like: the built-in variant whose options the graph shares: whether it needs an LLM
+                (made from settings when ``llm`` is not given) and whether results carry the
+                agent loop's ``fallback`` and ``trace`` (``like="agent"``).
+            **kwargs: what :meth:`create` takes (``llm``, ``toolkit``, ``checkpointer``, ...).
+
+        Raises:
+            ConfigError: ``builder`` is not an uncompiled graph over a ``CRSContext`` context.
+        """
+        ctx = getattr(builder, "context_schema", None)
+        if not hasattr(builder, "compile") or hasattr(builder, "invoke"):
+            raise ConfigError("from_graph takes an uncompiled StateGraph (the builder, before .compile())")
+        if ctx is not None and not (isinstance(ctx, type) and issubclass(ctx, CRSContext)):
+            raise ConfigError(f"the graph's context_schema must be CRSContext or a subclass, not {ctx!r}")
+        agent = cls.create(settings, domain, like, **kwargs)
+        agent.graph = builder.compile(checkpointer=agent.checkpointer, store=agent.store)
+        agent.stateless_graph = builder.compile(store=agent.store)
+        agent.variant = name
+        return agent
+
     # -- helpers -----------------------------------------------------------------------
     def context(self, user_id: str | None = None, ranking_k: int = 50) -> CRSContext:
         """The run context of one turn."""

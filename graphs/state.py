@@ -22,7 +22,9 @@ Nodes return partial updates and never mutate the state they receive. Channels:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any
+
+from typing_extensions import TypedDict  # pydantic (LangGraph Studio's schemas) needs it on Python < 3.12
 
 from crsagent.graphs.belief import Belief, merge_belief
 from langchain_core.messages import AnyMessage

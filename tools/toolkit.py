@@ -5,10 +5,16 @@ from the built artifacts with :meth:`Toolkit.load` (each handle loads on first u
 from explicit objects for tests (``Toolkit("movies", db=..., linker=...)``). The catalogue
 is required; every other handle may be missing (not built, or its package absent), in which
 case it is None and :attr:`Toolkit.missing` says why — the agent then ranks without it.
+
+Custom LangChain tools join the built-in ones with ``Toolkit(..., extra_tools=[...])``,
+:meth:`Toolkit.add_tools` (a toolkit you own) or :meth:`Toolkit.with_tools` (a copy, for the
+shared toolkit :meth:`Toolkit.load` returns); :meth:`Toolkit.tools` then lists them after the
+built-in tools, and a custom tool with a built-in tool's name replaces it.
 """
 
 from __future__ import annotations
 
+import copy
 import importlib
 import json
 import logging
@@ -61,6 +67,8 @@ class Toolkit:
         prior: the ReDial recommendation prior (``tools.prior.redial.RedialPrior``), or None.
         loaders: name -> function of the toolkit that loads a handle left as None (lazy, once).
         tools: the LangChain tools to offer the LLM; None builds them from the handles.
+        extra_tools: custom LangChain tools offered beside the built-in ones (see
+            :meth:`add_tools`).
     """
 
     def __init__(
@@ -78,6 +86,7 @@ class Toolkit:
         prior: Any = None,
         loaders: dict[str, Callable[[Toolkit], Any]] | None = None,
         tools: list[BaseTool] | None = None,
+        extra_tools: Sequence[BaseTool] | None = None,
     ) -> None:
         self.domain = domain
         self._handles: dict[str, Any] = {
@@ -97,6 +106,9 @@ class Toolkit:
         self._filters: OrderedDict[str, list[str]] = OrderedDict()
         self._fixed_tools: list[BaseTool] | None = list(tools) if tools is not None else None
         self._tools: dict[Any, list[BaseTool]] = {}
+        self._extra: list[BaseTool] = []
+        if extra_tools:
+            self.add_tools(*extra_tools)
 
     # -- handles -----------------------------------------------------------------------
     def _get(self, name: str) -> Any:
@@ -293,11 +305,11 @@ class Toolkit:
             Tools such as ``search_products``, ``get_items``, ``vector_search``,
             ``recommend_cf``, ``score_intents``, ``explain_items`` (those whose handles exist).
         """
-        if self._fixed_tools is not None:
-            return self._fixed_tools
         cached = self._tools.get(evidence_provider)
         if cached is not None:
             return cached
+        if self._fixed_tools is not None:
+            return self._remember_tools(evidence_provider, self._fixed_tools + self._extra)
         out: list[BaseTool] = []
         factories: list[tuple[str, str, Callable[[], tuple[Any, ...]], Callable[[], bool]]] = [
             ("crsagent.tools.catalog.tool", "make_catalog_tools", lambda: (self.db,), lambda: True),
@@ -319,10 +331,49 @@ class Toolkit:
             from crsagent.tools.explain.tool import make_explain_tools
 
             out.extend(make_explain_tools(self.explainer, evidence_provider))
-        dedup = {t.name: t for t in out}
+        return self._remember_tools(evidence_provider, out + self._extra)
+
+    def _remember_tools(self, key: Any, out: list[BaseTool]) -> list[BaseTool]:
+        dedup = {t.name: t for t in out}  # a later tool of the same name (a custom one) wins
         tools = [dedup[n] for n in dict.fromkeys(t.name for t in out)]
-        self._tools[evidence_provider] = tools
+        self._tools[key] = tools
         return tools
+
+    def add_tools(self, *tools: BaseTool) -> Toolkit:
+        """Offer custom LangChain tools beside the built-in ones, to every graph and model.
+
+        The ``agent`` variant offers them to the LLM (any model); the U-NEED variants offer them
+        to models with reliable native tool choice (weak models get one forced tool per dialogue
+        act; see ``docs/extending.md``). For an item in a tool's result to count as grounded
+        (the reply may name it), the tool's JSON content must carry it under an ``item_id`` key.
+        Add tools before the toolkit serves its first turn: graphs cache the offered list.
+
+        Args:
+            tools: LangChain tools (``@tool`` functions or ``StructuredTool``).
+
+        Returns:
+            This toolkit.
+
+        Raises:
+            TypeError: something that is not a LangChain ``BaseTool``.
+        """
+        bad = [t for t in tools if not isinstance(t, BaseTool)]
+        if bad:
+            raise TypeError(f"not LangChain tools: {bad!r}; decorate functions with langchain_core.tools.tool")
+        with self._lock:
+            self._extra.extend(tools)
+            self._tools = {}
+        return self
+
+    def with_tools(self, *tools: BaseTool) -> Toolkit:
+        """A copy of this toolkit that also offers ``tools`` (the handles and caches are shared).
+
+        Use it on the shared toolkit :meth:`load` returns, so other users of that toolkit do not
+        see your tools.
+        """
+        twin = copy.copy(self)
+        twin._tools, twin._extra = {}, list(self._extra)
+        return twin.add_tools(*tools)
 
     # -- loading -----------------------------------------------------------------------
     @classmethod

@@ -42,10 +42,38 @@ def _dialogue_splits() -> dict[str, _Any]:
     }
 
 
-def _make_agent(settings: _Any, variant: str, signals: _Optional[dict[str, bool]] = None) -> _Any:
+def _make_agent(settings: _Any, variant: str, signals: _Optional[dict[str, bool]] = None, runner: _Optional[str] = None) -> _Any:
+    if runner:
+        return _load_runner(runner, settings, signals)
     from crsagent.evals.report import agent_factory
 
     return agent_factory(settings)(variant, signals)
+
+
+_RUNNER = typer.Option(None, "--runner", help="Your own agent: module:factory, where factory(settings) returns an AgentRunner (e.g. CRSAgent.from_graph(...)); replaces --variant.")
+
+
+def _load_runner(spec: str, settings: _Any, signals: _Optional[dict[str, bool]] = None) -> _Any:
+    """``factory(settings)`` of a ``module:factory`` spec (``--runner``)."""
+    import importlib
+    import os
+    import sys
+
+    if os.getcwd() not in sys.path:  # like uvicorn: modules next to where the command runs
+        sys.path.insert(0, os.getcwd())
+    module, _, attr = spec.partition(":")
+    if not module or not attr:
+        raise typer.BadParameter("expected module:factory, e.g. my_agents:make_runner", param_hint="--runner")
+    if signals:
+        raise typer.BadParameter("--signal-off applies to built-in variants; switch signals off in your factory", param_hint="--runner")
+    try:
+        factory = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as exc:
+        raise typer.BadParameter(f"cannot load {spec}: {exc}", param_hint="--runner") from exc
+    agent = factory(settings)
+    if not all(hasattr(agent, m) for m in ("aturn", "arun_history", "turn", "run_history")):
+        raise typer.BadParameter(f"{spec} returned {type(agent).__name__}, not an AgentRunner", param_hint="--runner")
+    return agent
 
 
 def _parse_signals(off: list[str]) -> _Optional[dict[str, bool]]:
@@ -68,6 +96,7 @@ def replay_cmd(
     dialogues: _Optional[_Path] = typer.Option(None, help="ReDial dialogues with the seeker's questionnaires, for SR and RDL (default: the bundled dev dialogues)."),
     mention_counts: str = typer.Option("train-half", help="ReDial mention counts behind popularity and the prior: train-half (no evaluated dialogue), heldout-removed or corpus (as shipped)."),
     fresh: bool = typer.Option(False, help="Ignore partial results of an earlier run."),
+    runner: _Optional[str] = _RUNNER,
     home: _Optional[_Path] = _EVAL_HOME,
     llm_base_url: _Optional[str] = _EVAL_LLM_URL,
 ) -> None:
@@ -92,7 +121,8 @@ def replay_cmd(
         rewards = load_seeker_rewards(dialogues_path, resolver.resolve)
         settings = leak_free_settings(settings, mention_counts, _Path(work))
         chosen = select_turns(load_turns(path), limit, sample_seed)
-        agent = _make_agent(settings, variant, signals)
+        agent = _make_agent(settings, variant, signals, runner)
+        variant = str(getattr(agent, "variant", variant))
         part = partial_path_for(json_path)
         if fresh and part.exists():
             part.unlink()
@@ -117,6 +147,7 @@ def simulate_cmd(
     seed: int = typer.Option(0, help="Target sampling and persona seed."),
     json_path: _Path = typer.Option(_Path("out/simulate.json"), "--json", help="Summary JSON; transcripts go to <stem>.transcripts.jsonl."),
     fresh: bool = typer.Option(False, help="Ignore partial results of an earlier run."),
+    runner: _Optional[str] = _RUNNER,
     home: _Optional[_Path] = _EVAL_HOME,
     llm_base_url: _Optional[str] = _EVAL_LLM_URL,
 ) -> None:
@@ -136,7 +167,8 @@ def simulate_cmd(
         lookup = {it.item_id: it for it in items}.get
         sim = _make_simulator(settings, simulator, items, lookup)
         chosen = select_targets(items, targets, seed=seed)
-        agent = _make_agent(settings, variant)
+        agent = _make_agent(settings, variant, runner=runner)
+        variant = str(getattr(agent, "variant", variant))
         part = partial_path_for(json_path)
         if fresh and part.exists():
             part.unlink()

@@ -33,7 +33,11 @@ PLOT_CHARS = 240
 
 
 class ProductCard(BaseModel):
-    """A compact view of an item for search results (the LLM's context is small)."""
+    """A compact view of an item for search results (the LLM's context is small).
+
+    ``title`` is the display title, ``Title (Year)`` when the item has a year, the same
+    format as every other tool's results.
+    """
 
     item_id: str
     title: str
@@ -54,7 +58,7 @@ class ProductCard(BaseModel):
             plot = plot[:PLOT_CHARS].rsplit(" ", 1)[0] + " ..."
         return cls(
             item_id=item.item_id,
-            title=item.title,
+            title=item.display_title,
             year=item.year,
             genres=item.genres,
             directors=item.directors,

@@ -46,7 +46,8 @@ class VectorSearchArgs(BaseModel):
 
 
 class SearchHit(BaseModel):
-    """One result: the item and its cosine similarity to the query (higher is closer)."""
+    """One result: the item, its display title (``Title (Year)``) and its cosine similarity to the
+    query (higher is closer)."""
 
     item_id: str
     title: str | None = None
@@ -58,6 +59,16 @@ class VectorSearchResult(BaseModel):
 
     query: str
     items: list[SearchHit]
+
+
+def _display_titles(db: Any, ids: list[str]) -> dict[str, str]:
+    """Item id -> ``Title (Year)`` from the product database (the index keeps bare titles)."""
+    if db is None or not ids or not hasattr(db, "get_items"):
+        return {}
+    try:
+        return {it.item_id: it.display_title for it in db.get_items(ids)}
+    except ToolInputError:  # an id the database lacks: keep the index's titles
+        return {}
 
 
 def make_search_tools(index: VectorIndex, db: Any = None) -> list[BaseTool]:
@@ -82,9 +93,10 @@ def make_search_tools(index: VectorIndex, db: Any = None) -> list[BaseTool]:
             raise ToolException(str(exc)) from exc
         except UserError as exc:  # a filter but no product database wired in
             raise ToolException(f"{exc}; call vector_search without a filter") from exc
-        result = VectorSearchResult(
-            query=query, items=[SearchHit(item_id=h.item_id, title=h.title, score=round(h.score, 4)) for h in hits]
-        )
+        titles = _display_titles(db, [h.item_id for h in hits])
+        result = VectorSearchResult(query=query, items=[
+            SearchHit(item_id=h.item_id, title=titles.get(h.item_id, h.title), score=round(h.score, 4)) for h in hits
+        ])
         return result.model_dump_json(exclude_none=True), result
 
     tool: Any = StructuredTool.from_function(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import json
 import os
@@ -49,7 +50,7 @@ def deployment(movies_home: Settings, monkeypatch: pytest.MonkeyPatch):
     assert set(config["graphs"]) == {"crsagent"}
     assert config["dependencies"] == ["."]
     monkeypatch.setenv("CRSAGENT_HOME", str(movies_home.home))
-    monkeypatch.setenv("CRSAGENT_VARIANT", "crs-only")
+    monkeypatch.delenv("CRSAGENT_VARIANT", raising=False)  # without an LLM the default is crs-only
     monkeypatch.delenv("CRSAGENT_LLM_BASE_URL", raising=False)
     _, factory = _load_entry(config["graphs"]["crsagent"])
     from crsagent.agent.server import deployment as module
@@ -63,13 +64,14 @@ def deployment(movies_home: Settings, monkeypatch: pytest.MonkeyPatch):
 
 def test_langgraph_json_graph_runs(deployment):
     module, factory = deployment
-    graph = factory()
+    graph = asyncio.run(factory())  # an async factory: the toolkit loads in a worker thread
     settings, domain, variant = module.deployment_settings()
     assert (settings.home, domain, variant) == (Path(os.environ["CRSAGENT_HOME"]), "movies", "crs-only")
     schema = graph.get_context_jsonschema()  # Studio renders this form
     assert "user_id" in schema["properties"]
     inp = {"messages": [{"role": "user", "content": "I loved The Babadook. Any other horror films?"}]}
-    for context in (None, {"user_id": "studio-user", "n_recommend": 2}):
+    assert "messages" in graph.get_input_jsonschema()["properties"]  # Studio's input form renders
+    for context in ({}, {"user_id": "studio-user", "n_recommend": 2}):
         state = graph.invoke(inp, context=context)
         assert state["messages"][-1].type == "ai" and state["messages"][-1].text.strip()
         recs = state.get("recommendations") or []

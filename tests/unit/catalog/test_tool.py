@@ -34,7 +34,7 @@ def test_search_products_returns_typed_result(tools: dict, movies_db: ProductDB)
     assert msg.artifact.total == movies_db.count({"genres_any": ["horror", "action"]}) == 3
     assert [c.item_id for c in msg.artifact.items] == ["tt0133093", "tt2321549"]
     content = json.loads(msg.content)
-    assert content["total"] == 3 and content["items"][0]["title"] == "The Matrix"
+    assert content["total"] == 3 and content["items"][0]["title"] == "The Matrix (1999)"  # the display title, as every tool
 
 
 def test_search_products_order_and_default_filter(tools: dict) -> None:
