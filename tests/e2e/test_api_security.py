@@ -42,14 +42,17 @@ def start_api(home: Settings, folder: Path, checkpoint_url: str | None, extra: l
 @pytest.fixture(scope="module")
 def servers(movies_home: Settings, tmp_path_factory: pytest.TempPathFactory,
             request: pytest.FixtureRequest) -> Iterator[Callable[[str], ApiProcess]]:
-    """Starts (once) the server of a backend: ``sqlite`` (with ``--cors-origin``) or ``postgres``."""
+    """Starts (once) the server of a backend: ``sqlite``, ``postgres``, or ``cors`` (in-memory
+    sessions, ``--cors-origin``)."""
     started: dict[str, ApiProcess] = {}
     with ExitStack() as stack:
         def get(backend: str) -> ApiProcess:
             if backend not in started:
                 folder = tmp_path_factory.mktemp(f"api-{backend}")
                 if backend == "sqlite":
-                    api = start_api(movies_home, folder, None, ["--cors-origin", ORIGIN])
+                    api = start_api(movies_home, folder, None)
+                elif backend == "cors":
+                    api = start_api(movies_home, folder, "memory", ["--cors-origin", ORIGIN])
                 else:
                     api = start_api(movies_home, folder, request.getfixturevalue("postgres_url"))
                 started[backend] = stack.enter_context(api)
@@ -120,6 +123,35 @@ def db_rows(api: ApiProcess, table: str, column: str, pattern: str) -> int:
         return int(conn.execute(sql, (pattern,)).fetchone()[0])
 
 
+def stored_conversations(api: ApiProcess) -> list[list[str]]:
+    """The user messages of every thread's latest checkpoint, read from the database."""
+    from langchain_core.messages import HumanMessage
+
+    from crsagent.agent.persistence import open_persistence
+
+    url = f"sqlite://{api.sessions}" if api.sessions is not None else next(
+        a for a in api.proc.args if str(a).startswith("postgresql://"))
+    with open_persistence(Settings(), url) as pers:
+        latest: dict[str, list[str]] = {}
+        for tup in pers.checkpointer.list(None):
+            thread = tup.config["configurable"]["thread_id"]
+            if thread not in latest:  # newest first
+                msgs = tup.checkpoint.get("channel_values", {}).get("messages") or []
+                latest[thread] = [m.text for m in msgs if isinstance(m, HumanMessage)]
+    return list(latest.values())
+
+
+def stored_profiles(api: ApiProcess, user: str) -> list[tuple[tuple[str, ...], dict[str, Any]]]:
+    """``(namespace, value)`` of every stored profile whose namespace ends with ``user``."""
+    from crsagent.agent.persistence import open_persistence
+
+    url = f"sqlite://{api.sessions}" if api.sessions is not None else next(
+        a for a in api.proc.args if str(a).startswith("postgresql://"))
+    with open_persistence(Settings(), url) as pers:
+        items = pers.store.search(("profile",), limit=1000)
+    return [(tuple(i.namespace), i.value) for i in items if i.namespace[-1].endswith(user)]
+
+
 def thread_rows(api: ApiProcess, session: str) -> int:
     """Checkpoint rows (checkpoints, blobs, writes) of every thread named after ``session``."""
     tables = ["checkpoints", "writes"] if api.sessions is not None else [
@@ -155,14 +187,18 @@ def test_two_keys_sending_the_same_ids_get_two_sessions_and_two_profiles(api: Ap
     assert first.model_extra["crsagent"]["session_id"] == "shared-1"  # the client's id, not the stored one
     second = turn(api, BETA, "shared-1", "alice", "Something from the 90s?")
     assert second.model_extra["crsagent"]["session_id"] == "shared-1"
+    # in the database: no conversation holds both keys' words; alice has a profile per key
+    conversations = stored_conversations(api)
+    assert [OPENER] in conversations and ["Something from the 90s?"] in conversations
+    assert not [c for c in conversations if OPENER in c and "Something from the 90s?" in c]
+    profiles = stored_profiles(api, "alice")
+    assert ("profile", "alice") not in [ns for ns, _ in profiles]  # never stored under the bare id
+    assert [BABADOOK in v["facts"]["liked"] for _, v in profiles].count(True) == 1
     # each key sees its own conversation, and only that
     mine = call(api, ALPHA, "GET", "/sessions/shared-1").json()
     theirs = call(api, BETA, "GET", "/sessions/shared-1").json()
     assert [m["content"] for m in mine["messages"] if m["role"] == "user"] == [OPENER]
     assert [m["content"] for m in theirs["messages"] if m["role"] == "user"] == ["Something from the 90s?"]
-    # in the database: two threads named shared-1, two profiles of alice, and only alpha's likes The Babadook
-    assert db_rows(api, "checkpoints", "thread_id", "%/shared-1") >= 2
-    assert db_rows(api, "checkpoints", "thread_id", "shared-1") == 0  # nothing stored under the bare id
     alpha_profile = call(api, ALPHA, "GET", "/users/alice/profile").json()
     beta_profile = call(api, BETA, "GET", "/users/alice/profile")
     assert BABADOOK in alpha_profile["facts"]["liked"]
@@ -185,7 +221,11 @@ def test_a_key_cannot_read_or_erase_another_keys_session(api: ApiProcess) -> Non
     unknown = call(api, BETA, "GET", "/sessions/never-used-1")
     assert (unknown.status_code, unknown.json()) == (404, call(api, BETA, "GET", "/sessions/alpha-only-7").json())
     assert thread_rows(api, "alpha-only-7") == before
-    assert call(api, ALPHA, "GET", "/sessions/alpha-only-7").status_code == 200
+    # a turn of the other key on the same session id does not reach this conversation
+    turn(api, BETA, "alpha-only-7", "carol", "Any comedies?")
+    assert not [c for c in stored_conversations(api) if OPENER in c and "Any comedies?" in c]
+    mine = call(api, ALPHA, "GET", "/sessions/alpha-only-7")
+    assert mine.status_code == 200 and "Any comedies?" not in mine.text
     assert call(api, ALPHA, "GET", "/users/carol/profile").status_code == 200
 
 
@@ -223,7 +263,7 @@ def test_delete_erases_checkpoints_and_store_items(api: ApiProcess) -> None:
 
 
 def test_cors_preflight_and_exposed_session_header(servers: Callable[[str], ApiProcess]) -> None:
-    on = servers("sqlite")  # --cors-origin https://app.example
+    on = servers("cors")  # --cors-origin https://app.example
     pre = httpx.options(f"{on.url}/v1/chat/completions", timeout=30, headers={
         "Origin": ORIGIN, "Access-Control-Request-Method": "POST",
         "Access-Control-Request-Headers": "authorization, content-type, x-session-id"})
@@ -240,7 +280,7 @@ def test_cors_preflight_and_exposed_session_header(servers: Callable[[str], ApiP
                           headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"})
     assert "access-control-allow-origin" not in other.headers
 
-    off = servers("postgres")  # no --cors-origin: no CORS headers, the preflight is refused
+    off = servers("sqlite")  # no --cors-origin: no CORS headers, the preflight is refused
     pre = httpx.options(f"{off.url}/v1/chat/completions", timeout=30,
                         headers={"Origin": ORIGIN, "Access-Control-Request-Method": "POST"})
     assert pre.status_code == 405 and "access-control-allow-origin" not in pre.headers
