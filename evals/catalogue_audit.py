@@ -44,15 +44,24 @@ def audit_built(settings: Any, redial: dict[str, tuple[str, str | None, tuple[st
     from crsagent.tools.catalog.db import ProductDB
 
     ml_rows = {str(m.ml_id): m.title for m in src.read_movielens_movies(src.movielens_files(settings.data_dir)["movies"])}
+    from crsagent.tools.catalog.titles import parse_title, title_key
+
     with ProductDB.for_domain(settings, "movies") as db:
         items = db.all_items()
         links = db.source_map("redial")
         ml = {item_id: ml_rows.get(mid, "") for mid, item_id in db.source_map("movielens").items()}
+        aliases = db.aliases()
     by_id = {it.item_id: it for it in items}
     kept = {}
     for rid, item_id in links.items():
         it, entry = by_id.get(item_id), redial.get(rid)
-        kept[rid] = bool(it and entry and ((entry[2] and list(entry[2]) == it.directors) or (entry[3] and entry[3] == it.plot)))
+        if it is None or entry is None:
+            continue
+        if entry[1] == item_id:  # an IMDb join: was its name taken as the item's title or alias?
+            names = {title_key(n) for n in (it.title, *aliases.get(item_id, []))}
+            kept[rid] = title_key(parse_title(entry[0]).title) in names
+        else:  # a title join: were its people or plot taken?
+            kept[rid] = bool((entry[2] and list(entry[2]) == it.directors) or (entry[3] and entry[3] == it.plot))
     findings = audit_movies(items, links, {k: v[:2] for k, v in redial.items()}, ml, kept)
     facts = {}
     for item_id, want in KNOWN_FACTS.items():

@@ -70,7 +70,8 @@ _ORDINALS = {
 }
 _ORDINAL = re.compile(r"(?<![\w#])(first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th|last|#[1-3])\b")
 _BACKREF = re.compile(r"\b(it|that one|this one|that movie|this movie|that film|the movie|that product|this product|them|those)\b")
-_ONE_REF = re.compile(r"\b(that one|this one|that movie|this movie|that film|this film|that product|this product|it)\b")
+_ONE_REF = re.compile(r"\b(that one|this one|that movie|this movie|that film|this film|that product|this product)\b")
+_IT = re.compile(r"\b(it|that)\b")
 _ALL_REF = re.compile(r"\b(them|those|these|none of (them|these|those)|all of (them|these|those)|any of (them|these|those))\b")
 _CORRECTION = re.compile(r"\b(i meant|i mean|i was talking about|i was thinking of|no,? the (\w+ ){0,3}one|not that \w+,? the|the other one|wrong one)\b")
 # "scarier", "more violent", "less dark", "a bit lighter": (direction, adjective)
@@ -246,9 +247,12 @@ def is_correction(text: str) -> bool:
     return bool(_CORRECTION.search(text.lower()))
 
 
-def points_at_one(text: str) -> bool:
-    """Whether the message points at one item ("that one", "it", "this movie")."""
-    return bool(_ONE_REF.search(text.lower()))
+def points_at_one(text: str, it_is_one: bool = False) -> bool:
+    """Whether the message points at one item ("that one", "this movie"; "it" and "that" only
+    when ``it_is_one``: after a question about one item, or a list of one — "no, that's not
+    it" after a list of three turns the list down)."""
+    t = text.lower()
+    return bool(_ONE_REF.search(t) or (it_is_one and _IT.search(t)))
 
 
 def points_at_all(text: str) -> bool:

@@ -6,9 +6,10 @@ lexicon finds genres, people, year ranges and brands (with negation), cues
 :mod:`crsagent.graphs.moves` turns comparatives and corrections into belief moves.
 
 References resolve against the last list the agent gave: an ordinal ("the second one") or a
-title from the list names that item; "that one"/"it" names the item the conversation was
-last about (a question's focus), else the top of the list; "them"/"none of these" and a bare
-"no" name the whole list. Soft preferences keep the user's own words, cut into clauses, with
+title from the list names that item; "that one" names the item the conversation was last
+about (a question's focus), else the top of the list; "it" names one item only after a
+question about it or a list of one; "them"/"none of these", "that's not it" and a bare "no"
+name the whole list. Soft preferences keep the user's own words, cut into clauses, with
 titles, years, references and rejections left out (never a clause left half-empty). The
 LLM's reading (LLM variants) lives in :mod:`crsagent.graphs.understanding_llm`.
 """
@@ -144,8 +145,8 @@ def _resolve_one(text: str, last_recs: list[str], ids: list[str], last_focus: Se
     picked += [i for i in ids if i in last_recs and i not in picked]
     if picked or points_at_all(text):
         return picked
-    if points_at_one(text) and last_recs:
-        focus = [i for i in last_focus if i in last_recs]
+    focus = [i for i in last_focus if i in last_recs]
+    if last_recs and points_at_one(text, it_is_one=bool(focus) or len(last_recs) == 1):
         return focus[:1] or last_recs[:1]
     return []
 

@@ -125,7 +125,8 @@ def audit_movies(
         redial_links: ReDial id -> item id.
         redial: ReDial id -> (name as ReDial writes it, IMDb id).
         ml_titles: item id -> the MovieLens title ("Heat (1995)") of items joined to MovieLens.
-        kept_metadata: ReDial id -> whether the build used its people and plot (None: all).
+        kept_metadata: ReDial id -> whether the build used the entry as a description of the
+            item (its people and plot, or for an IMDb join its name); None: all were used.
 
     Returns:
         Findings, in a stable order. An entry whose metadata the build set aside counts only
@@ -140,6 +141,8 @@ def audit_movies(
         if item is None or ml is None or not name:
             continue
         r, m = parse_title(name), parse_title(ml)
+        if imdb == item_id and kept_metadata is not None and not kept_metadata.get(rid, True):
+            continue  # the build kept the link for the mentions but not the name
         if imdb == item_id:
             if not titles_agree(r.title, m.title, m.aliases):
                 out.append(Finding("imdb_title_mismatch", item_id, rid,

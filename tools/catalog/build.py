@@ -9,8 +9,9 @@ Several ReDial ids may land on one item (ReDial lists some movies twice); every 
 maps to exactly one item through :class:`SourceLink`. With ``repair`` (the default) the join
 follows the audit (:mod:`crsagent.tools.catalog.audit`): an IMDb join whose ReDial name
 disagrees with the MovieLens title or year is refused (the entry is joined by its own title
-and year, or becomes an item of its own), and a ReDial entry's people and plot are used only
-when its IMDb id is the item's own (they were fetched by that id). Hand-checked facts in
+and year; without such a film its mentions stay with the IMDb film but its name is no title
+or alias of it), and a ReDial entry's people and plot are used only when its IMDb id is the
+item's own (they were fetched by that id). Hand-checked facts in
 ``corrections.json`` (:mod:`crsagent.tools.catalog.repair`) are applied last.
 
 Office: Amazon Office items with HTML-free descriptions; popularity counts how often an item
@@ -79,6 +80,7 @@ class _Draft:
     ml: src.MovieLensMovie | None = None
     redial: list[src.RedialMovie] = field(default_factory=list)
     no_meta: set[int] = field(default_factory=set)  # ReDial ids whose people and plot describe another film
+    no_name: set[int] = field(default_factory=set)  # ReDial ids whose name is not this film's (not an alias)
 
 
 def _first(values: Iterable[tuple[str, ...]]) -> list[str]:
@@ -95,21 +97,21 @@ def _merge_movie(
 ) -> tuple[Item, list[str]]:
     """One joined movie and its alternative titles."""
     ml_parsed = parse_title(d.ml.title) if d.ml else None
-    rd_parsed = {r.redial_id: parse_title(r.name) for r in d.redial}
+    rd_parsed = {r.redial_id: parse_title(r.name) for r in d.redial if r.redial_id not in d.no_name}
     main_key = title_key(ml_parsed.title) if ml_parsed else None
     # The primary ReDial entry: same title as the MovieLens one first, then most mentioned.
     reds = sorted(
-        d.redial,
+        (r for r in d.redial if r.redial_id in rd_parsed),
         key=lambda r: (title_key(rd_parsed[r.redial_id].title) != main_key, -mentions.get(r.redial_id, 0), r.redial_id),
     )
     title = ml_parsed.title if ml_parsed else rd_parsed[reds[0].redial_id].title
     years = ([ml_parsed.year] if ml_parsed else []) + [rd_parsed[r.redial_id].year for r in reds]
     year = next((y for y in years if y is not None), None)
     genres = {g.lower().strip() for g in (d.ml.genres if d.ml else ()) if g != NO_GENRE}
-    meta = [r for r in reds if r.redial_id not in d.no_meta]
+    meta = [r for r in reds if r.redial_id not in d.no_meta] + [r for r in d.redial if r.redial_id in d.no_name]
     genres |= {g.lower().strip() for r in meta for g in r.genres}
     stats = ratings.get(d.ml.ml_id) if d.ml else None
-    n_mentions = sum(mentions.get(r.redial_id, 0) for r in reds)
+    n_mentions = sum(mentions.get(r.redial_id, 0) for r in d.redial)
     count = stats.count if stats else 0
     item = Item(
         item_id=d.item_id,
@@ -217,13 +219,13 @@ def join_movies(
             other_film = bool(r.imdb_id) and r.imdb_id != item_id
         else:
             item_id = r.imdb_id or f"redial-{r.redial_id}"
-            if repair and item_id in drafts and drafts[item_id].ml is not None:
-                item_id, other_film = f"redial-{r.redial_id}", True  # the id is another film's
             n_new += item_id not in drafts
         d = drafts.setdefault(item_id, _Draft(item_id))
         d.redial.append(r)
         if repair and other_film:
             d.no_meta.add(r.redial_id)
+        if item_id == r.imdb_id and d.ml is not None:  # a refused IMDb join without a film of its own:
+            d.no_name.add(r.redial_id)  # its mentions stay with the IMDb film, its name is no alias
         links_out.append(SourceLink("redial", str(r.redial_id), item_id, r.name))
     items: list[Item] = []
     aliases: dict[str, list[str]] = {}
@@ -237,6 +239,7 @@ def join_movies(
         "items": len(items),
         "refused_imdb_joins": refused,
         "metadata_set_aside": sum(len(d.no_meta) for d in drafts.values()),
+        "names_set_aside": sum(len(d.no_name) for d in drafts.values()),
         "corrected_items": corrected,
         "movielens_movies": len(ml_movies),
         "redial_movies": len(redial),
@@ -245,7 +248,7 @@ def join_movies(
         "redial_only_items": n_new,
         "joined_items": sum(1 for d in drafts.values() if d.ml is not None and d.redial),
     }
-    set_aside = sorted(str(r) for d in drafts.values() for r in d.no_meta)
+    set_aside = sorted(str(r) for d in drafts.values() for r in d.no_meta | d.no_name)
     return CatalogData("movies", items, links_out, aliases, stats, set_aside)
 
 
