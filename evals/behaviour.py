@@ -30,6 +30,7 @@ __all__ = [
     "load_conversations",
     "run_conversation",
     "run_behaviour",
+    "categories_of",
 ]
 
 #: Where the suite's conversations live.

@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from crsagent.graphs.cues import Comparative, comparatives
+from crsagent.graphs.cues import comparatives
 
 if TYPE_CHECKING:  # pragma: no cover
     from crsagent.tools.toolkit import Toolkit
