@@ -4,7 +4,9 @@ The LLM's reply may recommend only items that this turn's tools returned (``reco
 ``search_products``, ``vector_search``, ``score_intents``); items it looked up (``get_items``,
 ``explain_items``), the user's liked items, the items in focus and earlier suggestions may be
 named as references. Rejected and disliked items never appear: the guard removes their
-sentences. The structured recommendations are the allowed items the reply names, with the
+sentences. A reply the guard had to cut at all (an ungrounded or turned-down item, an invented
+title, a false fact, the instructions repeated) fails, as does one that answers a request for
+items (``recommend`` or ``reject`` intent) with no tool call and no grounded item. The structured recommendations are the allowed items the reply names, with the
 ``recommend`` tool's scores and grounded explanations. A reply with nothing left after the
 guard, or one that names none of the items ``recommend`` returned (when it returned any), fails
 (``guard_rejected``).
@@ -18,7 +20,7 @@ from typing import Any
 from crsagent.graphs.belief import disliked_ids, excluded_ids, liked_ids, merge_belief
 from crsagent.graphs.context import CRSContext
 from crsagent.graphs.explaining import explain
-from crsagent.graphs.guard import fact_checker, guard_reply
+from crsagent.graphs.guard import fact_checker, guard_reply, split_sentences
 from crsagent.graphs.nodes.act import recommendation_records
 from crsagent.graphs.nodes.tools import result_item_ids
 from crsagent.graphs.nodes.understand import AGENT_KEY
@@ -27,10 +29,12 @@ from crsagent.graphs.ranking import echo_candidates
 from crsagent.graphs.state import Candidate, CRSState
 from langchain_core.messages import AIMessage, ToolMessage
 
-__all__ = ["AgentReply", "RECOMMENDING_TOOLS", "LOOKUP_TOOLS", "turn_tool_results", "accept_reply", "agent_action"]
+__all__ = ["AgentReply", "ASKS_FOR_ITEMS", "RECOMMENDING_TOOLS", "LOOKUP_TOOLS", "turn_tool_results", "accept_reply", "agent_action"]
 
 #: Tools whose items the reply may recommend.
 RECOMMENDING_TOOLS: frozenset[str] = frozenset({"recommend", "search_products", "vector_search", "score_intents"})
+#: Understood intents of a user message that asks for items (a reply must then use a tool or name one).
+ASKS_FOR_ITEMS: frozenset[str] = frozenset({"recommend", "reject"})
 #: Tools whose items the reply may name as references (facts, explanations).
 LOOKUP_TOOLS: frozenset[str] = frozenset({"get_items", "explain_items"})
 
@@ -105,6 +109,11 @@ def accept_reply(state: CRSState, ctx: CRSContext, text: str) -> AgentReply:
     g = guard_reply(text, linker=tk.linker, allowed=set(allowed), blocked=blocked, references=references,
                     check=fact_checker(tk, references), secret=instruction_shingles())
     note = f"guard removed {len(g.removed)} item(s)" if g.removed else ""
+    cut = len(split_sentences(g.reply)) < len(split_sentences(text.strip()))
+    if cut or g.removed or g.violations:
+        why = "; ".join([note] * bool(note) + [f"{len(g.violations)} false fact(s)"] * bool(g.violations)) or \
+            "an invented title or the instructions repeated"
+        return AgentReply("guard_rejected", f"the reply breaks the grounding rules ({why})")
     if any(_named(tk, i, g.reply) for i in blocked):
         return AgentReply("guard_rejected", "the reply names an item the user turned down")
     # long product titles (office) the linker does not link still count when quoted exactly
@@ -115,6 +124,8 @@ def accept_reply(state: CRSState, ctx: CRSContext, text: str) -> AgentReply:
     returned = any(m.name == "recommend" and result_item_ids(m) for m in results)
     if returned and not recommended:
         return AgentReply("guard_rejected", "the reply names none of the items recommend returned" + (f"; {note}" if note else ""))
+    if not results and not recommended and state.get("intent") in ASKS_FOR_ITEMS:
+        return AgentReply("guard_rejected", "the user asked for recommendations; the reply used no tool and names none")
     named = recommended[: ctx.n_recommend + 2]
     ranking = _ranking(results, allowed)
     by_id = {c["item_id"]: c for c in ranking}

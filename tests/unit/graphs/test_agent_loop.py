@@ -130,7 +130,7 @@ def test_guard_rejection_falls_back(fakes: Any) -> None:
     assert "Matrix" not in res.reply and res.action == "recommend"
 
 
-def test_rejected_items_never_appear_in_an_accepted_reply(fakes: Any) -> None:
+def test_a_reply_naming_a_rejected_item_fails_the_guard(fakes: Any) -> None:
     llm = ScriptedChatModel([
         tool_call_message("recommend", {"k": 3}, call_id="r1"),
         "Get Out is great.",
@@ -138,10 +138,21 @@ def test_rejected_items_never_appear_in_an_accepted_reply(fakes: Any) -> None:
         "Get Out again! Or Us, also by Jordan Peele.",
     ])
     agent = _agent(fakes, llm)
-    agent.turn("a horror film after 2010 please", thread_id="t")
+    first = agent.turn("a horror film after 2010 please", thread_id="t")
+    assert not first.fallback and [r.item_id for r in first.recommendations] == [fakes.GET_OUT]
     res = agent.turn("not that one, I didn't like Get Out", thread_id="t")
-    assert "Get Out" not in res.reply and [r.item_id for r in res.recommendations] == [fakes.US]
+    assert res.fallback_reason == "guard_rejected" and "guard removed 1 item" in " ".join(res.notes)
+    assert "Get Out" not in res.reply and fakes.GET_OUT not in [r.item_id for r in res.recommendations]
     assert fakes.GET_OUT in res.belief["rejected"] + [d["item_id"] for d in res.belief["disliked"]]
+
+
+def test_a_request_for_items_answered_without_tools_or_items_falls_back(fakes: Any) -> None:
+    llm = ScriptedChatModel(["Sure, I can help you with that. Movies are great."])
+    res = _agent(fakes, llm).turn("Can you recommend a horror film from after 2010?", thread_id="t")
+    assert res.fallback_reason == "guard_rejected" and res.recommendations  # the policy recommended
+    chat = ScriptedChatModel(["Hello! Tell me about a film you enjoyed."])
+    res = _agent(fakes, chat).turn("hi there", thread_id="t2")
+    assert not res.fallback and res.action == "chitchat" and res.reply.startswith("Hello!")
 
 
 def test_no_llm_falls_back_and_the_profile_summary_reaches_the_prompt(fakes: Any) -> None:
