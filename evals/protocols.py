@@ -23,6 +23,7 @@ in the context). The protocols:
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -149,7 +150,7 @@ def summarize(
         samples not mentioned in the context, ranked without the mentioned items;
         ``dedup_recall@k`` and ``dedup_n`` over the same samples, ranked as given;
         ``mapped_recall@k`` over mappable samples; counts (``turns``, ``unmapped``, ``errors``,
-        ``degraded``) with LLM cost per turn; SR / RDL when ``rewards`` is given.
+        ``degraded``, ``fallbacks``: fallback reason -> turns) with LLM cost per turn; SR / RDL when ``rewards`` is given.
     """
     import statistics
 
@@ -177,6 +178,7 @@ def summarize(
     out["unmapped"] = sum(1 for s in samples if s["item_id"] is None)
     out["errors"] = sum(1 for r in recs if r.get("error"))
     out["degraded"] = sum(1 for r in recs if r.get("degraded"))
+    out["fallbacks"] = dict(Counter(r["fallback_reason"] for r in recs if r.get("fallback_reason")))
     secs = [float(r.get("seconds", 0.0)) for r in recs]
     out["turn_seconds_median"] = round(statistics.median(secs), 4) if secs else 0.0
     out["llm_calls_per_turn"] = round(sum(int(r.get("llm_calls", 0)) for r in recs) / n_turns, 3) if n_turns else 0.0

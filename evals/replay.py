@@ -59,6 +59,7 @@ def _record(turn: ReplayTurn, result: TurnResult | None, error: str | None, seco
         "llm_calls": usage.llm_calls if usage else 0,
         "total_tokens": usage.total_tokens if usage else 0,
         "degraded": bool(result.degraded) if result is not None else False,
+        "fallback_reason": result.fallback_reason if result is not None and result.fallback else None,
         "error": error,
         "seconds": round(seconds, 4),
     }

@@ -139,3 +139,11 @@ def test_splits_and_popularity_baseline(turns_path, resolver, redial_items):
 def test_bad_arguments(resolver, fake_runner_cls):
     with pytest.raises(ValueError):
         run_replay(fake_runner_cls(lambda m: []), [], resolver, concurrency=0)
+
+
+def test_replay_summary_counts_fallbacks_by_reason() -> None:
+    from crsagent.evals.protocols import summarize as summarize_records
+
+    recs = [{"samples": [], "fallback_reason": "guard_rejected"}, {"samples": [], "fallback_reason": None},
+            {"samples": [], "fallback_reason": "guard_rejected"}, {"samples": [], "fallback_reason": "llm_error"}]
+    assert summarize_records(recs)["fallbacks"] == {"guard_rejected": 2, "llm_error": 1}
