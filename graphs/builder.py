@@ -120,13 +120,9 @@ def build_crs_graph(variant: str | VariantSpec = "full") -> StateGraph:
         return _agent_graph(spec)
     g = StateGraph(CRSState, context_schema=CRSContext)
     g.add_node("understand", _steps(make_understand(spec), "understand"))
-    g.add_node("decide", make_decide(spec))  # a worker thread: its question pool is a SQLite query
-    g.add_node("act", make_act(spec))
-    g.add_node("respond", _steps(make_respond(spec), "respond"))
-    g.add_node("remember", inline(remember, "remember", aremember))
+    _add_policy(g, spec)
     g.add_edge(START, "understand")
     g.add_edge("understand", "decide")
-    g.add_edge("decide", "act")
     if spec.llm_tools:
         g.add_node("tool_agent", _steps(make_tool_agent(spec), "tool_agent"))
         g.add_node("tools", make_tools_node())
@@ -135,9 +131,18 @@ def build_crs_graph(variant: str | VariantSpec = "full") -> StateGraph:
         g.add_conditional_edges("tools", inline(route_after_tools), ["tool_agent", "respond"])
     else:
         g.add_edge("act", "respond")
+    return g
+
+
+def _add_policy(g: StateGraph, spec: VariantSpec) -> None:
+    """The deterministic policy's nodes (decide -> act, respond -> remember -> END) of a spec."""
+    g.add_node("decide", make_decide(spec))  # a worker thread: its question pool is a SQLite query
+    g.add_node("act", make_act(spec))
+    g.add_node("respond", _steps(make_respond(spec), "respond"))
+    g.add_node("remember", inline(remember, "remember", aremember))
+    g.add_edge("decide", "act")
     g.add_edge("respond", "remember")
     g.add_edge("remember", END)
-    return g
 
 
 def _fallback_start(state: CRSState) -> dict[str, Any]:
@@ -154,19 +159,13 @@ def _agent_graph(spec: VariantSpec) -> StateGraph:
     g.add_node("agent", _steps(make_agent(spec), "agent"))
     g.add_node("agent_tools", make_agent_tools_node())
     g.add_node("fallback", inline(_fallback_start, "fallback"))
-    g.add_node("decide", make_decide(crs))  # a worker thread: its question pool is a SQLite query
-    g.add_node("act", make_act(crs))
-    g.add_node("respond", _steps(make_respond(crs), "respond"))
-    g.add_node("remember", inline(remember, "remember", aremember))
+    _add_policy(g, crs)
     g.add_edge(START, "understand")
     g.add_edge("understand", "agent")
     g.add_conditional_edges("agent", inline(route_after_agent), ["agent", "agent_tools", "remember", "fallback"])
     g.add_conditional_edges("agent_tools", inline(route_after_agent_tools), ["agent", "fallback"])
     g.add_edge("fallback", "decide")
-    g.add_edge("decide", "act")
     g.add_edge("act", "respond")
-    g.add_edge("respond", "remember")
-    g.add_edge("remember", END)
     return g
 
 
