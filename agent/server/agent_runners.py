@@ -11,9 +11,9 @@ import asyncio
 from typing import Any
 
 from crsagent.agent.settings import Settings
-from crsagent.agent.turns import VARIANTS, AgentRunner
+from crsagent.agent.turns import VARIANTS, AgentRunner, ChatMessage, TurnResult
 
-__all__ = ["CRSAgentRunners", "llm_free_variants"]
+__all__ = ["CRSAgentRunners", "llm_free_variants", "aseed_thread"]
 
 
 def llm_free_variants() -> tuple[str, ...]:
@@ -21,6 +21,33 @@ def llm_free_variants() -> tuple[str, ...]:
     from crsagent.graphs.variants import get_variant
 
     return tuple(v for v in VARIANTS if not get_variant(v).uses_llm)
+
+
+async def aseed_thread(
+    runner: AgentRunner, messages: list[ChatMessage], *, thread_id: str, user_id: str | None
+) -> TurnResult | None:
+    """Start a new checkpointed thread from a whole history and answer its last user message.
+
+    The history goes into the thread as the first turn's input, so the graph reads every
+    message (as a stateless turn does) and the belief holds what was said before: "I loved
+    Alien" then "something from the 90s" keeps Alien. A runner may offer its own
+    ``aseed_thread(messages, *, thread_id, user_id)``; a :class:`~crsagent.graphs.runner.CRSAgent`
+    is seeded through its checkpointed graph.
+
+    Returns:
+        The turn's result, or None when the runner cannot seed a thread (the caller then sends
+        only the last message).
+    """
+    own = getattr(runner, "aseed_thread", None)
+    if own is not None:
+        return await own(messages, thread_id=thread_id, user_id=user_id)
+    from crsagent.graphs.runner import CRSAgent
+
+    if not isinstance(runner, CRSAgent):
+        return None
+    inp = {"messages": CRSAgent._history(messages)}
+    state = await runner._ainvoke(runner.graph, inp, runner.context(user_id), thread_id)
+    return runner.result(state, thread_id=thread_id)
 
 
 class CRSAgentRunners:

@@ -118,6 +118,14 @@ class ConversationData:
         messages = [m for m in map(_as_session_message, values.get("messages") or []) if m is not None]
         return SessionOut(id=session_id, updated_at=tup.checkpoint.get("ts"), messages=messages)
 
+    async def exists(self, thread_id: str) -> bool | None:
+        """Whether a thread has a checkpoint; None when there is no checkpointer to ask."""
+        if self.checkpointer is None:
+            return None
+        config = {"configurable": {"thread_id": thread_id}}
+        cp = self.checkpointer
+        return await _either(lambda: cp.aget_tuple(config), lambda: cp.get_tuple(config)) is not None
+
     async def delete_session(self, thread_id: str) -> bool:
         """Delete every checkpoint and pending write of a thread; False when it had none."""
         if self.checkpointer is None:

@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from crsagent.agent.errors import CrsAgentError
 from crsagent.agent.server.config import ServerConfig
@@ -27,6 +28,8 @@ from crsagent.agent.server.protocol import (
     UsageOut,
     message_text,
 )
+from crsagent.agent.server.agent_runners import aseed_thread
+from crsagent.agent.server.privacy import ConversationData
 from crsagent.agent.server.runners import RunnerPool
 from crsagent.agent.server.sessions import SessionLocks, resolve_session_id, scoped
 from crsagent.agent.server.streaming import completion_chunks
@@ -176,11 +179,21 @@ class ChatService:
             include_usage=bool(request.stream_options and request.stream_options.include_usage),
         )
 
+    async def _seed(self, runner: Any, plan: TurnPlan) -> TurnResult | None:
+        """A new session sent with earlier messages starts from them (None: not new, or not seedable)."""
+        data = ConversationData(getattr(runner, "checkpointer", None), None)
+        if plan.thread_id is None or await data.exists(plan.thread_id) is not False:
+            return None
+        history = [m for m in plan.history if m.role != "system"]
+        return await aseed_thread(runner, history, thread_id=plan.thread_id, user_id=plan.user_key)
+
     async def run(self, plan: TurnPlan) -> TurnResult:
         """Run the planned turn.
 
         With a session, only the new user message goes to the checkpointed thread, under the
-        session's lock; without one, the whole history goes to a stateless turn.
+        session's lock, except on a session's first request: earlier user and assistant
+        messages sent with it seed the new thread (:func:`aseed_thread`). Without a session,
+        the whole history goes to a stateless turn.
 
         Raises:
             APIError: the HTTP answer for a typed agent error (503 + ``Retry-After`` when
@@ -190,10 +203,17 @@ class ChatService:
         try:
             if plan.thread_id is not None:
                 async with self.locks.hold(plan.thread_id):
+                    seeded = await self._seed(runner, plan) if _has_earlier_messages(plan) else None
+                    if seeded is not None:
+                        return seeded
                     return await runner.aturn(plan.text, thread_id=plan.thread_id, user_id=plan.user_key)
             return await runner.arun_history(plan.history, user_id=plan.user_key)
         except CrsAgentError as exc:
             raise from_agent_error(exc, retry_after_s=self.config.retry_after_s) from exc
+
+
+def _has_earlier_messages(plan: TurnPlan) -> bool:
+    return any(m.role != "system" for m in plan.history[:-1])
 
 
 def _parts(plan: TurnPlan, result: TurnResult) -> tuple[list[RecommendationOut], UsageOut, TurnInfo]:

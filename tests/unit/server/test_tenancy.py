@@ -93,3 +93,48 @@ def test_cors_is_off_by_default_and_on_with_origins(make_app) -> None:
 def test_malformed_origins_are_refused(origin: str) -> None:
     with pytest.raises(ConfigError):
         ServerConfig(cors_origins=(origin,))
+
+
+class SeedingRunner:
+    """Records how a session's first request reached it; a checkpointer tells new threads apart."""
+
+    checkpointer = InMemorySaver()
+
+    def __init__(self, variant: str) -> None:
+        self.variant = variant
+        self.calls: list[tuple] = []
+
+    async def aseed_thread(self, messages, *, thread_id, user_id):
+        from crsagent.agent.turns import TurnResult
+
+        self.calls.append(("seed", [(m.role, m.content) for m in messages], thread_id))
+        cfg = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
+        from langgraph.checkpoint.base import empty_checkpoint
+
+        await self.checkpointer.aput(cfg, empty_checkpoint(), {}, {})
+        return TurnResult(reply="seeded")
+
+    async def aturn(self, text, *, thread_id, user_id=None):
+        from crsagent.agent.turns import TurnResult
+
+        self.calls.append(("turn", text, thread_id))
+        return TurnResult(reply="turn")
+
+
+def test_a_new_session_is_seeded_once_from_the_earlier_messages() -> None:
+    made: dict[str, SeedingRunner] = {}
+    app = create_app(lambda v: made.setdefault(v, SeedingRunner(v)), ServerConfig(default_variant="crs-only"))
+    history = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "I loved Alien"},
+               {"role": "assistant", "content": "A classic."}, {"role": "user", "content": "from the 90s"}]
+    with TestClient(app) as client:
+        for _ in range(2):
+            r = client.post("/v1/chat/completions", headers={"X-Session-Id": "seed-u1"},
+                            json={"model": "crs-only", "messages": history})
+            assert r.status_code == 200, r.text
+        client.post("/v1/chat/completions", headers={"X-Session-Id": "seed-u2"},
+                    json={"model": "crs-only", "messages": history[-1:]})
+    assert made["crs-only"].calls == [
+        ("seed", [("user", "I loved Alien"), ("assistant", "A classic."), ("user", "from the 90s")], "seed-u1"),
+        ("turn", "from the 90s", "seed-u1"),  # the session exists now: only the last message
+        ("turn", "from the 90s", "seed-u2"),  # nothing earlier to seed from
+    ]
