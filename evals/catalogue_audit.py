@@ -39,31 +39,28 @@ def audit_join(data: CatalogData, redial: dict[str, tuple[str, str | None, tuple
     return audit_movies(data.items, links, {k: v[:2] for k, v in redial.items()}, ml, kept)
 
 
-def audit_built(settings: Any, redial: dict[str, tuple[str, str | None, tuple[str, ...], str]]) -> tuple[list[Finding], dict[str, Any]]:
-    """The findings of the catalogue built in the data home, and the :data:`KNOWN_FACTS` check."""
+def audit_built(settings: Any, redial: dict[str, tuple[str, str | None, tuple[str, ...], str]],
+                fresh: CatalogData) -> tuple[list[Finding], dict[str, Any]]:
+    """The findings of the catalogue built in the data home, the :data:`KNOWN_FACTS` check, and
+    how many of its items differ from a fresh repaired join (0: the build in use has the repairs).
+
+    Which entries the build set aside is not stored, so it is taken from ``fresh``; the count
+    of differing items (title, year, directors, cast) says whether that holds for the build.
+    """
     from crsagent.tools.catalog.db import ProductDB
 
     ml_rows = {str(m.ml_id): m.title for m in src.read_movielens_movies(src.movielens_files(settings.data_dir)["movies"])}
-    from crsagent.tools.catalog.titles import parse_title, title_key
-
     with ProductDB.for_domain(settings, "movies") as db:
         items = db.all_items()
         links = db.source_map("redial")
         ml = {item_id: ml_rows.get(mid, "") for mid, item_id in db.source_map("movielens").items()}
-        aliases = db.aliases()
     by_id = {it.item_id: it for it in items}
-    kept = {}
-    for rid, item_id in links.items():
-        it, entry = by_id.get(item_id), redial.get(rid)
-        if it is None or entry is None:
-            continue
-        if entry[1] == item_id:  # an IMDb join: was its name taken as the item's title or alias?
-            names = {title_key(n) for n in (it.title, *aliases.get(item_id, []))}
-            kept[rid] = title_key(parse_title(entry[0]).title) in names
-        else:  # a title join: were its people or plot taken?
-            kept[rid] = bool((entry[2] and list(entry[2]) == it.directors) or (entry[3] and entry[3] == it.plot))
-    findings = audit_movies(items, links, {k: v[:2] for k, v in redial.items()}, ml, kept)
-    facts = {}
+    aside = set(fresh.set_aside)
+    findings = audit_movies(items, links, {k: v[:2] for k, v in redial.items()}, ml, {r: r not in aside for r in links})
+    fields = ("title", "year", "directors", "cast")
+    differ = sum(1 for it in fresh.items if (b := by_id.get(it.item_id)) is None
+                 or any(getattr(b, f) != getattr(it, f) for f in fields))
+    facts = {"differs_from_fresh_join": differ}
     for item_id, want in KNOWN_FACTS.items():
         it = by_id.get(item_id)
         got = {k: getattr(it, k, None) for k in want} if it else {}
@@ -77,7 +74,7 @@ def run_audit(settings: Any, repaired: bool = True, keep: int = 300) -> dict[str
     before = audit_join(build_movies(settings.data_dir, repair=False), redial)
     after_data = build_movies(settings.data_dir, repair=True)
     after = audit_join(after_data, redial)
-    built, facts = audit_built(settings, redial)
+    built, facts = audit_built(settings, redial, after_data)
     shown = after if repaired else before
 
     def errors(fs: list[Finding]) -> list[Finding]:
