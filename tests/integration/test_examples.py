@@ -86,5 +86,5 @@ def test_openai_app(movies_home: Settings):
 def test_custom_runner(movies_home: Settings):
     out = run_example("custom_runner.py", movies_home.home, timeout=600)
     assert out["replay_variant"] == out["simulate_variant"] == "crs-hide-seen"
-    assert out["replay_n"] == 5 and 0.0 <= out["recall@10"] <= 1.0
+    assert out["replay_n"] >= 5 and 0.0 <= out["recall@10"] <= 1.0  # n: (turn, recommended item) pairs of 5 turns
     assert out["dialogues"] == 2 and 0.0 <= out["success_rate"] <= 1.0

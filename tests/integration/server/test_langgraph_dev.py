@@ -7,6 +7,7 @@ without an LLM (so the graph is crs-only); a two-turn thread goes through its HT
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -40,10 +41,16 @@ def langgraph_dev(movies_home: Settings, tmp_path: Path):
     env = {k: v for k, v in os.environ.items() if k not in ("CRSAGENT_LLM_BASE_URL", "CRSAGENT_VARIANT")}
     env.update(CRSAGENT_HOME=str(movies_home.home.resolve()), LANGSMITH_TRACING="false", LANGGRAPH_CLI_NO_ANALYTICS="1")
     log = tmp_path / "langgraph-dev.log"
-    with log.open("wb") as out:  # run in tmp_path: the in-memory server keeps its files in .langgraph_api/
+    # run in tmp_path (the in-memory server keeps its files in ./.langgraph_api/), so the project's
+    # langgraph.json is copied there with its paths made absolute (they are relative to the cwd)
+    config = json.loads((repo_root() / "langgraph.json").read_text())
+    config["dependencies"] = [str(repo_root() / d) for d in config["dependencies"]]
+    config["graphs"] = {k: str(repo_root() / v) for k, v in config["graphs"].items()}
+    (tmp_path / "langgraph.json").write_text(json.dumps(config))
+    with log.open("wb") as out:
         proc = subprocess.Popen(
             [str(exe if exe.exists() else shutil.which("langgraph")), "dev", "--host", "127.0.0.1", "--port", str(port),
-             "--no-browser", "--no-reload", "--config", str(repo_root() / "langgraph.json")],
+             "--no-browser", "--no-reload", "--config", str(tmp_path / "langgraph.json")],
             cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )
     url = f"http://127.0.0.1:{port}"
@@ -60,12 +67,13 @@ def langgraph_dev(movies_home: Settings, tmp_path: Path):
             time.sleep(0.5)
         yield url, log
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
 
 
 def test_a_two_turn_thread_through_langgraph_dev(langgraph_dev):
