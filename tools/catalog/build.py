@@ -128,7 +128,7 @@ def _merge_movie(
         mentions=n_mentions,
         popularity=float(count + n_mentions),
         ml_id=d.ml.ml_id if d.ml else None,
-        redial_id=reds[0].redial_id if reds else None,
+        redial_id=(reds or d.redial)[0].redial_id if d.redial else None,  # set-aside names still map here
     )
     names = [title] + (list(ml_parsed.aliases) if ml_parsed else [])
     for r in reds:
