@@ -21,6 +21,10 @@ for folder in FOLDERS:
 setup(
     packages=packages,
     package_dir=package_dir,
-    package_data={"crsagent.prompts": ["*.md", "*.jinja", "*.json", "templates/*"]},
+    package_data={
+        "crsagent.prompts": ["*.md", "*.jinja", "*.json", "templates/*"],
+        "crsagent.evals": ["conversations/*.yaml"],
+        "crsagent.tools.catalog": ["*.json"],
+    },
     include_package_data=True,
 )
