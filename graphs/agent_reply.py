@@ -1,7 +1,8 @@
 """The ``agent`` variant's final reply: guard it, and turn it into the turn's state update.
 
 The LLM's reply may recommend only items that this turn's tools returned (``recommend``,
-``search_products``, ``vector_search``, ``score_intents``); items it looked up (``get_items``,
+``search_products``, ``vector_search``, ``score_intents`` and any custom tool: an ``item_id`` key
+in a successful result grounds an item); items it looked up (``get_items``,
 ``explain_items``), the user's liked items, the items in focus and earlier suggestions may be
 named as references. Rejected and disliked items never appear: the guard removes their
 sentences. A reply the guard had to cut at all (an ungrounded or turned-down item, an invented
@@ -31,7 +32,7 @@ from langchain_core.messages import AIMessage, ToolMessage
 
 __all__ = ["AgentReply", "ASKS_FOR_ITEMS", "RECOMMENDING_TOOLS", "LOOKUP_TOOLS", "turn_tool_results", "accept_reply", "agent_action"]
 
-#: Tools whose items the reply may recommend.
+#: The built-in tools whose items the reply may recommend (custom tools' items may be, too).
 RECOMMENDING_TOOLS: frozenset[str] = frozenset({"recommend", "search_products", "vector_search", "score_intents"})
 #: Understood intents of a user message that asks for items (a reply must then use a tool or name one).
 ASKS_FOR_ITEMS: frozenset[str] = frozenset({"recommend", "reject"})
@@ -99,8 +100,8 @@ def accept_reply(state: CRSState, ctx: CRSContext, text: str) -> AgentReply:
     called = {m.name or "" for m in results}
     recommendable: list[str] = []
     looked_up: list[str] = []
-    for m in results:
-        (recommendable if m.name in RECOMMENDING_TOOLS else looked_up).extend(result_item_ids(m))
+    for m in results:  # custom tools count as recommending: their items are grounded by their item_id keys
+        (looked_up if m.name in LOOKUP_TOOLS else recommendable).extend(result_item_ids(m))
     blocked = set(disliked_ids(belief)) | set(belief.get("rejected") or [])
     excluded = set(excluded_ids(belief))
     focus = [i for i in state.get("focus") or [] if tk.has(i)]

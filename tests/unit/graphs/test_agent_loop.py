@@ -165,3 +165,19 @@ def test_no_llm_falls_back_and_the_profile_summary_reaches_the_prompt(fakes: Any
     graph.invoke({"messages": [HumanMessage(content="hi")], "profile": {"summary": "Loves slow-burn horror."}},
                  {"configurable": {"thread_id": "t2"}}, context=CRSContext(toolkit=tk, llm=llm))
     assert "Loves slow-burn horror." in llm.requests[0].messages[0].content
+
+
+def test_a_custom_tools_items_can_be_recommended(fakes: Any) -> None:
+    from langchain_core.tools import tool
+
+    @tool
+    def staff_picks() -> str:
+        """This week's staff picks."""
+        return '{"items": [{"item_id": "%s", "title": "Arrival (2016)"}]}' % fakes.ARRIVAL
+
+    llm = ScriptedChatModel([tool_call_message("staff_picks", {}, call_id="s1"), "Our staff love Arrival."])
+    agent = CRSAgent.create(None, variant="agent", llm=llm, toolkit=fakes.make_toolkit().with_tools(staff_picks),  # type: ignore[arg-type]
+                            checkpointer=InMemorySaver(), store=InMemoryStore())
+    res = agent.turn("what do you suggest this week?", thread_id="t")
+    assert "staff_picks" in llm.requests[0].tool_names
+    assert not res.fallback and [r.item_id for r in res.recommendations] == [fakes.ARRIVAL]
