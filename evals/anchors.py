@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["ANCHORS", "ANCHOR_SOURCE", "PROTOCOL_COLUMNS", "protocol_lines"]
+__all__ = ["ANCHORS", "ANCHOR_SOURCE", "PROTOCOL_COLUMNS", "fmt_cell", "protocol_lines"]
 
 ANCHOR_SOURCE = "Kostric & Balog, SIGIR '26, standardized ReDial test split"
 
@@ -35,7 +35,8 @@ PROTOCOL_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 
 
-def _fmt(x: Any) -> str:
+def fmt_cell(x: Any) -> str:
+    """A table cell: three decimals for floats, a dash for a missing value."""
     if x is None:
         return "–"
     if isinstance(x, float):
@@ -63,8 +64,8 @@ def protocol_lines(summaries: Mapping[str, Mapping[str, Any]], splits: tuple[str
     for name, s in summaries.items():
         parts = [(sp, s["splits"][sp]) for sp in splits if sp in (s.get("splits") or {})] or [("all", s)]
         for split, v in parts:
-            lines.append(f"| {name} | {split} | " + " | ".join(_fmt(v.get(key)) for _, key in PROTOCOL_COLUMNS) + " |")
+            lines.append(f"| {name} | {split} | " + " | ".join(fmt_cell(v.get(key)) for _, key in PROTOCOL_COLUMNS) + " |")
     for name, v in ANCHORS.items():
-        lines.append(f"| {name} (anchor) | ReDial test | " + " | ".join(_fmt(v.get(key)) for _, key in PROTOCOL_COLUMNS) + " |")
+        lines.append(f"| {name} (anchor) | ReDial test | " + " | ".join(fmt_cell(v.get(key)) for _, key in PROTOCOL_COLUMNS) + " |")
     lines += ["", f"Anchors: {ANCHOR_SOURCE} (ReFICR as re-run there; its paper reports .061 / .305 / .532)."]
     return lines

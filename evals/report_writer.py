@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from crsagent.evals.anchors import ANCHORS, protocol_lines
+from crsagent.evals.anchors import ANCHORS, fmt_cell as _fmt, protocol_lines
 from crsagent.evals.claims import RunOutcome, comparison_verdict, judge_claims
 
 __all__ = ["PUBLISHED", "ReportData", "write_report"]
@@ -55,14 +55,6 @@ class ReportData:
     notes: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     claims_on: tuple[str, Callable[[str], bool]] | None = None
-
-
-def _fmt(x: Any) -> str:
-    if x is None:
-        return "–"
-    if isinstance(x, float):
-        return f"{x:.3f}"
-    return str(x)
 
 
 def _plot_recall(data: ReportData, path: Path) -> None:
