@@ -29,12 +29,15 @@ def test_three_turn_dialogue_with_constraint_rejection_and_profile(
         assert all(set(r.signals) == {"echo"} for r in r1.ranking if r.item_id == BABADOOK)
         assert r1.usage.llm_calls == 0
 
-        rejected = [r.item_id for r in r1.recommendations]
+        previous = [r.item_id for r in r1.recommendations]
+        rejected = previous[:1]  # "that one" after a list is its first item, not the whole list
         r2 = agent.turn("Not that one, I've seen it.", thread_id="t1", user_id="ann")
         assert set(rejected) <= set(r2.belief["rejected"])
+        assert not set(previous[1:]) & set(r2.belief["rejected"])
         assert r2.recommendations
         shown = [r.item_id for r in r2.recommendations + r2.ranking]
-        assert not set(shown) & set(rejected)
+        assert not {r.item_id for r in r2.recommendations} & set(previous)  # nothing already suggested comes back
+        assert all(set(r.signals) == {"echo"} for r in r2.ranking if r.item_id in previous)  # only as re-mentions
         assert all(movies_toolkit.item(i).year >= 2011 for i in shown)
 
         r3 = agent.turn("Why would I like the first one?", thread_id="t1", user_id="ann")
