@@ -48,7 +48,8 @@ def chat(url: str, text: str, *, stream: bool = False) -> tuple[dict[str, Any], 
 def test_serve_survives_llm_down_at_start_up_later_and_killed(movies_home, tmp_path):
     port = free_port()
     folder = tmp_path / "sessions"
-    args = ["--llm-base-url", f"http://127.0.0.1:{port}/v1", "--checkpoint-url", f"sqlite://{folder}"]
+    args = ["--llm-base-url", f"http://127.0.0.1:{port}/v1", "--checkpoint-url", f"sqlite://{folder}",
+            "--default-variant", "full"]  # the U-NEED full pipeline: its LLM steps degrade one by one
     env = {"CRSAGENT_LLM_TIMEOUT_S": str(TIMEOUT_S), "CRSAGENT_LLM_MAX_RETRIES": str(RETRIES)}
     with ApiProcess(movies_home.home, args, env, log=tmp_path / "serve.log") as api:  # nothing on the LLM port
         models = httpx.get(f"{api.url}/v1/models", timeout=30).json()

@@ -94,7 +94,7 @@ def kill_during_turn(api: ApiProcess, stub: StubLLMProcess, session: str, text: 
 def test_sigkill_between_and_during_turns_loses_nothing(movies_home, tmp_path):
     folder = tmp_path / "sessions"
     with StubLLMProcess() as stub:
-        args = ["--llm-base-url", stub.base_url, "--llm-model", "stub-model"]
+        args = ["--llm-base-url", stub.base_url, "--llm-model", "stub-model", "--default-variant", "full"]
         env = {"CRSAGENT_LLM_TIMEOUT_S": "150", "CRSAGENT_LLM_MAX_RETRIES": "0"}
 
         def server(name: str) -> ApiProcess:

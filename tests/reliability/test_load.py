@@ -13,6 +13,8 @@ import time
 
 import httpx
 import pytest
+from crsagent.agent.server.auth import key_identity
+from crsagent.agent.server.sessions import scoped
 
 from crsagent.evals.bench.api import dialogue
 from crsagent.tests.reliability.helpers import API_KEYS, read_thread, thread_counts
@@ -49,7 +51,8 @@ async def test_64_sessions_by_10_turns(fake_api):
     wall = time.monotonic() - t0
     assert errors == []
     assert len(latencies) == SESSIONS * TURNS and wall < BOUND_S
-    lost = {i: thread_counts(read_thread(fake_api.sessions, f"load-{i}")) for i in range(SESSIONS)}
+    tenant = key_identity(API_KEYS[0])  # sessions are stored scoped to the caller's API key
+    lost = {i: thread_counts(read_thread(fake_api.sessions, scoped(tenant, f"load-{i}"))) for i in range(SESSIONS)}
     assert {i: c for i, c in lost.items() if c != (TURNS, TURNS)} == {}
     p95_ms = sorted(latencies)[int(0.95 * len(latencies)) - 1] * 1000
     print(f"\n64x10 turns: {wall:.1f} s, {len(latencies) / wall:.1f} turns/s, p95 {p95_ms:.0f} ms, "
