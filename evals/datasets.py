@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -93,6 +93,28 @@ def load_turns(path: Path | str) -> list[ReplayTurn]:
     if not turns:
         raise DataError("no turns in file", path)
     return turns
+
+
+def iter_dialogues(path: Path | str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(line number, dialogue)`` for each non-blank line of a ReDial dialogues file (JSONL).
+
+    Raises:
+        DataError: the file is missing, or a line is not a JSON object.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError("ReDial dialogues not found", path)
+    with path.open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                d = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DataError(f"line {lineno} is not a ReDial dialogue: {exc}", path) from exc
+            if not isinstance(d, dict):
+                raise DataError(f"line {lineno} is not a ReDial dialogue: not a JSON object", path)
+            yield lineno, d
 
 
 def select_turns(turns: list[ReplayTurn], limit: int | None = None, seed: int | None = None) -> list[ReplayTurn]:

@@ -22,14 +22,13 @@ in the context). The protocols:
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from crsagent.agent.errors import DataError
-from crsagent.evals.datasets import ReplayTurn, TitleResolver
+from crsagent.evals.datasets import iter_dialogues, ReplayTurn, TitleResolver
 from crsagent.evals.metrics import reward_per_dialogue_length, seeker_reward, success_rate
 
 __all__ = [
@@ -207,30 +206,23 @@ def load_seeker_rewards(path: Path | str, resolve: Callable[[str], str | None]) 
     Raises:
         DataError: the file is missing or a line is not a dialogue.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise DataError("ReDial dialogues not found", path)
     out: dict[str, dict[str, float]] = {}
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                d = json.loads(line)
-                names = d.get("movieMentions") or {}
-                answers: dict[str, Mapping[str, Any]] = {}
-                for key in ("respondentQuestions", "initiatorQuestions"):  # the seeker's own answers win
-                    if isinstance(d.get(key), dict):
-                        answers.update({str(m): a for m, a in d[key].items() if isinstance(a, dict)})
-                dialog_id = str(d["conversationId"])
-            except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
-                raise DataError(f"line {lineno} is not a ReDial dialogue: {exc}", path) from exc
-            if not answers or not isinstance(names, dict):
-                continue
-            scores: dict[str, float] = {}
-            for mid, a in answers.items():
-                iid = resolve(" ".join(str(names[mid]).split())) if mid in names else None
-                if iid is not None:
-                    scores[iid] = max(scores.get(iid, 0.0), seeker_reward(a))
-            out[dialog_id] = scores
+    for lineno, d in iter_dialogues(path):
+        try:
+            names = d.get("movieMentions") or {}
+            answers: dict[str, Mapping[str, Any]] = {}
+            for key in ("respondentQuestions", "initiatorQuestions"):  # the seeker's own answers win
+                if isinstance(d.get(key), dict):
+                    answers.update({str(m): a for m, a in d[key].items() if isinstance(a, dict)})
+            dialog_id = str(d["conversationId"])
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise DataError(f"line {lineno} is not a ReDial dialogue: {exc}", path) from exc
+        if not answers or not isinstance(names, dict):
+            continue
+        scores: dict[str, float] = {}
+        for mid, a in answers.items():
+            iid = resolve(" ".join(str(names[mid]).split())) if mid in names else None
+            if iid is not None:
+                scores[iid] = max(scores.get(iid, 0.0), seeker_reward(a))
+        out[dialog_id] = scores
     return out

@@ -16,7 +16,6 @@ Scores are micro-averaged precision, recall and F1 (true/false positives summed 
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from typing import Any
 
 from crsagent.agent.errors import CrsAgentError, DataError
 from crsagent.agent.turns import AgentRunner
-from crsagent.evals.datasets import ReplayTurn, TitleResolver, context_to_messages, split_title_year
+from crsagent.evals.datasets import iter_dialogues, ReplayTurn, TitleResolver, context_to_messages, split_title_year
 from crsagent.evals.resume import PartialResults
 
 __all__ = [
@@ -54,26 +53,20 @@ def load_seeker_opinions(data_dir: Path) -> dict[str, dict[str, int]]:
         DataError: the file is missing or malformed.
     """
     path = Path(data_dir) / "redial" / "dev_dialogues.jsonl"
-    if not path.is_file():
-        raise DataError("ReDial dialogues not found", path)
     out: dict[str, dict[str, int]] = {}
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
+    for lineno, d in iter_dialogues(path):
+        try:
+            mentions = d.get("movieMentions") or {}
+            answers = d.get("initiatorQuestions") or {}
+            if not isinstance(answers, dict) or not isinstance(mentions, dict):
                 continue
-            try:
-                d = json.loads(line)
-                mentions = d.get("movieMentions") or {}
-                answers = d.get("initiatorQuestions") or {}
-                if not isinstance(answers, dict) or not isinstance(mentions, dict):
-                    continue
-                out[str(d["conversationId"])] = {
-                    " ".join(str(mentions[mid]).split()): int(a.get("liked", 2))
-                    for mid, a in answers.items()
-                    if mid in mentions and isinstance(a, dict)
-                }
-            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-                raise DataError(f"line {lineno}: {exc}", path) from exc
+            out[str(d["conversationId"])] = {
+                " ".join(str(mentions[mid]).split()): int(a.get("liked", 2))
+                for mid, a in answers.items()
+                if mid in mentions and isinstance(a, dict)
+            }
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DataError(f"line {lineno}: {exc}", path) from exc
     return out
 
 

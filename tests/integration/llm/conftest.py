@@ -9,14 +9,15 @@ leaves them out: they are marked ``slow``).
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from crsagent.tests.support.loopback import loopback_server
 
 from crsagent.agent.llm.venv import llm_home
 from crsagent.agent.settings import Settings
@@ -69,13 +70,5 @@ def completion_stub() -> Iterator[CompletionStub]:
             self.end_headers()
             self.wfile.write(data)
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    stub.base_url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with loopback_server(Handler) as stub.base_url:
         yield stub
-    finally:
-        server.shutdown()
-        server.server_close()

@@ -11,10 +11,12 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
+
+from crsagent.tests.support.loopback import loopback_server
 
 
 
@@ -108,13 +110,5 @@ def _handler(stub: StubLLM) -> type[BaseHTTPRequestHandler]:
 def stub_llm() -> Iterator[StubLLM]:
     """A stub OpenAI-compatible server on 127.0.0.1 (random port), stopped after the test."""
     stub = StubLLM()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(stub))
-    server.daemon_threads = True
-    stub.base_url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with loopback_server(_handler(stub)) as stub.base_url:
         yield stub
-    finally:
-        server.shutdown()
-        server.server_close()
