@@ -131,9 +131,10 @@ class Teacher:
             return self.last_answer
         reply = plan.reply
         if plan.action == "recommend":
-            ids = _result_ids(request)[: self.n_recommend]
+            returned = _result_ids(request)
+            ids = returned[: self.n_recommend]
             linked = [m.item_id for m in self.toolkit.linker.link(plan.human)] if plan.human and self.toolkit.linker else []
-            if self.use_human and linked and set(linked) <= set(_result_ids(request)):
+            if self.use_human and linked and set(linked) <= set(returned):
                 reply = plan.human or reply
             elif ids:
                 recs = [{"title": self.toolkit.title(i), "explanation": plan.explanations.get(i, "")} for i in ids]

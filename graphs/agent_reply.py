@@ -118,8 +118,8 @@ def accept_reply(state: CRSState, ctx: CRSContext, text: str) -> AgentReply:
     if any(_named(tk, i, g.reply) for i in blocked):
         return AgentReply("guard_rejected", "the reply names an item the user turned down")
     # long product titles (office) the linker does not link still count when quoted exactly
-    recommended = list(g.recommended) + sorted(
-        (i for i in allowed if i not in g.recommended and _named(tk, i, g.reply)), key=lambda i: _named(tk, i, g.reply))
+    quoted = {i: at for i in allowed if i not in g.recommended and (at := _named(tk, i, g.reply))}
+    recommended = list(g.recommended) + sorted(quoted, key=quoted.__getitem__)
     if len(words(g.reply)) < 2:
         return AgentReply("guard_rejected", f"nothing usable left of the reply ({note or 'empty'})")
     returned = any(m.name == "recommend" and result_item_ids(m) for m in results)
