@@ -34,7 +34,8 @@ class Settings:
     Attributes:
         home: the data home where builds write (``CRSAGENT_HOME``, default ``./.crsagent``).
         data_dir: the raw datasets (``CRSAGENT_DATA``, default the repo's ``data/``).
-        llm_base_url: OpenAI-compatible base URL of the LLM server (``CRSAGENT_LLM_BASE_URL``).
+        llm_base_url: OpenAI-compatible base URL of the LLM server (``CRSAGENT_LLM_BASE_URL``);
+            several replicas are comma-separated (see :attr:`llm_base_urls`).
         llm_model: served model name (``CRSAGENT_LLM_MODEL``); None asks the server.
         llm_api_key: key sent to the LLM server (``CRSAGENT_LLM_API_KEY``).
         llm_timeout_s: per-request timeout for LLM calls.
@@ -43,6 +44,10 @@ class Settings:
         database_url: product-database URL override (``CRSAGENT_DATABASE_URL``).
         checkpoint_url: checkpointer/store URL (``CRSAGENT_CHECKPOINT_URL``); None uses SQLite
             under the data home.
+        chroma_url: a chroma server (``CRSAGENT_CHROMA_URL``, ``http://host:port``) that holds
+            the vector index; None opens the built index folder with chromadb's persistent client.
+        session_lock_wait_s: how long a request waits for its session's lock when the sessions
+            live in PostgreSQL (``CRSAGENT_SESSION_LOCK_WAIT_S``) before it is refused (409).
     """
 
     home: Path = field(default_factory=lambda: Path(".crsagent").resolve())
@@ -55,6 +60,13 @@ class Settings:
     api_keys: tuple[str, ...] = ()
     database_url: str | None = None
     checkpoint_url: str | None = None
+    chroma_url: str | None = None
+    session_lock_wait_s: float = 30.0
+
+    @property
+    def llm_base_urls(self) -> tuple[str, ...]:
+        """The LLM replicas: ``llm_base_url`` split on commas (empty without an LLM)."""
+        return tuple(u.strip() for u in (self.llm_base_url or "").split(",") if u.strip())
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> "Settings":
@@ -71,6 +83,8 @@ class Settings:
             api_keys=tuple(k.strip() for k in env.get("CRSAGENT_API_KEYS", "").split(",") if k.strip()),
             database_url=env.get("CRSAGENT_DATABASE_URL") or None,
             checkpoint_url=env.get("CRSAGENT_CHECKPOINT_URL") or None,
+            chroma_url=env.get("CRSAGENT_CHROMA_URL") or None,
+            session_lock_wait_s=float(env.get("CRSAGENT_SESSION_LOCK_WAIT_S", "30")),
         )
         clean = {k: v for k, v in overrides.items() if v is not None}
         if "home" in clean:

@@ -59,6 +59,10 @@ def serve(
             from crsagent.agent.testing import InstantChatModel
 
             llm = InstantChatModel()
+        from crsagent.agent.persistence import persistence_kind
+
+        sessions_url = checkpoint_url if checkpoint_url is not None else settings.checkpoint_url
+        shared = sessions_url if persistence_kind(sessions_url) == "postgres" else None
         has_llm = fake_llm or bool(settings.llm_base_url)
         variants = VARIANTS if has_llm else llm_free_variants()
         config = ServerConfig(
@@ -71,6 +75,8 @@ def serve(
             rate_limit_per_minute=rate_limit,
             cors_origins=tuple(cors_origin),
             warm_up=True,
+            shared_state_url=shared,  # PostgreSQL sessions: locks and rate limits shared by replicas
+            session_wait_s=settings.session_lock_wait_s,
         )
         Toolkit.load(settings, domain, eager=True)  # fail fast (nothing built?) before listening; cached
         app = create_app(CRSAgentRunners(settings, domain, llm=llm, checkpoint_url=checkpoint_url), config)

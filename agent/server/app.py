@@ -62,12 +62,20 @@ def create_app(runner_factory: RunnerFactory, config: ServerConfig | None = None
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         executor = ThreadPoolExecutor(max_workers=cfg.worker_threads, thread_name_prefix="crsagent-turn")
         asyncio.get_running_loop().set_default_executor(executor)
+        if cfg.shared_state_url is not None:  # replicas share session locks (see replicas.py)
+            from crsagent.agent.server.replicas import SharedSessionLocks
+
+            service.locks = SharedSessionLocks(cfg.shared_state_url, cfg.session_wait_s)
+            await service.locks.open()
         try:
             if cfg.warm_up:
                 await service.pool.get(cfg.default_variant)
             yield
         finally:
             await service.pool.aclose()
+            if cfg.shared_state_url is not None:
+                await service.locks.aclose()
+            limiter.close()
             executor.shutdown(wait=False, cancel_futures=True)
 
     app = FastAPI(
@@ -89,7 +97,7 @@ def create_app(runner_factory: RunnerFactory, config: ServerConfig | None = None
         )
     install_error_handlers(app)
 
-    limiter = RateLimiter(cfg.rate_limit_per_minute)
+    limiter = RateLimiter(cfg.rate_limit_per_minute, cfg.shared_state_url)
 
     async def require_key(request: Request, _: Annotated[Any, Depends(_bearer)] = None) -> str | None:
         """Authenticate, then count the request against the caller's rate limit.
@@ -99,9 +107,9 @@ def create_app(runner_factory: RunnerFactory, config: ServerConfig | None = None
         """
         tenant = authenticate(request.headers.get("authorization"), cfg.api_keys)
         if tenant is not None:
-            limiter.check(f"key:{tenant}")
+            await limiter.acheck(f"key:{tenant}")
         else:
-            limiter.check(f"addr:{request.client.host if request.client else 'unknown'}")
+            await limiter.acheck(f"addr:{request.client.host if request.client else 'unknown'}")
         return tenant
 
     async def health() -> Health:

@@ -31,6 +31,11 @@ class ServerConfig:
             make progress at once.
         cors_origins: browser origins allowed to call the API (``https://app.example``, or
             ``*``); empty (the default) leaves CORS off, so browsers refuse cross-origin calls.
+        shared_state_url: a ``postgresql://`` database the replicas share: session locks and
+            rate-limit counts live there (:mod:`~crsagent.agent.server.replicas`); None keeps
+            them in the process.
+        session_wait_s: with ``shared_state_url``, how long a request waits for its session's
+            lock before a 409 ``session_busy``.
     """
 
     domain: str = "movies"
@@ -45,6 +50,8 @@ class ServerConfig:
     warm_up: bool = False
     worker_threads: int = 64
     cors_origins: tuple[str, ...] = ()
+    shared_state_url: str | None = None
+    session_wait_s: float = 30.0
 
     def __post_init__(self) -> None:
         unknown = [v for v in self.variants if v not in VARIANTS]
@@ -58,5 +65,11 @@ class ServerConfig:
         for origin in self.cors_origins:
             if origin != "*" and not origin.startswith(("http://", "https://")) or origin.endswith("/"):
                 raise ConfigError(f"a CORS origin is '*' or scheme://host[:port] without a path, got {origin!r}")
+        if self.session_wait_s <= 0:
+            raise ConfigError("session_wait_s must be positive")
+        if self.shared_state_url is not None and not self.shared_state_url.startswith(
+            ("postgresql://", "postgres://", "postgresql+psycopg://")
+        ):
+            raise ConfigError("shared_state_url must be a postgresql:// URL")
         if self.rate_limit_per_minute < 0:
             raise ConfigError("rate_limit_per_minute must be 0 (off) or more")
