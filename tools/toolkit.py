@@ -394,7 +394,8 @@ class Toolkit:
         manifest = store.manifest()
         if "catalog" not in manifest and not settings.database_url:
             store.path("catalog")  # raises NotBuiltError with the fix
-        key = (str(settings.home), domain, json.dumps(manifest, sort_keys=True) + str(settings.database_url))
+        key = (str(settings.home), domain, json.dumps(manifest, sort_keys=True) + str(settings.database_url)
+               + str(settings.chroma_url))
         if cache:
             with _CACHE_LOCK:
                 hit = _CACHE.get(key)
@@ -420,7 +421,13 @@ def _loaders(settings: Settings, domain: str, store: ArtifactStore) -> dict[str,
     def index(tk: Toolkit) -> Any:
         from crsagent.tools.search.index import VectorIndex
 
-        return VectorIndex.load(store.path("search"), embed=tk.embed, db=tk.db)
+        path = store.path("search")
+        if settings.chroma_url:  # the published collection on a chroma server (tools/search/remote.py)
+            from crsagent.tools.search.remote import collection_name
+
+            return VectorIndex.load(path, embed=tk.embed, db=tk.db, chroma_url=settings.chroma_url,
+                                    chroma_collection=collection_name(domain, path))
+        return VectorIndex.load(path, embed=tk.embed, db=tk.db)
 
     def linker(tk: Toolkit) -> Any:
         from crsagent.tools.linker.linker import EntityLinker

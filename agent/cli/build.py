@@ -35,3 +35,9 @@ def build(
             for r in run_build(ctx, only=stage or None):
                 state = "built" if r.built else "up to date"
                 console.print(f"{d}/{r.name}: {state} in {r.seconds:.1f}s -> {r.path}")
+            if settings.chroma_url and (not stage or "search" in stage):  # the index onto the chroma server
+                from crsagent.tools.search.stage import publish_index
+
+                pub = publish_index(settings, d)
+                state = "published" if pub["published"] else "already there"
+                console.print(f"{d}/search: {state} on {settings.chroma_url} as {pub['collection']} ({pub['items']} items)")

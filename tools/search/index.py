@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from crsagent.agent.errors import BuildError, DataError, EmptyQueryError, ToolInputError, UnknownItemError, UserError
+from crsagent.agent.errors import BuildError, ConfigError, DataError, EmptyQueryError, ToolInputError, UnknownItemError, UserError
 from crsagent.tools.catalog.schema import Item, ItemFilter, ScoredItem
 from crsagent.tools.search.documents import DOC_VERSION, item_document
 from crsagent.tools.search.embedding import EMBED_DIM, embed_texts
@@ -189,7 +189,16 @@ class VectorIndex:
         return cls.load(path, embed=embed, db=db)
 
     @classmethod
-    def load(cls, path: Path, embed: Embedder = embed_texts, db: Any = None, use_chroma: bool = True) -> "VectorIndex":
+    def load(
+        cls,
+        path: Path,
+        embed: Embedder = embed_texts,
+        db: Any = None,
+        use_chroma: bool = True,
+        *,
+        chroma_url: str | None = None,
+        chroma_collection: str | None = None,
+    ) -> "VectorIndex":
         """Open an index folder for queries (nothing is written).
 
         Args:
@@ -197,9 +206,14 @@ class VectorIndex:
             embed: the query embedder; must be the one the index was built with.
             db: default product database for filters.
             use_chroma: open the chromadb collection (False: exact search on the matrix only).
+            chroma_url: a chroma server holding the published collection
+                (:mod:`crsagent.tools.search.remote`); None opens the folder's own.
+            chroma_collection: the collection's name on that server.
 
         Raises:
-            DataError: files are missing or disagree with each other.
+            DataError: files are missing or disagree with each other, or the server lacks
+                the collection.
+            ConfigError: a server URL without a collection name, or a bad URL.
         """
         path = Path(path)
         try:
@@ -211,7 +225,13 @@ class VectorIndex:
         if matrix.shape != (len(ids), EMBED_DIM):
             raise DataError(f"embeddings shape {matrix.shape} does not match {len(ids)} ids", path)
         client = col = None
-        if use_chroma:
+        if use_chroma and chroma_url:
+            from crsagent.tools.search.remote import open_collection
+
+            if not chroma_collection:
+                raise ConfigError("a chroma server needs the collection name (chroma_collection)")
+            client, col = open_collection(chroma_url, chroma_collection, len(ids))
+        elif use_chroma:
             client = _client(path / CHROMA_DIR)
             try:
                 col = client.get_collection(COLLECTION, embedding_function=None)

@@ -17,7 +17,9 @@ from crsagent.tools.pipeline import BuildContext
 from crsagent.tools.search.documents import DOC_VERSION
 from crsagent.tools.search.index import INDEX_VERSION, VectorIndex
 
-__all__ = ["NAME", "DEPENDS", "VERSION", "EMBED_MODEL", "input_hash", "build", "index_path", "load_index"]
+__all__ = [
+    "NAME", "DEPENDS", "VERSION", "EMBED_MODEL", "input_hash", "build", "index_path", "load_index", "publish_index",
+]
 
 NAME = "search"
 DEPENDS: tuple[str, ...] = ("catalog",)
@@ -78,3 +80,23 @@ def load_index(settings: Any, domain: str, db: Any = None) -> VectorIndex:
 
     activate_built(ArtifactStore(settings.home, domain))
     return VectorIndex.load(index_path(settings, domain), db=db)
+
+
+def publish_index(settings: Any, domain: str) -> dict[str, Any]:
+    """Copy a domain's built index to the chroma server ``settings.chroma_url`` (no re-embedding;
+    a no-op when the server already holds it). See :mod:`crsagent.tools.search.remote`.
+
+    Returns:
+        ``{"collection", "items", "published"}``.
+
+    Raises:
+        ConfigError: no chroma URL configured.
+        NotBuiltError: the index was never built.
+    """
+    from crsagent.agent.errors import ConfigError
+    from crsagent.tools.search.remote import collection_name, publish
+
+    if not settings.chroma_url:
+        raise ConfigError("no chroma server: set CRSAGENT_CHROMA_URL")
+    path = index_path(settings, domain)
+    return publish(path, settings.chroma_url, collection_name(domain, path))
