@@ -25,6 +25,7 @@ setup(
         "crsagent.prompts": ["*.md", "*.jinja", "*.json", "templates/*"],
         "crsagent.evals": ["conversations/*.yaml"],
         "crsagent.tools.catalog": ["*.json"],
+        "crsagent.agent.llm": ["adapters/*/*"],  # the bundled model's tuned LoRA adapter
     },
     include_package_data=True,
 )

@@ -8,6 +8,9 @@ Material held out from the trajectories (:mod:`crsagent.evals.trajectories`):
   trajectories', leaving out any target the trajectories used; the same users talk to
   ``crs-only`` in the same run.
 
+Several served models (the bundled base model and its tuned adapter) are measured in one sitting
+on the same material (:func:`run_agent_comparison`): one row per model, then the crs-only row.
+
 Every agent turn (replay and simulator) counts for the LLM figures: tool-call validity (calls
 vLLM's parser returned and the schema accepted, over calls attempted, unparsed ones included),
 fallbacks and their reasons, LLM calls, tokens and wall time per turn. Action agreement with the
@@ -20,7 +23,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from crsagent.agent.errors import CrsAgentError
@@ -31,7 +34,16 @@ from crsagent.evals.trajectories import TRAJECTORY_SIM_SEED
 from crsagent.graphs.trace import trace_counts
 from crsagent.tools.intent.split import HELDOUT, dialogue_split
 
-__all__ = ["TRAJECTORY_TARGETS", "check_turns", "simulator_targets", "Recorder", "turn_stats", "run_agent_eval"]
+__all__ = [
+    "TRAJECTORY_TARGETS",
+    "check_turns",
+    "simulator_targets",
+    "Recorder",
+    "turn_stats",
+    "run_agent_comparison",
+    "run_agent_eval",
+    "flat_figures",
+]
 
 #: How many simulator targets per domain the trajectories draw by default (``eval agent`` skips them).
 TRAJECTORY_TARGETS = 60
@@ -112,70 +124,112 @@ def turn_stats(turns: Sequence[tuple[TurnResult, float]]) -> dict[str, Any]:
     }
 
 
-def _replay(agent: Recorder, crs: Any, turns: Sequence[ReplayTurn], resolver: TitleResolver,
-            advance: Callable[[int], None]) -> dict[str, Any]:
-    ranks: list[int | None] = []
-    crs_ranks: list[int | None] = []
-    agree = carried = errors = 0
+def _turn_record(result: TurnResult, seconds: float, source: str) -> dict[str, Any]:
+    """One agent turn as the claim judge needs it (:mod:`crsagent.evals.tuning_claim`)."""
+    counts = trace_counts(result.trace)
+    return {"source": source, "fallback": bool(result.fallback), "valid": counts["tool_calls_valid"],
+            "attempted": counts["tool_calls_attempted"], "llm_calls": result.usage.llm_calls,
+            "seconds": round(seconds, 3)}
+
+
+def _replay(agents: Mapping[str, Recorder], crs: Any, turns: Sequence[ReplayTurn], resolver: TitleResolver,
+            advance: Callable[[int], None]) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """Each turn through crs-only once, then through every model's agent on the same history."""
+    ranks: dict[str, dict[str, int | None]] = {m: {} for m in agents}
+    crs_ranks: dict[str, int | None] = {}
+    agree = dict.fromkeys(agents, 0)
+    carried = dict.fromkeys(agents, 0)
+    errors = dict.fromkeys(agents, 0)
+    crs_errors = 0
     for t in turns:
         try:
             history = context_to_messages(t.context)
             mentioned = resolver.mentioned_ids(t.context, t.entity, candidates=t.rec)
             k = 50 + len(mentioned)
             teacher = crs.run_history(history, ranking_k=k)
-            got = agent.run_history(history, ranking_k=k)
         except CrsAgentError:
-            errors += 1
+            crs_errors += 1
+            for m in agents:
+                errors[m] += 1
             advance(1)
             continue
-        ranks += [s["rank"] for s in score_turn(t, [r.item_id for r in got.ranking], resolver)]
-        crs_ranks += [s["rank"] for s in score_turn(t, [r.item_id for r in teacher.ranking], resolver)]
-        if not got.fallback:
-            carried += 1
-            agree += int(got.action == teacher.action)
+        for i, s in enumerate(score_turn(t, [r.item_id for r in teacher.ranking], resolver)):
+            crs_ranks[f"{t.key}:{i}"] = s["rank"]
+        for m, agent in agents.items():
+            try:
+                got = agent.run_history(history, ranking_k=k)
+            except CrsAgentError:
+                errors[m] += 1
+                continue
+            for i, s in enumerate(score_turn(t, [r.item_id for r in got.ranking], resolver)):
+                ranks[m][f"{t.key}:{i}"] = s["rank"]
+            if not got.fallback:
+                carried[m] += 1
+                agree[m] += int(got.action == teacher.action)
         advance(1)
-    return {
+    rows = {m: {
         "replay_turns": len(turns),
-        "replay_samples": len(ranks),
-        "replay_errors": errors,
-        "replay_recall@10": round(recall_from_ranks(ranks, 10), 4),
-        "crs_only_replay_recall@10": round(recall_from_ranks(crs_ranks, 10), 4),
-        "teacher_action_agreement": round(agree / carried, 4) if carried else None,
-        "teacher_action_agreement_turns": carried,
-    }
+        "replay_samples": len(ranks[m]),
+        "replay_errors": errors[m],
+        "replay_recall@10": round(recall_from_ranks(list(ranks[m].values()), 10), 4),
+        "teacher_action_agreement": round(agree[m] / carried[m], 4) if carried[m] else None,
+        "teacher_action_agreement_turns": carried[m],
+        "samples": {"replay_ranks": ranks[m]},
+    } for m in agents}
+    crs_row = {"replay_turns": len(turns), "replay_samples": len(crs_ranks), "replay_errors": crs_errors,
+               "replay_recall@10": round(recall_from_ranks(list(crs_ranks.values()), 10), 4),
+               "samples": {"replay_ranks": crs_ranks}}
+    return rows, crs_row
 
 
-def _simulate(agent: Any, crs: Any, items: Sequence[Any], n: int, seed: int, max_turns: int,
-              advance: Callable[[int], None]) -> dict[str, Any]:
+def _simulate(agents: Mapping[str, Any], crs: Any, items: Sequence[Any], n: int, seed: int, max_turns: int,
+              advance: Callable[[int], None]) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """The same agenda users (target, seed) talk to crs-only and to every model's agent."""
     from crsagent.evals.simulators.agenda import AgendaSimulator
     from crsagent.evals.simulators.runner import run_dialogue
 
     lookup = {it.item_id: it for it in items}.get
     sim = AgendaSimulator(lookup)
-    wins = {"agent": 0, "crs": 0}
     targets = simulator_targets(items, n, seed) if n else []
+    runners = {"crs-only": crs, **agents}
+    wins: dict[str, list[int]] = {name: [] for name in runners}
     for i, target in enumerate(targets):
-        for name, runner in (("agent", agent), ("crs", crs)):
+        for j, (name, runner) in enumerate(runners.items()):
+            tag = "crs" if name == "crs-only" else ("agent" if j == 1 else f"agent{j}")
             rec = run_dialogue(runner, sim.new_user(target, seed=seed + i), max_turns=max_turns,
-                               thread_id=f"eval-agent-{name}-{seed}-{i}")
-            wins[name] += int(bool(rec["success"]) and (rec["success_turn"] or 99) <= 5)
+                               thread_id=f"eval-agent-{tag}-{seed}-{i}")
+            wins[name].append(int(bool(rec["success"]) and (rec["success_turn"] or 99) <= 5))
         advance(1)
     d = len(targets)
-    return {
-        "sim_dialogues": d,
-        "sim_targets": [t.item_id for t in targets],
-        "sim_success_at_5": round(wins["agent"] / d, 4) if d else None,
-        "crs_only_sim_success_at_5": round(wins["crs"] / d, 4) if d else None,
-    }
+
+    def row(name: str) -> dict[str, Any]:
+        return {"sim_dialogues": d, "sim_targets": [t.item_id for t in targets],
+                "sim_success_at_5": round(sum(wins[name]) / d, 4) if d else None,
+                "samples": {"sim_success": wins[name]}}
+
+    return {m: row(m) for m in agents}, row("crs-only")
 
 
-def run_agent_eval(make_runner: Callable[[str], Any], turns: Sequence[ReplayTurn], resolver: TitleResolver,
-                   items: Sequence[Any], *, dialogues: int, seed: int, max_turns: int = 5,
-                   progress: Progress | None = None) -> dict[str, Any]:
-    """Measure the agent loop against crs-only on held-out material.
+def _merge(row: dict[str, Any], more: dict[str, Any]) -> dict[str, Any]:
+    samples = {**row.get("samples", {}), **more.get("samples", {})}
+    return {**row, **more, "samples": samples}
+
+
+def run_agent_comparison(make_agent: Callable[[str], Any], make_crs: Callable[[], Any], models: Sequence[str],
+                         turns: Sequence[ReplayTurn], resolver: TitleResolver, items: Sequence[Any], *,
+                         dialogues: int, seed: int, max_turns: int = 5,
+                         progress: Progress | None = None) -> list[dict[str, Any]]:
+    """Measure the agent loop on several served models, and crs-only, on the same held-out material.
+
+    Every replay turn and every simulated user meets crs-only once and each model's agent in
+    turn, in one sitting. Each row keeps its per-sample outcomes under ``samples``
+    (``replay_ranks``: ``dialog:turn:i`` -> rank; ``sim_success``: 0/1 per dialogue, in target
+    order; ``turns``: one record per agent turn) for :mod:`crsagent.evals.tuning_claim`.
 
     Args:
-        make_runner: variant name -> a runner (``agent`` on the LLM under test, ``crs-only``).
+        make_agent: served model name -> an ``agent`` runner on that model.
+        make_crs: -> a ``crs-only`` runner.
+        models: the served model names to measure (distinct).
         turns: check-half replay turns (see :func:`check_turns`).
         resolver: maps ReDial titles to catalogue ids.
         items: the catalogue (simulator targets).
@@ -185,12 +239,52 @@ def run_agent_eval(make_runner: Callable[[str], Any], turns: Sequence[ReplayTurn
         progress: ``progress(description, total) -> advance(n)``.
 
     Returns:
-        The figures (see the module docstring), without ``variant`` and ``model``.
+        One row per model (``variant`` ``agent``, ``model``, the figures of
+        :func:`turn_stats`, replay and simulator figures), then the ``crs-only`` row.
+
+    Raises:
+        ValueError: no model, or a model named twice.
     """
+    if not models or len(set(models)) != len(models):
+        raise ValueError(f"models must be distinct and at least one: {list(models)}")
     prog = progress or (lambda d, t: (lambda n=1: None))
-    agent = Recorder(make_runner("agent"))
-    crs = make_runner("crs-only")
-    out = _replay(agent, crs, turns, resolver, prog("eval agent: replay (check half)", len(turns)))
-    out.update(_simulate(agent, crs, items, dialogues, seed, max_turns, prog("eval agent: agenda simulator", dialogues)))
-    out.update(turn_stats(agent.turns))
+    agents = {m: Recorder(make_agent(m)) for m in models}
+    crs = make_crs()
+    replay_rows, crs_replay = _replay(agents, crs, turns, resolver, prog("eval agent: replay (check half)", len(turns)))
+    marks = {m: len(a.turns) for m, a in agents.items()}
+    sim_rows, crs_sim = _simulate(agents, crs, items, dialogues, seed, max_turns, prog("eval agent: agenda simulator", dialogues))
+    rows = []
+    for m, agent in agents.items():
+        records = [_turn_record(r, s, "replay" if i < marks[m] else "sim") for i, (r, s) in enumerate(agent.turns)]
+        row = _merge(_merge(replay_rows[m], sim_rows[m]), {**turn_stats(agent.turns), "samples": {"turns": records}})
+        rows.append({"variant": "agent", "model": m, **row})
+    rows.append({"variant": "crs-only", "model": None, **_merge(crs_replay, crs_sim)})
+    return rows
+
+
+def run_agent_eval(make_runner: Callable[[str], Any], turns: Sequence[ReplayTurn], resolver: TitleResolver,
+                   items: Sequence[Any], *, dialogues: int, seed: int, max_turns: int = 5,
+                   progress: Progress | None = None) -> dict[str, Any]:
+    """Measure the agent loop on one model against crs-only on held-out material.
+
+    Args:
+        make_runner: variant name -> a runner (``agent`` on the LLM under test, ``crs-only``).
+        turns, resolver, items, dialogues, seed, max_turns, progress: as in
+            :func:`run_agent_comparison`.
+
+    Returns:
+        The figures (see the module docstring), without ``variant`` and ``model``, with
+        crs-only's as ``crs_only_replay_recall@10`` and ``crs_only_sim_success_at_5``.
+    """
+    agent_row, crs_row = run_agent_comparison(lambda _m: make_runner("agent"), lambda: make_runner("crs-only"), ["agent"],
+                                              turns, resolver, items, dialogues=dialogues, seed=seed, max_turns=max_turns,
+                                              progress=progress)
+    return flat_figures(agent_row, crs_row)
+
+
+def flat_figures(agent_row: Mapping[str, Any], crs_row: Mapping[str, Any]) -> dict[str, Any]:
+    """One agent row with crs-only's figures beside it (``crs_only_*``), without samples, variant and model."""
+    out = {k: v for k, v in agent_row.items() if k not in ("variant", "model", "samples")}
+    out["crs_only_replay_recall@10"] = crs_row.get("replay_recall@10")
+    out["crs_only_sim_success_at_5"] = crs_row.get("sim_success_at_5")
     return out

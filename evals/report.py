@@ -98,6 +98,7 @@ def run_report(
     meta: Mapping[str, Any] | None = None,
     extra: Mapping[str, Any] | None = None,
     rewards: Mapping[str, Mapping[str, float]] | None = None,
+    tuning: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Run the variants, ablations, simulations and understanding evaluation; write the report.
 
@@ -122,6 +123,8 @@ def run_report(
         extra: further results shown as JSON sections (title -> object).
         rewards: the seekers' rewards for SR / RDL (:func:`~crsagent.evals.protocols.load_seeker_rewards`);
             default: from the bundled dev dialogues, which the dev turns come from.
+        tuning: the tuning claim judged on an ``eval agent`` run
+            (:func:`crsagent.evals.tuning_claim.judge_tuning_claim`), shown with the claims.
     """
     from crsagent.agent.errors import CrsAgentError
     from crsagent.evals.datasets import select_turns
@@ -136,7 +139,8 @@ def run_report(
     part_dir = out / "partial"
     part_dir.mkdir(parents=True, exist_ok=True)
     sampled = select_turns(list(turns), sample, seed)
-    data = ReportData(meta={**(meta or {}), "crs_turns": len(turns), "llm_sample": len(sampled), "seed": seed}, extra=dict(extra or {}))
+    data = ReportData(meta={**(meta or {}), "crs_turns": len(turns), "llm_sample": len(sampled), "seed": seed}, extra=dict(extra or {}),
+                      tuning=dict(tuning) if tuning is not None else None)
     if splits and "heldout" in splits:
         held = splits["heldout"]
         data.claims_on = ("held-out", lambda dialog_id: bool(held({"dialog_id": dialog_id})))

@@ -19,6 +19,7 @@ import numpy as np
 
 from crsagent.evals.anchors import ANCHORS, fmt_cell as _fmt, protocol_lines
 from crsagent.evals.claims import RunOutcome, comparison_verdict, judge_claims
+from crsagent.evals.tuning_claim import tuning_lines
 
 __all__ = ["PUBLISHED", "ReportData", "write_report"]
 
@@ -46,6 +47,8 @@ class ReportData:
         extra: further results shown as JSON (for example the synthetic-dialogue effect).
         claims_on: ``(name, dialogue id -> bool)``: the claims are judged on these dialogues only
             (the held-out ones, when the models learn from part of the turns); None: all.
+        tuning: the tuning claim judged on an ``eval agent`` run
+            (:func:`crsagent.evals.tuning_claim.judge_tuning_claim`); None: not judged.
     """
 
     replay: dict[str, RunOutcome] = field(default_factory=dict)
@@ -55,6 +58,7 @@ class ReportData:
     notes: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     claims_on: tuple[str, Callable[[str], bool]] | None = None
+    tuning: dict[str, Any] | None = None
 
 
 def _plot_recall(data: ReportData, path: Path) -> None:
@@ -144,6 +148,8 @@ def _markdown(data: ReportData, claims: list[dict[str, Any]]) -> str:
             ci = f"[{comp['ci_low']:+.3f}, {comp['ci_high']:+.3f}]" if "ci_low" in comp else "–"
             delta = f"{comp['delta']:+.3f}" if "delta" in comp else "–"
             lines.append(f"| {c['claim']} | {c['paper']} | {c['run']} vs {comp['vs']} | {delta} | {ci} | {comp.get('samples', 0)} | {comparison_verdict(comp)} | **{c['verdict']}** |")
+    if data.tuning is not None:
+        lines += ["", *tuning_lines(data.tuning)]
     lines += ["", "## Simulated users", "", "![Success by turn](success.png)", ""]
     if data.simulation:
         lines += ["| variant | simulator | dialogues | success | avg turns | LLM calls/dialogue | hit precision | attribute precision |", "|---|---|---|---|---|---|---|---|"]
@@ -195,6 +201,7 @@ def write_report(data: ReportData, out_dir: Path | str) -> dict[str, Any]:
         "published": PUBLISHED,
         "anchors": ANCHORS,
         "claims": claims,
+        "tuning_claim": data.tuning,
         "simulation": data.simulation,
         "understanding": data.understanding,
         "meta": data.meta,

@@ -271,11 +271,33 @@ def report_cmd(
     seed: int = typer.Option(0, help="Sampling seed."),
     out: _Path = typer.Option(_Path("out/report"), help="Report folder (report.md, report.json, PNG plots; partial results under partial/)."),
     extra_json: list[_Path] = typer.Option([], "--extra-json", help="Further result JSON files to include (e.g. the synthetic-dialogue effect)."),
+    agent_json: _Optional[_Path] = typer.Option(None, "--agent-json", help="An `eval agent` JSON with tuned and base rows: judge the tuning claim on it."),
+    tuned_model: _Optional[str] = typer.Option(None, "--tuned-model", help="The tuned row's model name (default smollm2-135m-crs)."),
+    base_model: _Optional[str] = typer.Option(None, "--base-model", help="The base row's model name (default smollm2-135m-instruct)."),
+    only_tuning: bool = typer.Option(False, "--only-tuning", help="Judge only the tuning claim (needs --agent-json): write tuning-claim.md/.json, run nothing."),
     home: _Optional[_Path] = _EVAL_HOME,
     llm_base_url: _Optional[str] = _EVAL_LLM_URL,
 ) -> None:
-    """Run every variant and signal ablation on the dev turns; write a Markdown report with PNG plots and the claims' verdicts."""
+    """Run every variant and signal ablation on the dev turns; write a Markdown report with PNG plots and the claims' verdicts.
+
+    With ``--agent-json``, also judge "tuning the LLM on synthetic dialogues improves its CRS
+    behaviour" on that ``eval agent`` run (tuned vs base rows, 95% bootstrap intervals).
+    """
     import json as _json
+
+    tuning = None
+    if agent_json is not None:
+        from crsagent.evals.tuning_claim import judge_tuning_claim
+
+        try:
+            tuning = judge_tuning_claim(_json.loads(agent_json.read_text()), tuned=tuned_model, base=base_model, seed=seed)
+        except (OSError, ValueError) as exc:
+            raise typer.BadParameter(f"cannot read {agent_json}: {exc}", param_hint="--agent-json") from exc
+    if only_tuning:
+        if tuning is None:
+            raise typer.BadParameter("--only-tuning needs --agent-json", param_hint="--only-tuning")
+        _write_tuning(tuning, out)
+        return
 
     from crsagent.evals.datasets import TitleResolver, catalog_items, load_turns, select_turns
     from crsagent.evals.replay import PopularityRunner
@@ -321,10 +343,26 @@ def report_cmd(
                 understand=understand if understanding_limit else None, popularity=PopularityRunner(items),
                 splits=_dialogue_splits(), progress=progress,
                 meta={"llm_base_url": settings.llm_base_url or "none", "max_turns": max_turns},
-                extra={p.stem: _json.loads(p.read_text()) for p in extra_json},
+                extra={p.stem: _json.loads(p.read_text()) for p in extra_json}, tuning=tuning,
             )
-        _emit_json({"report": str(out / "report.md"), "claims": {c["claim"]: c["verdict"] for c in obj["claims"]},
+        claims = {c["claim"]: c["verdict"] for c in obj["claims"]}
+        if tuning is not None:
+            claims[tuning["claim"]] = tuning["verdict"]
+        _emit_json({"report": str(out / "report.md"), "claims": claims,
                     **{f"{n}/recall@10": r["summary"].get("recall@10") for n, r in obj["replay"].items()}}, out / "summary.json")
+
+
+def _write_tuning(tuning: dict[str, _Any], out: _Path) -> None:
+    """``--only-tuning``: the tuning claim alone, as ``tuning-claim.md`` and ``tuning-claim.json`` in ``out``."""
+    from crsagent.evals.tuning_claim import tuning_lines
+
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "tuning-claim.md").write_text("\n".join(["# The tuning claim", "", *tuning_lines(tuning)[2:]]) + "\n")
+    for metric, comp in tuning["comparisons"].items():
+        ci = f"[{comp['ci_low']:+.3f}, {comp['ci_high']:+.3f}]" if "ci_low" in comp else "-"
+        _err.print(f"{metric}: tuned - base {comp.get('delta', '-')} {ci} ({comp['direction']})")
+    _emit_json({"report": str(out / "tuning-claim.md"), "claims": {tuning["claim"]: tuning["verdict"]},
+                "note": tuning.get("note", ""), "tuning_claim": tuning}, out / "tuning-claim.json")
 
 
 # --- offline recommender metrics and the CF latency benchmark (models helper) ------------------
@@ -365,11 +403,12 @@ def offline_cmd(
         _emit_json(out, json_path)
 
 
-# --- the agent loop: teacher trajectories and the loop on a real LLM (agent/cli/agent_evals.py) ---
+# --- the agent loop: teacher trajectories (agent/cli/agent_evals.py) and the loop on real LLMs (agent/cli/eval_agent.py) ---
 from crsagent.agent.cli import agent_evals as _agent_evals  # noqa: E402
+from crsagent.agent.cli.eval_agent import agent_eval as _agent_eval  # noqa: E402
 
 app.command("trajectories")(_agent_evals.trajectories)
-app.command("agent")(_agent_evals.agent_eval)
+app.command("agent")(_agent_eval)
 
 # --- conversation quality (issue 21): the behaviour suite and the catalogue audit (agent/cli/behaviour.py) ---
 from crsagent.agent.cli.behaviour import behaviour_cmd as _behaviour_cmd, catalogue_cmd as _catalogue_cmd  # noqa: E402

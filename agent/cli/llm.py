@@ -40,14 +40,16 @@ def setup(
     home: Optional[Path] = typer.Option(None, help="Data home (default $CRSAGENT_HOME or ./.crsagent)."),
 ) -> None:
     """Create or reuse the LLM server's virtual environment (and, on CPU, convert the bundled model)."""
-    from crsagent.agent.llm.server import ServerConfig, prepare_server
+    from crsagent.agent.llm.server import ServerConfig, prepare_server, resolve_adapters
 
     _check_device(device)
     with cli_errors():
         settings = settings_from(home)
         started = time.monotonic()
-        python, served = prepare_server(settings.home, ServerConfig(device=device, model=model), log=_say)  # type: ignore[arg-type]
-        _say(f"LLM setup ready in {time.monotonic() - started:.1f} s: python {python}, model {served}")
+        config = ServerConfig(device=device, model=model)  # type: ignore[arg-type]
+        python, served = prepare_server(settings.home, config, log=_say)
+        names = resolve_adapters(config, log=_say).served_names()
+        _say(f"LLM setup ready in {time.monotonic() - started:.1f} s: python {python}, model {served}, serves {', '.join(names)}")
 
 
 @app.command()
@@ -60,6 +62,8 @@ def serve(
     served_model_name: Optional[str] = typer.Option(None, help="Name clients use (default derived from the model)."),
     chat_template: Optional[Path] = typer.Option(None, help="Chat template file (default: the model profile's, e.g. the tools template for SmolLM2 and Llama 3; else the model's own)."),
     tool_call_parser: Optional[str] = typer.Option(None, help="vLLM tool parser for tool_choice=auto (default: the model profile's: hermes, llama3_json, mistral; 'none' turns it off)."),
+    lora: list[str] = typer.Option([], "--lora", help="Serve this LoRA adapter beside the model as NAME=PATH (repeatable; replaces the bundled tuned adapter)."),
+    no_lora: bool = typer.Option(False, "--no-lora", help="Serve the model alone, without the bundled tuned adapter."),
     ready_timeout: float = typer.Option(600.0, help="Seconds to wait for the server to be ready."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the model's profile and the vLLM command line, then exit (sets nothing up)."),
     home: Optional[Path] = typer.Option(None, help="Data home (default $CRSAGENT_HOME or ./.crsagent)."),
@@ -67,11 +71,17 @@ def serve(
     """Start vLLM (setting it up first if needed), print its base URL, and stop it cleanly on Ctrl-C / SIGTERM.
 
     The tool-calling flags come from the model's profile (``--tool-call-parser`` and
-    ``--chat-template`` override them).
+    ``--chat-template`` override them). The bundled model is served with its tuned LoRA
+    adapter (``smollm2-135m-crs``) when the package ships it: two model names, one server.
     """
+    from crsagent.agent.llm.lora import parse_lora_module
     from crsagent.agent.llm.server import ServerConfig, serve as start
 
     _check_device(device)
+    if lora and no_lora:
+        raise typer.BadParameter("--lora and --no-lora exclude each other", param_hint="--no-lora")
+    with cli_errors():
+        modules = () if no_lora else tuple(parse_lora_module(spec) for spec in lora) or None
     config = ServerConfig(
         model=model,
         served_model_name=served_model_name,
@@ -81,6 +91,7 @@ def serve(
         max_model_len=max_model_len,
         chat_template=chat_template,
         tool_call_parser=tool_call_parser,
+        lora_modules=modules,
     )
     if dry_run:
         with cli_errors():
@@ -97,7 +108,9 @@ def serve(
         server = start(settings.home, config, ready_timeout_s=ready_timeout, log=_say)
         previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
-            _say(f"ready in {server.ready_s} s; model [bold]{server.model_name}[/bold]; log {server.log_path}")
+            others = [n for n in server.model_names if n != server.model_name]
+            also = f" (also serves {', '.join(others)})" if others else ""
+            _say(f"ready in {server.ready_s} s; default model [bold]{server.model_name}[/bold]{also}; log {server.log_path}")
             _say("export CRSAGENT_LLM_BASE_URL=" + server.base_url + "   (Ctrl-C stops the server)")
             console.print(server.base_url, soft_wrap=True)
             while not stop.is_set() and server.is_running():
@@ -115,7 +128,7 @@ def serve(
 
 def _print_plan(config: ServerConfig, home: Path) -> None:
     """Print the model's profile and the command ``serve`` would run (``--dry-run``)."""
-    from crsagent.agent.llm.server import server_command
+    from crsagent.agent.llm.server import resolve_adapters, server_command
     from crsagent.agent.llm.venv import llm_home
     from crsagent.agent.llm.weights import bundled_model_dir
 
@@ -124,6 +137,8 @@ def _print_plan(config: ServerConfig, home: Path) -> None:
     profile = config.profile()
     template = profile.chat_template or "the model's own"
     _say(f"profile [bold]{profile.name}[/bold]: tool parser {profile.tool_call_parser or 'none'}, chat template {template}")
+    config = resolve_adapters(config, log=_say)
+    _say(f"model names: {', '.join(config.served_names())} (default {config.default_model()})")
     console.print(shlex.join(server_command(python, model, config, config.port)), soft_wrap=True, markup=False, highlight=False)
 
 

@@ -41,6 +41,8 @@ class RunningServer:
         process: the server process (leader of its own process group).
         log_path: where the server's output goes.
         ready_s: seconds from start until it answered ``/v1/models``.
+        model_names: every name it serves (the base model's, then each LoRA adapter's);
+            ``model_name`` is the default among them.
     """
 
     base_url: str
@@ -48,6 +50,7 @@ class RunningServer:
     process: subprocess.Popen[Any]
     log_path: Path
     ready_s: float = 0.0
+    model_names: tuple[str, ...] = ()
     _stopped: bool = field(default=False, repr=False)
 
     def is_running(self) -> bool:

@@ -10,6 +10,11 @@ SmolLM2 (its own chat template renders no tools), ``hermes`` for Qwen2.5 and Her
 ``mistral_tools.jinja`` for Mistral; explicit settings win. ``--tool-strict-level parameter``
 constrains tool arguments to their schemas.
 
+LoRA adapters (:mod:`~crsagent.agent.llm.lora`) are served beside the base model in the same
+server, each under its own model name (``--enable-lora --lora-modules NAME=PATH``). For the
+bundled model, :func:`resolve_adapters` picks the tuned adapter shipped with the package when it is
+there; the first adapter is then the server's default model (:attr:`RunningServer.model_name`).
+
 :func:`start_server` waits until ``GET /v1/models`` lists the model (with a timeout, and the
 server log's tail in the error on failure). :meth:`RunningServer.stop` sends SIGTERM to the
 server's whole process group, then SIGKILL after a grace period, so no engine process is left.
@@ -22,13 +27,14 @@ import os
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
 import httpx
 
 from crsagent.agent.errors import ConfigError, LLMUnavailableError
+from crsagent.agent.llm.lora import LoRAModule, bundled_adapters, lora_flags
 from crsagent.agent.llm.process import RunningServer, check_port, die_with_parent, free_port, log_tail
 from crsagent.agent.llm.profiles import ModelProfile, profile_for, serve_flags
 from crsagent.agent.llm.venv import Device, ensure_llm_env, llm_home
@@ -38,6 +44,7 @@ __all__ = [
     "ServerConfig",
     "RunningServer",
     "prepare_server",
+    "resolve_adapters",
     "server_command",
     "server_env",
     "start_server",
@@ -74,6 +81,9 @@ class ServerConfig:
             model otherwise spends tokens, or loops, on blank space).
         kv_cache_gib: CPU KV-cache size (``VLLM_CPU_KVCACHE_SPACE``).
         extra_args: more vLLM arguments, passed as they are.
+        lora_modules: LoRA adapters served beside the model, each under its own name; None
+            lets :func:`resolve_adapters` decide (the bundled tuned adapter for the bundled
+            model, when it is there), ``()`` serves none.
     """
 
     model: str | None = None
@@ -89,15 +99,24 @@ class ServerConfig:
     compact_json: bool = True
     kv_cache_gib: int = 1
     extra_args: tuple[str, ...] = ()
+    lora_modules: tuple[LoRAModule, ...] | None = None
 
     def model_name(self) -> str:
-        """The served model name."""
+        """The base model's served name."""
         if self.served_model_name:
             return self.served_model_name
         if self.model is None:
             return BUNDLED_MODEL_NAME
         path = Path(self.model)
         return path.name if path.exists() else self.model
+
+    def served_names(self) -> tuple[str, ...]:
+        """Every name the server answers to: the base model's, then each adapter's."""
+        return (self.model_name(), *(m.name for m in self.lora_modules or ()))
+
+    def default_model(self) -> str:
+        """The name clients should use: the first adapter's when there is one, else the base's."""
+        return self.lora_modules[0].name if self.lora_modules else self.model_name()
 
     def profile(self) -> ModelProfile:
         """The served model's profile, by the model id or folder, else by the served name."""
@@ -128,6 +147,23 @@ def prepare_server(
     return env.python, str(ensure_bundled_model(home, env.python, log=log))
 
 
+def resolve_adapters(config: ServerConfig, *, log: Callable[[str], None] | None = None) -> ServerConfig:
+    """``config`` with its LoRA adapters decided.
+
+    Explicit ``lora_modules`` stay as they are. Otherwise the bundled model gets the tuned adapter
+    shipped with the package (:func:`~crsagent.agent.llm.lora.bundled_adapters`; a missing
+    folder serves the base alone, and says so through ``log``), and any other model none.
+
+    Raises:
+        ConfigError: the bundled adapter folder is there but broken.
+    """
+    if config.lora_modules is not None:
+        return config
+    if config.model is None:
+        return replace(config, lora_modules=bundled_adapters(log=log))
+    return replace(config, lora_modules=())
+
+
 def server_command(python: Path, model: str, config: ServerConfig, port: int) -> list[str]:
     """The command line that starts vLLM's OpenAI-compatible server."""
     cmd = [
@@ -148,6 +184,7 @@ def server_command(python: Path, model: str, config: ServerConfig, port: int) ->
         cmd += ["--structured-outputs-config", '{"backend": "xgrammar", "disable_any_whitespace": true}']
     if config.tool_strict_level:
         cmd += ["--tool-strict-level", config.tool_strict_level]
+    cmd += lora_flags(config.lora_modules or ())
     cmd += list(config.extra_args)
     return cmd
 
@@ -164,13 +201,13 @@ def server_env(config: ServerConfig, base: dict[str, str] | None = None) -> dict
     return env
 
 
-def _ready(base_url: str, model_name: str) -> bool:
+def _ready(base_url: str, names: tuple[str, ...]) -> bool:
     try:
         resp = httpx.get(base_url + "/models", timeout=2.0, trust_env=False)  # loopback: no proxies
         ids = [m.get("id") for m in resp.json().get("data", [])] if resp.status_code == 200 else []
     except (httpx.HTTPError, ValueError, AttributeError):
         return False
-    return model_name in ids
+    return all(name in ids for name in names)
 
 
 def start_server(
@@ -182,7 +219,7 @@ def start_server(
     ready_timeout_s: float = 600.0,
     poll_s: float = 0.5,
 ) -> RunningServer:
-    """Start vLLM and wait until it serves ``config.model_name()``.
+    """Start vLLM and wait until it serves every name of ``config.served_names()``.
 
     Args:
         python: the LLM environment's interpreter.
@@ -200,7 +237,7 @@ def start_server(
     check_port(config.host, port)
     host = "127.0.0.1" if config.host in ("0.0.0.0", "") else config.host
     base_url = f"http://{host}:{port}/v1"
-    name = config.model_name()
+    names = config.served_names()
     log_path.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with open(log_path, "w") as log_fh:
@@ -213,7 +250,8 @@ def start_server(
             start_new_session=True,
             preexec_fn=die_with_parent,
         )
-    server = RunningServer(base_url=base_url, model_name=name, process=process, log_path=log_path)
+    server = RunningServer(base_url=base_url, model_name=config.default_model(), process=process, log_path=log_path,
+                           model_names=names)
     atexit.register(server.stop, 5.0)
     deadline = started + ready_timeout_s
     while True:
@@ -223,7 +261,7 @@ def start_server(
                 f"the LLM server exited with code {process.returncode} before it was ready; "
                 f"log {log_path}:\n{log_tail(log_path)}"
             )
-        if _ready(base_url, name):
+        if _ready(base_url, names):
             server.ready_s = round(time.monotonic() - started, 1)
             return server
         if time.monotonic() > deadline:
@@ -241,12 +279,17 @@ def serve(
     ready_timeout_s: float = 600.0,
     log: Callable[[str], None] | None = None,
 ) -> RunningServer:
-    """Set up (environment, weights) and start the server; return it once ready."""
+    """Set up (environment, weights, adapters) and start the server; return it once ready.
+
+    The returned server's ``model_name`` is the tuned adapter's name when the bundled adapter
+    (or an explicit one) is served, else the base model's; ``model_names`` lists them all.
+    """
     python, model = prepare_server(home, config, log=log)
+    config = resolve_adapters(config, log=log)
     label = config.port or "auto"
     log_path = llm_home(home) / "logs" / f"vllm-{config.device}-{label}.log"
     if log:
-        log(f"starting vLLM ({config.device}) for {config.model_name()}; log: {log_path}")
+        log(f"starting vLLM ({config.device}) for {', '.join(config.served_names())}; log: {log_path}")
     return start_server(python, model, config, log_path=log_path, ready_timeout_s=ready_timeout_s)
 
 

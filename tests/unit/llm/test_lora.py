@@ -1,0 +1,130 @@
+"""LoRA adapters beside the base model: checks, vLLM flags, the bundled default, model discovery."""
+
+from __future__ import annotations
+
+import json
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from crsagent.agent.cli import app
+from crsagent.agent.cli.eval_agent import default_models, split_models
+from crsagent.agent.errors import ConfigError
+from crsagent.agent.llm import lora
+from crsagent.agent.llm.lora import TUNED_MODEL_NAME, LoRAModule, bundled_adapters, lora_flags, parse_lora_module, read_adapter
+from crsagent.agent.llm.client import discover_model
+from crsagent.agent.llm.guard import allow_real_llm
+from crsagent.agent.llm.server import ServerConfig, resolve_adapters, server_command
+from crsagent.agent.llm.weights import BUNDLED_MODEL_NAME
+from crsagent.tests.support.loopback import loopback_server
+
+
+def _adapter(folder: Path, rank: int = 16, weights: bool = True, **extra: object) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "adapter_config.json").write_text(json.dumps({"peft_type": "LORA", "r": rank, "lora_alpha": 2 * rank, **extra}))
+    if weights:
+        (folder / "adapter_model.safetensors").write_bytes(b"\0" * 8)
+    return folder
+
+
+def test_read_adapter_checks_the_folder(tmp_path: Path) -> None:
+    module = read_adapter("crs", _adapter(tmp_path / "ok", rank=8))
+    assert module == LoRAModule("crs", (tmp_path / "ok").resolve(), 8)
+    with pytest.raises(ConfigError, match="adapter_config.json is missing"):
+        read_adapter("x", tmp_path / "nothing")
+    with pytest.raises(ConfigError, match="no weights"):
+        read_adapter("x", _adapter(tmp_path / "noweights", weights=False))
+    with pytest.raises(ConfigError, match="up to 512"):
+        read_adapter("x", _adapter(tmp_path / "huge", rank=1024))
+    with pytest.raises(ConfigError, match="LoRA adapters only"):
+        read_adapter("x", _adapter(tmp_path / "ia3", peft_type="IA3"))
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "adapter_config.json").write_text("{nope")
+    with pytest.raises(ConfigError, match="malformed"):
+        read_adapter("x", tmp_path / "bad")
+
+
+def test_parse_lora_module_takes_name_equals_path(tmp_path: Path) -> None:
+    assert parse_lora_module(f"tuned={_adapter(tmp_path / 'a')}").name == "tuned"
+    for spec in ("tuned", "=x", f"{tmp_path}/a"):
+        with pytest.raises(ConfigError):
+            parse_lora_module(spec)
+
+
+def test_lora_flags_cover_every_rank_and_name() -> None:
+    assert lora_flags([]) == []
+    one = lora_flags([LoRAModule("crs", Path("/a"), 16)])
+    assert one == ["--enable-lora", "--max-lora-rank", "16", "--max-loras", "1", "--lora-modules", "crs=/a"]
+    two = lora_flags([LoRAModule("a", Path("/a"), 12), LoRAModule("b", Path("/b"), 40)])
+    assert two[two.index("--max-lora-rank") + 1] == "64" and two[two.index("--max-loras") + 1] == "2"
+    assert two[-2:] == ["a=/a", "b=/b"]
+    comma = lora_flags([LoRAModule("c", Path("/x,y"), 8)])
+    assert json.loads(comma[-1]) == {"name": "c", "path": "/x,y"}  # vLLM reads a comma as JSON
+    with pytest.raises(ConfigError, match="differ"):
+        lora_flags([LoRAModule("a", Path("/a"), 8), LoRAModule("a", Path("/b"), 8)])
+
+
+def test_bundled_adapter_is_served_when_present_and_said_when_missing(tmp_path: Path) -> None:
+    said: list[str] = []
+    assert bundled_adapters(tmp_path / "missing", log=said.append) == ()
+    assert "serving the base model only" in said[-1]
+    (found,) = bundled_adapters(_adapter(tmp_path / "crs"), log=said.append)
+    assert found.name == TUNED_MODEL_NAME and "beside the base model" in said[-1]
+    with pytest.raises(ConfigError):  # present but broken: loud, not a silent fallback
+        bundled_adapters(_adapter(tmp_path / "broken", weights=False))
+
+
+def test_resolve_adapters_gives_the_bundled_model_its_tuned_adapter(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(lora, "bundled_adapter_dir", lambda: _adapter(tmp_path / TUNED_MODEL_NAME))
+    config = resolve_adapters(ServerConfig())
+    assert config.served_names() == (BUNDLED_MODEL_NAME, TUNED_MODEL_NAME)
+    assert config.default_model() == TUNED_MODEL_NAME
+    cmd = server_command(Path("py"), "/m", config, 8001)
+    assert cmd[cmd.index("--lora-modules") + 1] == f"{TUNED_MODEL_NAME}={tmp_path / TUNED_MODEL_NAME}"
+    assert cmd[cmd.index("--served-model-name") + 1] == BUNDLED_MODEL_NAME
+    # explicit choices stay; other models get none
+    assert resolve_adapters(ServerConfig(lora_modules=())).served_names() == (BUNDLED_MODEL_NAME,)
+    gpu = resolve_adapters(ServerConfig(model="Qwen/Qwen2.5-7B-Instruct", device="gpu"))
+    assert gpu.lora_modules == () and "--enable-lora" not in server_command(Path("py"), "q", gpu, 8001)
+    monkeypatch.setattr(lora, "bundled_adapter_dir", lambda: tmp_path / "absent")
+    base_only = resolve_adapters(ServerConfig())
+    assert base_only.default_model() == BUNDLED_MODEL_NAME and "--enable-lora" not in server_command(Path("py"), "/m", base_only, 1)
+
+
+def test_dry_run_prints_the_lora_flags(tmp_path: Path) -> None:
+    path = _adapter(tmp_path / "a")
+    result = CliRunner().invoke(app, ["llm", "serve", "--dry-run", "--home", str(tmp_path), "--lora", f"crs={path}"])
+    assert result.exit_code == 0, result.output
+    assert f"--enable-lora --max-lora-rank 16 --max-loras 1 --lora-modules crs={path}" in result.output
+    plain = CliRunner().invoke(app, ["llm", "serve", "--dry-run", "--home", str(tmp_path), "--no-lora"])
+    assert plain.exit_code == 0 and "--enable-lora" not in plain.output and "--served-model-name smollm2-135m-instruct" in plain.output
+    both = CliRunner().invoke(app, ["llm", "serve", "--dry-run", "--home", str(tmp_path), "--no-lora", "--lora", f"crs={path}"])
+    assert both.exit_code == 2
+
+
+def test_discovery_prefers_a_lora_adapter_over_its_base() -> None:
+    listing = {"data": [{"id": BUNDLED_MODEL_NAME, "parent": None}, {"id": TUNED_MODEL_NAME, "parent": BUNDLED_MODEL_NAME}]}
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802
+            body = json.dumps(listing).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    with loopback_server(Handler) as url, allow_real_llm():
+        assert discover_model(url) == TUNED_MODEL_NAME
+        listing["data"] = listing["data"][:1]
+        assert discover_model(url) == BUNDLED_MODEL_NAME
+
+
+def test_eval_agent_model_lists() -> None:
+    assert split_models(["a", "b,c", " a ", ""]) == ["a", "b", "c"]
+    assert default_models((BUNDLED_MODEL_NAME, TUNED_MODEL_NAME), TUNED_MODEL_NAME) == [TUNED_MODEL_NAME, BUNDLED_MODEL_NAME]
+    assert default_models((BUNDLED_MODEL_NAME,), BUNDLED_MODEL_NAME) == [BUNDLED_MODEL_NAME]
