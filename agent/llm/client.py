@@ -88,7 +88,10 @@ def http_clients(timeout_s: float, forbid_default: bool | None = None) -> tuple[
 def discover_model(
     base_url: str, *, api_key: str = "EMPTY", timeout_s: float = 10.0, forbid_default: bool | None = None
 ) -> str:
-    """The first model a server lists at ``GET {base_url}/models``.
+    """The model a server lists first at ``GET {base_url}/models``, its first LoRA adapter if any.
+
+    vLLM lists the base model, then each ``--lora-modules`` adapter with ``parent`` set to the
+    base's name; the adapter (the bundled model's tuned one) is preferred.
 
     Args:
         base_url: the OpenAI-compatible base URL (ending in ``/v1``).
@@ -117,7 +120,9 @@ def discover_model(
     ids = [m.get("id") for m in data if isinstance(m, dict) and m.get("id")]
     if not ids:
         raise LLMError(f"the server at {base_url} lists no model")
-    return str(ids[0])
+    # a LoRA adapter vLLM serves on a listed base (its entry names a parent) is the tuned model
+    tuned = [m["id"] for m in data if isinstance(m, dict) and m.get("id") and m.get("parent") in ids]
+    return str((tuned or ids)[0])
 
 
 @lru_cache(maxsize=1)
