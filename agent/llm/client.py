@@ -5,7 +5,9 @@ OpenAI, a test stub). It sets a per-request timeout, a bounded number of retries
 client retries connection errors, timeouts, 408/409/429 and 5xx with exponential backoff and
 jitter: 0.5 s, 1 s, 2 s ... capped at 8 s), and hands the openai client httpx clients whose
 transports honour the real-LLM guard (:mod:`crsagent.agent.llm.guard`). Sync (``invoke``) and
-async (``ainvoke``) paths both go through it.
+async (``ainvoke``) paths both go through it. A base URL listing several replicas
+(comma-separated) makes those transports spread requests over them and skip a dead one with
+backoff (:mod:`crsagent.agent.llm.fleet`).
 
 When no model name is configured and the server is down at start, the model is still made
 (:func:`discovering_chat_class`): it asks the server for its model name on the first request
@@ -26,6 +28,7 @@ from langchain_core.language_models import BaseChatModel
 from pydantic import PrivateAttr
 
 from crsagent.agent.errors import ConfigError, LLMError, LLMUnavailableError
+from crsagent.agent.llm.fleet import AsyncFleetTransport, Fleet, FleetTransport, split_urls
 from crsagent.agent.llm.guard import AsyncGuardTransport, GuardTransport, env_forbids
 from crsagent.agent.llm.profiles import ModelProfile, profile_for
 from crsagent.agent.settings import Settings
@@ -61,13 +64,18 @@ def request_timeout(timeout_s: float) -> Any:
     return _httpx().Timeout(timeout_s, connect=min(timeout_s, 10.0))
 
 
-def http_clients(timeout_s: float, forbid_default: bool | None = None) -> tuple[Any, Any]:
+def http_clients(
+    timeout_s: float, forbid_default: bool | None = None, urls: tuple[str, ...] = ()
+) -> tuple[Any, Any]:
     """A sync and an async httpx client for the openai SDK, both behind the real-LLM guard.
 
     Args:
         timeout_s: per-request timeout in seconds.
         forbid_default: the guard's switch outside any ``forbid_real_llm`` block; None reads
             ``CRSAGENT_FORBID_REAL_LLM`` now.
+        urls: LLM replicas; with more than one, both clients share one
+            :class:`~crsagent.agent.llm.fleet.Fleet` (round robin, dead replicas skipped with
+            backoff) and requests for the first URL go to each in turn.
 
     Returns:
         ``(sync_client, async_client)``.
@@ -75,13 +83,13 @@ def http_clients(timeout_s: float, forbid_default: bool | None = None) -> tuple[
     httpx = _httpx()
     forbid = env_forbids() if forbid_default is None else forbid_default
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=16)
-    sync_client = openai.DefaultHttpxClient(
-        transport=GuardTransport(httpx.HTTPTransport(limits=limits), forbid), timeout=request_timeout(timeout_s)
-    )
-    async_client = openai.DefaultAsyncHttpxClient(
-        transport=AsyncGuardTransport(httpx.AsyncHTTPTransport(limits=limits), forbid),
-        timeout=request_timeout(timeout_s),
-    )
+    sync_t: Any = GuardTransport(httpx.HTTPTransport(limits=limits), forbid)
+    async_t: Any = AsyncGuardTransport(httpx.AsyncHTTPTransport(limits=limits), forbid)
+    if len(urls) > 1:
+        fleet = Fleet(urls)
+        sync_t, async_t = FleetTransport(sync_t, fleet, httpx), AsyncFleetTransport(async_t, fleet, httpx)
+    sync_client = openai.DefaultHttpxClient(transport=sync_t, timeout=request_timeout(timeout_s))
+    async_client = openai.DefaultAsyncHttpxClient(transport=async_t, timeout=request_timeout(timeout_s))
     return sync_client, async_client
 
 
@@ -94,7 +102,8 @@ def discover_model(
     base's name; the adapter (the bundled model's tuned one) is preferred.
 
     Args:
-        base_url: the OpenAI-compatible base URL (ending in ``/v1``).
+        base_url: the OpenAI-compatible base URL (ending in ``/v1``); several comma-separated
+            replicas are asked in turn until one answers.
         api_key: sent as a bearer token.
         timeout_s: request timeout.
         forbid_default: as in :func:`http_clients`.
@@ -104,6 +113,15 @@ def discover_model(
         LLMError: the server lists no model.
         RealLLMForbiddenError: real requests are switched off.
     """
+    urls = split_urls(base_url)
+    if len(urls) > 1:
+        last: LLMUnavailableError | None = None
+        for one in urls:
+            try:
+                return discover_model(one, api_key=api_key, timeout_s=timeout_s, forbid_default=forbid_default)
+            except LLMUnavailableError as exc:
+                last = exc
+        raise LLMUnavailableError(f"no LLM replica answered: {last}")
     httpx = _httpx()
     forbid = env_forbids() if forbid_default is None else forbid_default
     transport = GuardTransport(httpx.HTTPTransport(), forbid)
@@ -191,7 +209,8 @@ def make_chat_model(
     an agent made while the LLM is down starts and degrades instead of failing.
 
     Args:
-        settings: where the server is (``llm_base_url``), which model, key, timeout, retries.
+        settings: where the server is (``llm_base_url``; several comma-separated replicas make a
+            fleet, see :mod:`crsagent.agent.llm.fleet`), which model, key, timeout, retries.
         model: the served model name; default ``settings.llm_model``, else asked from the server.
         profile: the model family's profile; default chosen from the model name.
         base_url: overrides ``settings.llm_base_url``.
@@ -229,10 +248,11 @@ def make_chat_model(
             log.warning("LLM server unreachable at start (%s); the model name is asked again at the first request", exc)
             name, pending = PENDING_MODEL, True
     prof = profile or profile_for(None if pending else name)
-    sync_client, async_client = http_clients(timeout, forbid)
+    urls = split_urls(url)
+    sync_client, async_client = http_clients(timeout, forbid, urls)
     params: dict[str, Any] = {
         "model": name,
-        "base_url": url,
+        "base_url": urls[0] if urls else url,
         "api_key": settings.llm_api_key or "EMPTY",
         "timeout": request_timeout(timeout),
         "max_retries": retries,
