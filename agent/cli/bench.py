@@ -8,7 +8,7 @@ import typer
 
 __all__ = ["app"]
 
-app = typer.Typer(no_args_is_help=True, help="Benchmarks: tools, a turn, the API, soak.")
+app = typer.Typer(no_args_is_help=True, help="Benchmarks: tools, a turn, the API, soak, replicas.")
 
 
 @app.command("api")
@@ -94,5 +94,28 @@ def soak(
         report = run_soak(
             settings_from(home), minutes=minutes, sessions=sessions, turns=turns, domain=domain, variant=variant,
             progress=start,
+        )
+    emit_json(report, json_path)
+
+
+@app.command("replicas")
+def replicas(
+    replicas: int = typer.Option(2, "--replicas", min=1, help="API replicas (crsagent serve --fake-llm processes)"),
+    json_path: Path | None = typer.Option(None, "--json", help="also write the report here"),
+    sessions: int = typer.Option(8, "--sessions", min=1, help="concurrent conversations"),
+    turns: int = typer.Option(6, "--turns", min=1, help="turns per conversation"),
+    burst: int = typer.Option(2, "--burst", min=1, help="turns of one session sent at once, each to another replica"),
+    domain: str = typer.Option("movies", "--domain", "-d", help="movies | office"),
+    variant: str = typer.Option("agent", "--variant", help="graph the replicas run (instant fake LLM)"),
+    home: Path | None = typer.Option(None, "--home", help="data home (default $CRSAGENT_HOME or ./.crsagent)"),
+) -> None:
+    """N API replicas on one PostgreSQL and a chroma server (loopback): lost and interleaved turns, latency."""
+    from crsagent.agent.cli.common import cli_errors, emit_json, progress_factory, settings_from
+    from crsagent.evals.bench.replicas import run_replicas_bench
+
+    with cli_errors(), progress_factory() as start:
+        report = run_replicas_bench(
+            settings_from(home), replicas=replicas, sessions=sessions, turns=turns, burst=burst, domain=domain,
+            variant=variant, progress=start,
         )
     emit_json(report, json_path)
