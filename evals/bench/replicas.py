@@ -6,7 +6,8 @@ counts; a chroma server (``chroma run``, :mod:`crsagent.tests.support.chroma`) h
 index, published from the built data home; N ``crsagent serve --fake-llm`` processes are the
 replicas (``--checkpoint-url`` the PostgreSQL, ``CRSAGENT_CHROMA_URL`` the chroma server).
 
-``sessions`` conversations run concurrently. Each sends its turns in bursts of ``burst``
+``sessions`` conversations run concurrently, each as its own user (so profiles are written
+too). Each sends its turns in bursts of ``burst``
 requests at once, turn k of session i to replica (i + k) mod N (with N >= ``burst`` every
 request of a burst reaches another replica), so the replicas must serialise them through the
 session lock.
@@ -20,7 +21,10 @@ Afterwards each session's checkpointed history is read from PostgreSQL:
 
 The report's last line (JSON) has ``replicas``, ``sessions``, ``turns``, ``turns_per_s``,
 ``turn_p50_ms``, ``turn_p95_ms``, ``lost_turns``, ``interleaved_turns``, ``errors`` and
-``vector_store`` (``"chroma-server"``), plus the replicas' start-up time and memory.
+``vector_store`` (``"chroma-server"``), plus the replicas' start-up time and memory, what the
+turns wrote to PostgreSQL (rows and bytes per turn, from ``pg_stat_user_tables`` and the
+tables' sizes) and the chroma server's memory and data size: the figures a capacity estimate
+needs (``docs/deployment.md``).
 """
 
 from __future__ import annotations
@@ -41,7 +45,29 @@ from crsagent.agent.settings import Settings
 from crsagent.evals.bench.api import dialogue, load_stats, wait_ready
 from crsagent.evals.bench.soak import rss_kib
 
-__all__ = ["run_replicas_bench", "audit_history"]
+__all__ = ["run_replicas_bench", "audit_history", "postgres_figures", "folder_bytes"]
+
+_TABLES = ("checkpoints", "checkpoint_blobs", "checkpoint_writes", "store", "crsagent_rate_hits")
+
+
+def folder_bytes(path: Path) -> int:
+    """Bytes of the files under ``path``."""
+    return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file())
+
+
+def postgres_figures(url: str) -> dict[str, dict[str, int]]:
+    """Per agent table: rows inserted and updated (``pg_stat_user_tables``) and total bytes."""
+    import psycopg
+
+    out: dict[str, dict[str, int]] = {}
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT relname, n_tup_ins, n_tup_upd, pg_total_relation_size(relid) FROM pg_stat_user_tables "
+            "WHERE relname = ANY(%s)", (list(_TABLES),),
+        ).fetchall()
+    for name, ins, upd, size in rows:
+        out[str(name)] = {"inserted": int(ins), "updated": int(upd), "bytes": int(size)}
+    return out
 
 
 def audit_history(messages: list[Any], sent: dict[str, str]) -> tuple[int, int]:
@@ -85,7 +111,8 @@ async def _load(urls: list[str], sessions: int, turns: int, burst: int, variant:
         t0 = time.perf_counter()
         try:
             r = await client.post(f"{url}/v1/chat/completions", headers={"X-Session-Id": session},
-                                  json={"model": variant, "messages": [{"role": "user", "content": text}]})
+                                  json={"model": variant, "user": f"user-{session}",
+                                        "messages": [{"role": "user", "content": text}]})
         except httpx.HTTPError as exc:
             errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
         else:
@@ -141,7 +168,8 @@ def run_replicas_bench(
     if replicas < 1 or burst < 1:
         raise ConfigError("need --replicas >= 1 and --burst >= 1")
     root = Path(tempfile.mkdtemp(prefix="crsagent-replicas-"))
-    with postgres_server() as pg_url, chroma_server() as chroma_url:
+    with postgres_server() as pg_url, chroma_server() as chroma:
+        chroma_url = chroma.url
         t0 = time.perf_counter()
         published = publish_index(replace(settings, chroma_url=chroma_url), domain)
         publish_s = time.perf_counter() - t0
@@ -161,6 +189,7 @@ def run_replicas_bench(
             advance = progress("replica turns", sessions * turns) if progress is not None else None
             run = asyncio.run(_load(urls, sessions, turns, burst, variant, advance))
             rss_mib = [round(rss_kib(pr.pid) / 1024, 1) for pr in procs]
+            chroma_rss_mib = round(rss_kib(chroma.pid) / 1024, 1)
         finally:
             for pr in procs:
                 pr.terminate()
@@ -176,7 +205,12 @@ def run_replicas_bench(
                 msgs = list(saved.checkpoint["channel_values"].get("messages") or []) if saved else []
                 lo, il = audit_history(msgs, sent)
                 lost, interleaved = lost + lo, interleaved + il
+        time.sleep(1.0)  # the replicas' statistics reach pg_stat_user_tables as their backends exit
+        tables = postgres_figures(pg_url)
+        chroma_bytes = folder_bytes(chroma.data_dir)
     stats = run["stats"]
+    done = max(1, stats["turns"])
+    session_tables = [t for t in ("checkpoints", "checkpoint_blobs", "checkpoint_writes", "store") if t in tables]
     return {
         "bench": "replicas",
         "replicas": replicas,
@@ -199,7 +233,13 @@ def run_replicas_bench(
         "chroma_collection": published["collection"],
         "chroma_items": published["items"],
         "chroma_publish_s": round(publish_s, 2),
+        "chroma_rss_mib": chroma_rss_mib,
+        "chroma_data_mib": round(chroma_bytes / 2**20, 1),
         "checkpoints": "postgresql",
+        "pg_rows_written_per_turn": round(sum(tables[t]["inserted"] + tables[t]["updated"]
+                                              for t in session_tables) / done, 1),
+        "pg_session_bytes_per_turn": round(sum(tables[t]["bytes"] for t in session_tables) / done),
+        "pg_tables": tables,
         "replica_start_s": round(start_s, 1),
         "replica_rss_mib": rss_mib,
     }

@@ -17,9 +17,25 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["find_chroma", "chroma_server"]
+__all__ = ["find_chroma", "chroma_server", "ChromaServer"]
+
+
+@dataclass(frozen=True)
+class ChromaServer:
+    """A running ``chroma run``.
+
+    Attributes:
+        url: ``http://127.0.0.1:PORT``.
+        pid: the server's process id.
+        data_dir: where it keeps its data.
+    """
+
+    url: str
+    pid: int
+    data_dir: Path
 
 
 def find_chroma() -> Path | None:
@@ -38,8 +54,8 @@ def _free_port() -> int:
 
 
 @contextmanager
-def chroma_server(startup_timeout_s: float = 60.0) -> Iterator[str]:
-    """Start ``chroma run``; yield its ``http://127.0.0.1:PORT`` URL.
+def chroma_server(startup_timeout_s: float = 60.0) -> Iterator[ChromaServer]:
+    """Start ``chroma run``; yield it (``.url`` is ``http://127.0.0.1:PORT``).
 
     Raises:
         RuntimeError: the command is missing or the server does not answer its heartbeat.
@@ -68,7 +84,7 @@ def chroma_server(startup_timeout_s: float = 60.0) -> Iterator[str]:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"chroma run did not answer in {startup_timeout_s:.0f} s: {log.read_text()[-2000:]}")
             time.sleep(0.2)
-        yield url
+        yield ChromaServer(url, proc.pid, root / "data")
     finally:
         proc.terminate()
         try:

@@ -31,8 +31,8 @@ QUERIES = ["a scary horror movie about a haunted house and ghosts", "astronauts 
 @pytest.fixture(scope="module")
 def chroma_url() -> Iterator[str]:
     """A chroma server on loopback for the module."""
-    with chroma_server() as url:
-        yield url
+    with chroma_server() as server:
+        yield server.url
 
 
 @pytest.fixture(scope="module")
