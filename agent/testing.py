@@ -3,7 +3,9 @@
 They are LangChain ``BaseChatModel`` subclasses and behave like ``ChatOpenAI`` where the agent
 relies on it: ``bind_tools(tools, tool_choice=...)`` and ``bind(response_format=...)`` reach
 the fake as request data, and ``with_structured_output(Schema, method="json_schema")`` returns
-a ``Schema`` instance. Sync and async calls both work. Every request is recorded (the newest
+a ``Schema`` instance. Sync and async calls both work, and so do ``stream`` / ``astream``: the
+answer comes one word per chunk (then a chunk per tool call), ``token_latency_s`` apart, and
+:attr:`~_FakeChatModel.stream_ends` records when each streamed answer was complete. Every request is recorded (the newest
 ``max_recorded`` of them; :class:`InstantChatModel` keeps 1,000, as servers and soaks run it
 for hours).
 
@@ -26,17 +28,18 @@ import asyncio
 import json
 import threading
 import time
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
 from langchain_core.output_parsers import JsonOutputParser
 from langchain_core.output_parsers.openai_tools import JsonOutputKeyToolsParser, PydanticToolsParser
-from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableLambda, RunnableMap, RunnablePassthrough
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel, ConfigDict, PrivateAttr
@@ -53,6 +56,9 @@ __all__ = [
     "tool_call_message",
     "minimal_instance",
 ]
+
+
+_WORDS = re.compile(r"\S+\s*|\s+")
 
 
 class UnexpectedCallError(AssertionError):
@@ -194,7 +200,10 @@ class _FakeChatModel(BaseChatModel):
         fake_usage: (prompt, completion) tokens reported per answer.
         max_recorded: how many requests :attr:`requests` keeps, newest last (None: all).
         latency_s: how long each answer takes, like a server's latency: ``time.sleep`` on the
-            sync path, ``asyncio.sleep`` on the async one (0: answer at once).
+            sync path, ``asyncio.sleep`` on the async one (0: answer at once). A streamed
+            answer waits this long before its first chunk.
+        token_latency_s: a streamed answer's wait between two chunks (one chunk per word of the
+            text, then one per tool call), like a server generating token by token.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -203,7 +212,9 @@ class _FakeChatModel(BaseChatModel):
     fake_usage: tuple[int, int] = (10, 5)
     max_recorded: int | None = None
     latency_s: float = 0.0
+    token_latency_s: float = 0.0
     _requests: list[FakeRequest] = PrivateAttr(default_factory=list)
+    _stream_ends: list[float] = PrivateAttr(default_factory=list)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     _ids: int = PrivateAttr(default=0)
     _in_flight: int = PrivateAttr(default=0)
@@ -224,6 +235,12 @@ class _FakeChatModel(BaseChatModel):
         """The most requests this model was answering at the same time."""
         with self._lock:
             return self._max_in_flight
+
+    @property
+    def stream_ends(self) -> list[float]:
+        """``time.monotonic()`` when each streamed answer's last chunk was generated, oldest first."""
+        with self._lock:
+            return list(self._stream_ends)
 
     def _enter(self) -> None:
         with self._lock:
@@ -362,6 +379,68 @@ class _FakeChatModel(BaseChatModel):
     def _complete(self, messages: list[BaseMessage], kwargs: dict[str, Any]) -> ChatResult:
         request = self._request(messages, kwargs)
         return self._result(self._to_message(self._answer(request), request))
+
+    def _chunks(self, messages: list[BaseMessage], kwargs: dict[str, Any]) -> list[ChatGenerationChunk]:
+        """The answer as stream chunks: a chunk per word, a chunk per tool call, usage on the last."""
+        message = self._complete(messages, kwargs).generations[0].message
+        text = message.text if isinstance(message.text, str) else ""
+        chunks = [AIMessageChunk(content=w, id=message.id) for w in _WORDS.findall(text)]
+        for i, call in enumerate(getattr(message, "tool_calls", None) or []):
+            chunks.append(AIMessageChunk(content="", id=message.id, tool_call_chunks=[{
+                "name": call["name"], "args": json.dumps(call["args"]), "id": call.get("id"), "index": i,
+                "type": "tool_call_chunk"}]))
+        if not chunks:
+            chunks.append(AIMessageChunk(content="", id=message.id))
+        chunks[-1].usage_metadata = message.usage_metadata
+        chunks[-1].response_metadata = dict(message.response_metadata)
+        return [ChatGenerationChunk(message=c) for c in chunks]
+
+    def _ended(self) -> None:
+        with self._lock:
+            self._stream_ends.append(time.monotonic())
+            del self._stream_ends[:-1000]
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        self._enter()
+        try:
+            if self.latency_s > 0:
+                time.sleep(self.latency_s)
+            chunks = self._chunks(messages, kwargs)
+            for i, chunk in enumerate(chunks):
+                if i and self.token_latency_s > 0:
+                    time.sleep(self.token_latency_s)
+                if i == len(chunks) - 1:
+                    self._ended()
+                yield chunk
+        finally:
+            self._leave()
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        self._enter()
+        try:
+            if self.latency_s > 0:
+                await asyncio.sleep(self.latency_s)
+            chunks = self._chunks(messages, kwargs)
+            for i, chunk in enumerate(chunks):
+                if i and self.token_latency_s > 0:
+                    await asyncio.sleep(self.token_latency_s)
+                if i == len(chunks) - 1:
+                    self._ended()
+                yield chunk
+        finally:
+            self._leave()
 
 
 class ScriptedChatModel(_FakeChatModel):

@@ -5,16 +5,26 @@ The LLM's reply may recommend only items that this turn's tools returned (``reco
 in a successful result grounds an item); items it looked up (``get_items``,
 ``explain_items``), the user's liked items, the items in focus and earlier suggestions may be
 named as references. Rejected and disliked items never appear: the guard removes their
-sentences. A reply the guard had to cut at all (an ungrounded or turned-down item, an invented
-title, a false fact, the instructions repeated) fails, as does one that answers a request for
-items (``recommend`` or ``reject`` intent) with no tool call and no grounded item. The structured recommendations are the allowed items the reply names, with the
-``recommend`` tool's scores and grounded explanations. A reply with nothing left after the
-guard, or one that names none of the items ``recommend`` returned (when it returned any), fails
-(``guard_rejected``).
+sentences. The guard judges the reply sentence by sentence, as it is written
+(:mod:`crsagent.graphs.reply_gate`), so that a streamed reply goes out as soon as it is safe:
+
+* a sentence that breaks a rule (an ungrounded or turned-down item, an invented title, a false
+  fact, the instructions repeated, a tool call written as text) before anything was released
+  fails the reply (``guard_rejected``); after sentences were released, it ends the reply there;
+* sentences are held until the reply can carry the turn: it names one of the items
+  ``recommend`` returned (when it returned any), it names a grounded item when the user asked
+  for items (``recommend`` or ``reject`` intent) and no tool ran, and it has two words or more.
+  A reply that never gets there fails (``guard_rejected``). Until the reply is complete, a
+  prefix that names no item at all is held too, so text written before a tool call ("let me
+  look that up") is never sent, and a reply without items goes out when it is complete.
+
+The structured recommendations are the allowed items the reply names, with the ``recommend``
+tool's scores and grounded explanations.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,10 +37,12 @@ from crsagent.graphs.nodes.tools import result_item_ids
 from crsagent.graphs.nodes.understand import AGENT_KEY
 from crsagent.graphs.prompting import instruction_shingles, words
 from crsagent.graphs.ranking import echo_candidates
+from crsagent.graphs.reply_gate import SentenceGate, Verdict, gate_text
 from crsagent.graphs.state import Candidate, CRSState
 from langchain_core.messages import AIMessage, ToolMessage
 
-__all__ = ["AgentReply", "ASKS_FOR_ITEMS", "RECOMMENDING_TOOLS", "LOOKUP_TOOLS", "turn_tool_results", "accept_reply", "agent_action"]
+__all__ = ["AgentReply", "ASKS_FOR_ITEMS", "RECOMMENDING_TOOLS", "LOOKUP_TOOLS", "RAW_TOOL_CALL", "ReplyRules",
+           "turn_tool_results", "accept_reply", "agent_action"]
 
 #: The built-in tools whose items the reply may recommend (custom tools' items may be, too).
 RECOMMENDING_TOOLS: frozenset[str] = frozenset({"recommend", "search_products", "vector_search", "score_intents"})
@@ -38,6 +50,8 @@ RECOMMENDING_TOOLS: frozenset[str] = frozenset({"recommend", "search_products", 
 ASKS_FOR_ITEMS: frozenset[str] = frozenset({"recommend", "reject"})
 #: Tools whose items the reply may name as references (facts, explanations).
 LOOKUP_TOOLS: frozenset[str] = frozenset({"get_items", "explain_items"})
+#: Text that shows the model tried to call a tool in a format the server's parser did not read.
+RAW_TOOL_CALL = re.compile(r"<tool_call>|\[TOOL_CALLS\]|<\|python_tag\|>|^\s*\{\s*\"(name|function)\"\s*:", re.M)
 
 
 @dataclass
@@ -92,50 +106,105 @@ def _named(tk: Any, item_id: str, text: str) -> int:
     return 0
 
 
-def accept_reply(state: CRSState, ctx: CRSContext, text: str) -> AgentReply:
-    """Guard the LLM's reply and build the turn's update (or say why it cannot carry the turn)."""
-    tk = ctx.toolkit
-    belief = merge_belief(state.get("belief"), {})
-    results = turn_tool_results(state)
-    called = {m.name or "" for m in results}
-    recommendable: list[str] = []
-    looked_up: list[str] = []
-    for m in results:  # custom tools count as recommending: their items are grounded by their item_id keys
-        (looked_up if m.name in LOOKUP_TOOLS else recommendable).extend(result_item_ids(m))
-    blocked = set(disliked_ids(belief)) | set(belief.get("rejected") or [])
-    excluded = set(excluded_ids(belief))
-    focus = [i for i in state.get("focus") or [] if tk.has(i)]
-    references = (set(liked_ids(belief)) | set(belief.get("recommended") or []) | set(focus) | set(looked_up)) - blocked
-    allowed = [i for i in dict.fromkeys(recommendable) if i not in excluded and tk.has(i)]
-    g = guard_reply(text, linker=tk.linker, allowed=set(allowed), blocked=blocked, references=references,
-                    check=fact_checker(tk, references), secret=instruction_shingles())
-    note = f"guard removed {len(g.removed)} item(s)" if g.removed else ""
-    cut = len(split_sentences(g.reply)) < len(split_sentences(text.strip()))
-    if cut or g.removed or g.violations:
-        why = "; ".join([note] * bool(note) + [f"{len(g.violations)} false fact(s)"] * bool(g.violations)) or \
-            "an invented title or the instructions repeated"
-        return AgentReply("guard_rejected", f"the reply breaks the grounding rules ({why})")
-    if any(_named(tk, i, g.reply) for i in blocked):
-        return AgentReply("guard_rejected", "the reply names an item the user turned down")
-    # long product titles (office) the linker does not link still count when quoted exactly
-    quoted = {i: at for i in allowed if i not in g.recommended and (at := _named(tk, i, g.reply))}
-    recommended = list(g.recommended) + sorted(quoted, key=quoted.__getitem__)
-    if len(words(g.reply)) < 2:
-        return AgentReply("guard_rejected", f"nothing usable left of the reply ({note or 'empty'})")
-    returned = any(m.name == "recommend" and result_item_ids(m) for m in results)
-    if returned and not recommended:
-        return AgentReply("guard_rejected", "the reply names none of the items recommend returned" + (f"; {note}" if note else ""))
-    if not results and not recommended and state.get("intent") in ASKS_FOR_ITEMS:
-        return AgentReply("guard_rejected", "the user asked for recommendations; the reply used no tool and names none")
+class ReplyRules:
+    """What the guard allows in this turn's reply, worked out once per LLM answer.
+
+    Args:
+        state: the graph state (this turn's tool results, the belief).
+        ctx: the run context (toolkit, ``n_recommend``).
+    """
+
+    def __init__(self, state: CRSState, ctx: CRSContext) -> None:
+        tk = self.toolkit = ctx.toolkit
+        self.state, self.ctx = state, ctx
+        self.belief = belief = merge_belief(state.get("belief"), {})
+        self.results = results = turn_tool_results(state)
+        self.called = {m.name or "" for m in results}
+        recommendable: list[str] = []
+        looked_up: list[str] = []
+        for m in results:  # custom tools count as recommending: their items are grounded by their item_id keys
+            (looked_up if m.name in LOOKUP_TOOLS else recommendable).extend(result_item_ids(m))
+        self.blocked = set(disliked_ids(belief)) | set(belief.get("rejected") or [])
+        excluded = set(excluded_ids(belief))
+        focus = [i for i in state.get("focus") or [] if tk.has(i)]
+        references = (set(liked_ids(belief)) | set(belief.get("recommended") or []) | set(focus) | set(looked_up)) - self.blocked
+        self.allowed = [i for i in dict.fromkeys(recommendable) if i not in excluded and tk.has(i)]
+        self._guard = {"linker": tk.linker, "allowed": set(self.allowed), "blocked": self.blocked,
+                       "references": references, "check": fact_checker(tk, references), "secret": instruction_shingles()}
+        self.returned = any(m.name == "recommend" and result_item_ids(m) for m in results)
+        self.asks = not results and state.get("intent") in ASKS_FOR_ITEMS
+
+    def recommended(self, reply: str) -> tuple[Any, list[str]]:
+        """The guard's result on ``reply`` and the allowed items it names, in reply order."""
+        g = guard_reply(reply, **self._guard)
+        # long product titles (office) the linker does not link still count when quoted exactly
+        quoted = {i: at for i in self.allowed if i not in g.recommended and (at := _named(self.toolkit, i, g.reply))}
+        return g, list(g.recommended) + sorted(quoted, key=quoted.__getitem__)
+
+    def judge(self, prefix: str, final: bool = True) -> Verdict:
+        """The verdict on a reply prefix of whole sentences (a :data:`~crsagent.graphs.reply_gate.Judge`).
+
+        Until the reply is complete (``final``), a prefix that names no item is held: text
+        without items goes out whole, and text before a tool call ("let me look that up") never.
+        """
+        if RAW_TOOL_CALL.search(prefix):
+            return Verdict("fail", "a tool call written into the reply text")
+        g, recommended = self.recommended(prefix)
+        note = f"guard removed {len(g.removed)} item(s)" if g.removed else ""
+        cut = len(split_sentences(g.reply)) < len(split_sentences(prefix.strip()))
+        if cut or g.removed or g.violations:
+            why = "; ".join([note] * bool(note) + [f"{len(g.violations)} false fact(s)"] * bool(g.violations)) or \
+                "an invented title or the instructions repeated"
+            return Verdict("fail", f"the reply breaks the grounding rules ({why})")
+        if any(_named(self.toolkit, i, g.reply) for i in self.blocked):
+            return Verdict("fail", "the reply names an item the user turned down")
+        if len(words(g.reply)) < 2:
+            return Verdict("hold", "nothing usable left of the reply")
+        if self.returned and not recommended:
+            return Verdict("hold", "the reply names none of the items recommend returned")
+        if self.asks and not recommended:
+            return Verdict("hold", "the user asked for recommendations; the reply used no tool and names none")
+        if not final and not (recommended or g.references):
+            return Verdict("hold", "no item named yet")
+        return Verdict("ok")
+
+    def gate(self) -> SentenceGate:
+        """A sentence gate over these rules (for a reply being streamed)."""
+        return SentenceGate(self.judge)
+
+
+def accept_reply(state: CRSState, ctx: CRSContext, text: str, *, rules: ReplyRules | None = None,
+                 gate: SentenceGate | None = None) -> AgentReply:
+    """Guard the LLM's reply and build the turn's update (or say why it cannot carry the turn).
+
+    The reply is what the sentence gate releases (:mod:`crsagent.graphs.reply_gate`): the
+    sentences up to the first one the guard refuses, once they can carry the turn.
+
+    Args:
+        state: the graph state.
+        ctx: the run context.
+        text: the LLM's reply text.
+        rules: the rules worked out for this answer (made when None).
+        gate: the gate the reply was streamed through; None runs one over ``text``.
+    """
+    rules = rules or ReplyRules(state, ctx)
+    if gate is None:
+        gate = gate_text(rules.judge, text)
+    if not gate.released:
+        return AgentReply("guard_rejected", gate.note or "nothing usable in the reply")
+    tk, belief, results = rules.toolkit, rules.belief, rules.results
+    reply = gate.released
+    _, recommended = rules.recommended(reply)
+    note = f"guard cut the reply after {gate.sentences} sentence(s): {gate.note}" if gate.state == "cut" else ""
     named = recommended[: ctx.n_recommend + 2]
-    ranking = _ranking(results, allowed)
+    ranking = _ranking(results, rules.allowed)
     by_id = {c["item_id"]: c for c in ranking}
     first = [by_id[i] for i in named if i in by_id]
     candidates = first + [c for c in ranking if c["item_id"] not in set(named)]
     recs = recommendation_records(tk, named, candidates, explain(tk, named, belief, candidates)) if named else []
-    action = agent_action(called, named)
+    action = agent_action(rules.called, named)
     update: dict[str, Any] = {
-        "messages": [AIMessage(content=g.reply, additional_kwargs={AGENT_KEY: {"recommended": named, "action": action}})],
+        "messages": [AIMessage(content=reply, additional_kwargs={AGENT_KEY: {"recommended": named, "action": action}})],
         "recommendations": recs,
         "candidates": candidates,
         "echoes": echo_candidates(tk, belief, ctx.weights),

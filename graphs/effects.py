@@ -24,6 +24,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from crsagent.agent.llm.calls import ainvoke_chat, invoke_chat
+from crsagent.agent.llm.stream_calls import astream_chat, stream_chat
 from crsagent.agent.llm.usage import UsageMeter
 from crsagent.agent.memory import aload_profile, load_profile
 
@@ -34,11 +35,16 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class ChatCall:
-    """One chat request: the answer (an ``AIMessage``) is sent back, a typed LLM error thrown in."""
+    """One chat request: the answer (an ``AIMessage``) is sent back, a typed LLM error thrown in.
+
+    With ``on_chunk`` the answer is streamed (:mod:`crsagent.agent.llm.stream_calls`): each
+    chunk goes to it as it arrives, and it returns False to stop the stream early.
+    """
 
     model: Any
     messages: Sequence[Any]
     meter: UsageMeter | None = None
+    on_chunk: Any = None
 
 
 @dataclass(frozen=True)
@@ -63,8 +69,10 @@ def run_steps(steps: Steps[T]) -> T:
         effect = next(steps)
         while True:
             try:
-                if isinstance(effect, ChatCall):
-                    result: Any = invoke_chat(effect.model, list(effect.messages), usage=effect.meter)
+                if isinstance(effect, ChatCall) and effect.on_chunk is not None:
+                    result: Any = stream_chat(effect.model, effect.messages, on_chunk=effect.on_chunk, usage=effect.meter)
+                elif isinstance(effect, ChatCall):
+                    result = invoke_chat(effect.model, list(effect.messages), usage=effect.meter)
                 elif isinstance(effect, ProfileRead):
                     result = load_profile(effect.store, effect.user_id)
                 else:
@@ -83,8 +91,11 @@ async def arun_steps(steps: Steps[T]) -> T:
         effect = next(steps)
         while True:
             try:
-                if isinstance(effect, ChatCall):
-                    result: Any = await ainvoke_chat(effect.model, list(effect.messages), usage=effect.meter)
+                if isinstance(effect, ChatCall) and effect.on_chunk is not None:
+                    result: Any = await astream_chat(effect.model, effect.messages, on_chunk=effect.on_chunk,
+                                                     usage=effect.meter)
+                elif isinstance(effect, ChatCall):
+                    result = await ainvoke_chat(effect.model, list(effect.messages), usage=effect.meter)
                 elif isinstance(effect, ProfileRead):
                     result = await aload_profile(effect.store, effect.user_id)
                 else:

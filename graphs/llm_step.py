@@ -167,6 +167,7 @@ def chat_steps(
     step: str,
     reserve: int = 0,
     model: Any = None,
+    on_chunk: Any = None,
 ) -> Steps[tuple[AIMessage | None, TurnUsage]]:
     """One plain chat request (text or tool calls), as node steps (``yield from`` it).
 
@@ -177,6 +178,7 @@ def chat_steps(
         step: the step's name, for notes.
         reserve: LLM requests to keep for later steps.
         model: a bound model (``bind_tools``) to call instead of ``ctx.llm``.
+        on_chunk: stream the answer through it (:class:`~crsagent.graphs.effects.ChatCall`).
 
     Returns:
         (the AIMessage or None, usage update). An empty answer without tool calls counts as
@@ -188,7 +190,7 @@ def chat_steps(
         return None, degraded(f"{step}: {exc}")
     meter = UsageMeter()
     try:
-        answer = yield ChatCall(model if model is not None else ctx.llm, list(messages), meter)
+        answer = yield ChatCall(model if model is not None else ctx.llm, list(messages), meter, on_chunk)
     except LLMError as exc:
         return None, degraded(f"{step}: {type(exc).__name__}: {exc}", meter_usage(meter))
     text = answer.text if isinstance(answer.text, str) else str(answer.content)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine, Sequence
+from collections.abc import AsyncIterator, Coroutine, Iterator, Sequence
 from contextlib import nullcontext
 from typing import Any, TypeVar
 
@@ -31,6 +31,7 @@ from crsagent.graphs.belief import belief_view, merge_belief
 from crsagent.graphs.builder import build_crs_graph
 from crsagent.graphs.context import Budgets, CRSContext
 from crsagent.graphs.ranking import DEFAULT_WEIGHTS, FusionWeights, catalogue_ranking
+from crsagent.graphs.streaming import TurnEvent, astream_graph, stream_graph
 from crsagent.graphs.trace import turn_trace
 from crsagent.graphs.variants import get_variant
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage
@@ -365,6 +366,36 @@ class CRSAgent:
         inp = {"messages": self._history(messages)}
         state = self._invoke(self.stateless_graph, inp, self.context(user_id, ranking_k), None)
         return self.result(state, ranking_k=ranking_k)
+
+    # -- streaming (crsagent.graphs.streaming) -----------------------------------------
+    def astream_turn(self, text: str, *, thread_id: str, user_id: str | None = None) -> AsyncIterator[TurnEvent]:
+        """:meth:`aturn` as events: reply text as the guard releases it, tools as they start,
+        then :class:`~crsagent.graphs.streaming.TurnDone` with the result.
+
+        Raises:
+            EmptyQueryError: blank message (at once, before any event).
+            ToolInputError: message too long or no thread id.
+        """
+        if not thread_id:
+            raise ToolInputError("a thread id is required")
+        inp = {"messages": [HumanMessage(content=_clean(text))]}
+        return astream_graph(self, self.graph, inp, self.context(user_id), thread_id,
+                             lambda state: self.result(state, thread_id=thread_id))
+
+    def astream_history(self, messages: list[ChatMessage], *, user_id: str | None = None,
+                        ranking_k: int = 50) -> AsyncIterator[TurnEvent]:
+        """:meth:`arun_history` as events (see :meth:`astream_turn`)."""
+        inp = {"messages": self._history(messages)}
+        return astream_graph(self, self.stateless_graph, inp, self.context(user_id, ranking_k), None,
+                             lambda state: self.result(state, ranking_k=ranking_k))
+
+    def stream_turn(self, text: str, *, thread_id: str, user_id: str | None = None) -> Iterator[TurnEvent]:
+        """Synchronous :meth:`astream_turn`."""
+        if not thread_id:
+            raise ToolInputError("a thread id is required")
+        inp = {"messages": [HumanMessage(content=_clean(text))]}
+        return stream_graph(self, self.graph, inp, self.context(user_id), thread_id,
+                            lambda state: self.result(state, thread_id=thread_id))
 
     # -- extras ------------------------------------------------------------------------
     def profile(self, user_id: str) -> dict[str, Any] | None:

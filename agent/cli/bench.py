@@ -18,6 +18,7 @@ def api(
     turns: int = typer.Option(5, "--turns", min=1, help="turns per conversation"),
     domain: str = typer.Option("movies", "--domain", "-d", help="movies | office"),
     variant: str = typer.Option("full", "--variant", help="graph variant to load"),
+    stream: bool = typer.Option(False, "--stream", help="stream the API answers; report ttft/turn p50 and p95"),
     home: Path | None = typer.Option(None, "--home", help="data home (default $CRSAGENT_HOME or ./.crsagent)"),
 ) -> None:
     """Load the HTTP API (instant fake LLM) and the in-process agent the same way; compare."""
@@ -26,7 +27,8 @@ def api(
 
     with cli_errors(), progress_factory() as start:
         report = run_api_bench(
-            settings_from(home), sessions=sessions, turns=turns, domain=domain, variant=variant, progress=start
+            settings_from(home), sessions=sessions, turns=turns, domain=domain, variant=variant, progress=start,
+            stream=stream,
         )
     emit_json(report, json_path)
 
@@ -40,6 +42,7 @@ def turn(
     llm_turns: int = typer.Option(8, "--llm-turns", min=1, help="measured turns with the real LLM"),
     domain: str = typer.Option("movies", "--domain", "-d", help="catalogue (the dialogues are ReDial movie dialogues)"),
     variant: str = typer.Option("full", "--variant", help="graph variant"),
+    stream: bool = typer.Option(True, "--stream/--no-stream", help="stream the turns (as crsagent chat does)"),
     home: Path | None = typer.Option(None, "--home", help="data home (default $CRSAGENT_HOME or ./.crsagent)"),
 ) -> None:
     """Per-turn overhead with an instant fake LLM (everything but generation); optionally a real LLM."""
@@ -49,7 +52,7 @@ def turn(
     with cli_errors(), progress_factory() as start:
         report = run_turn_bench(
             settings_from(home), turns=turns, domain=domain, variant=variant, llm_base_url=llm_base_url,
-            llm_model=llm_model, llm_turns=llm_turns, progress=start,
+            llm_model=llm_model, llm_turns=llm_turns, progress=start, stream=stream,
         )
     emit_json(report, json_path)
 

@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from crsagent.agent.cli.common import cli_errors, console, err_console, progress_factory, settings_from
-from crsagent.agent.errors import CrsAgentError, UserError
+from crsagent.agent.errors import AgentRunError, CrsAgentError, UserError
 from crsagent.agent.settings import Settings
 from crsagent.agent.turns import AgentRunner, TurnResult
 
@@ -123,21 +123,50 @@ class ChatSession:
         return True
 
     def send(self, text: str) -> TurnResult | None:
-        """One turn; a typed error is printed (the chat goes on) and counted."""
+        """One turn, streamed when the runner can (``stream_turn``); a typed error is printed
+        (the chat goes on) and counted."""
         self.turns += 1
         started = time.perf_counter()
+        streamer = getattr(self.runner, "stream_turn", None)
+        shown = False
         try:
-            result = self.runner.turn(text, thread_id=self.thread_id, user_id=self.user_id)
+            if streamer is None:
+                result = self.runner.turn(text, thread_id=self.thread_id, user_id=self.user_id)
+            else:
+                result, shown = self._streamed(streamer(text, thread_id=self.thread_id, user_id=self.user_id))
         except CrsAgentError as exc:
             self.failed_turns += 1
             self.out.print(f"[red]error:[/red] {type(exc).__name__}: {exc}", highlight=False)
             return None
-        self.render(result, time.perf_counter() - started)
+        self.render(result, time.perf_counter() - started, shown=shown)
         return result
 
-    def render(self, result: TurnResult, seconds: float) -> None:
-        """Print the reply and a table of the recommendations with their explanations."""
-        self.out.print(f"[bold green]agent[/bold green] {result.reply or '(no reply)'}", highlight=False)
+    def _streamed(self, events: Iterable[Any]) -> tuple[TurnResult, bool]:
+        """Print a streamed turn's reply as the guard releases it; (the result, whether the reply was printed)."""
+        from crsagent.graphs.streaming import ReplyDelta, ToolStarted, TurnDone
+
+        sent = ""
+        for event in events:
+            if isinstance(event, ToolStarted) and not sent:
+                self.out.print(f"[dim]  … {event.name}[/dim]", highlight=False)
+            elif isinstance(event, ReplyDelta):
+                if not sent:
+                    self.out.print("[bold green]agent[/bold green] ", end="")
+                self.out.print(event.text, end="", markup=False, highlight=False)
+                sent += event.text
+            elif isinstance(event, TurnDone):
+                if not sent:
+                    return event.result, False
+                rest = event.result.reply[len(sent):] if event.result.reply.startswith(sent) else ""
+                self.out.print(rest, markup=False, highlight=False)
+                return event.result, True
+        raise AgentRunError("the streamed turn ended without a result")
+
+    def render(self, result: TurnResult, seconds: float, *, shown: bool = False) -> None:
+        """Print the reply (unless ``shown``: it was streamed) and a table of the recommendations
+        with their explanations."""
+        if not shown:
+            self.out.print(f"[bold green]agent[/bold green] {result.reply or '(no reply)'}", highlight=False)
         if result.recommendations:
             table = Table(show_header=True, header_style="bold", expand=False, show_lines=True)
             table.add_column("#", justify="right", no_wrap=True)

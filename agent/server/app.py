@@ -72,6 +72,7 @@ def create_app(runner_factory: RunnerFactory, config: ServerConfig | None = None
                 await service.pool.get(cfg.default_variant)
             yield
         finally:
+            await service.streams.drain()  # streamed turns whose client left still finish and checkpoint
             await service.pool.aclose()
             if cfg.shared_state_url is not None:
                 await service.locks.aclose()
@@ -153,11 +154,13 @@ def create_app(runner_factory: RunnerFactory, config: ServerConfig | None = None
         resumes a checkpointed thread with only the last user message; without one the whole
         history is replayed statelessly. ``user`` keys the profile memory."""
         plan = service.plan(body, x_session_id, tenant)
-        result = await service.run(plan)
         headers = dict(response_headers(plan))
-        if plan.stream:
+        if plan.stream:  # the turn runs on its own task; an error before its first event is an HTTP error
+            turn = service.start_stream(plan)
+            first = await turn.next()
             headers.update({"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-            return StreamingResponse(to_stream(plan, result), media_type="text/event-stream", headers=headers)
+            return StreamingResponse(to_stream(plan, first, turn), media_type="text/event-stream", headers=headers)
+        result = await service.run(plan)
         completion = to_completion(plan, result)
         return JSONResponse(completion.model_dump(mode="json"), headers=headers)
 

@@ -2,15 +2,15 @@
 
 Nothing here knows about FastAPI: :meth:`ChatService.plan` checks a request and decides what
 to run, :meth:`ChatService.run` runs it on the variant's runner (a session's turns one at a
-time, everything else concurrently), and :func:`to_completion` / :func:`to_stream` shape the
-:class:`~crsagent.agent.turns.TurnResult` as OpenAI's wire format.
+time, everything else concurrently), :meth:`ChatService.start_stream` runs it as a stream of
+events, and :func:`to_completion` / :func:`to_stream` shape them as OpenAI's wire format.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,8 +32,10 @@ from crsagent.agent.server.agent_runners import aseed_thread
 from crsagent.agent.server.privacy import ConversationData
 from crsagent.agent.server.runners import RunnerPool
 from crsagent.agent.server.sessions import SessionLocks, resolve_session_id, scoped
-from crsagent.agent.server.streaming import completion_chunks
+from crsagent.agent.server.streaming import ChunkWriter, sse_stream
+from crsagent.agent.server.turn_stream import TurnStream, TurnStreams, runner_events
 from crsagent.agent.turns import ChatMessage, TurnResult
+from crsagent.graphs.streaming import TurnDone, TurnEvent
 
 __all__ = ["TurnPlan", "ChatService", "refuse_unsupported", "to_completion", "to_stream", "response_headers"]
 
@@ -119,6 +121,7 @@ class ChatService:
         self.pool = pool
         self.config = config
         self.locks = SessionLocks()
+        self.streams = TurnStreams()
 
     def plan(
         self, request: ChatCompletionRequest, session_header: str | None = None, tenant: str | None = None
@@ -212,6 +215,33 @@ class ChatService:
             raise from_agent_error(exc, retry_after_s=self.config.retry_after_s) from exc
 
 
+    def start_stream(self, plan: TurnPlan) -> TurnStream:
+        """Start the planned turn as a stream of events, on its own task (it runs to its end
+        even when the client leaves; see :mod:`crsagent.agent.server.turn_stream`).
+
+        The session's lock is held, and a new session seeded, as in :meth:`run`; errors come
+        out of :meth:`TurnStream.next` as :class:`APIError`.
+        """
+
+        async def events() -> AsyncIterator[TurnEvent]:
+            runner = await self.pool.get(plan.variant)
+            if plan.thread_id is None:
+                async for event in runner_events(runner, text=plan.text, history=plan.history, thread_id=None,
+                                                 user_id=plan.user_key):
+                    yield event
+                return
+            async with self.locks.hold(plan.thread_id):
+                seeded = await self._seed(runner, plan) if _has_earlier_messages(plan) else None
+                if seeded is not None:
+                    yield TurnDone(seeded)
+                    return
+                async for event in runner_events(runner, text=plan.text, history=plan.history,
+                                                 thread_id=plan.thread_id, user_id=plan.user_key):
+                    yield event
+
+        return self.streams.start(events, self.config.retry_after_s)
+
+
 def _has_earlier_messages(plan: TurnPlan) -> bool:
     return any(m.role != "system" for m in plan.history[:-1])
 
@@ -253,19 +283,10 @@ def to_completion(plan: TurnPlan, result: TurnResult) -> ChatCompletion:
     )
 
 
-def to_stream(plan: TurnPlan, result: TurnResult) -> Iterator[str]:
-    """The streamed answer: SSE events, ``data: [DONE]`` last."""
-    recs, usage, info = _parts(plan, result)
-    return completion_chunks(
-        completion_id=plan.completion_id,
-        created=plan.created,
-        model=plan.model,
-        reply=result.reply,
-        recommendations=recs,
-        usage=usage,
-        info=info,
-        include_usage=plan.include_usage,
-    )
+def to_stream(plan: TurnPlan, first: TurnEvent, turn: TurnStream) -> AsyncIterator[str]:
+    """The streamed answer: SSE events of a started turn whose first event is known, ``data: [DONE]`` last."""
+    return sse_stream(ChunkWriter(plan.completion_id, plan.created, plan.model), first, turn.next,
+                      lambda result: _parts(plan, result), plan.include_usage)
 
 
 def response_headers(plan: TurnPlan) -> Mapping[str, str]:

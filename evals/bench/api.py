@@ -67,11 +67,18 @@ def dialogue(index: int, turns: int) -> list[str]:
     return msgs
 
 
-def load_stats(latencies_s: list[float], wall_s: float, errors: int) -> dict[str, float | int]:
-    """Turns per second and latency percentiles of one load run."""
+def load_stats(latencies_s: list[float], wall_s: float, errors: int,
+               ttft_s: list[float] | None = None) -> dict[str, float | int]:
+    """Turns per second and latency percentiles of one load run (with ``ttft_s``, streamed turns:
+    also ``ttft_p50_s``, ``ttft_p95_s``, ``turn_p50_s``, ``turn_p95_s``)."""
     lat = np.asarray(latencies_s, dtype=float) * 1000.0
     done = len(latencies_s)
-    return {
+    extra: dict[str, float | int] = {}
+    if ttft_s is not None:
+        for name, values in (("ttft", ttft_s), ("turn", latencies_s)):
+            for q in (50, 95):
+                extra[f"{name}_p{q}_s"] = round(float(np.percentile(values, q)), 4) if values else float("nan")
+    return {**extra,
         "turns": done,
         "errors": errors,
         "wall_s": round(wall_s, 3),
@@ -85,11 +92,15 @@ def load_stats(latencies_s: list[float], wall_s: float, errors: int) -> dict[str
 async def _drive(
     sessions: int,
     turns: int,
-    one_turn: Callable[[int, str], Awaitable[None]],
+    one_turn: Callable[[int, str], Awaitable[float | None]],
     advance: Callable[[int], None] | None,
 ) -> dict[str, float | int]:
-    """Run ``sessions`` conversations concurrently, each turn after the previous one."""
+    """Run ``sessions`` conversations concurrently, each turn after the previous one.
+
+    ``one_turn`` returns the seconds to its first content (streamed turns) or None.
+    """
     latencies: list[float] = []
+    ttfts: list[float] = []
     errors = 0
 
     async def conversation(i: int) -> None:
@@ -97,17 +108,19 @@ async def _drive(
         for text in dialogue(i, turns):
             t0 = time.perf_counter()
             try:
-                await one_turn(i, text)
+                ttft = await one_turn(i, text)
             except Exception:  # noqa: BLE001 - a failed turn is counted, the load goes on
                 errors += 1
             else:
                 latencies.append(time.perf_counter() - t0)
+                if ttft is not None:
+                    ttfts.append(ttft)
             if advance is not None:
                 advance(1)
 
     t0 = time.perf_counter()
     await asyncio.gather(*(conversation(i) for i in range(sessions)))
-    return load_stats(latencies, time.perf_counter() - t0, errors)
+    return load_stats(latencies, time.perf_counter() - t0, errors, ttfts if ttfts else None)
 
 
 class NoopRunner:
@@ -166,8 +179,9 @@ async def _in_process(
         run = uuid.uuid4().hex[:8]
         await agent.aturn(OPENERS[0], thread_id=f"bench-warm-{run}", user_id="bench-warm")
 
-        async def one_turn(i: int, text: str) -> None:
+        async def one_turn(i: int, text: str) -> float | None:
             await agent.aturn(text, thread_id=f"bench-{run}-{i}", user_id=f"bench-user-{i}")
+            return None
 
         return await _drive(sessions, turns, one_turn, advance)
     finally:
@@ -229,6 +243,7 @@ async def _through_api(
     advance: Callable[[int], None] | None,
     startup_timeout_s: float,
     noop: bool = False,
+    stream: bool = False,
 ) -> dict[str, float | int]:
     import openai
 
@@ -248,13 +263,22 @@ async def _through_api(
                 extra_headers={"X-Session-Id": f"bench-warm-{run}"},
             )  # fmt: skip
 
-            async def one_turn(i: int, text: str) -> None:
-                await client.chat.completions.create(
+            async def one_turn(i: int, text: str) -> float | None:
+                t0 = time.perf_counter()
+                answer = await client.chat.completions.create(
                     model="crsagent",
                     messages=[{"role": "user", "content": text}],
                     user=f"bench-user-{i}",
                     extra_headers={"X-Session-Id": f"bench-{run}-{i}"},
+                    stream=stream,
                 )
+                if not stream:
+                    return None
+                first: float | None = None
+                async for chunk in answer:  # type: ignore[union-attr]
+                    if first is None and chunk.choices and chunk.choices[0].delta.content:
+                        first = time.perf_counter() - t0
+                return first if first is not None else time.perf_counter() - t0
 
             stats = await _drive(sessions, turns, one_turn, advance)
             await client.close()
@@ -277,6 +301,7 @@ def run_api_bench(
     variant: str = "full",
     progress: Callable[[str, int | None], Callable[[int], None]] | None = None,
     startup_timeout_s: float = 300.0,
+    stream: bool = False,
 ) -> dict[str, Any]:
     """Run the load through the API and in process; return the report.
 
@@ -288,6 +313,9 @@ def run_api_bench(
         variant: graph variant (the model ``crsagent`` of the server).
         progress: ``start(description, total) -> advance(n)``.
         startup_timeout_s: how long the server subprocess may take to become ready.
+        stream: the API clients ask for ``stream=True``; the ``api`` and ``api_noop`` stats then
+            carry ``ttft_p50_s``, ``ttft_p95_s`` (to the first content chunk), ``turn_p50_s``
+            and ``turn_p95_s`` (to ``[DONE]``).
 
     Returns:
         The report (``api``, ``in_process`` and ``api_noop`` stats, ratio, target).
@@ -300,11 +328,13 @@ def run_api_bench(
         return progress(desc, total) if progress is not None else None
 
     api = asyncio.run(
-        _through_api(settings, domain, variant, sessions, turns, bar("through the API"), startup_timeout_s)
+        _through_api(settings, domain, variant, sessions, turns, bar("through the API"), startup_timeout_s,
+                     stream=stream)
     )
     local = asyncio.run(_in_process(settings, domain, variant, sessions, turns, bar("in process")))
     noop = asyncio.run(
-        _through_api(settings, domain, variant, sessions, turns, bar("API, no-op runner"), startup_timeout_s, True)
+        _through_api(settings, domain, variant, sessions, turns, bar("API, no-op runner"), startup_timeout_s, True,
+                     stream=stream)
     )
     ratio = api["turns_per_s"] / local["turns_per_s"] if local["turns_per_s"] else float("nan")
     return {
@@ -312,6 +342,7 @@ def run_api_bench(
         "domain": domain,
         "variant": variant,
         "llm": "InstantChatModel",
+        "stream": stream,
         "sessions": sessions,
         "turns_per_session": turns,
         "api": api,

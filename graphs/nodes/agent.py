@@ -17,12 +17,11 @@ to a tool that was not offered, a blown budget, a reply that fails the guard, a 
 
 # No ``from __future__ import annotations``: ToolNode reads the error handler's annotation.
 
-import re
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
-from crsagent.graphs.agent_reply import accept_reply
+from crsagent.graphs.agent_reply import RAW_TOOL_CALL, AgentReply, ReplyRules, accept_reply
 from crsagent.graphs.agent_tools import AGENT_TOOL_NAMES, make_graph_tools
 from crsagent.graphs.belief import merge_belief
 from crsagent.graphs.context import CRSContext
@@ -31,6 +30,7 @@ from crsagent.graphs.explaining import make_evidence
 from crsagent.graphs.llm_step import chat_steps, llm_calls_left
 from crsagent.graphs.nodes.tools import EVIDENCE_KEY, evidence_from_config, tool_error_message
 from crsagent.graphs.prompting import belief_summary, dialogue, render
+from crsagent.graphs.reply_gate import STREAM_KEY, ReplyStreamer, gate_text
 from crsagent.graphs.state import CRSState
 from crsagent.graphs.trace import CHECK_KEY
 from crsagent.graphs.variants import VariantSpec
@@ -56,7 +56,7 @@ __all__ = [
 #: Toolkit tools the agent is not offered (``recommend`` already fuses CF with every signal).
 NOT_AGENT_TOOLS: frozenset[str] = frozenset({"recommend_cf"})
 #: Text that shows the model tried to call a tool in a format the server's parser did not read.
-_RAW_CALL = re.compile(r"<tool_call>|\[TOOL_CALLS\]|<\|python_tag\|>|^\s*\{\s*\"(name|function)\"\s*:", re.M)
+_RAW_CALL = RAW_TOOL_CALL
 _TOOLS_CACHE: "weakref.WeakKeyDictionary[Any, list[BaseTool]]" = weakref.WeakKeyDictionary()
 
 
@@ -138,6 +138,14 @@ def _fallback(reason: str, note: str, used: dict[str, Any] | None = None, extra:
     return {**(extra or {}), "fallback_reason": reason, "agent_step": "fallback", "usage": usage}
 
 
+def _final(final: AgentReply, used: dict[str, Any], record: dict[str, Any], extra: Sequence[str] = ()) -> dict[str, Any]:
+    """The state update of a reply: accepted (the guard released it), or the fallback."""
+    if final.reason is not None:
+        return _fallback(final.reason, final.note, used, record)
+    notes = list(used.get("notes") or []) + list(final.update.pop("usage", {}).get("notes") or []) + list(extra)
+    return {**record, **final.update, "agent_step": "final", "usage": {**used, "notes": notes}}
+
+
 def make_agent(spec: VariantSpec) -> Callable[[CRSState, Runtime[CRSContext]], dict[str, Any]]:
     """The ``agent`` node (sync; ``.anode`` is its async version)."""
     del spec  # one loop for every agent spec; the spec is the builder's concern
@@ -153,7 +161,7 @@ def make_agent(spec: VariantSpec) -> Callable[[CRSState, Runtime[CRSContext]], d
             bound[key] = hit
         return hit[1]
 
-    def agent(state: CRSState, runtime: Runtime[CRSContext]) -> Steps[dict[str, Any]]:
+    def agent(state: CRSState, runtime: Runtime[CRSContext], config: RunnableConfig) -> Steps[dict[str, Any]]:
         ctx = runtime.context
         first = not state.get("scratch")
         reset: dict[str, Any] = {"fallback_reason": None} if first else {}
@@ -162,17 +170,28 @@ def make_agent(spec: VariantSpec) -> Callable[[CRSState, Runtime[CRSContext]], d
         if llm_calls_left(ctx, state.get("usage")) < 1:
             return _fallback("budget_exhausted", f"{ctx.budgets.llm_calls} LLM call(s) spent", extra=reset)
         offered = agent_tools(ctx.toolkit)
+        rules = ReplyRules(state, ctx)
+        streamer = ReplyStreamer(rules.gate(), runtime.stream_writer) \
+            if (config.get("configurable") or {}).get(STREAM_KEY) else None
         ai, used = yield from chat_steps(ctx, state.get("usage"), agent_prompt(state, ctx), step="agent",
-                                         model=bind(ctx.llm, offered))
+                                         model=bind(ctx.llm, offered), on_chunk=streamer and streamer.on_chunk)
         used = dict(used)
         if ai is None:
             note = "; ".join(used.get("notes") or []) or "no answer"
             reason = "budget_exhausted" if "llm_calls" in note else "llm_error"
             return _fallback(reason, note, {**used, "notes": []}, reset)
+        if streamer is not None:
+            streamer.end()
+            gate = streamer.gate
+        else:
+            gate = gate_text(rules.judge, ai.text if isinstance(ai.text, str) else "", tool_calls=bool(ai.tool_calls))
         check = check_calls(ai, offered)
         msg = AIMessage(content=ai.content, tool_calls=ai.tool_calls, id=ai.id,
                         additional_kwargs={CHECK_KEY: check}, response_metadata=ai.response_metadata)
         record = {**reset, "scratch": [msg]}
+        if gate.released:  # the reply went out (or would have): tool calls after it are not run
+            return _final(accept_reply(state, ctx, ai.text, rules=rules, gate=gate), used, record,
+                          ["agent: the tool calls written after the reply were not run"] * bool(ai.tool_calls))
         if check["not_offered"]:
             return _fallback("tool_not_offered", f"called {check['not_offered']}", used, record)
         if check["unparsed"] and not ai.tool_calls:
@@ -187,11 +206,7 @@ def make_agent(spec: VariantSpec) -> Callable[[CRSState, Runtime[CRSContext]], d
             if left < len(ai.tool_calls):
                 return _fallback("budget_exhausted", f"{len(ai.tool_calls)} tool call(s), {max(left, 0)} left", used, record)
             return {**record, "agent_step": "tools", "usage": used}
-        final = accept_reply(state, ctx, ai.text)
-        if final.reason is not None:
-            return _fallback(final.reason, final.note, used, record)
-        notes = list(used.get("notes") or []) + list(final.update.pop("usage", {}).get("notes") or [])
-        return {**record, **final.update, "agent_step": "final", "usage": {**used, "notes": notes}}
+        return _final(accept_reply(state, ctx, ai.text, rules=rules, gate=gate), used, record)
 
     return steps_node(agent)
 
@@ -214,6 +229,8 @@ def make_agent_tools_node() -> Callable[..., dict[str, Any]]:
         belief = merge_belief(state.get("belief"), {})
         evidence = make_evidence(belief, state.get("candidates") or [], state.get("intent_label"))
         cfg: RunnableConfig = {**config, "configurable": {**(config.get("configurable") or {}), EVIDENCE_KEY: evidence}}
+        for call in last.tool_calls:  # progress for a streamed turn (a no-op otherwise)
+            runtime.stream_writer({"type": "tool", "name": call["name"]})
         result = node.invoke({**state, "scratch": scratch}, cfg)
         out = list(result.get("scratch", []) if isinstance(result, dict) else result)
         spent = {"tool_calls": len(last.tool_calls)}

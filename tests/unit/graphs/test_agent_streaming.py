@@ -1,0 +1,80 @@
+"""A streamed ``agent`` turn: reply text as the guard releases it, tools as they start, then the result.
+
+The fake LLM streams its answers word by word; the assertions compare the events of a streamed
+turn with the same scripted turn run without streaming.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from crsagent.agent.testing import ScriptedChatModel, tool_call_message
+from crsagent.graphs.runner import CRSAgent
+from crsagent.graphs.streaming import ReplyDelta, ToolStarted, TurnDone
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.store.memory import InMemoryStore
+
+ASK = "I loved The Babadook, something scary after 2010"
+INVENTED = "You should also watch Zorblax Returns (1987)."
+
+
+def script() -> list[Any]:
+    return [
+        tool_call_message("recommend", {"k": 3, "genres": ["horror"]}, call_id="r1"),
+        f"Try The Witch, a slow-burn horror film. It is a good fit. {INVENTED} It is great.",
+    ]
+
+
+def _agent(fakes: Any, llm: Any) -> CRSAgent:
+    return CRSAgent.create(None, variant="agent", llm=llm,  # type: ignore[arg-type]
+                           toolkit=fakes.make_toolkit(), checkpointer=InMemorySaver(), store=InMemoryStore())
+
+
+def test_the_stream_is_the_reply_and_a_refused_sentence_never_goes_out(fakes: Any) -> None:
+    events = list(_agent(fakes, ScriptedChatModel(script(), token_latency_s=0.001)).stream_turn(ASK, thread_id="t"))
+    plain = _agent(fakes, ScriptedChatModel(script())).turn(ASK, thread_id="t")
+    deltas = [e.text for e in events if isinstance(e, ReplyDelta)]
+    done = events[-1]
+    assert isinstance(done, TurnDone) and [type(e) for e in events].count(TurnDone) == 1
+    assert [e.name for e in events if isinstance(e, ToolStarted)] == ["recommend"]
+    assert events.index(next(e for e in events if isinstance(e, ToolStarted))) < events.index(
+        next(e for e in events if isinstance(e, ReplyDelta)))
+    assert deltas == ["Try The Witch, a slow-burn horror film.", " It is a good fit."]
+    assert "".join(deltas) == done.result.reply == plain.reply
+    assert "Zorblax" not in "".join(deltas) and "It is great" not in done.result.reply
+    assert done.result.fallback is False and [r.item_id for r in done.result.recommendations] == [fakes.WITCH]
+    assert any("guard cut the reply after 2 sentence(s)" in n for n in done.result.notes)
+
+
+def test_async_stream_matches_and_the_checkpoint_holds_the_reply(fakes: Any) -> None:
+    agent = _agent(fakes, ScriptedChatModel(script(), token_latency_s=0.001))
+
+    async def collect() -> list[Any]:
+        return [e async for e in agent.astream_turn(ASK, thread_id="t")]
+
+    events = asyncio.run(collect())
+    reply = events[-1].result.reply
+    assert "".join(e.text for e in events if isinstance(e, ReplyDelta)) == reply
+    stored = agent.graph.get_state({"configurable": {"thread_id": "t"}}).values["messages"]
+    assert [m.type for m in stored] == ["human", "ai"] and stored[-1].text == reply
+
+
+def test_a_reply_the_guard_refuses_sends_nothing_and_the_fallback_follows(fakes: Any) -> None:
+    llm = ScriptedChatModel([tool_call_message("recommend", {"k": 2}, call_id="r1"),
+                             "You should watch Toy Story (1995) and The Matrix (1999). The Witch is good too."])
+    events = list(_agent(fakes, llm).stream_turn("a horror film after 2010 please", thread_id="t"))
+    assert not [e for e in events if isinstance(e, ReplyDelta)]
+    result = events[-1].result
+    assert result.fallback_reason == "guard_rejected" and result.reply and "Matrix" not in result.reply
+
+
+def test_text_before_a_tool_call_is_held_until_it_is_grounded(fakes: Any) -> None:
+    llm = ScriptedChatModel([
+        tool_call_message("recommend", {"k": 3}, call_id="r1", content="Let me look for horror films. "),
+        "The Witch is a slow-burn horror film.",
+    ], token_latency_s=0.001)
+    events = list(_agent(fakes, llm).stream_turn(ASK, thread_id="t"))
+    llm.assert_exhausted()
+    assert [e.text for e in events if isinstance(e, ReplyDelta)] == ["The Witch is a slow-burn horror film."]
+    assert "Let me look" not in events[-1].result.reply
