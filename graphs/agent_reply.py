@@ -10,7 +10,8 @@ sentences. The guard judges the reply sentence by sentence, as it is written
 
 * a sentence that breaks a rule (an ungrounded or turned-down item, an invented title, a false
   fact, the instructions repeated, a tool call written as text) before anything was released
-  fails the reply (``guard_rejected``); after sentences were released, it ends the reply there;
+  fails the reply (``guard_rejected``); after sentences were released, it ends the reply there.
+  Either way the answer is not read past it (tool calls written after it are not run);
 * sentences are held until the reply can carry the turn: it names one of the items
   ``recommend`` returned (when it returned any), it names a grounded item when the user asked
   for items (``recommend`` or ``reject`` intent) and no tool ran, and it has two words or more.

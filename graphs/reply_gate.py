@@ -5,7 +5,8 @@ is fed the reply's text as it arrives (token by token, or all at once) and relea
 a sentence is complete and the guard's verdict on the reply so far allows it:
 
 * **holding** (nothing released yet): a sentence that fails the guard fails the whole reply
-  (nothing was sent, the turn falls back); a prefix the guard passes but that cannot carry the
+  (nothing was sent, the turn falls back; the answer is not read further, so tool calls
+  written after it are not run); a prefix the guard passes but that cannot carry the
   turn on its own yet (it names none of the items ``recommend`` returned, say) is held; the
   first prefix that can carry the turn is released at once.
 * **sending**: each further sentence that passes is released; the first one that fails ends
@@ -57,6 +58,8 @@ class SentenceGate:
             ``cut`` (a sentence failed after some were released) or ``done``.
         note: the verdict's note that failed or cut the reply ('' otherwise).
         sentences: sentences released.
+        refused_at: where the sentence the guard refused ends in the text fed (None: none was);
+            the answer is not read past it.
     """
 
     def __init__(self, judge: Judge) -> None:
@@ -66,6 +69,7 @@ class SentenceGate:
         self.state: Literal["holding", "sending", "failed", "cut", "done"] = "holding"
         self.note = ""
         self.sentences = 0
+        self.refused_at: int | None = None
         self._start: int | None = None  # where the reply's first sentence starts
         self._end = 0  # where the last judged sentence ends
         self._judged = 0  # sentences judged
@@ -107,7 +111,7 @@ class SentenceGate:
             self._judged += 1
             if verdict.status == "fail":
                 self.state = "failed" if self.state == "holding" else "cut"
-                self.note = verdict.note
+                self.note, self.refused_at = verdict.note, e
                 break
             if verdict.status == "hold" and self.state == "holding":
                 self.note = verdict.note
@@ -139,8 +143,9 @@ class ReplyStreamer:
 
     The answer's text ends at its first tool-call chunk (the gate is not finished then: text
     that only a final verdict would release stays unsent). An answer that released text is the
-    reply: the stream stops there (its tool calls are not run), as it does once the gate is
-    cut. Otherwise the stream goes on, so that the tool calls arrive whole.
+    reply: the stream stops there (its tool calls are not run), as it does once the guard
+    refused a sentence (the reply ends there, or fails). Otherwise the stream goes on, so that
+    the tool calls arrive whole.
 
     Args:
         gate: the sentence gate.
@@ -165,7 +170,7 @@ class ReplyStreamer:
             return True
         text = chunk.text if isinstance(chunk.text, str) else ""
         self._out(self.gate.feed(text))
-        return self.gate.state != "cut"
+        return self.gate.refused_at is None
 
     def end(self) -> None:
         """The answer is complete (or was stopped): judge the last sentence."""

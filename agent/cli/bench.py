@@ -19,16 +19,20 @@ def api(
     domain: str = typer.Option("movies", "--domain", "-d", help="movies | office"),
     variant: str = typer.Option("full", "--variant", help="graph variant to load"),
     stream: bool = typer.Option(False, "--stream", help="stream the API answers; report ttft/turn p50 and p95"),
+    llm_base_url: str | None = typer.Option(
+        None, "--llm-base-url", help="serve with this LLM server instead of the fake (the API load only)"
+    ),
     home: Path | None = typer.Option(None, "--home", help="data home (default $CRSAGENT_HOME or ./.crsagent)"),
 ) -> None:
-    """Load the HTTP API (instant fake LLM) and the in-process agent the same way; compare."""
+    """Load the HTTP API (instant fake LLM) and the in-process agent the same way; compare. With
+    --llm-base-url: only the API, served with that LLM (--stream: time to first token)."""
     from crsagent.agent.cli.common import cli_errors, emit_json, progress_factory, settings_from
     from crsagent.evals.bench.api import run_api_bench
 
     with cli_errors(), progress_factory() as start:
         report = run_api_bench(
             settings_from(home), sessions=sessions, turns=turns, domain=domain, variant=variant, progress=start,
-            stream=stream,
+            stream=stream, llm_base_url=llm_base_url,
         )
     emit_json(report, json_path)
 

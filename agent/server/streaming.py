@@ -108,25 +108,22 @@ async def sse_stream(
     yield writer.role()
     sent = ""
     event = first
-    while True:
+    while True:  # the chunks of one event go out in one write
         if isinstance(event, ReplyDelta):
             sent += event.text
-            for chunk in writer.words(event.text):
-                yield chunk
+            yield "".join(writer.words(event.text))
         elif isinstance(event, ToolStarted):
             yield writer.progress(event.name)
         elif isinstance(event, TurnDone):
             reply = event.result.reply
-            if reply.startswith(sent):
-                for chunk in writer.words(reply[len(sent):]):
-                    yield chunk
-            else:  # pragma: no cover - the graph keeps the released text as the reply's start
+            rest = reply[len(sent):] if reply.startswith(sent) else ""
+            if not reply.startswith(sent):  # pragma: no cover - the graph keeps the released text as the reply's start
                 log.error("streamed text is not the start of the turn's reply; the rest is not sent")
             recs, usage, info = parts(event.result)
-            yield writer.final(recs, info)
+            tail = [*writer.words(rest), writer.final(recs, info)]
             if include_usage:
-                yield writer.usage(usage)
-            yield DONE
+                tail.append(writer.usage(usage))
+            yield "".join([*tail, DONE])
             return
         try:
             event = await next_event()

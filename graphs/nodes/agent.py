@@ -185,6 +185,9 @@ def make_agent(spec: VariantSpec) -> Callable[[CRSState, Runtime[CRSContext]], d
             gate = streamer.gate
         else:
             gate = gate_text(rules.judge, ai.text if isinstance(ai.text, str) else "", tool_calls=bool(ai.tool_calls))
+        if gate.refused_at is not None and not gate.released:  # the answer is read up to the refused sentence only
+            ai = AIMessage(content=gate.text[:gate.refused_at], id=ai.id, response_metadata=ai.response_metadata,
+                           usage_metadata=ai.usage_metadata)
         check = check_calls(ai, offered)
         msg = AIMessage(content=ai.content, tool_calls=ai.tool_calls, id=ai.id,
                         additional_kwargs={CHECK_KEY: check}, response_metadata=ai.response_metadata)

@@ -78,3 +78,20 @@ def test_text_before_a_tool_call_is_held_until_it_is_grounded(fakes: Any) -> Non
     llm.assert_exhausted()
     assert [e.text for e in events if isinstance(e, ReplyDelta)] == ["The Witch is a slow-burn horror film."]
     assert "Let me look" not in events[-1].result.reply
+
+
+def test_a_refused_sentence_ends_the_answer_before_anything_was_sent(fakes: Any) -> None:
+    def answers() -> list[Any]:
+        return [tool_call_message("recommend", {"k": 3}, call_id="r0",
+                                  content=f"{INVENTED} It is a classic. Another sentence here. And one more. ")]
+
+    llm = ScriptedChatModel(answers(), token_latency_s=0.001)
+    events = list(_agent(fakes, llm).stream_turn(ASK, thread_id="t"))
+    plain = _agent(fakes, ScriptedChatModel(answers())).turn(ASK, thread_id="t")
+    streamed = events[-1].result
+    assert not [e for e in events if isinstance(e, (ReplyDelta, ToolStarted))]  # its tool call never ran
+    assert llm.stream_ends == []  # the LLM's stream was closed before its end
+    assert streamed.fallback_reason == plain.fallback_reason == "guard_rejected"
+    assert streamed.reply == plain.reply and streamed.usage.tool_calls == plain.usage.tool_calls == 0
+    said = [e["content"] for e in streamed.trace if e["type"] == "llm"]
+    assert said == [e["content"] for e in plain.trace if e["type"] == "llm"] == [INVENTED]
