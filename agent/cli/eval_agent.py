@@ -13,7 +13,7 @@ import typer
 
 from crsagent.agent.cli.common import cli_errors, emit_json, err_console, progress_factory, settings_from
 
-__all__ = ["agent_eval", "split_models", "default_models"]
+__all__ = ["agent_eval", "split_models", "bundled_configs"]
 
 #: The figures shown per row on stderr.
 SHOWN = ("tool_call_valid_rate", "fallback_rate", "replay_recall@10", "sim_success_at_5", "llm_calls_per_turn", "turn_p50_s")
@@ -30,13 +30,26 @@ def split_models(values: list[str]) -> list[str]:
     return out
 
 
-def default_models(names: tuple[str, ...], default: str) -> list[str]:
-    """The models to measure on a server this command started: its default first, then the others.
+def bundled_configs(home: Path, models: list[str], log: Any) -> list[Any]:
+    """One plain server per bundled model to measure: the merged tuned checkpoint, the base checkpoint.
 
-    With the tuned adapter served, that is ``[smollm2-135m-crs, smollm2-135m-instruct]``: tuned
-    and base in one sitting.
+    No LoRA path (vLLM's CPU LoRA kernels are several times slower), so the rows' latencies
+    compare. Without the tuned adapter only the base is served.
+
+    Raises:
+        ConfigError: a requested model is not one of the bundled ones.
     """
-    return [default] + [n for n in names if n != default]
+    from crsagent.agent.errors import ConfigError
+    from crsagent.agent.llm.server import ServerConfig, resolve_adapters
+
+    planned = resolve_adapters(ServerConfig(port=0), home, log=log)
+    configs = {planned.default_model(): replace(planned, lora_modules=(), default_name=None)} if planned.merge_from else {}
+    base = ServerConfig(port=0, lora_modules=())
+    configs[base.model_name()] = base
+    unknown = [m for m in models if m not in configs]
+    if unknown:
+        raise ConfigError(f"the bundled server serves {', '.join(configs)}, not {', '.join(unknown)}; pass --llm-base-url for others")
+    return [configs[m] for m in (models or list(configs))]
 
 
 def _write_json(obj: dict[str, Any], path: Path) -> None:
@@ -53,14 +66,15 @@ def agent_eval(
     seed: int = typer.Option(0, "--seed", help="Sampling seed of the turns and the simulator targets (not 1000)."),
     max_turns: int = typer.Option(5, "--max-turns", min=1, help="Agent turns per simulated dialogue."),
     llm_base_url: str | None = typer.Option(None, "--llm-base-url", help="Use this LLM server (default: start the bundled one, stop it after)."),
-    model: list[str] = typer.Option([], "--model", help="Served model name to measure (repeatable, or comma-separated). Default: every model of the bundled server this command starts (tuned adapter first, then the base), else the server's default model."),
+    model: list[str] = typer.Option([], "--model", help="Served model name to measure (repeatable, or comma-separated). Default: without --llm-base-url, the bundled models (the tuned one first, when its adapter ships, then the base); else the server's default model."),
     json_path: Path = typer.Option(Path("out/eval-agent.json"), "--json", help="Where to write the JSON (with per-sample outcomes)."),
     home: Path | None = typer.Option(None, "--home", help="Data home (default $CRSAGENT_HOME or ./.crsagent)."),
 ) -> None:
     """The agent loop on real LLMs, beside crs-only, on material held out from the trajectories.
 
     Several models (``--model a --model b``) are measured in one sitting on the same turns and
-    simulated users. The JSON has one row per model and a crs-only row (``rows``, each with its
+    simulated users. Without ``--llm-base-url`` it starts one plain vLLM server per bundled model
+    (the merged tuned checkpoint when the adapter ships, and the base) and stops them after. The JSON has one row per model and a crs-only row (``rows``, each with its
     per-sample outcomes, which ``crsagent eval report --agent-json`` judges), and, at the top, the
     first model's figures under the single-model keys: variant, model, turns,
     tool_call_valid_rate, fallback_rate, fallback_reasons, teacher_action_agreement,
@@ -69,7 +83,7 @@ def agent_eval(
     same object without the per-sample outcomes.
     """
     from crsagent.agent.llm.client import discover_model, make_chat_model
-    from crsagent.agent.llm.server import LLMServer, ServerConfig
+    from crsagent.agent.llm.server import LLMServer
     from crsagent.evals.agent_eval import check_turns, flat_figures, run_agent_comparison
     from crsagent.evals.datasets import TitleResolver, catalog_items, load_turns
     from crsagent.graphs.runner import CRSAgent
@@ -80,22 +94,27 @@ def agent_eval(
     with cli_errors():
         settings = settings_from(home, llm_base_url=llm_base_url)
         models = split_models(model)
-        server = None
-        if not settings.llm_base_url:
-            err_console.print("starting the bundled LLM server (vLLM CPU) ...")
-            server = LLMServer(settings.home, ServerConfig(port=0), ready_timeout_s=900,
-                               log=lambda msg: err_console.print(msg)).__enter__()
-            settings = replace(settings, llm_base_url=server.base_url, llm_model=server.model_name)
-            models = models or default_models(server.model_names or (server.model_name,), server.model_name)
+        servers: list[Any] = []
+        urls: dict[str, str] = {}
         try:
+            if not settings.llm_base_url:
+                for config in bundled_configs(settings.home, models, lambda msg: err_console.print(msg)):
+                    err_console.print(f"starting the bundled LLM server (vLLM CPU) for {config.model_name()} ...")
+                    servers.append(LLMServer(settings.home, config, ready_timeout_s=900,
+                                             log=lambda msg: err_console.print(msg)).__enter__())
+                    urls[servers[-1].model_name] = servers[-1].base_url
+                models = models or list(urls)
+                settings = replace(settings, llm_base_url=urls[models[0]], llm_model=models[0])
             models = models or [settings.llm_model or discover_model(settings.llm_base_url)]
-            err_console.print(f"measuring {', '.join(models)} and crs-only at {settings.llm_base_url}")
+            where = ", ".join(f"{m} at {urls.get(m, settings.llm_base_url)}" for m in models)
+            err_console.print(f"measuring {where}, and crs-only")
             toolkit = Toolkit.load(settings, "movies", eager=True)
 
             def make(variant: str, name: str | None = None) -> Any:
-                llm = make_chat_model(replace(settings, llm_model=name), name) if name else None
-                return CRSAgent.create(replace(settings, llm_model=name or settings.llm_model), variant=variant,
-                                       toolkit=toolkit, llm=llm, checkpointer=InMemorySaver(), store=InMemoryStore())
+                own = replace(settings, llm_base_url=urls.get(name or "", settings.llm_base_url), llm_model=name or settings.llm_model)
+                llm = make_chat_model(own, name) if name else None
+                return CRSAgent.create(own, variant=variant, toolkit=toolkit, llm=llm, checkpointer=InMemorySaver(),
+                                       store=InMemoryStore())
 
             items = catalog_items(settings)
             chosen = check_turns(load_turns(settings.data_dir / "redial" / "dev_turns.jsonl"), turns, seed)
@@ -104,11 +123,12 @@ def agent_eval(
                                             TitleResolver.from_catalog(settings, items=items), items, dialogues=dialogues,
                                             seed=seed, max_turns=max_turns, progress=progress)
         finally:
-            if server is not None:
+            for server in servers:
                 server.stop()
         crs_row = rows[-1]
         out = {"variant": "agent", "model": models[0], **flat_figures(rows[0], crs_row), "seed": seed,
-               "llm_base_url": settings.llm_base_url, "models": models, "rows": rows}
+               "llm_base_url": settings.llm_base_url, "models": models,
+               "servers": {m: urls.get(m, settings.llm_base_url) for m in models}, "rows": rows}
         for row in rows:
             err_console.print(f"{row['model'] or row['variant']}: " + ", ".join(f"{k} {row.get(k)}" for k in SHOWN if k in row))
         _write_json(out, json_path)

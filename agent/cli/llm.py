@@ -46,10 +46,10 @@ def setup(
     with cli_errors():
         settings = settings_from(home)
         started = time.monotonic()
-        config = ServerConfig(device=device, model=model)  # type: ignore[arg-type]
+        config = resolve_adapters(ServerConfig(device=device, model=model), settings.home, log=_say)  # type: ignore[arg-type]
         python, served = prepare_server(settings.home, config, log=_say)
-        names = resolve_adapters(config, log=_say).served_names()
-        _say(f"LLM setup ready in {time.monotonic() - started:.1f} s: python {python}, model {served}, serves {', '.join(names)}")
+        names = ", ".join(config.served_names())
+        _say(f"LLM setup ready in {time.monotonic() - started:.1f} s: python {python}, model {served}, serves {names}")
 
 
 @app.command()
@@ -64,6 +64,7 @@ def serve(
     tool_call_parser: Optional[str] = typer.Option(None, help="vLLM tool parser for tool_choice=auto (default: the model profile's: hermes, llama3_json, mistral; 'none' turns it off)."),
     lora: list[str] = typer.Option([], "--lora", help="Serve this LoRA adapter beside the model as NAME=PATH (repeatable; replaces the bundled tuned adapter)."),
     no_lora: bool = typer.Option(False, "--no-lora", help="Serve the model alone, without the bundled tuned adapter."),
+    tuned: str = typer.Option("merged", "--tuned", help="How the bundled tuned adapter is served: merged (into a copy of the checkpoint; fast) or lora (vLLM's CPU LoRA path; several times slower)."),
     ready_timeout: float = typer.Option(600.0, help="Seconds to wait for the server to be ready."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the model's profile and the vLLM command line, then exit (sets nothing up)."),
     home: Optional[Path] = typer.Option(None, help="Data home (default $CRSAGENT_HOME or ./.crsagent)."),
@@ -71,13 +72,16 @@ def serve(
     """Start vLLM (setting it up first if needed), print its base URL, and stop it cleanly on Ctrl-C / SIGTERM.
 
     The tool-calling flags come from the model's profile (``--tool-call-parser`` and
-    ``--chat-template`` override them). The bundled model is served with its tuned LoRA
-    adapter (``smollm2-135m-crs``) when the package ships it: two model names, one server.
+    ``--chat-template`` override them). When the package ships the bundled model's tuned LoRA
+    adapter, one server answers to two names: ``smollm2-135m-crs`` (the default; merged into a
+    copy of the checkpoint at setup) and ``smollm2-135m-instruct`` (the base).
     """
     from crsagent.agent.llm.lora import parse_lora_module
     from crsagent.agent.llm.server import ServerConfig, serve as start
 
     _check_device(device)
+    if tuned not in ("merged", "lora"):
+        raise typer.BadParameter("must be 'merged' or 'lora'", param_hint="--tuned")
     if lora and no_lora:
         raise typer.BadParameter("--lora and --no-lora exclude each other", param_hint="--no-lora")
     with cli_errors():
@@ -92,6 +96,7 @@ def serve(
         chat_template=chat_template,
         tool_call_parser=tool_call_parser,
         lora_modules=modules,
+        tuned=tuned,  # type: ignore[arg-type]
     )
     if dry_run:
         with cli_errors():
@@ -133,11 +138,11 @@ def _print_plan(config: ServerConfig, home: Path) -> None:
     from crsagent.agent.llm.weights import bundled_model_dir
 
     python = llm_home(home) / f"venv-{config.device}" / "bin" / "python"
+    config = resolve_adapters(config, home, log=_say)
     model = config.model or str(bundled_model_dir(home))
     profile = config.profile()
     template = profile.chat_template or "the model's own"
     _say(f"profile [bold]{profile.name}[/bold]: tool parser {profile.tool_call_parser or 'none'}, chat template {template}")
-    config = resolve_adapters(config, log=_say)
     _say(f"model names: {', '.join(config.served_names())} (default {config.default_model()})")
     console.print(shlex.join(server_command(python, model, config, config.port)), soft_wrap=True, markup=False, highlight=False)
 

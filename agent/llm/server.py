@@ -10,10 +10,14 @@ SmolLM2 (its own chat template renders no tools), ``hermes`` for Qwen2.5 and Her
 ``mistral_tools.jinja`` for Mistral; explicit settings win. ``--tool-strict-level parameter``
 constrains tool arguments to their schemas.
 
-LoRA adapters (:mod:`~crsagent.agent.llm.lora`) are served beside the base model in the same
-server, each under its own model name (``--enable-lora --lora-modules NAME=PATH``). For the
-bundled model, :func:`resolve_adapters` picks the tuned adapter shipped with the package when it is
-there; the first adapter is then the server's default model (:attr:`RunningServer.model_name`).
+LoRA adapters (:mod:`~crsagent.agent.llm.lora`) are served beside the model in the same server,
+each under its own model name (``--enable-lora --lora-modules NAME=PATH``). For the bundled model,
+:func:`resolve_adapters` takes the tuned adapter shipped with the package when it is there. By
+default (``tuned="merged"``) the server serves the adapter merged into the checkpoint
+(:mod:`~crsagent.agent.llm.merge`; vLLM's CPU LoRA kernels are several times slower) as
+``smollm2-135m-crs``, and the base as an adapter that undoes the merge; with ``tuned="lora"`` it
+serves the base checkpoint and the adapter as such. Either way the tuned name is the server's
+default model (:attr:`RunningServer.model_name`) and both names answer.
 
 :func:`start_server` waits until ``GET /v1/models`` lists the model (with a timeout, and the
 server log's tail in the error on failure). :meth:`RunningServer.stop` sends SIGTERM to the
@@ -34,7 +38,8 @@ from typing import Literal
 import httpx
 
 from crsagent.agent.errors import ConfigError, LLMUnavailableError
-from crsagent.agent.llm.lora import LoRAModule, bundled_adapters, lora_flags
+from crsagent.agent.llm.lora import TUNED_MODEL_NAME, LoRAModule, bundled_adapters, lora_flags
+from crsagent.agent.llm.merge import BASE_LORA, ensure_merged_model
 from crsagent.agent.llm.process import RunningServer, check_port, die_with_parent, free_port, log_tail
 from crsagent.agent.llm.profiles import ModelProfile, profile_for, serve_flags
 from crsagent.agent.llm.venv import Device, ensure_llm_env, llm_home
@@ -45,6 +50,7 @@ __all__ = [
     "RunningServer",
     "prepare_server",
     "resolve_adapters",
+    "tuned_model_dir",
     "server_command",
     "server_env",
     "start_server",
@@ -84,6 +90,12 @@ class ServerConfig:
         lora_modules: LoRA adapters served beside the model, each under its own name; None
             lets :func:`resolve_adapters` decide (the bundled tuned adapter for the bundled
             model, when it is there), ``()`` serves none.
+        tuned: how :func:`resolve_adapters` serves the bundled tuned adapter: ``merged`` (into a
+            copy of the checkpoint, the base as an undoing adapter) or ``lora`` (as an adapter
+            on the base checkpoint).
+        default_name: the name clients should use; None: the first adapter's, else the model's.
+        merge_from: an adapter folder that :func:`prepare_server` merges into the bundled
+            checkpoint to make ``model`` (set by :func:`resolve_adapters`).
     """
 
     model: str | None = None
@@ -100,6 +112,9 @@ class ServerConfig:
     kv_cache_gib: int = 1
     extra_args: tuple[str, ...] = ()
     lora_modules: tuple[LoRAModule, ...] | None = None
+    tuned: Literal["merged", "lora"] = "merged"
+    default_name: str | None = None
+    merge_from: Path | None = None
 
     def model_name(self) -> str:
         """The base model's served name."""
@@ -115,7 +130,9 @@ class ServerConfig:
         return (self.model_name(), *(m.name for m in self.lora_modules or ()))
 
     def default_model(self) -> str:
-        """The name clients should use: the first adapter's when there is one, else the base's."""
+        """The name clients should use: ``default_name``, else the first adapter's, else the model's."""
+        if self.default_name:
+            return self.default_name
         return self.lora_modules[0].name if self.lora_modules else self.model_name()
 
     def profile(self) -> ModelProfile:
@@ -140,6 +157,9 @@ def prepare_server(
         ``(python, model)``: the environment's interpreter and the model path or id to serve.
     """
     env = ensure_llm_env(home, config.device, log=log)
+    if config.merge_from is not None and config.model is not None:
+        base = ensure_bundled_model(home, env.python, log=log)
+        return env.python, str(ensure_merged_model(home, base, config.merge_from, Path(config.model), log=log))
     if config.model is not None:
         return env.python, config.model
     if config.device != "cpu":
@@ -147,21 +167,44 @@ def prepare_server(
     return env.python, str(ensure_bundled_model(home, env.python, log=log))
 
 
-def resolve_adapters(config: ServerConfig, *, log: Callable[[str], None] | None = None) -> ServerConfig:
-    """``config`` with its LoRA adapters decided.
+def tuned_model_dir(home: Path) -> Path:
+    """Where the tuned adapter merged into the bundled checkpoint lives."""
+    return llm_home(home) / "models" / TUNED_MODEL_NAME
 
-    Explicit ``lora_modules`` stay as they are. Otherwise the bundled model gets the tuned adapter
-    shipped with the package (:func:`~crsagent.agent.llm.lora.bundled_adapters`; a missing
-    folder serves the base alone, and says so through ``log``), and any other model none.
+
+def resolve_adapters(config: ServerConfig, home: Path | None = None, *,
+                     log: Callable[[str], None] | None = None) -> ServerConfig:
+    """``config`` with its LoRA adapters (and, for the merged tuned model, its checkpoint) decided.
+
+    Explicit ``lora_modules`` stay as they are, and any model but the bundled one gets none. The
+    bundled model gets the tuned adapter shipped with the package
+    (:func:`~crsagent.agent.llm.lora.bundled_adapters`; a missing folder serves the base alone,
+    and says so through ``log``): with ``tuned="merged"`` the model becomes the merged checkpoint
+    under ``home`` (:func:`tuned_model_dir`, made by :func:`prepare_server`), served as
+    ``smollm2-135m-crs``, and the base its undoing adapter; with ``tuned="lora"`` the adapter is
+    served on the base checkpoint. The tuned name is the default either way.
 
     Raises:
-        ConfigError: the bundled adapter folder is there but broken.
+        ConfigError: the bundled adapter folder is there but broken, or ``home`` is missing for
+            the merged model.
     """
     if config.lora_modules is not None:
         return config
-    if config.model is None:
-        return replace(config, lora_modules=bundled_adapters(log=log))
-    return replace(config, lora_modules=())
+    if config.model is not None:
+        return replace(config, lora_modules=())
+    found = bundled_adapters(log=log)
+    if not found:
+        return replace(config, lora_modules=())
+    if config.tuned == "lora":
+        return replace(config, lora_modules=found, default_name=TUNED_MODEL_NAME)
+    if home is None:
+        raise ConfigError("serving the merged tuned model needs the data home")
+    merged = tuned_model_dir(home)
+    if log:
+        log(f"the tuned model is served merged ({merged}); the base answers as {BUNDLED_MODEL_NAME} through an undoing adapter")
+    undo = LoRAModule(BUNDLED_MODEL_NAME, merged / BASE_LORA, found[0].rank)
+    return replace(config, model=str(merged), served_model_name=TUNED_MODEL_NAME, lora_modules=(undo,),
+                   default_name=TUNED_MODEL_NAME, merge_from=found[0].path)
 
 
 def server_command(python: Path, model: str, config: ServerConfig, port: int) -> list[str]:
@@ -284,8 +327,8 @@ def serve(
     The returned server's ``model_name`` is the tuned adapter's name when the bundled adapter
     (or an explicit one) is served, else the base model's; ``model_names`` lists them all.
     """
+    config = resolve_adapters(config, home, log=log)
     python, model = prepare_server(home, config, log=log)
-    config = resolve_adapters(config, log=log)
     label = config.port or "auto"
     log_path = llm_home(home) / "logs" / f"vllm-{config.device}-{label}.log"
     if log:

@@ -1,20 +1,25 @@
-"""The bundled model and a LoRA adapter in one real vLLM CPU server, as two model names.
+"""The bundled model and a tuned adapter in one real vLLM CPU server, as two model names, both ways.
 
 The adapter is made here with peft on the converted checkpoint (rank 16, the tuned adapter's
-target modules, random non-zero ``lora_B`` so its answers differ from the base's); the server is
-started through the library API with it as ``lora_modules``, the way ``crsagent llm serve``
-serves the bundled tuned adapter.
+target modules, random non-zero ``lora_B`` so its answers differ from the base's). It is served
+the two ways :func:`~crsagent.agent.llm.server.resolve_adapters` knows: ``lora`` (the base
+checkpoint, the adapter through vLLM's LoRA path) and ``merged`` (the product's default: the
+adapter merged into a copy of the checkpoint by :mod:`crsagent.agent.llm.merge`, the base through
+the adapter that undoes it). Both must list and answer both names, and give each name the same
+next-token distribution.
 """
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 
 import httpx
 import pytest
 
-from crsagent.agent.llm.lora import read_adapter
+from crsagent.agent.llm.lora import TUNED_MODEL_NAME, LoRAModule, read_adapter
+from crsagent.agent.llm.merge import BASE_LORA, merge_adapter
 from crsagent.agent.llm.server import LLMServer, ServerConfig, prepare_server
 from crsagent.agent.llm.weights import BUNDLED_MODEL_NAME
 from crsagent.agent.settings import Settings
@@ -37,28 +42,42 @@ def _random_adapter(base: Path, out: Path) -> Path:
     return out
 
 
-def _answer(base_url: str, model: str) -> str:
-    body = {"model": model, "messages": PROMPT, "max_tokens": 24, "temperature": 0}
+def _ask(base_url: str, model: str) -> tuple[str, dict[str, float]]:
+    """The greedy answer (24 tokens) and the first token's top-5 log-probabilities."""
+    body = {"model": model, "messages": PROMPT, "max_tokens": 24, "temperature": 0, "logprobs": True, "top_logprobs": 5}
     resp = httpx.post(base_url + "/chat/completions", json=body, timeout=300, trust_env=False)
     assert resp.status_code == 200, resp.text
-    return str(resp.json()["choices"][0]["message"]["content"])
+    choice = resp.json()["choices"][0]
+    first = choice["logprobs"]["content"][0]["top_logprobs"]
+    return str(choice["message"]["content"]), {t["token"]: t["logprob"] for t in first}
 
 
-def test_base_and_adapter_are_served_side_by_side(settings: Settings, tmp_path: Path) -> None:
-    _, model_dir = prepare_server(settings.home, ServerConfig())
-    adapter = read_adapter("probe-lora", _random_adapter(Path(model_dir), tmp_path / "adapter"))
-    config = ServerConfig(port=0, lora_modules=(adapter,))
-
+def _serve(settings: Settings, config: ServerConfig) -> dict[str, tuple[str, dict[str, float]]]:
     def say(msg: str) -> None:
         print(f"[lora] {msg}", file=sys.stderr, flush=True)
 
     with LLMServer(settings.home, config, ready_timeout_s=900, log=say) as server:
-        assert server.model_name == "probe-lora"  # the adapter is the default name
-        assert server.model_names == (BUNDLED_MODEL_NAME, "probe-lora")
+        assert server.model_name == TUNED_MODEL_NAME  # the tuned name is the default
         listed = httpx.get(server.base_url + "/models", timeout=10, trust_env=False).json()["data"]
-        parents = {m["id"]: m.get("parent") for m in listed}
-        assert parents == {BUNDLED_MODEL_NAME: None, "probe-lora": BUNDLED_MODEL_NAME}
-        base, tuned = _answer(server.base_url, BUNDLED_MODEL_NAME), _answer(server.base_url, "probe-lora")
-        assert base.strip() and tuned.strip()
-        assert base != tuned  # the adapter's weights take part in the adapter's answers only
-        assert _answer(server.base_url, BUNDLED_MODEL_NAME) == base  # greedy, and the base is left untouched
+        assert {m["id"] for m in listed} == {BUNDLED_MODEL_NAME, TUNED_MODEL_NAME}
+        return {name: _ask(server.base_url, name) for name in (BUNDLED_MODEL_NAME, TUNED_MODEL_NAME)}
+
+
+def _close(a: dict[str, float], b: dict[str, float]) -> bool:
+    top = max(a, key=a.__getitem__)
+    return top == max(b, key=b.__getitem__) and math.isclose(a[top], b[top], abs_tol=2e-3)
+
+
+def test_base_and_tuned_answer_side_by_side_as_lora_and_merged(settings: Settings, tmp_path: Path) -> None:
+    _, model_dir = prepare_server(settings.home, ServerConfig(lora_modules=()))
+    adapter = read_adapter(TUNED_MODEL_NAME, _random_adapter(Path(model_dir), tmp_path / "adapter"))
+    as_lora = _serve(settings, ServerConfig(port=0, lora_modules=(adapter,), default_name=TUNED_MODEL_NAME))
+    base, tuned = as_lora[BUNDLED_MODEL_NAME], as_lora[TUNED_MODEL_NAME]
+    assert base[0].strip() and tuned[0].strip() and base[0] != tuned[0]  # the adapter changes the answers
+
+    merge_adapter(Path(model_dir), adapter.path, tmp_path / "merged")
+    undo = LoRAModule(BUNDLED_MODEL_NAME, tmp_path / "merged" / BASE_LORA, 16)
+    merged = _serve(settings, ServerConfig(port=0, model=str(tmp_path / "merged"), served_model_name=TUNED_MODEL_NAME,
+                                           lora_modules=(undo,), default_name=TUNED_MODEL_NAME))
+    assert _close(merged[TUNED_MODEL_NAME][1], tuned[1])  # merged checkpoint == base + adapter
+    assert _close(merged[BUNDLED_MODEL_NAME][1], base[1])  # merged + undoing adapter == base

@@ -10,13 +10,14 @@ import pytest
 from typer.testing import CliRunner
 
 from crsagent.agent.cli import app
-from crsagent.agent.cli.eval_agent import default_models, split_models
+from crsagent.agent.cli.eval_agent import bundled_configs, split_models
 from crsagent.agent.errors import ConfigError
 from crsagent.agent.llm import lora
 from crsagent.agent.llm.lora import TUNED_MODEL_NAME, LoRAModule, bundled_adapters, lora_flags, parse_lora_module, read_adapter
 from crsagent.agent.llm.client import discover_model
 from crsagent.agent.llm.guard import allow_real_llm
-from crsagent.agent.llm.server import ServerConfig, resolve_adapters, server_command
+from crsagent.agent.llm.merge import BASE_LORA
+from crsagent.agent.llm.server import ServerConfig, resolve_adapters, server_command, tuned_model_dir
 from crsagent.agent.llm.weights import BUNDLED_MODEL_NAME
 from crsagent.tests.support.loopback import loopback_server
 
@@ -71,26 +72,43 @@ def test_bundled_adapter_is_served_when_present_and_said_when_missing(tmp_path: 
     assert bundled_adapters(tmp_path / "missing", log=said.append) == ()
     assert "serving the base model only" in said[-1]
     (found,) = bundled_adapters(_adapter(tmp_path / "crs"), log=said.append)
-    assert found.name == TUNED_MODEL_NAME and "beside the base model" in said[-1]
+    assert found.name == TUNED_MODEL_NAME and "found the tuned adapter" in said[-1]
     with pytest.raises(ConfigError):  # present but broken: loud, not a silent fallback
         bundled_adapters(_adapter(tmp_path / "broken", weights=False))
 
 
-def test_resolve_adapters_gives_the_bundled_model_its_tuned_adapter(tmp_path: Path, monkeypatch) -> None:
+def test_resolve_adapters_serves_the_tuned_model_merged_by_default(tmp_path: Path, monkeypatch) -> None:
+    adapter = _adapter(tmp_path / TUNED_MODEL_NAME)
+    monkeypatch.setattr(lora, "bundled_adapter_dir", lambda: adapter)
+    home = tmp_path / "home"
+    config = resolve_adapters(ServerConfig(), home)
+    merged = tuned_model_dir(home)
+    assert config.model == str(merged) and config.merge_from == adapter.resolve()
+    assert config.served_names() == (TUNED_MODEL_NAME, BUNDLED_MODEL_NAME)  # the checkpoint is the tuned one
+    assert config.default_model() == TUNED_MODEL_NAME and config.profile().name == "smollm2"
+    cmd = server_command(Path("py"), config.model, config, 8001)
+    assert cmd[cmd.index("--served-model-name") + 1] == TUNED_MODEL_NAME
+    assert cmd[cmd.index("--lora-modules") + 1] == f"{BUNDLED_MODEL_NAME}={merged / BASE_LORA}"
+    with pytest.raises(ConfigError, match="data home"):
+        resolve_adapters(ServerConfig())
+
+
+def test_resolve_adapters_lora_mode_explicit_choices_and_other_models(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(lora, "bundled_adapter_dir", lambda: _adapter(tmp_path / TUNED_MODEL_NAME))
-    config = resolve_adapters(ServerConfig())
-    assert config.served_names() == (BUNDLED_MODEL_NAME, TUNED_MODEL_NAME)
+    config = resolve_adapters(ServerConfig(tuned="lora"), tmp_path)
+    assert config.model is None and config.served_names() == (BUNDLED_MODEL_NAME, TUNED_MODEL_NAME)
     assert config.default_model() == TUNED_MODEL_NAME
     cmd = server_command(Path("py"), "/m", config, 8001)
     assert cmd[cmd.index("--lora-modules") + 1] == f"{TUNED_MODEL_NAME}={tmp_path / TUNED_MODEL_NAME}"
     assert cmd[cmd.index("--served-model-name") + 1] == BUNDLED_MODEL_NAME
     # explicit choices stay; other models get none
-    assert resolve_adapters(ServerConfig(lora_modules=())).served_names() == (BUNDLED_MODEL_NAME,)
+    assert resolve_adapters(ServerConfig(lora_modules=()), tmp_path).served_names() == (BUNDLED_MODEL_NAME,)
     gpu = resolve_adapters(ServerConfig(model="Qwen/Qwen2.5-7B-Instruct", device="gpu"))
     assert gpu.lora_modules == () and "--enable-lora" not in server_command(Path("py"), "q", gpu, 8001)
     monkeypatch.setattr(lora, "bundled_adapter_dir", lambda: tmp_path / "absent")
-    base_only = resolve_adapters(ServerConfig())
-    assert base_only.default_model() == BUNDLED_MODEL_NAME and "--enable-lora" not in server_command(Path("py"), "/m", base_only, 1)
+    base_only = resolve_adapters(ServerConfig(), tmp_path)
+    assert base_only.model is None and base_only.default_model() == BUNDLED_MODEL_NAME
+    assert "--enable-lora" not in server_command(Path("py"), "/m", base_only, 1)
 
 
 def test_dry_run_prints_the_lora_flags(tmp_path: Path) -> None:
@@ -102,10 +120,12 @@ def test_dry_run_prints_the_lora_flags(tmp_path: Path) -> None:
     assert plain.exit_code == 0 and "--enable-lora" not in plain.output and "--served-model-name smollm2-135m-instruct" in plain.output
     both = CliRunner().invoke(app, ["llm", "serve", "--dry-run", "--home", str(tmp_path), "--no-lora", "--lora", f"crs={path}"])
     assert both.exit_code == 2
+    bogus = CliRunner().invoke(app, ["llm", "serve", "--dry-run", "--home", str(tmp_path), "--tuned", "fused"])
+    assert bogus.exit_code == 2
 
 
-def test_discovery_prefers_a_lora_adapter_over_its_base() -> None:
-    listing = {"data": [{"id": BUNDLED_MODEL_NAME, "parent": None}, {"id": TUNED_MODEL_NAME, "parent": BUNDLED_MODEL_NAME}]}
+def test_discovery_takes_the_merged_tuned_model_listed_first() -> None:
+    listing = {"data": [{"id": TUNED_MODEL_NAME, "parent": None}, {"id": BUNDLED_MODEL_NAME, "parent": TUNED_MODEL_NAME}]}
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args: object) -> None:
@@ -119,12 +139,17 @@ def test_discovery_prefers_a_lora_adapter_over_its_base() -> None:
             self.wfile.write(body)
 
     with loopback_server(Handler) as url, allow_real_llm():
-        assert discover_model(url) == TUNED_MODEL_NAME
-        listing["data"] = listing["data"][:1]
-        assert discover_model(url) == BUNDLED_MODEL_NAME
+        assert discover_model(url) == TUNED_MODEL_NAME  # the checkpoint, not the adapter that undoes it
 
 
-def test_eval_agent_model_lists() -> None:
+def test_eval_agent_model_lists(tmp_path: Path, monkeypatch) -> None:
     assert split_models(["a", "b,c", " a ", ""]) == ["a", "b", "c"]
-    assert default_models((BUNDLED_MODEL_NAME, TUNED_MODEL_NAME), TUNED_MODEL_NAME) == [TUNED_MODEL_NAME, BUNDLED_MODEL_NAME]
-    assert default_models((BUNDLED_MODEL_NAME,), BUNDLED_MODEL_NAME) == [BUNDLED_MODEL_NAME]
+    monkeypatch.setattr(lora, "bundled_adapter_dir", lambda: _adapter(tmp_path / TUNED_MODEL_NAME))
+    tuned, base = bundled_configs(tmp_path, [], None)  # one plain server each: no LoRA path
+    assert tuned.served_names() == (TUNED_MODEL_NAME,) and tuned.model == str(tuned_model_dir(tmp_path)) and tuned.merge_from
+    assert base.served_names() == (BUNDLED_MODEL_NAME,) and base.model is None
+    assert [c.model_name() for c in bundled_configs(tmp_path, [BUNDLED_MODEL_NAME], None)] == [BUNDLED_MODEL_NAME]
+    with pytest.raises(ConfigError, match="not other"):
+        bundled_configs(tmp_path, ["other"], None)
+    monkeypatch.setattr(lora, "bundled_adapter_dir", lambda: tmp_path / "absent")
+    assert [c.model_name() for c in bundled_configs(tmp_path, [], None)] == [BUNDLED_MODEL_NAME]
