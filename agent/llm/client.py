@@ -96,10 +96,7 @@ def http_clients(
 def discover_model(
     base_url: str, *, api_key: str = "EMPTY", timeout_s: float = 10.0, forbid_default: bool | None = None
 ) -> str:
-    """The model a server lists first at ``GET {base_url}/models``, its first LoRA adapter if any.
-
-    vLLM lists the base model, then each ``--lora-modules`` adapter with ``parent`` set to the
-    base's name; the adapter (the bundled model's tuned one) is preferred.
+    """The first model a server lists at ``GET {base_url}/models``.
 
     Args:
         base_url: the OpenAI-compatible base URL (ending in ``/v1``); several comma-separated
@@ -138,9 +135,7 @@ def discover_model(
     ids = [m.get("id") for m in data if isinstance(m, dict) and m.get("id")]
     if not ids:
         raise LLMError(f"the server at {base_url} lists no model")
-    # a LoRA adapter vLLM serves on a listed base (its entry names a parent) is the tuned model
-    tuned = [m["id"] for m in data if isinstance(m, dict) and m.get("id") and m.get("parent") in ids]
-    return str((tuned or ids)[0])
+    return str(ids[0])
 
 
 @lru_cache(maxsize=1)
