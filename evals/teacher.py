@@ -9,14 +9,19 @@ guard are the product's own; only the LLM's answers come from the teacher.
 ========== ================================== ==============================================
 action     tool call                          reply
 ========== ================================== ==============================================
-recommend  ``recommend(k, genres, years)``    the template naming the tool's top items, or the
-                                              human recommender's words when every item they
-                                              name is among the tool's results
+recommend  ``recommend(k, genres, years)``    a numbered list of the tool's top items, the
+                                              first with one reason (:func:`short_recommend_reply`), or
+                                              the human recommender's words when every item
+                                              they name is among the tool's results
 elicit     ``suggest_question()``             the question
 answer     ``get_items(ids=focus)``           the facts template
 explain    ``explain_items(item_ids=focus)``  the explanation template
 chitchat   none                               the chit-chat template
 ========== ================================== ==============================================
+
+The agent graph runs under a model profile (default: the bundled model's), so the tool listing
+in the recorded requests is exactly what that model is served (compact, without the tools the
+profile omits).
 """
 
 from __future__ import annotations
@@ -25,16 +30,18 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from crsagent.agent.llm.profiles import ModelProfile, profile_for
+from crsagent.agent.llm.weights import BUNDLED_MODEL_NAME
 from crsagent.agent.testing import FakeRequest, FunctionChatModel, tool_call_message
 from crsagent.agent.turns import ChatMessage, TurnResult
 from crsagent.graphs.agent_tools import MAX_RECOMMEND
 from crsagent.graphs.runner import CRSAgent
-from crsagent.graphs.templates import template_reply
+from crsagent.graphs.tool_schemas import first_sentence
 from langchain_core.messages import AIMessage, ToolMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.store.memory import InMemoryStore
 
-__all__ = ["TeacherPlan", "Teacher", "plan_from"]
+__all__ = ["TeacherPlan", "Teacher", "plan_from", "short_recommend_reply"]
 
 
 @dataclass
@@ -80,6 +87,19 @@ def plan_from(result: TurnResult, n_recommend: int, genre_vocab: frozenset[str],
     return TeacherPlan(action=action, call=call, reply=result.reply, explanations=why, human=human)
 
 
+def short_recommend_reply(titles: list[str], why: str = "") -> str:
+    """A numbered list of ``titles``, the first with its explanation's first sentence.
+
+    >>> print(short_recommend_reply(["Heat (1995)", "Ronin (1998)"], "Because you liked crime films. More."))
+    You might like:
+    1. Heat (1995) — Because you liked crime films.
+    2. Ronin (1998)
+    """
+    reason = first_sentence(why)
+    lines = [f"{n}. {t}" + (f" — {reason}" if n == 1 and reason else "") for n, t in enumerate(titles, 1)]
+    return "\n".join(["You might like:", *lines])
+
+
 def _result_ids(request: FakeRequest) -> list[str]:
     ids: list[str] = []
     for m in request.messages:
@@ -97,26 +117,31 @@ class Teacher:
     Args:
         toolkit: the domain's toolkit (shared by the policy and the agent graph).
         n_recommend: items a recommendation names.
+        model_profile: the profile the agent graph runs under (default: the bundled model's).
 
     Attributes:
         last_request: the agent node's final request of the last turn.
         last_answer: the teacher's final answer of the last turn.
+        last_result: the agent graph's result of the last turn.
     """
 
     variant = "agent"
 
-    def __init__(self, toolkit: Any, n_recommend: int = 3) -> None:
+    def __init__(self, toolkit: Any, n_recommend: int = 3, model_profile: ModelProfile | None = None) -> None:
         self.toolkit = toolkit
         self.n_recommend = n_recommend
         self.policy = CRSAgent.create(None, domain=toolkit.domain, variant="crs-only", toolkit=toolkit,  # type: ignore[arg-type]
                                       checkpointer=InMemorySaver(), store=InMemoryStore(), n_recommend=n_recommend)
         self.llm = FunctionChatModel(self._answer, max_recorded=8)
+        self.model_profile = model_profile or profile_for(BUNDLED_MODEL_NAME)
         self.agent = CRSAgent.create(None, domain=toolkit.domain, variant="agent", llm=self.llm, toolkit=toolkit,  # type: ignore[arg-type]
-                                     checkpointer=InMemorySaver(), store=InMemoryStore(), n_recommend=n_recommend)
+                                     checkpointer=InMemorySaver(), store=InMemoryStore(), n_recommend=n_recommend,
+                                     model_profile=self.model_profile)
         self.plan: TeacherPlan | None = None
         self.use_human = True
         self.last_request: FakeRequest | None = None
         self.last_answer: AIMessage | None = None
+        self.last_result: TurnResult | None = None
         self.histories: dict[str, list[ChatMessage]] = {}
         self.on_turn: Any = None  # called with (thread_id, TurnResult) after each simulator turn
 
@@ -137,8 +162,7 @@ class Teacher:
             if self.use_human and linked and set(linked) <= set(returned):
                 reply = plan.human or reply
             elif ids:
-                recs = [{"title": self.toolkit.title(i), "explanation": plan.explanations.get(i, "")} for i in ids]
-                reply = template_reply("recommend", domain=self.toolkit.domain, recommendations=recs)
+                reply = short_recommend_reply([self.toolkit.title(i) for i in ids], plan.explanations.get(ids[0], ""))
         self.last_answer = AIMessage(content=reply)
         return self.last_answer
 
@@ -154,6 +178,7 @@ class Teacher:
         if result.fallback and human:
             self.use_human = False
             result = self.agent.run_history(history)
+        self.last_result = result
         return self.plan, result
 
     # -- AgentRunner, for the simulators ------------------------------------------------

@@ -2,15 +2,19 @@
 
 Sources (both deterministic for a seed):
 
-* ReDial: the dev turns of the **tuning half** only (:func:`~crsagent.tools.intent.split.dialogue_split`
-  ``== TRAIN``); the check half stays held out for ``eval agent`` and replay.
+* ReDial: the dev turns of the **tuning half** (:func:`~crsagent.tools.intent.split.dialogue_split`
+  ``== TRAIN``) for training; the check half (``HELDOUT``) only for the validation set of
+  ``llm tune`` (``--split check``), never for training.
 * the agenda simulator in both domains, on targets drawn with ``seed`` (movies) and ``seed + 1``
-  (office); ``eval agent`` draws its simulator targets with other seeds and leaves these out.
+  (office): :data:`TRAJECTORY_SIM_SEED` for training, :data:`VALIDATION_SIM_SEED` for
+  validation; ``eval agent`` draws its simulator targets with other seeds and leaves the
+  training draw out.
 
 Each JSONL record holds ``messages``: exactly what the ``agent`` node sent on its last request
 (system prompt, dialogue, the teacher's tool call with its arguments, the tool results as
 ToolNode returned them), converted to OpenAI's format, followed by the teacher's final reply;
-and ``tools``: the tool listing as bound (OpenAI function format). Turns the agent graph could
+``tools``: the tool listing as bound (OpenAI function format); and ``belief``: the belief
+state after the turn (what ``llm tune``'s validation runs the reply guard against). Turns the agent graph could
 not carry with the teacher's answers (a fallback) are counted and left out.
 """
 
@@ -27,11 +31,13 @@ from typing import Any
 
 from crsagent.evals.datasets import ReplayTurn, context_to_messages
 from crsagent.evals.teacher import Teacher, TeacherPlan
-from crsagent.tools.intent.split import TRAIN, dialogue_split
+from crsagent.tools.intent.split import HELDOUT, TRAIN, dialogue_split
 from langchain_core.messages import convert_to_openai_messages
 
 __all__ = [
     "TRAJECTORY_SIM_SEED",
+    "VALIDATION_SIM_SEED",
+    "SPLITS",
     "tuning_turns",
     "trajectory_record",
     "redial_trajectories",
@@ -42,6 +48,10 @@ __all__ = [
 
 #: The base seed of the simulator dialogues the trajectories use (``eval agent`` avoids it).
 TRAJECTORY_SIM_SEED = 1000
+#: The base seed of the validation set's simulator dialogues (``llm tune`` validation).
+VALIDATION_SIM_SEED = 3000
+#: ``--split`` name -> the dialogue split it draws ReDial turns from.
+SPLITS: dict[str, str] = {"tuning": TRAIN, "check": HELDOUT}
 Progress = Callable[[str, int | None], Callable[[int], None]]
 
 
@@ -49,9 +59,9 @@ def _no_progress(desc: str, total: int | None) -> Callable[[int], None]:
     return lambda n=1: None
 
 
-def tuning_turns(turns: Sequence[ReplayTurn], limit: int | None = None, seed: int = 0) -> list[ReplayTurn]:
-    """The turns of the tuning half (a seeded sample of ``limit`` of them, in file order)."""
-    chosen = [t for t in turns if dialogue_split(t.dialog_id) == TRAIN]
+def tuning_turns(turns: Sequence[ReplayTurn], limit: int | None = None, seed: int = 0, split: str = TRAIN) -> list[ReplayTurn]:
+    """The turns of one half (default the tuning half; a seeded sample of ``limit``, in file order)."""
+    chosen = [t for t in turns if dialogue_split(t.dialog_id) == split]
     if limit is not None and limit < len(chosen):
         keep = sorted(random.Random(seed).sample(range(len(chosen)), limit))
         chosen = [chosen[i] for i in keep]
@@ -65,17 +75,23 @@ def trajectory_record(teacher: Teacher, plan: TeacherPlan, meta: dict[str, Any])
     messages = convert_to_openai_messages(list(request.messages)) + [{"role": "assistant", "content": answer.text}]
     calls = [c for m in messages if m.get("role") == "assistant" for c in m.get("tool_calls") or []]
     human = bool(plan.human) and answer.text == plan.human
+    belief = teacher.last_result.belief if teacher.last_result is not None else {}
     return {**meta, "action": plan.action, "tools_called": [c["function"]["name"] for c in calls],
-            "human_reply": human, "tools": list(request.tools), "messages": messages}
+            "human_reply": human, "belief": belief, "tools": list(request.tools), "messages": messages}
 
 
 def redial_trajectories(teacher: Teacher, turns: Sequence[ReplayTurn], progress: Progress | None = None,
-                        dropped: Counter[str] | None = None) -> Iterator[dict[str, Any]]:
-    """Trajectories over ReDial turns (give it :func:`tuning_turns`' output)."""
-    advance = (progress or _no_progress)("trajectories (ReDial tuning half)", len(turns))
+                        dropped: Counter[str] | None = None, split: str = TRAIN) -> Iterator[dict[str, Any]]:
+    """Trajectories over ReDial turns of ``split`` (give it :func:`tuning_turns`' output).
+
+    Raises:
+        ValueError: a turn of the other half (training data never holds a check-half turn).
+    """
+    half = "tuning" if split == TRAIN else "check"
+    advance = (progress or _no_progress)(f"trajectories (ReDial {half} half)", len(turns))
     for t in turns:
-        if dialogue_split(t.dialog_id) != TRAIN:
-            raise ValueError(f"dialogue {t.dialog_id} is in the check half; trajectories use the tuning half only")
+        if dialogue_split(t.dialog_id) != split:
+            raise ValueError(f"dialogue {t.dialog_id} is not in the {half} half that these trajectories draw from")
         try:
             history = context_to_messages(t.context)
         except Exception:  # noqa: BLE001 - a turn with no seeker utterance is skipped and counted
@@ -90,7 +106,7 @@ def redial_trajectories(teacher: Teacher, turns: Sequence[ReplayTurn], progress:
                 dropped[f"fallback:{result.fallback_reason}"] += 1
             continue
         yield trajectory_record(teacher, plan, {"id": f"redial:{t.dialog_id}:{t.turn_id}", "source": "redial",
-                                                "domain": teacher.toolkit.domain, "split": TRAIN,
+                                                "domain": teacher.toolkit.domain, "split": split,
                                                 "dialog_id": t.dialog_id, "turn_id": t.turn_id})
 
 

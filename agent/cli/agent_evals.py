@@ -22,18 +22,22 @@ def trajectories(
     sim_dialogues: int = typer.Option(60, "--sim-dialogues", min=0, help="Agenda-simulator dialogues per domain."),
     max_turns: int = typer.Option(5, "--max-turns", min=1, help="Agent turns per simulated dialogue."),
     seed: int = typer.Option(0, "--seed", help="Sampling seed for --turns."),
+    split: str = typer.Option("tuning", "--split", help="tuning (training data) or check (the validation set of `llm tune`)."),
     home: Path | None = HOME_OPT,
 ) -> None:
     """The deterministic policy as a teacher: the agent node's exact messages and tool calls, as JSONL.
 
-    ReDial dev turns of the tuning half only, plus agenda-simulator dialogues in both domains on
-    the trajectories' own seeds. Prints counts per domain, action and tool; the last stdout line
+    ReDial dev turns of the tuning half (``--split check``: the check half, for validation only),
+    plus agenda-simulator dialogues in both domains on the split's own seeds (1000/1001 for
+    tuning, 3000/3001 for check). Prints counts per domain, action and tool; the last stdout line
     is the summary JSON (also written to <stem>.summary.json).
     """
     from crsagent.evals.datasets import catalog_items, load_turns
     from crsagent.evals.teacher import Teacher
     from crsagent.evals.trajectories import (
+        SPLITS,
         TRAJECTORY_SIM_SEED,
+        VALIDATION_SIM_SEED,
         count_records,
         redial_trajectories,
         simulator_trajectories,
@@ -43,23 +47,26 @@ def trajectories(
     from crsagent.tools.toolkit import Toolkit
 
     with cli_errors():
+        if split not in SPLITS:
+            raise typer.BadParameter(f"--split must be one of {sorted(SPLITS)}, not {split!r}")
+        half, sim_seed = SPLITS[split], TRAJECTORY_SIM_SEED if split == "tuning" else VALIDATION_SIM_SEED
         settings = settings_from(home)
         started = time.perf_counter()
         dropped: Counter[str] = Counter()
         records: list[dict[str, Any]] = []
         with progress_factory() as progress:
             movies = Teacher(Toolkit.load(settings, "movies", eager=True))
-            chosen = tuning_turns(load_turns(settings.data_dir / "redial" / "dev_turns.jsonl"), turns, seed)
-            records += redial_trajectories(movies, chosen, progress, dropped)
+            chosen = tuning_turns(load_turns(settings.data_dir / "redial" / "dev_turns.jsonl"), turns, seed, half)
+            records += redial_trajectories(movies, chosen, progress, dropped, half)
             for offset, domain in enumerate(("movies", "office")):
                 teacher = movies if domain == "movies" else Teacher(Toolkit.load(settings, domain, eager=True))
                 if sim_dialogues:
                     records += simulator_trajectories(teacher, catalog_items(settings, domain), sim_dialogues,
-                                                      TRAJECTORY_SIM_SEED + offset, max_turns, progress, dropped)
+                                                      sim_seed + offset, max_turns, progress, dropped)
         write_jsonl(json_path, records)
         summary = {**count_records(records), "dropped": dict(dropped), "redial_turns": len(chosen),
-                   "redial_split": "train (tuning half)", "sim_dialogues_per_domain": sim_dialogues,
-                   "sim_seeds": {"movies": TRAJECTORY_SIM_SEED, "office": TRAJECTORY_SIM_SEED + 1},
+                   "redial_split": f"{half} ({split} half)", "sim_dialogues_per_domain": sim_dialogues,
+                   "sim_seeds": {"movies": sim_seed, "office": sim_seed + 1},
                    "seed": seed, "path": str(json_path), "seconds": round(time.perf_counter() - started, 1)}
         for key in ("per_domain", "per_source", "per_action", "per_tool"):
             err_console.print(f"{key.removeprefix('per_')}: " + ", ".join(f"{k} {v}" for k, v in sorted(summary[key].items())))

@@ -27,11 +27,12 @@ from crsagent.graphs.belief import merge_belief
 from crsagent.graphs.context import CRSContext
 from crsagent.graphs.effects import Steps, steps_node
 from crsagent.graphs.explaining import make_evidence
-from crsagent.graphs.llm_step import chat_steps, llm_calls_left
+from crsagent.graphs.llm_step import chat_steps, llm_calls_left, model_profile
 from crsagent.graphs.nodes.tools import EVIDENCE_KEY, evidence_from_config, tool_error_message
 from crsagent.graphs.prompting import belief_summary, dialogue, render
 from crsagent.graphs.reply_gate import STREAM_KEY, ReplyStreamer, gate_text
 from crsagent.graphs.state import CRSState
+from crsagent.graphs.tool_schemas import compact_tool_schema
 from crsagent.graphs.trace import CHECK_KEY
 from crsagent.graphs.variants import VariantSpec
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage, ToolMessage
@@ -46,6 +47,7 @@ __all__ = [
     "NOT_AGENT_TOOLS",
     "agent_tools",
     "agent_prompt",
+    "tool_listing",
     "make_agent",
     "make_agent_tools_node",
     "route_after_agent",
@@ -57,21 +59,43 @@ __all__ = [
 NOT_AGENT_TOOLS: frozenset[str] = frozenset({"recommend_cf"})
 #: Text that shows the model tried to call a tool in a format the server's parser did not read.
 _RAW_CALL = RAW_TOOL_CALL
-_TOOLS_CACHE: "weakref.WeakKeyDictionary[Any, list[BaseTool]]" = weakref.WeakKeyDictionary()
+_TOOLS_CACHE: "weakref.WeakKeyDictionary[Any, dict[Any, list[Any]]]" = weakref.WeakKeyDictionary()
 
 
-def agent_tools(toolkit: Any) -> list[BaseTool]:
+def agent_tools(toolkit: Any, omit: tuple[str, ...] = ()) -> list[BaseTool]:
     """The tools the agent offers the LLM: ``recommend`` and ``suggest_question`` over the
-    graph, and the toolkit's tools (custom ones included), in :data:`AGENT_TOOL_NAMES` order."""
-    hit = _TOOLS_CACHE.get(toolkit)
+    graph, and the toolkit's tools (custom ones included), in :data:`AGENT_TOOL_NAMES` order.
+
+    Args:
+        toolkit: the domain's toolkit.
+        omit: built-in tools not to offer (a model profile's ``omit_agent_tools``); custom
+            tools are always offered.
+    """
+    cache = _TOOLS_CACHE.setdefault(toolkit, {})
+    hit = cache.get(omit)
     if hit is not None:
         return hit
     pool = {t.name: t for t in toolkit.tools(evidence_from_config) if t.name not in NOT_AGENT_TOOLS}
     pool.update({t.name: t for t in make_graph_tools(toolkit)})
-    order = [n for n in AGENT_TOOL_NAMES if n in pool] + [n for n in pool if n not in AGENT_TOOL_NAMES]
+    order = [n for n in AGENT_TOOL_NAMES if n in pool and n not in omit] + [n for n in pool if n not in AGENT_TOOL_NAMES]
     tools = [pool[n] for n in order]
-    _TOOLS_CACHE[toolkit] = tools
+    cache[omit] = tools
     return tools
+
+
+def tool_listing(ctx: CRSContext) -> tuple[list[BaseTool], list[Any]]:
+    """The tools offered under the context's model profile, and what is bound to the LLM for them
+    (the tools themselves, or their compact listings when the profile asks for them)."""
+    profile = model_profile(ctx)
+    offered = agent_tools(ctx.toolkit, tuple(profile.omit_agent_tools))
+    if not profile.compact_tools:
+        return offered, offered
+    key = ("compact", tuple(profile.omit_agent_tools))
+    cache = _TOOLS_CACHE.setdefault(ctx.toolkit, {})
+    listing = cache.get(key)
+    if listing is None:
+        listing = cache[key] = [compact_tool_schema(t) for t in offered]
+    return offered, listing
 
 
 def agent_prompt(state: CRSState, ctx: CRSContext) -> list[AnyMessage]:
@@ -151,7 +175,7 @@ def make_agent(spec: VariantSpec) -> Callable[[CRSState, Runtime[CRSContext]], d
     del spec  # one loop for every agent spec; the spec is the builder's concern
     bound: dict[tuple[int, int], tuple[Any, Any]] = {}
 
-    def bind(llm: Any, tools: list[BaseTool]) -> Any:
+    def bind(llm: Any, tools: list[Any]) -> Any:
         key = (id(llm), id(tools))
         hit = bound.get(key)
         if hit is None or hit[0] is not llm:
@@ -169,12 +193,12 @@ def make_agent(spec: VariantSpec) -> Callable[[CRSState, Runtime[CRSContext]], d
             return _fallback("no_llm", "no chat model configured", extra=reset)
         if llm_calls_left(ctx, state.get("usage")) < 1:
             return _fallback("budget_exhausted", f"{ctx.budgets.llm_calls} LLM call(s) spent", extra=reset)
-        offered = agent_tools(ctx.toolkit)
+        offered, listing = tool_listing(ctx)
         rules = ReplyRules(state, ctx)
         streamer = ReplyStreamer(rules.gate(), runtime.stream_writer) \
             if (config.get("configurable") or {}).get(STREAM_KEY) else None
         ai, used = yield from chat_steps(ctx, state.get("usage"), agent_prompt(state, ctx), step="agent",
-                                         model=bind(ctx.llm, offered), on_chunk=streamer and streamer.on_chunk)
+                                         model=bind(ctx.llm, listing), on_chunk=streamer and streamer.on_chunk)
         used = dict(used)
         if ai is None:
             note = "; ".join(used.get("notes") or []) or "no answer"

@@ -14,7 +14,7 @@ from crsagent.evals.agent_eval import TRAJECTORY_TARGETS, check_turns, simulator
 from crsagent.evals.datasets import catalog_items, load_turns
 from crsagent.evals.simulators import select_targets
 from crsagent.evals.teacher import Teacher
-from crsagent.evals.trajectories import TRAJECTORY_SIM_SEED, redial_trajectories
+from crsagent.evals.trajectories import TRAJECTORY_SIM_SEED, VALIDATION_SIM_SEED, redial_trajectories
 from crsagent.tools.intent.split import HELDOUT, TRAIN, dialogue_split
 from crsagent.tools.toolkit import Toolkit
 
@@ -46,8 +46,34 @@ def test_a_check_half_turn_is_refused(movies_home: Settings) -> None:
     turns = load_turns(movies_home.data_dir / "redial" / "dev_turns.jsonl")
     held = [t for t in turns if dialogue_split(t.dialog_id) == HELDOUT][:1]
     teacher = Teacher(Toolkit.load(movies_home, "movies", eager=True))
-    with pytest.raises(ValueError, match="check half"):
+    with pytest.raises(ValueError, match="not in the tuning half"):
         list(redial_trajectories(teacher, held))
+
+
+def test_the_validation_split_draws_the_check_half_and_unseen_seeds(movies_home: Settings, tmp_path: Path) -> None:
+    out = tmp_path / "valid.jsonl"
+    args = ["eval", "trajectories", "--home", str(movies_home.home), "--json", str(out), "--split", "check", "--turns", "12",
+            "--sim-dialogues", "1", "--max-turns", "2", "--seed", "3"]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout.strip().splitlines()[-1])
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    redial = [r for r in records if r["source"] == "redial"]
+    assert redial and all(dialogue_split(r["dialog_id"]) == HELDOUT and r["split"] == HELDOUT for r in redial)
+    assert summary["sim_seeds"] == {"movies": VALIDATION_SIM_SEED, "office": VALIDATION_SIM_SEED + 1}
+    assert {r["seed"] for r in records if r["source"] == "agenda"} <= {VALIDATION_SIM_SEED, VALIDATION_SIM_SEED + 1}
+    bad = CliRunner().invoke(app, ["eval", "trajectories", "--home", str(movies_home.home), "--json", str(out), "--split", "test"])
+    assert bad.exit_code != 0 and "--split" in bad.output
+
+
+def test_records_carry_the_bundled_models_compact_listing_and_the_belief(produced) -> None:
+    records, _, _ = produced
+    for r in records:
+        names = [t["function"]["name"] for t in r["tools"]]
+        assert "vector_search" not in names and "search_products" not in names  # the bundled profile omits them
+        assert "maximum" not in json.dumps(r["tools"]) and "anyOf" not in json.dumps(r["tools"])  # compact schemas
+        assert isinstance(r["belief"], dict)
+    assert any(r["belief"].get("liked") or r["belief"].get("genres_liked") for r in records)
 
 
 def test_records_hold_the_agent_nodes_messages_and_the_teachers_tool_calls(produced) -> None:
