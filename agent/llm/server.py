@@ -329,7 +329,7 @@ def serve(
     """
     config = resolve_adapters(config, home, log=log)
     python, model = prepare_server(home, config, log=log)
-    label = config.port or "auto"
+    label = config.port or "auto-" + config.model_name().replace("/", "_")  # servers on free ports keep their own logs
     log_path = llm_home(home) / "logs" / f"vllm-{config.device}-{label}.log"
     if log:
         log(f"starting vLLM ({config.device}) for {', '.join(config.served_names())}; log: {log_path}")
