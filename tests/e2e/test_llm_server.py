@@ -29,9 +29,12 @@ def _chat(llm_settings, **kw):
 
 
 def test_server_serves_the_bundled_model(vllm_server):
+    from crsagent.agent.llm.lora import TUNED_MODEL_NAME, bundled_adapter_dir
+
     base_url, model = vllm_server
     assert base_url.startswith("http://127.0.0.1:") and base_url.endswith("/v1")
-    assert model == "smollm2-135m-instruct"
+    shipped = (bundled_adapter_dir() / "adapter_config.json").is_file()
+    assert model == (TUNED_MODEL_NAME if shipped else "smollm2-135m-instruct")  # the tuned model is the default
 
 
 @pytest.mark.parametrize("prompt", PROMPTS)
