@@ -42,10 +42,13 @@ def bundled_configs(home: Path, models: list[str], log: Any) -> list[Any]:
     from crsagent.agent.errors import ConfigError
     from crsagent.agent.llm.server import ServerConfig, resolve_adapters
 
-    planned = resolve_adapters(ServerConfig(port=0), home, log=log)
+    planned = resolve_adapters(ServerConfig(port=0), home)
     configs = {planned.default_model(): replace(planned, lora_modules=(), default_name=None)} if planned.merge_from else {}
     base = ServerConfig(port=0, lora_modules=())
     configs[base.model_name()] = base
+    if log:
+        tuned = f"the tuned model merged from {planned.merge_from}" if planned.merge_from else "no tuned adapter shipped"
+        log(f"bundled models: {', '.join(configs)} ({tuned}); one plain server each")
     unknown = [m for m in models if m not in configs]
     if unknown:
         raise ConfigError(f"the bundled server serves {', '.join(configs)}, not {', '.join(unknown)}; pass --llm-base-url for others")
