@@ -15,9 +15,9 @@ sentences. The guard judges the reply sentence by sentence, as it is written
 * sentences are held until the reply can carry the turn: it names one of the items
   ``recommend`` returned (when it returned any), it names a grounded item when the user asked
   for items (``recommend`` or ``reject`` intent) and no tool ran, and it has two words or more.
-  A reply that never gets there fails (``guard_rejected``). Until the reply is complete, a
-  prefix that names no item at all is held too, so text written before a tool call ("let me
-  look that up") is never sent, and a reply without items goes out when it is complete.
+  A reply that never gets there fails (``guard_rejected``). Until the reply is complete, and
+  while no tool has run in this turn, a prefix that names no item at all is held too, so text
+  written before a first tool call ("let me look that up") is never sent.
 
 The structured recommendations are the allowed items the reply names, with the ``recommend``
 tool's scores and grounded explanations.
@@ -145,8 +145,9 @@ class ReplyRules:
     def judge(self, prefix: str, final: bool = True) -> Verdict:
         """The verdict on a reply prefix of whole sentences (a :data:`~crsagent.graphs.reply_gate.Judge`).
 
-        Until the reply is complete (``final``), a prefix that names no item is held: text
-        without items goes out whole, and text before a tool call ("let me look that up") never.
+        Until the reply is complete (``final``), and while no tool has run in this turn, a prefix
+        that names no item is held: text written before a tool call ("let me look that up") is
+        then never sent, and a first-round reply without items goes out whole.
         """
         if RAW_TOOL_CALL.search(prefix):
             return Verdict("fail", "a tool call written into the reply text")
@@ -165,7 +166,7 @@ class ReplyRules:
             return Verdict("hold", "the reply names none of the items recommend returned")
         if self.asks and not recommended:
             return Verdict("hold", "the user asked for recommendations; the reply used no tool and names none")
-        if not final and not (recommended or g.references):
+        if not final and not self.results and not (recommended or g.references):
             return Verdict("hold", "no item named yet")
         return Verdict("ok")
 

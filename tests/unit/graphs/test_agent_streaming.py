@@ -95,3 +95,14 @@ def test_a_refused_sentence_ends_the_answer_before_anything_was_sent(fakes: Any)
     assert streamed.reply == plain.reply and streamed.usage.tool_calls == plain.usage.tool_calls == 0
     said = [e["content"] for e in streamed.trace if e["type"] == "llm"]
     assert said == [e["content"] for e in plain.trace if e["type"] == "llm"] == [INVENTED]
+
+
+def test_after_a_tool_a_reply_without_items_streams_sentence_by_sentence(fakes: Any) -> None:
+    llm = ScriptedChatModel([
+        tool_call_message("suggest_question", {}, call_id="q1"),
+        "What kind of horror do you like? Slow burn or jump scares? Tell me more.",
+    ], token_latency_s=0.001)
+    events = list(_agent(fakes, llm).stream_turn("hi, a movie for tonight?", thread_id="t"))
+    deltas = [e.text for e in events if isinstance(e, ReplyDelta)]
+    assert deltas == ["What kind of horror do you like?", " Slow burn or jump scares?", " Tell me more."]
+    assert events[-1].result.reply == "".join(deltas) and not events[-1].result.fallback
