@@ -14,7 +14,9 @@ for servers (``AsyncSqliteSaver`` / ``AsyncPostgresSaver`` ...). Both return an 
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +43,14 @@ __all__ = [
 CHECKPOINT_FILE = "checkpoints.sqlite"
 STORE_FILE = "store.sqlite"
 _BUSY_MS = 10_000
+#: Advisory lock that serialises the tables' creation when several replicas start at once on a
+#: fresh database (LangGraph's ``setup()`` migrations are not safe to run concurrently). It is
+#: polled with ``pg_try_advisory_lock``, never waited for inside a statement: a waiting
+#: statement is an open transaction, which the migrations' ``CREATE INDEX CONCURRENTLY`` would
+#: wait for in turn.
+_SETUP_LOCK = 0x6372_7361_6765_6E74
+_TRY_SETUP_LOCK = "SELECT pg_try_advisory_lock(%s) AS ok"
+_SETUP_WAIT_S = 300.0
 
 
 @dataclass
@@ -154,8 +164,17 @@ def open_persistence(settings: Settings, url: str | None = None) -> Persistence:
             open=True,
         )
         saver, store = PostgresSaver(pool), PostgresStore(pool)  # type: ignore[arg-type]
-        saver.setup()
-        store.setup()
+        with pool.connection() as conn:  # one process at a time runs the migrations
+            deadline = time.monotonic() + _SETUP_WAIT_S
+            while not conn.execute(_TRY_SETUP_LOCK, (_SETUP_LOCK,)).fetchone()["ok"]:
+                if time.monotonic() > deadline:
+                    raise ConfigError(f"another process kept the tables' set-up lock for {_SETUP_WAIT_S:.0f} s")
+                time.sleep(0.1)
+            try:
+                saver.setup()
+                store.setup()
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK,))
         return Persistence(saver, store, "postgres", _closers=[pool.close])
     from langgraph.checkpoint.sqlite import SqliteSaver
     from langgraph.store.sqlite import SqliteStore
@@ -198,8 +217,17 @@ async def aopen_persistence(settings: Settings, url: str | None = None) -> Async
         )
         await pool.open()
         saver, store = AsyncPostgresSaver(pool), AsyncPostgresStore(pool)  # type: ignore[arg-type]
-        await saver.setup()
-        await store.setup()
+        async with pool.connection() as conn:  # one process at a time runs the migrations
+            deadline = time.monotonic() + _SETUP_WAIT_S
+            while not (await (await conn.execute(_TRY_SETUP_LOCK, (_SETUP_LOCK,))).fetchone())["ok"]:
+                if time.monotonic() > deadline:
+                    raise ConfigError(f"another process kept the tables' set-up lock for {_SETUP_WAIT_S:.0f} s")
+                await asyncio.sleep(0.1)
+            try:
+                await saver.setup()
+                await store.setup()
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK,))
         return AsyncPersistence(saver, store, "postgres", _closers=[pool.close])
     import aiosqlite
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver

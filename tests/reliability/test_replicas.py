@@ -194,3 +194,60 @@ def test_synchronous_agents_on_postgres_share_the_advisory_lock(postgres_url):
     finally:
         first.close()
         second.close()
+
+
+async def test_a_request_cancelled_while_waiting_leaves_no_lock_behind(postgres_url):
+    """A waiter cancelled in ``pg_advisory_lock`` (its client left) stops waiting in PostgreSQL,
+    never ends up holding the lock, and the session is free again once its holder lets go."""
+    import psycopg as pg
+
+    from crsagent.agent.threadlock import AsyncAdvisoryLocks
+
+    locks = AsyncAdvisoryLocks(postgres_url, wait_s=60)
+    await locks.open()
+    try:
+        with pg.connect(postgres_url, autocommit=True) as holder:
+            holder.execute("SELECT pg_advisory_lock(%s)", (advisory_key("cancelled"),))
+            waiter = asyncio.create_task(locks.acquire("cancelled"))
+            while not holder.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                                     ).fetchone()[0]:
+                await asyncio.sleep(0.05)  # until the waiter really waits in PostgreSQL
+            waiter.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await waiter
+            assert len(locks) == 0
+            assert holder.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                                  ).fetchone()[0] == 0
+            holder.execute("SELECT pg_advisory_unlock(%s)", (advisory_key("cancelled"),))
+        async with locks.hold("cancelled"):
+            pass
+    finally:
+        await locks.aclose()
+
+
+_OPEN_PERSISTENCE = """
+import asyncio, sys
+from crsagent.agent.persistence import aopen_persistence
+from crsagent.agent.settings import Settings
+
+async def main():
+    pers = await aopen_persistence(Settings(), sys.argv[1])
+    await pers.aclose()
+
+asyncio.run(main())
+"""
+
+
+def test_replicas_starting_together_on_a_fresh_database_all_start(postgres_url):
+    """Three processes open the PostgreSQL persistence at once on an empty database: LangGraph's
+    table migrations run one process at a time (an advisory lock), so none fails on a duplicate
+    migration row."""
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute("CREATE DATABASE fresh_replicas")
+    fresh = postgres_url.rsplit("/", 1)[0] + "/fresh_replicas"
+    procs = [subprocess.Popen([sys.executable, "-c", _OPEN_PERSISTENCE, fresh], stderr=subprocess.PIPE,
+                              env=child_env()) for _ in range(3)]
+    errors = [p.communicate(timeout=120)[1].decode()[-500:] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], errors
+    with psycopg.connect(fresh) as conn:
+        assert conn.execute("SELECT count(*) FROM checkpoint_migrations").fetchone()[0] > 0
