@@ -322,7 +322,9 @@ def run_api_bench(
             carry ``ttft_p50_s``, ``ttft_p95_s`` (to the first content chunk), ``turn_p50_s``
             and ``turn_p95_s`` (to ``[DONE]``).
         llm_base_url: run only the API load, served with this LLM server instead of the fake
-            (what a person waits for: with ``stream``, the report's ``latency_targets``).
+            (what a person waits for: with ``stream``, the report's ``latency_targets``); the
+            report's ``prompt_cache`` has the prompt tokens vLLM was sent and how many its prefix
+            cache held (null without vLLM's metrics).
 
     Returns:
         The report (``api``, ``in_process`` and ``api_noop`` stats, ratio, target).
@@ -335,10 +337,14 @@ def run_api_bench(
         return progress(desc, total) if progress is not None else None
 
     if llm_base_url:
+        from crsagent.evals.bench.vllm_metrics import prompt_cache_delta, read_cache_counters
+
+        counters = read_cache_counters(llm_base_url)
         api = asyncio.run(_through_api(settings, domain, variant, sessions, turns, bar(f"API, LLM at {llm_base_url}"),
                                        startup_timeout_s, stream=stream, llm_base_url=llm_base_url))
         report: dict[str, Any] = {"bench": "api", "domain": domain, "variant": variant, "llm": llm_base_url,
                                   "stream": stream, "sessions": sessions, "turns_per_session": turns, "api": api,
+                                  "prompt_cache": prompt_cache_delta(counters, read_cache_counters(llm_base_url)),
                                   "cpu_count": os.cpu_count()}
         if stream:
             from crsagent.evals.bench.turn import LATENCY_TARGETS

@@ -11,7 +11,9 @@ written as titles). They are played, each on its own checkpointed thread, agains
    ``llm_turn_p95_ms``, ``llm_valid_or_handled_rate`` (the share of the LLM's outputs, its
    structured answers and tool calls, in turns that did not crash) and ``llm_crashed_turns``;
    and what a person waits for: ``ttft_p50_s`` / ``ttft_p95_s`` (time to the first reply text)
-   and ``turn_p50_s`` / ``turn_p95_s`` (:func:`latency_fields`).
+   and ``turn_p50_s`` / ``turn_p95_s`` (:func:`latency_fields`); ``prompt_cache``: the prompt
+   tokens vLLM was sent during the measured turns and how many its prefix cache held
+   (:mod:`crsagent.evals.bench.vllm_metrics`; null for a server without vLLM's metrics).
 
 Turns are streamed (``stream_turn``) when the runner can, as ``crsagent chat`` runs them, so the
 overhead figures include streaming (``overhead_ttft_p50_ms`` is the fake's time to first text).
@@ -38,6 +40,7 @@ import numpy as np
 
 from crsagent.agent.errors import DataError
 from crsagent.agent.settings import Settings
+from crsagent.evals.bench.vllm_metrics import prompt_cache_delta, read_cache_counters
 
 __all__ = ["TARGETS", "LATENCY_TARGETS", "seeker_dialogues", "PlayStats", "timed_turn", "play", "latency_fields",
            "run_turn_bench"]
@@ -292,11 +295,13 @@ def run_turn_bench(
     if llm_base_url:
         real_settings = replace(settings, llm_base_url=llm_base_url, llm_model=llm_model or settings.llm_model)
         runner = factory(real_settings, domain, variant, None)
+        counters = read_cache_counters(llm_base_url)
         try:
             advance = progress(f"turns, LLM at {llm_base_url}", llm_turns + 1) if progress else None
             real = play(runner, dialogues, turns=llm_turns, warmup=1, advance=advance, stream=stream)
         finally:
             _close(runner)
+        report["prompt_cache"] = prompt_cache_delta(counters, read_cache_counters(llm_base_url))
         outputs = sum(real.llm_calls) + sum(real.tool_calls)
         report.update({
             "llm_base_url": llm_base_url,

@@ -1,0 +1,52 @@
+"""The prompt cache of a vLLM server, read from its Prometheus ``/metrics``, for the benches.
+
+vLLM counts the prompt tokens it was sent (``vllm:prompt_tokens_total``) and those its prefix
+cache already held (``vllm:prefix_cache_hits_total`` of ``vllm:prefix_cache_queries_total``).
+A bench reads them before and after its load; the difference is what its requests cost and
+saved (other clients of the same server in that time count too). A server without these
+metrics (not vLLM, or unreachable) gives None.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+__all__ = ["read_cache_counters", "prompt_cache_delta"]
+
+_NAMES = ("prompt_tokens_total", "prefix_cache_queries_total", "prefix_cache_hits_total")
+_LINE = re.compile(r"^vllm:(\w+)(?:\{[^}]*\})?\s+([0-9.eE+-]+)$")
+
+
+def read_cache_counters(llm_base_url: str, timeout_s: float = 5.0) -> dict[str, float] | None:
+    """The server's prompt and prefix-cache counters (summed over label sets), or None.
+
+    Args:
+        llm_base_url: the OpenAI base URL (``http://host:port/v1``); ``/metrics`` is at its root.
+        timeout_s: how long to wait for the answer.
+    """
+    import httpx
+
+    root = llm_base_url.rstrip("/").removesuffix("/v1")
+    try:
+        resp = httpx.get(f"{root}/metrics", timeout=timeout_s)
+        resp.raise_for_status()
+    except httpx.HTTPError:
+        return None
+    out: dict[str, float] = {}
+    for line in resp.text.splitlines():
+        m = _LINE.match(line.strip())
+        if m and m.group(1) in _NAMES:
+            out[m.group(1)] = out.get(m.group(1), 0.0) + float(m.group(2))
+    return out if set(out) == set(_NAMES) else None
+
+
+def prompt_cache_delta(before: dict[str, float] | None, after: dict[str, float] | None) -> dict[str, Any] | None:
+    """``{"prompt_tokens", "cached_prompt_tokens", "cached_share"}`` between two readings, or None."""
+    if before is None or after is None:
+        return None
+    prompt = int(after["prompt_tokens_total"] - before["prompt_tokens_total"])
+    queries = after["prefix_cache_queries_total"] - before["prefix_cache_queries_total"]
+    hits = int(after["prefix_cache_hits_total"] - before["prefix_cache_hits_total"])
+    return {"prompt_tokens": prompt, "cached_prompt_tokens": hits,
+            "cached_share": round(hits / queries, 3) if queries > 0 else None}
