@@ -38,6 +38,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorResponse, "description": "invalid request"},
     401: {"model": ErrorResponse, "description": "missing or wrong API key"},
     404: {"model": ErrorResponse, "description": "unknown model, or no such session or profile for this key"},
+    409: {"model": ErrorResponse, "description": "the session is busy with another request, on any replica (see Retry-After)"},
     429: {"model": ErrorResponse, "description": "rate limit reached (see Retry-After)"},
     503: {"model": ErrorResponse, "description": "the LLM server is unavailable (see Retry-After)"},
 }
