@@ -5,7 +5,9 @@ disconnects stops the response, not the turn: the turn runs to its end and its c
 written once, when the graph finishes, exactly as for a turn that is not streamed (the
 session's lock is held until then). So a session never holds half a turn: after a
 disconnect it holds the finished turn, which ``GET /v1/sessions/{id}`` shows and the next
-request continues from. Server shutdown waits for running turns (:meth:`TurnStreams.drain`).
+request continues from. Server shutdown waits for running turns (:meth:`TurnStreams.drain`)
+rather than cancel them: LangGraph saves a cancelled run's progress when it exits, which would
+leave half a turn in the session.
 """
 
 from __future__ import annotations
@@ -105,14 +107,13 @@ class TurnStreams:
         """Turns still running."""
         return len(self._tasks)
 
-    async def drain(self, timeout_s: float = 60.0) -> None:
-        """Wait for the running turns (their checkpoints are written); cancel what is left after
-        ``timeout_s`` (a cancelled turn leaves no trace: its checkpoint is written at the end)."""
+    async def drain(self) -> None:
+        """Wait for the running turns to end (their checkpoints are written).
+
+        They are not cancelled: LangGraph saves a cancelled run's progress at exit, which would
+        leave half a turn in its session. A turn ends within its LLM budget and timeouts.
+        """
         tasks = list(self._tasks)
-        if not tasks:
-            return
-        _, pending = await asyncio.wait(tasks, timeout=timeout_s)
-        for task in pending:
-            task.cancel()
-        if pending:
-            log.warning("cancelled %d streamed turn(s) still running at shutdown", len(pending))
+        if tasks:
+            log.info("waiting for %d streamed turn(s) to finish", len(tasks))
+            await asyncio.wait(tasks)

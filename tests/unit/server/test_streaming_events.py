@@ -77,3 +77,24 @@ def test_an_error_after_the_stream_started_is_an_error_event(client: TestClient)
     last = json.loads(data[-1])
     assert last["error"]["code"] == "llm_unavailable" and last["error"]["type"] == "service_unavailable_error"
     assert any('"content":"Try "' in d for d in data)
+
+
+def test_shutdown_waits_for_a_streamed_turn_and_does_not_cancel_it() -> None:
+    import asyncio
+
+    from crsagent.agent.server.turn_stream import TurnStreams
+
+    finished: list[bool] = []
+
+    async def events() -> AsyncIterator[TurnEvent]:
+        await asyncio.sleep(0.05)
+        finished.append(True)
+        yield TurnDone(TurnResult(reply="done"))
+
+    async def run() -> bool:
+        streams = TurnStreams()
+        stream = streams.start(events)
+        await streams.drain()
+        return stream.task.cancelled()
+
+    assert asyncio.run(run()) is False and finished == [True]
