@@ -68,18 +68,26 @@ def load_index(settings: Any, domain: str, db: Any = None) -> VectorIndex:
     """Open a domain's built index for queries.
 
     Args:
-        settings: run settings (its ``home`` holds the artifacts).
+        settings: run settings (its ``home`` holds the artifacts; with ``chroma_url`` the
+            collection is read from that chroma server).
         domain: ``movies`` or ``office``.
         db: product database used for filters.
 
     Raises:
         NotBuiltError: the index was never built.
+        DataError: ``chroma_url`` is set and the server lacks the published collection.
     """
     from crsagent.tools.artifacts import ArtifactStore
     from crsagent.tools.encoder.runtime import activate_built
 
     activate_built(ArtifactStore(settings.home, domain))
-    return VectorIndex.load(index_path(settings, domain), db=db)
+    path = index_path(settings, domain)
+    url = getattr(settings, "chroma_url", None)
+    if url:  # the published collection on a chroma server (see publish_index)
+        from crsagent.tools.search.remote import collection_name
+
+        return VectorIndex.load(path, db=db, chroma_url=url, chroma_collection=collection_name(domain, path))
+    return VectorIndex.load(path, db=db)
 
 
 def publish_index(settings: Any, domain: str) -> dict[str, Any]:

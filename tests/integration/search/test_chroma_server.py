@@ -19,7 +19,7 @@ from crsagent.agent.settings import Settings
 from crsagent.tests.support.chroma import chroma_server
 from crsagent.tools.search.index import VectorIndex
 from crsagent.tools.search.remote import collection_name, http_client
-from crsagent.tools.search.stage import index_path, publish_index
+from crsagent.tools.search.stage import index_path, load_index, publish_index
 from crsagent.tools.toolkit import Toolkit
 
 pytestmark = pytest.mark.slow
@@ -69,6 +69,10 @@ def test_search_through_the_server_matches_the_local_index(published: Settings, 
         assert [h.item_id for h in got] == [h.item_id for h in want]
         assert [h.score for h in got] == pytest.approx([h.score for h in want], abs=1e-4)
     remote.close()
+    direct = load_index(published, "movies")  # the stage's loader takes the server too
+    assert direct._client.get_settings().chroma_api_impl.endswith("FastAPI")
+    assert [h.item_id for h in direct.query(QUERIES[0], k=5)] == [h.item_id for h in local.query(QUERIES[0], k=5)]
+    direct.close()
 
 
 def test_an_unpublished_index_is_refused_with_the_fix(movies_home: Settings, chroma_url: str) -> None:
