@@ -6,7 +6,9 @@ SQLAlchemy, so the library's own :class:`~limits.strategies.MovingWindowRateLimi
 unchanged on top. Each hit is a row ``(key, at)`` of ``crsagent_rate_hits``; ``at`` is the
 database's clock, so replicas whose clocks drift still share one window. A hit is decided in
 one transaction that holds a transaction-level advisory lock on the key, so two replicas
-cannot both take the last slot; rows older than the window are deleted as the key is hit.
+cannot both take the last slot; rows older than the window are deleted as the key is hit, and
+every ``SWEEP_EVERY``-th hit a process also deletes every key's expired rows (callers that
+stopped coming leave nothing behind for long).
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from sqlalchemy import Column, Float, Index, MetaData, String, Table, create_eng
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-__all__ = ["PostgresStorage", "HITS_TABLE"]
+__all__ = ["PostgresStorage", "HITS_TABLE", "SWEEP_EVERY"]
+
+SWEEP_EVERY = 1000
 
 HITS_TABLE = "crsagent_rate_hits"
 _metadata = MetaData()
@@ -60,6 +64,7 @@ class PostgresStorage(Storage, MovingWindowSupport):
         )
         self._ready = False
         self._ready_lock = threading.Lock()
+        self._hits = 0
 
     @property
     def base_exceptions(self) -> type[Exception]:
@@ -89,8 +94,13 @@ class PostgresStorage(Storage, MovingWindowSupport):
         if amount > limit:
             return False
         self._setup()
+        with self._ready_lock:
+            self._hits += 1
+            sweep = self._hits % SWEEP_EVERY == 0
         with self.engine.begin() as conn:
             now = self._begin_key(conn, key, expiry)
+            if sweep:  # every key's expired hits (the store serves one window length)
+                conn.execute(hits.delete().where(hits.c.at <= now - expiry))
             if self._count(conn, key) + amount > limit:
                 return False
             conn.execute(hits.insert(), [{"key": key, "at": now}] * amount)

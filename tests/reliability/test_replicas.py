@@ -251,3 +251,27 @@ def test_replicas_starting_together_on_a_fresh_database_all_start(postgres_url):
     assert [p.returncode for p in procs] == [0, 0, 0], errors
     with psycopg.connect(fresh) as conn:
         assert conn.execute("SELECT count(*) FROM checkpoint_migrations").fetchone()[0] > 0
+
+
+def test_the_shared_rate_store_forgets_expired_hits(postgres_url, monkeypatch):
+    """The PostgreSQL ``limits`` storage under the library's moving-window strategy: the window
+    holds, and expired hits of keys nobody uses any more are swept away."""
+    from limits import RateLimitItemPerMinute
+    from limits.strategies import MovingWindowRateLimiter
+
+    from crsagent.agent.server import limitstore
+
+    monkeypatch.setattr(limitstore, "SWEEP_EVERY", 4)
+    storage = limitstore.PostgresStorage(postgres_url)
+    limiter, item = MovingWindowRateLimiter(storage), RateLimitItemPerMinute(2, namespace="sweep-test")
+    try:
+        assert [limiter.hit(item, "alice") for _ in range(3)] == [True, True, False]
+        assert limiter.get_window_stats(item, "alice").remaining == 0
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute(f"INSERT INTO {limitstore.HITS_TABLE} (key, at) SELECT 'gone', "
+                         "extract(epoch from now()) - 600 FROM generate_series(1, 5)")
+            assert limiter.hit(item, "bob") is True  # the fourth acquire of this process sweeps
+            left = conn.execute(f"SELECT count(*) FROM {limitstore.HITS_TABLE} WHERE key = 'gone'").fetchone()[0]
+        assert left == 0
+    finally:
+        storage.close()
