@@ -275,3 +275,22 @@ def test_the_shared_rate_store_forgets_expired_hits(postgres_url, monkeypatch):
         assert left == 0
     finally:
         storage.close()
+
+
+def test_crsagent_serve_on_postgres_takes_the_shared_session_lock(movies_home, postgres_url, tmp_path):
+    """``crsagent serve --checkpoint-url postgresql://...`` turns the shared lock on by itself and
+    reads its bound from ``CRSAGENT_SESSION_LOCK_WAIT_S``: a session locked in PostgreSQL by
+    someone else gets 409 ``session_busy``; another session is answered."""
+    from crsagent.tests.reliability.procs import ApiProcess
+
+    body = {"model": "crs-only", "messages": [{"role": "user", "content": "a scary film please"}]}
+    args = ["--fake-llm", "--checkpoint-url", postgres_url]
+    with ApiProcess(movies_home.home, args, {"CRSAGENT_SESSION_LOCK_WAIT_S": "1"}, log=tmp_path / "serve.log") as api:
+        with psycopg.connect(postgres_url, autocommit=True) as holder:
+            holder.execute("SELECT pg_advisory_lock(%s)", (advisory_key("serve-held"),))
+            busy = httpx.post(f"{api.url}/v1/chat/completions", headers={"X-Session-Id": "serve-held"}, json=body,
+                              timeout=120)
+            free = httpx.post(f"{api.url}/v1/chat/completions", headers={"X-Session-Id": "serve-free"}, json=body,
+                              timeout=120)
+    assert busy.status_code == 409 and busy.json()["error"]["code"] == "session_busy", busy.text
+    assert free.status_code == 200, free.text
