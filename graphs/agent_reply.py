@@ -14,7 +14,9 @@ sentences. The guard judges the reply sentence by sentence, as it is written
   Either way the answer is not read past it (tool calls written after it are not run);
 * sentences are held until the reply can carry the turn: it names one of the items
   ``recommend`` returned (when it returned any), it names a grounded item when the user asked
-  for items (``recommend`` or ``reject`` intent) and no tool ran, and it has two words or more.
+  for items (``recommend`` or ``reject`` intent) and no tool ran (no item is grounded then, so
+  such a reply fails at its second sentence: only a tool call could follow a one-sentence
+  preamble), and it has two words or more.
   A reply that never gets there fails (``guard_rejected``). Until the reply is complete, and
   while no tool has run in this turn, a prefix that names no item at all is held too, so text
   written before a first tool call ("let me look that up") is never sent.
@@ -42,7 +44,8 @@ from crsagent.graphs.reply_gate import SentenceGate, Verdict, gate_text
 from crsagent.graphs.state import Candidate, CRSState
 from langchain_core.messages import AIMessage, ToolMessage
 
-__all__ = ["AgentReply", "ASKS_FOR_ITEMS", "RECOMMENDING_TOOLS", "LOOKUP_TOOLS", "RAW_TOOL_CALL", "ReplyRules",
+__all__ = ["AgentReply", "ASKS_FOR_ITEMS", "RECOMMENDING_TOOLS", "LOOKUP_TOOLS", "RAW_TOOL_CALL", "DOOMED_SENTENCES",
+           "ReplyRules",
            "turn_tool_results", "accept_reply", "agent_action"]
 
 #: The built-in tools whose items the reply may recommend (custom tools' items may be, too).
@@ -51,6 +54,9 @@ RECOMMENDING_TOOLS: frozenset[str] = frozenset({"recommend", "search_products", 
 ASKS_FOR_ITEMS: frozenset[str] = frozenset({"recommend", "reject"})
 #: Tools whose items the reply may name as references (facts, explanations).
 LOOKUP_TOOLS: frozenset[str] = frozenset({"get_items", "explain_items"})
+#: Sentences of a reply to a request for items, with no tool run and nothing grounded named, after
+#: which the answer is not read further (a short preamble before a tool call stays possible).
+DOOMED_SENTENCES = 2
 #: Text that shows the model tried to call a tool in a format the server's parser did not read.
 RAW_TOOL_CALL = re.compile(r"<tool_call>|\[TOOL_CALLS\]|<\|python_tag\|>|^\s*\{\s*\"(name|function)\"\s*:", re.M)
 
@@ -164,8 +170,9 @@ class ReplyRules:
             return Verdict("hold", "nothing usable left of the reply")
         if self.returned and not recommended:
             return Verdict("hold", "the reply names none of the items recommend returned")
-        if self.asks and not recommended:
-            return Verdict("hold", "the user asked for recommendations; the reply used no tool and names none")
+        if self.asks and not recommended:  # nothing it can name is grounded: only a tool call can follow
+            why = "the user asked for recommendations; the reply used no tool and names none"
+            return Verdict("fail" if len(split_sentences(prefix)) >= DOOMED_SENTENCES else "hold", why)
         if not final and not self.results and not (recommended or g.references):
             return Verdict("hold", "no item named yet")
         return Verdict("ok")

@@ -106,3 +106,17 @@ def test_after_a_tool_a_reply_without_items_streams_sentence_by_sentence(fakes: 
     deltas = [e.text for e in events if isinstance(e, ReplyDelta)]
     assert deltas == ["What kind of horror do you like?", " Slow burn or jump scares?", " Tell me more."]
     assert events[-1].result.reply == "".join(deltas) and not events[-1].result.fallback
+
+
+def test_a_reply_to_a_request_for_items_without_a_tool_is_not_read_past_its_second_sentence(fakes: Any) -> None:
+    ramble = "Sure, I can help. Horror is a great genre. Many people like it. It has a long history. The end."
+    llm = ScriptedChatModel([ramble], token_latency_s=0.001)
+    events = list(_agent(fakes, llm).stream_turn("Can you recommend a horror film from after 2010?", thread_id="t"))
+    result = events[-1].result
+    assert not [e for e in events if isinstance(e, ReplyDelta)] and llm.stream_ends == []  # the stream was closed
+    assert result.fallback_reason == "guard_rejected" and result.recommendations  # the policy recommended
+    assert [e["content"] for e in result.trace if e["type"] == "llm"] == ["Sure, I can help. Horror is a great genre."]
+    preamble = ScriptedChatModel([tool_call_message("recommend", {"k": 3}, call_id="r1", content="Sure, let me look. "),
+                                  "The Witch is a slow-burn horror film."])
+    res = _agent(fakes, preamble).turn("Can you recommend a horror film from after 2010?", thread_id="t2")
+    assert not res.fallback and res.reply == "The Witch is a slow-burn horror film."  # a one-sentence preamble is fine
