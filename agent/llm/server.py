@@ -190,7 +190,7 @@ def resolve_adapters(config: ServerConfig, home: Path | None = None, *,
     """
     if config.lora_modules is not None:
         return config
-    if config.model is not None:
+    if config.model is not None or config.device != "cpu":  # the bundled model is served on CPU only
         return replace(config, lora_modules=())
     found = bundled_adapters(log=log)
     if not found:

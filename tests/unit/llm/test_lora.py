@@ -103,6 +103,7 @@ def test_resolve_adapters_lora_mode_explicit_choices_and_other_models(tmp_path: 
     assert cmd[cmd.index("--served-model-name") + 1] == BUNDLED_MODEL_NAME
     # explicit choices stay; other models get none
     assert resolve_adapters(ServerConfig(lora_modules=()), tmp_path).served_names() == (BUNDLED_MODEL_NAME,)
+    assert resolve_adapters(ServerConfig(device="gpu"), tmp_path).model is None  # still "needs --model" on GPU
     gpu = resolve_adapters(ServerConfig(model="Qwen/Qwen2.5-7B-Instruct", device="gpu"))
     assert gpu.lora_modules == () and "--enable-lora" not in server_command(Path("py"), "q", gpu, 8001)
     monkeypatch.setattr(lora, "bundled_adapter_dir", lambda: tmp_path / "absent")
