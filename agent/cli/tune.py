@@ -51,7 +51,8 @@ def tune(
     from crsagent.agent.errors import ConfigError
     from crsagent.agent.llm.adapter import BASE_MODEL_ID, LICENCES, write_adapter
     from crsagent.agent.llm.profiles import profile_for
-    from crsagent.agent.llm.tune import ADAPTER_NAME, TuneConfig, file_sha256, load_base, train
+    from crsagent.agent.llm.lora import TUNED_MODEL_NAME
+    from crsagent.agent.llm.tune import TuneConfig, file_sha256, load_base, train
     from crsagent.agent.llm.tune_data import load_records, render_example
     from crsagent.agent.llm.tune_eval import generation_metrics, validation_loss
     from crsagent.agent.llm.venv import llm_home
@@ -65,7 +66,7 @@ def tune(
         if device == "cuda" and not torch.cuda.is_available():
             raise ConfigError("--device cuda: no CUDA device is visible to torch")
         settings = settings_from(home)
-        out = out or llm_home(settings.home) / "adapters" / ADAPTER_NAME
+        out = out or llm_home(settings.home) / "adapters" / TUNED_MODEL_NAME
         work = out.with_name(out.name + ".work")
         cfg = TuneConfig(rank=rank, alpha=2 * rank, lr=lr, batch_size=batch_size, epochs=epochs, max_tokens=max_tokens,
                          max_minutes=max_minutes, seed=seed, device=device)
@@ -111,7 +112,7 @@ def tune(
                 "valid_per_source": dict(Counter(r.get("source") for r in valid))}
         base = {"name": BASE_MODEL_ID, "served_name": BUNDLED_MODEL_NAME, "source": f"{BUNDLED_WHEEL} {BUNDLED_GGUF}, converted to float32",
                 "sha256": file_sha256(model_dir / "model.safetensors")}
-        info = {"name": ADAPTER_NAME, "base": base, "config": {**cfg.key(), "max_minutes": max_minutes, "targets": list(cfg.targets)},
+        info = {"name": TUNED_MODEL_NAME, "base": base, "config": {**cfg.key(), "max_minutes": max_minutes, "targets": list(cfg.targets)},
                 "data": data, "train": figures, "validation": metrics, "licences": LICENCES,
                 "versions": {"torch": torch.__version__, "peft": __import__("peft").__version__,
                              "transformers": __import__("transformers").__version__},

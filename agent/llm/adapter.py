@@ -1,9 +1,10 @@
-"""The tuned adapter on disk: where it ships, and how ``llm tune`` writes one atomically.
+"""How ``llm tune`` writes an adapter: atomically, with its record and model card.
 
-The adapter that ships with crsagent lives in the package, at ``agent/llm/adapters/<name>/``:
-``adapter_model.safetensors`` and ``adapter_config.json`` (what ``peft`` and vLLM's
-``--lora-modules`` load), ``tune.json`` (the training configuration, data counts, validation
-metrics, the base model's name and hash, licences) and ``README.md`` (its model card).
+The adapter that ships with crsagent lives in the package
+(:func:`~crsagent.agent.llm.lora.bundled_adapter_dir`): ``adapter_model.safetensors`` and
+``adapter_config.json`` (what ``peft`` and vLLM load), ``tune.json`` (the training configuration,
+data counts, validation metrics, the base model's name and hash, licences) and ``README.md``
+(its model card).
 """
 
 from __future__ import annotations
@@ -14,10 +15,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ADAPTERS_DIR", "BASE_MODEL_ID", "LICENCES", "shipped_adapter_dir", "adapter_ready", "write_adapter"]
+__all__ = ["BASE_MODEL_ID", "LICENCES", "adapter_ready", "write_adapter"]
 
-#: Where shipped adapters live (package data).
-ADAPTERS_DIR = Path(__file__).resolve().parent / "adapters"
 #: The base model the bundled GGUF was made from.
 BASE_MODEL_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
 #: The licences of what an adapter is derived from.
@@ -26,11 +25,6 @@ LICENCES = {
     "redial": "CC BY 4.0 (ReDial, Li et al. 2018: the tuning half of the bundled dev dialogues)",
     "adapter": "Apache-2.0",
 }
-
-
-def shipped_adapter_dir(name: str) -> Path:
-    """The folder of the shipped adapter ``name``."""
-    return ADAPTERS_DIR / name
 
 
 def adapter_ready(path: Path) -> bool:

@@ -30,12 +30,10 @@ from typing import Any
 from crsagent.agent.errors import ConfigError
 from crsagent.agent.llm.tune_data import IGNORE, Example
 
-__all__ = ["TuneConfig", "LORA_TARGETS", "ADAPTER_NAME", "cpu_has_bf16", "file_sha256", "batches", "micro_loss", "load_base", "train"]
+__all__ = ["TuneConfig", "LORA_TARGETS", "cpu_has_bf16", "file_sha256", "batches", "micro_loss", "load_base", "train"]
 
 #: Every attention and MLP projection of a Llama-architecture model (SmolLM2 is one).
 LORA_TARGETS: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
-#: The served name of the tuned adapter.
-ADAPTER_NAME = "smollm2-135m-crs"
 _CKPT = "checkpoint"
 Progress = Callable[[str, int | None], Callable[[int], None]]
 
@@ -112,6 +110,19 @@ def batches(examples: list[Example], batch_size: int, max_batch_tokens: int, see
             micro[-1].append(ex)
         out.append(micro)
     return out
+
+
+def _release_memory() -> None:
+    """Hand freed memory back to the OS: varying batch shapes fragment glibc's heap, and a CPU
+    run's resident size otherwise grows by hundreds of MB a minute."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _collate(micro: list[Example], pad_id: int, torch: Any, device: str) -> dict[str, Any]:
@@ -271,6 +282,7 @@ def train(model: Any, tokenizer: Any, examples: list[Example], cfg: TuneConfig, 
         opt.step()
         sched.step()
         losses.append(step_loss)
+        _release_memory()
         advance(1)
         if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == total:
             _save_checkpoint(ckpt, peft_model, opt, sched, step + 1, cfg, torch)
