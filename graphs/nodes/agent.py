@@ -209,7 +209,8 @@ def make_agent(spec: VariantSpec) -> Callable[[CRSState, Runtime[CRSContext]], d
             gate = streamer.gate
         else:
             gate = gate_text(rules.judge, ai.text if isinstance(ai.text, str) else "", tool_calls=bool(ai.tool_calls))
-        if gate.refused_at is not None and not gate.released:  # the answer is read up to the refused sentence only
+        dropped = bool(gate.released and (ai.tool_calls or ai.invalid_tool_calls))
+        if gate.released or gate.refused_at is not None:  # the answer as read: up to a refused sentence, no tool call
             ai = AIMessage(content=gate.text[:gate.refused_at], id=ai.id, response_metadata=ai.response_metadata,
                            usage_metadata=ai.usage_metadata)
         check = check_calls(ai, offered)
@@ -218,7 +219,7 @@ def make_agent(spec: VariantSpec) -> Callable[[CRSState, Runtime[CRSContext]], d
         record = {**reset, "scratch": [msg]}
         if gate.released:  # the reply went out (or would have): tool calls after it are not run
             return _final(accept_reply(state, ctx, ai.text, rules=rules, gate=gate), used, record,
-                          ["agent: the tool calls written after the reply were not run"] * bool(ai.tool_calls))
+                          ["agent: the tool calls written after the reply were not run"] * dropped)
         if check["not_offered"]:
             return _fallback("tool_not_offered", f"called {check['not_offered']}", used, record)
         if check["unparsed"] and not ai.tool_calls:

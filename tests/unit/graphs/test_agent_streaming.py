@@ -120,3 +120,20 @@ def test_a_reply_to_a_request_for_items_without_a_tool_is_not_read_past_its_seco
                                   "The Witch is a slow-burn horror film."])
     res = _agent(fakes, preamble).turn("Can you recommend a horror film from after 2010?", thread_id="t2")
     assert not res.fallback and res.reply == "The Witch is a slow-burn horror film."  # a one-sentence preamble is fine
+
+
+def test_tool_calls_written_after_a_released_reply_are_not_run(fakes: Any) -> None:
+    def answers() -> list[Any]:
+        return [tool_call_message("recommend", {"k": 3}, call_id="r1"),
+                tool_call_message("get_items", {"ids": [fakes.WITCH]}, call_id="g1",
+                                  content="Try The Witch, a slow-burn horror film. It is great. ")]
+
+    events = list(_agent(fakes, ScriptedChatModel(answers(), token_latency_s=0.001)).stream_turn(ASK, thread_id="t"))
+    streamed = events[-1].result
+    plain = _agent(fakes, ScriptedChatModel(answers())).turn(ASK, thread_id="t")
+    for res in (streamed, plain):
+        assert res.reply == "Try The Witch, a slow-burn horror film." and not res.fallback
+        assert res.usage.tool_calls == 1 and "agent: the tool calls written after the reply were not run" in res.notes
+        last = [e for e in res.trace if e["type"] == "llm"][-1]
+        assert last["tool_calls"] == [] and last["content"] == "Try The Witch, a slow-burn horror film. It is great. "
+    assert [e.name for e in events if isinstance(e, ToolStarted)] == ["recommend"]
