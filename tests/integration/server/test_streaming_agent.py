@@ -1,7 +1,7 @@
 """Real token streaming through the API: the official ``openai`` client (sync and async), ``stream=True``.
 
 The API runs the ``agent`` variant over the built movie catalogue, with a fake LLM that streams
-one word per 20 ms (``tests/support/streaming_llm.py``): it calls ``recommend``, then names what
+one word per 40 ms (``tests/support/streaming_llm.py``): it calls ``recommend``, then names what
 came back. The assertions are on order and content, never on durations.
 """
 
@@ -27,7 +27,7 @@ MODEL = "crsagent:agent"
 
 @pytest.fixture(scope="module")
 def llm() -> FunctionChatModel:
-    return recommender_llm(token_latency_s=0.02)
+    return recommender_llm(token_latency_s=0.04)
 
 
 @pytest.fixture(scope="module")
