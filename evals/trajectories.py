@@ -15,7 +15,8 @@ Each JSONL record holds ``messages``: exactly what the ``agent`` node sent on it
 ToolNode returned them), converted to OpenAI's format, followed by the teacher's final reply;
 ``tools``: the tool listing as bound (OpenAI function format); and ``belief``: the belief
 state after the turn (what ``llm tune``'s validation runs the reply guard against). Turns the agent graph could
-not carry with the teacher's answers (a fallback) are counted and left out.
+not carry with the teacher's answers (a fallback), or whose reply the guard cut short, are counted
+and left out.
 """
 
 from __future__ import annotations
@@ -57,6 +58,16 @@ Progress = Callable[[str, int | None], Callable[[int], None]]
 
 def _no_progress(desc: str, total: int | None) -> Callable[[int], None]:
     return lambda n=1: None
+
+
+def _unusable(result: Any) -> str:
+    """Why a teacher turn cannot be a training record ('' when it can): a fallback, or a reply
+    the guard cut short (the record would teach the uncut text)."""
+    if result.fallback:
+        return f"fallback:{result.fallback_reason}"
+    if any("guard cut the reply" in n for n in result.notes):
+        return "guard_cut"
+    return ""
 
 
 def tuning_turns(turns: Sequence[ReplayTurn], limit: int | None = None, seed: int = 0, split: str = TRAIN) -> list[ReplayTurn]:
@@ -101,9 +112,10 @@ def redial_trajectories(teacher: Teacher, turns: Sequence[ReplayTurn], progress:
             continue
         plan, result = teacher.run(history, human=t.resp or None)
         advance(1)
-        if result.fallback:
+        why = _unusable(result)
+        if why:
             if dropped is not None:
-                dropped[f"fallback:{result.fallback_reason}"] += 1
+                dropped[why] += 1
             continue
         yield trajectory_record(teacher, plan, {"id": f"redial:{t.dialog_id}:{t.turn_id}", "source": "redial",
                                                 "domain": teacher.toolkit.domain, "split": split,
@@ -125,9 +137,10 @@ def simulator_trajectories(teacher: Teacher, items: Sequence[Any], n: int, seed:
         out: list[dict[str, Any]] = []
 
         def keep(thread_id: str, result: Any, i: int = i, target: Any = target, out: list[dict[str, Any]] = out) -> None:
-            if result.fallback:
+            why = _unusable(result)
+            if why:
                 if dropped is not None:
-                    dropped[f"fallback:{result.fallback_reason}"] += 1
+                    dropped[why] += 1
                 return
             assert teacher.plan is not None
             out.append(trajectory_record(teacher, teacher.plan, {

@@ -9,7 +9,8 @@ On held-out trajectories (the ReDial check half and unseen simulator seeds):
   parsed arguments equal the teacher's;
 * ``reply_guard_pass_rate``: greedy decoding of the reply after the teacher's tool results,
   checked by the agent's own reply guard (:func:`~crsagent.graphs.agent_reply.accept_reply`)
-  against the record's belief and tool results.
+  against the record's belief and tool results; it passes only whole (a reply the guard cut
+  short does not).
 """
 
 from __future__ import annotations
@@ -84,7 +85,8 @@ def _guard_ok(record: dict[str, Any], reply: str, toolkit: Any, first: int) -> b
     for msg, name in zip(scratch, names):
         msg.name = msg.name or name
     state = {"belief": record.get("belief") or {}, "scratch": scratch, "messages": []}
-    return accept_reply(state, CRSContext(toolkit=toolkit), reply).reason is None  # type: ignore[arg-type]
+    verdict = accept_reply(state, CRSContext(toolkit=toolkit), reply)  # type: ignore[arg-type]
+    return verdict.reason is None and not verdict.note  # a reply the guard had to cut does not pass
 
 
 def generation_metrics(model: Any, tokenizer: Any, template: str, records: Sequence[dict[str, Any]],
