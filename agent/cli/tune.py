@@ -25,6 +25,7 @@ def tune(
     out: Path | None = typer.Option(None, "--out", help="Adapter folder (default $CRSAGENT_HOME/llm/adapters/smollm2-135m-crs)."),
     epochs: float = typer.Option(1.0, "--epochs", min=0.01, help="Passes over the training examples."),
     max_minutes: float | None = typer.Option(None, "--max-minutes", min=0.1, help="Training time budget; the run stops and checkpoints."),
+    max_steps: int | None = typer.Option(None, "--max-steps", min=1, help="Stop after this many steps of the planned schedule."),
     batch_size: int = typer.Option(8, "--batch-size", min=1, help="Examples per optimiser step."),
     lr: float = typer.Option(3e-4, "--lr", min=0.0, help="Peak learning rate."),
     rank: int = typer.Option(16, "--rank", min=1, help="LoRA rank (alpha = 2 x rank)."),
@@ -69,7 +70,7 @@ def tune(
         out = out or llm_home(settings.home) / "adapters" / TUNED_MODEL_NAME
         work = out.with_name(out.name + ".work")
         cfg = TuneConfig(rank=rank, alpha=2 * rank, lr=lr, batch_size=batch_size, epochs=epochs, max_tokens=max_tokens,
-                         max_minutes=max_minutes, seed=seed, device=device)
+                         max_minutes=max_minutes, max_steps=max_steps, seed=seed, device=device)
         started = time.monotonic()
         model_dir = bundled_model_dir(settings.home)
         model, tok = load_base(model_dir, device)
@@ -112,7 +113,7 @@ def tune(
                 "valid_per_source": dict(Counter(r.get("source") for r in valid))}
         base = {"name": BASE_MODEL_ID, "served_name": BUNDLED_MODEL_NAME, "source": f"{BUNDLED_WHEEL} {BUNDLED_GGUF}, converted to float32",
                 "sha256": file_sha256(model_dir / "model.safetensors")}
-        info = {"name": TUNED_MODEL_NAME, "base": base, "config": {**cfg.key(), "max_minutes": max_minutes, "targets": list(cfg.targets)},
+        info = {"name": TUNED_MODEL_NAME, "base": base, "config": {**cfg.key(), "max_minutes": max_minutes, "max_steps": max_steps, "targets": list(cfg.targets)},
                 "data": data, "train": figures, "validation": metrics, "licences": LICENCES,
                 "versions": {"torch": torch.__version__, "peft": __import__("peft").__version__,
                              "transformers": __import__("transformers").__version__},

@@ -48,6 +48,8 @@ class TuneConfig:
         batch_size: examples per optimiser step. max_batch_tokens: padded tokens per micro-batch.
         epochs: passes over the training examples. max_tokens: longer examples are dropped.
         max_minutes: wall-clock budget of the training loop (None: no budget).
+        max_steps: stop after this many optimiser steps of the planned schedule (None: all);
+            the learning-rate schedule still spans the whole plan.
         checkpoint_every: optimiser steps between resumable checkpoints.
         seed: the seed of the data order, dropout and initialisation. device: ``cpu`` or ``cuda``.
         bf16: autocast to bfloat16 (None: where the device supports it).
@@ -64,6 +66,7 @@ class TuneConfig:
     epochs: float = 1.0
     max_tokens: int = 2048
     max_minutes: float | None = None
+    max_steps: int | None = None
     checkpoint_every: int = 10
     seed: int = 0
     device: str = "cpu"
@@ -72,7 +75,7 @@ class TuneConfig:
 
     def key(self) -> dict[str, Any]:
         """The settings a checkpoint must share to be resumed (the budget may change)."""
-        return {k: v for k, v in asdict(self).items() if k not in ("max_minutes", "checkpoint_every")}
+        return {k: v for k, v in asdict(self).items() if k not in ("max_minutes", "max_steps", "checkpoint_every")}
 
 
 def cpu_has_bf16() -> bool:
@@ -261,11 +264,12 @@ def train(model: Any, tokenizer: Any, examples: list[Example], cfg: TuneConfig, 
     if start:
         log(f"resuming from step {start} of {total} ({ckpt})")
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    advance = (progress or (lambda d, n: (lambda k=1: None)))("tuning (LoRA)", total)
+    advance = (progress or (lambda d, n: (lambda k=1: None)))("tuning (LoRA)", min(total, cfg.max_steps or total))
     advance(start)
     began, tokens, losses, step, stopped = time.monotonic(), 0, [], start, False
     peft_model.train()
-    for step in range(start, total):
+    end = min(total, cfg.max_steps) if cfg.max_steps else total
+    for step in range(start, end):
         if cfg.max_minutes is not None and time.monotonic() - began > cfg.max_minutes * 60:
             stopped = True
             break
@@ -284,13 +288,13 @@ def train(model: Any, tokenizer: Any, examples: list[Example], cfg: TuneConfig, 
         losses.append(step_loss)
         _release_memory()
         advance(1)
-        if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == total:
+        if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == end:
             _save_checkpoint(ckpt, peft_model, opt, sched, step + 1, cfg, torch)
             recent = losses[-cfg.checkpoint_every:]
             log(f"step {step + 1}/{total} loss {sum(recent) / len(recent):.4f} tokens {tokens} "
                 f"{tokens / max(1e-9, time.monotonic() - began):.0f} tok/s")
     else:
-        step = total
+        step = max(start, end)
     if stopped:
         _save_checkpoint(ckpt, peft_model, opt, sched, step, cfg, torch)
     seconds = time.monotonic() - began
