@@ -25,6 +25,7 @@ from crsagent.agent.server.requests import (
     UserMessage,
     message_text,
 )
+from crsagent.agent.turns import Recommendation
 
 __all__ = [
     "TextPart",
@@ -55,17 +56,39 @@ __all__ = [
 
 
 class RecommendationOut(BaseModel):
-    """One recommended item, as the extension field ``recommendations`` carries it."""
+    """One recommended item, as the extension field ``recommendations`` carries it.
+
+    Attributes:
+        item_id: the catalogue id.
+        title: the display title.
+        score: the fused ranking score: the weighted sum of ``signals`` (docs/api.md, "Scores");
+            it orders the items of one turn and is not a probability.
+        explanation: a grounded explanation.
+        signals: each ranking signal's score behind ``score``, normalised to 0-1 over the
+            turn's candidates (``attr`` may be negative); empty for an item no ranking scored.
+    """
 
     item_id: str
     title: str
     score: float
     explanation: str = ""
+    signals: dict[str, float] = Field(default_factory=dict)
 
     @field_validator("score")
     @classmethod
     def _finite(cls, v: float) -> float:
         return v if math.isfinite(v) else 0.0  # JSON has no NaN or infinity
+
+    @field_validator("signals")
+    @classmethod
+    def _finite_signals(cls, v: dict[str, float]) -> dict[str, float]:
+        return {k: (x if math.isfinite(x) else 0.0) for k, x in v.items()}
+
+    @classmethod
+    def of(cls, rec: Recommendation) -> "RecommendationOut":
+        """The wire form of an agent's :class:`~crsagent.agent.turns.Recommendation`."""
+        return cls(item_id=rec.item_id, title=rec.title, score=rec.score, explanation=rec.explanation,
+                   signals=dict(rec.signals))
 
 
 class ResponseMessage(BaseModel):

@@ -247,10 +247,7 @@ def _has_earlier_messages(plan: TurnPlan) -> bool:
 
 
 def _parts(plan: TurnPlan, result: TurnResult) -> tuple[list[RecommendationOut], UsageOut, TurnInfo]:
-    recs = [
-        RecommendationOut(item_id=r.item_id, title=r.title, score=r.score, explanation=r.explanation)
-        for r in result.recommendations
-    ]
+    recs = [RecommendationOut.of(r) for r in result.recommendations]
     u = result.usage
     usage = UsageOut(
         prompt_tokens=u.prompt_tokens,

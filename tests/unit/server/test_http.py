@@ -64,7 +64,8 @@ def test_completion_shape(client):
     assert "you said «hi»" in choice["message"]["content"] and "for alice" in choice["message"]["content"]
     recs = choice["message"]["recommendations"]
     assert [r["item_id"] for r in recs] == ["tt0113277", "tt0114369"]
-    assert set(recs[0]) == {"item_id", "title", "score", "explanation"}
+    assert set(recs[0]) == {"item_id", "title", "score", "explanation", "signals"}
+    assert recs[0]["signals"] == {"cf": 0.5}  # the per-signal breakdown behind the score
     assert body["usage"] == {"prompt_tokens": 10, "completion_tokens": 7, "total_tokens": 17}
     assert body["crsagent"]["session_id"] is None and body["crsagent"]["degraded"] is False
 

@@ -31,7 +31,9 @@ def test_sync_client_multi_turn_session(base_url, runners):
         msg = resp.choices[0].message
         assert f"turn {turn} for {key_identity('sk-test')}/carol" in msg.content  # scoped to the key
         recs = msg.model_extra["recommendations"]
-        assert recs[0]["item_id"] == "tt0113277" and set(recs[0]) == {"item_id", "title", "score", "explanation"}
+        assert recs[0]["item_id"] == "tt0113277" and set(recs[0]) == {"item_id", "title", "score", "explanation",
+                                                                       "signals"}
+        assert recs[0]["signals"] == {"cf": 0.5} and recs[1]["signals"] == {}  # the runner's per-signal scores
         assert resp.usage.total_tokens == resp.usage.prompt_tokens + resp.usage.completion_tokens > 0
         history += [{"role": "assistant", "content": msg.content}, {"role": "user", "content": f"more {turn}"}]
     assert runners["full"].threads[f"{key_identity('sk-test')}/conv-42"] == ["I loved Heat", "more 1", "more 2"]
