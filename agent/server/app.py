@@ -2,8 +2,9 @@
 
 ``create_app(runner_factory, config)`` builds the app; ``crsagent serve`` runs it under
 uvicorn. Routes: ``GET /health`` and ``/v1/health`` (no key needed), ``GET /v1/models``,
-``GET /v1/models/{model}``, ``POST /v1/chat/completions``, and the privacy routes ``GET`` /
-``DELETE`` ``/v1/sessions/{id}`` and ``/v1/users/{id}/profile``; the spec is at ``/openapi.json``.
+``GET /v1/models/{model}``, ``POST /v1/chat/completions``, ``POST /v1/responses``, and the
+privacy routes ``GET`` / ``DELETE`` ``/v1/sessions/{id}`` and ``/v1/users/{id}/profile``; the
+spec is at ``/openapi.json``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from crsagent.agent.server.errors import install_error_handlers
 from crsagent.agent.server.middleware import BodyLimitMiddleware
 from crsagent.agent.server.privacy_routes import add_privacy_routes
 from crsagent.agent.server.ratelimit import RateLimiter
+from crsagent.agent.server.responses import add_responses_routes
 from crsagent.agent.server.models import DEFAULT_MODEL, list_models, resolve_model
 from crsagent.agent.server.protocol import ChatCompletion, ChatCompletionRequest, ErrorResponse, Health, ModelCard, ModelList
 from crsagent.agent.server.runners import RunnerFactory, RunnerPool
@@ -166,6 +168,7 @@ def create_app(runner_factory: RunnerFactory, config: ServerConfig | None = None
         return JSONResponse(completion.model_dump(mode="json"), headers=headers)
 
     add_privacy_routes(api, service, require_key)
+    add_responses_routes(api, service, require_key)
     app.include_router(v1)
     app.include_router(api)
     _document_400_not_422(app)

@@ -173,6 +173,14 @@ def validation_message(errors: list[Mapping[str, Any]]) -> tuple[str, str | None
             '({"type": "text", "text": ...}); other content types are not supported'
         )
         return msg, param
+    elif param and param.split(".")[0] == "input" and len(errors) > 1:  # POST /v1/responses
+        index = next((p for p in param.split(".")[1:] if p.isdigit()), None)
+        param = "input" if index is None else f"input.{index}"
+        msg = (
+            f"{param}: input is a string or a list of message items ({{\"role\", \"content\"}}) whose content "
+            "is a string or input_text / output_text parts; other input types are not supported"
+        )
+        return msg, param
     elif param is None and kind in ("model_attributes_type", "dict_type", "missing"):
         msg = "the request body must be a JSON object (send Content-Type: application/json)"
     elif kind == "missing":

@@ -25,8 +25,8 @@ from crsagent.tests.reliability.helpers import API_KEYS
 
 pytestmark = pytest.mark.slow
 
-OPERATIONS = [("/v1/chat/completions", "POST", 40), ("/v1/models", "GET", 5), ("/v1/models/{model}", "GET", 15),
-              ("/health", "GET", 3), ("/v1/health", "GET", 3)]
+OPERATIONS = [("/v1/chat/completions", "POST", 40), ("/v1/responses", "POST", 40), ("/v1/models", "GET", 5),
+              ("/v1/models/{model}", "GET", 15), ("/health", "GET", 3), ("/v1/health", "GET", 3)]
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 

@@ -75,3 +75,13 @@ def test_spec_documents_400_not_422():
     chat = spec["paths"]["/v1/chat/completions"]["post"]
     assert "400" in chat["responses"] and "422" not in chat["responses"]
     assert chat["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("ChatCompletionRequest")
+
+
+def test_spec_has_the_responses_endpoint():
+    spec = APP.openapi()
+    op = spec["paths"]["/v1/responses"]["post"]
+    assert {"200", "400", "401", "404"} <= set(op["responses"]) and "422" not in op["responses"]
+    assert op["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("ResponseCreateRequest")
+    assert "text/event-stream" in op["responses"]["200"]["content"]
+    rec = spec["components"]["schemas"]["RecommendationOut"]["properties"]
+    assert rec["signals"]["type"] == "object"
