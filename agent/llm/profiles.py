@@ -81,21 +81,28 @@ _CAPABLE: dict[str, Any] = {"native_tool_calls": True, "max_tokens": 1024, "temp
 #: Known families, most specific first. The first match wins: Hermes fine-tunes of Llama or
 #: Mistral (``Hermes-3-Llama-3.1-8B``, ``Hermes-2-Pro-Mistral-7B``) speak Hermes, so ``hermes``
 #: comes before ``llama3`` and ``mistral``.
+_SMOLLM2: dict[str, Any] = {
+    "native_tool_calls": False,
+    "structured_method": "json_schema",
+    "temperature": 0.0,
+    "context_window": 8192,
+    "tool_call_parser": "hermes",
+    "chat_template": "chatml_tools.jinja",  # its own template renders no tools
+    # ~400 prompt tokens of tool listing instead of ~2,600: prefill on a CPU, tuning cost
+    "compact_tools": True,
+    "omit_agent_tools": ("search_products", "vector_search", "score_intents"),  # recommend fuses them
+}
+
 PROFILES: tuple[ModelProfile, ...] = (
+    # The tuned bundled model (``crsagent llm tune``): it copies the tool-call syntax and the
+    # titles from its prompt, which a repetition penalty forbids (with 1.2 it never calls a tool).
+    ModelProfile(name="smollm2-crs", pattern=r"smollm2?-135m-crs", max_tokens=200, extra_body={}, **_SMOLLM2),
     ModelProfile(
         name="smollm2",
         pattern=r"smollm",
-        native_tool_calls=False,
-        structured_method="json_schema",
         max_tokens=256,
-        temperature=0.0,
-        context_window=8192,
-        extra_body={"repetition_penalty": 1.2},
-        tool_call_parser="hermes",
-        chat_template="chatml_tools.jinja",  # its own template renders no tools
-        # ~400 prompt tokens of tool listing instead of ~2,600: prefill on a CPU, tuning cost
-        compact_tools=True,
-        omit_agent_tools=("search_products", "vector_search", "score_intents"),  # recommend fuses them
+        extra_body={"repetition_penalty": 1.2},  # the base model loops inside JSON strings without it
+        **_SMOLLM2,
     ),
     ModelProfile(name="hermes", pattern=r"hermes", tool_call_parser="hermes", **_CAPABLE),
     ModelProfile(name="qwen", pattern=r"qwen(2\.5|3)", tool_call_parser="hermes", **_CAPABLE),

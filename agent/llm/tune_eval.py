@@ -62,15 +62,18 @@ def validation_loss(model: Any, examples: Sequence[Example], pad_id: int, device
     return total / max(1, count)
 
 
-def generate(model: Any, tokenizer: Any, prompt: str, max_new_tokens: int, device: str = "cpu") -> str:
-    """Greedy decoding of ``prompt`` until ``<|im_end|>`` (the special tokens kept)."""
+def generate(model: Any, tokenizer: Any, prompt: str, max_new_tokens: int, device: str = "cpu",
+             repetition_penalty: float = 1.0) -> str:
+    """Greedy decoding of ``prompt`` until ``<|im_end|>`` (the special tokens kept), with the
+    served profile's repetition penalty."""
     import torch
 
     ids = tokenizer(prompt, add_special_tokens=False, return_tensors="pt")["input_ids"].to(device)
     end = tokenizer.convert_tokens_to_ids("<|im_end|>")
     with torch.no_grad():
         out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=max_new_tokens,
-                             do_sample=False, eos_token_id=end, pad_token_id=end, repetition_penalty=1.2)
+                             do_sample=False, eos_token_id=end, pad_token_id=end,
+                             repetition_penalty=repetition_penalty)
     return tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=False).split("<|im_end|>")[0]
 
 
@@ -90,7 +93,8 @@ def _guard_ok(record: dict[str, Any], reply: str, toolkit: Any, first: int) -> b
 
 
 def generation_metrics(model: Any, tokenizer: Any, template: str, records: Sequence[dict[str, Any]],
-                       toolkits: dict[str, Any], device: str = "cpu", progress: Progress | None = None) -> dict[str, Any]:
+                       toolkits: dict[str, Any], device: str = "cpu", progress: Progress | None = None,
+                       repetition_penalty: float = 1.0) -> dict[str, Any]:
     """Tool-name accuracy, argument exact match and reply-guard pass rate by greedy decoding.
 
     Args:
@@ -99,6 +103,7 @@ def generation_metrics(model: Any, tokenizer: Any, template: str, records: Seque
         toolkits: domain -> toolkit (the reply guard's catalogue and linker).
         device: where the model is.
         progress: a progress-bar factory.
+        repetition_penalty: the served profile's (the tuned model is served without one).
     """
     model.eval()
     advance = (progress or (lambda d, n: (lambda k=1: None)))("validation (greedy decoding)", len(records))
@@ -110,7 +115,8 @@ def generation_metrics(model: Any, tokenizer: Any, template: str, records: Seque
         first = turn[0]
         want = [(c["function"]["name"], json.loads(c["function"]["arguments"]) if isinstance(c["function"]["arguments"], str)
                  else c["function"]["arguments"]) for c in msgs[first].get("tool_calls") or []]
-        text = generate(model, tokenizer, render_text(tokenizer, template, msgs[:first], tools, add_generation_prompt=True), 64, device)
+        text = generate(model, tokenizer, render_text(tokenizer, template, msgs[:first], tools, add_generation_prompt=True), 64, device,
+                        repetition_penalty)
         got = parse_tool_calls(text) or []
         name_ok = (got[0][0] if got else "") == (want[0][0] if want else "")
         names += name_ok
@@ -118,7 +124,8 @@ def generation_metrics(model: Any, tokenizer: Any, template: str, records: Seque
             with_call += 1
             args += got[0][1] == want[0][1]
         last = turn[-1]
-        reply = generate(model, tokenizer, render_text(tokenizer, template, msgs[:last], tools, add_generation_prompt=True), 160, device)
+        reply = generate(model, tokenizer, render_text(tokenizer, template, msgs[:last], tools, add_generation_prompt=True), 200, device,
+                         repetition_penalty)
         ok = "<tool_call>" not in reply and _guard_ok(rec, reply, toolkits[rec.get("domain") or "movies"], first)
         guard += ok
         replies += 1

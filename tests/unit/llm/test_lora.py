@@ -85,7 +85,7 @@ def test_resolve_adapters_serves_the_tuned_model_merged_by_default(tmp_path: Pat
     merged = tuned_model_dir(home)
     assert config.model == str(merged) and config.merge_from == adapter.resolve()
     assert config.served_names() == (TUNED_MODEL_NAME, BUNDLED_MODEL_NAME)  # the checkpoint is the tuned one
-    assert config.default_model() == TUNED_MODEL_NAME and config.profile().name == "smollm2"
+    assert config.default_model() == TUNED_MODEL_NAME and config.profile().name == "smollm2-crs"
     cmd = server_command(Path("py"), config.model, config, 8001)
     assert cmd[cmd.index("--served-model-name") + 1] == TUNED_MODEL_NAME
     assert cmd[cmd.index("--lora-modules") + 1] == f"{BUNDLED_MODEL_NAME}={merged / BASE_LORA}"

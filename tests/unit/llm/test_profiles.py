@@ -42,7 +42,15 @@ def test_first_matching_profile_wins_and_custom_lists_work():
     custom = (ModelProfile(name="mine", pattern=r"^acme-", native_tool_calls=True, max_tokens=64),)
     assert profile_for("acme-7b", custom).name == "mine"
     assert profile_for("smollm2", custom) is DEFAULT_PROFILE
-    assert [p.name for p in PROFILES].index("smollm2") == 0
+    assert [p.name for p in PROFILES][:2] == ["smollm2-crs", "smollm2"]  # the tuned model's own profile first
+
+
+def test_the_tuned_bundled_model_is_served_without_a_repetition_penalty():
+    tuned, base = profile_for("smollm2-135m-crs"), profile_for("smollm2-135m-instruct")
+    assert tuned.name == "smollm2-crs" and "repetition_penalty" not in tuned.extra_body
+    assert base.extra_body["repetition_penalty"] > 1.0
+    for key in ("tool_call_parser", "chat_template", "compact_tools", "omit_agent_tools", "context_window"):
+        assert getattr(tuned, key) == getattr(base, key)  # served and prompted alike
 
 
 def test_profiles_are_validated_and_frozen():
