@@ -31,7 +31,7 @@ def tune(
     rank: int = typer.Option(16, "--rank", min=1, help="LoRA rank (alpha = 2 x rank)."),
     max_tokens: int = typer.Option(2048, "--max-tokens", min=64, help="Drop longer examples."),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Use a seeded sample of this many training records."),
-    valid_limit: int = typer.Option(60, "--valid-limit", min=0, help="Validation records decoded (greedy)."),
+    valid_limit: int = typer.Option(60, "--valid-limit", min=0, help="Validation records used (a seeded sample)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the sample, data order, dropout and initialisation."),
     device: str = typer.Option("cpu", "--device", help="cpu (bf16 autocast where the CPU has it) or cuda."),
     threads: int | None = typer.Option(None, "--threads", min=1, help="CPU threads (default: torch's; 1 is faster on a busy shared CPU)."),
@@ -80,7 +80,9 @@ def tune(
         records = load_records(train_path)
         if limit is not None and limit < len(records):
             records = [records[i] for i in sorted(random.Random(seed).sample(range(len(records)), limit))]
-        valid = load_records(valid_path)[:valid_limit] if valid_path and str(valid_path) else []
+        valid = load_records(valid_path) if valid_path and str(valid_path) else []
+        if valid_limit < len(valid):  # a seeded sample across both sources (the file lists ReDial first)
+            valid = [valid[i] for i in sorted(random.Random(seed).sample(range(len(valid)), valid_limit))]
         if any(r.get("split") == "heldout" for r in records):
             raise ConfigError(f"{train_path} holds check-half turns; training uses the tuning half only")
         with progress_factory() as progress:
