@@ -72,8 +72,11 @@ def test_a_conversation_continues_through_previous_response_id(api: ApiProcess) 
     assert second.id != first.id and second.previous_response_id == first.id
     assert second.model_extra["crsagent"]["session_id"] == first.id  # the conversation's session
     assert user_messages(api, first.id) == [OPENER, LATER]  # one thread holds both turns
-    first_ids = {r["item_id"] for r in first.model_extra["recommendations"]}
-    assert not first_ids & {r["item_id"] for r in second.model_extra["recommendations"]}  # the belief carried over
+    # the first turn shaped the second: the same words alone (a stateless request) get other items
+    alone = c.responses.create(model="crs-only", input=LATER, store=False)
+    ids = [r["item_id"] for r in second.model_extra["recommendations"]]
+    assert ids and ids != [r["item_id"] for r in alone.model_extra["recommendations"]]
+    assert not set(ids) & {r["item_id"] for r in first.model_extra["recommendations"]}  # not recommended twice
 
     # the other key cannot continue it, and cannot see it: 404 as for an id never issued
     with pytest.raises(openai.NotFoundError) as info:
@@ -146,3 +149,17 @@ def test_errors_are_openai_error_objects(api: ApiProcess) -> None:
     # the refused fork left the conversation as it was, and it still continues from its latest response
     third = client(api).responses.create(model="crs-only", input="Why that one?", previous_response_id=second.id)
     assert third.status == "completed" and user_messages(api, first.id) == [OPENER, LATER, "Why that one?"]
+
+
+@pytest.mark.parametrize("model", ["agent", "crsagent"])
+def test_the_llm_variants_stream_through_the_responses_api(api: ApiProcess, model: str) -> None:
+    """The graph's own event stream (the fake LLM's tool calls and reply) reaches the Responses events."""
+    c = client(api)
+    events = list(c.responses.create(model=model, input=OPENER, stream=True))
+    done = events[-1]
+    assert done.type == "response.completed" and done.response.status == "completed"
+    text = "".join(e.delta for e in events if e.type == "response.output_text.delta")
+    assert text.strip() and text == done.response.output_text
+    assert done.response.model_extra["crsagent"]["variant"] == c.models.retrieve(model).model_extra["variant"]
+    nxt = c.responses.create(model=model, input=LATER, previous_response_id=done.response.id)
+    assert user_messages(api, done.response.id) == [OPENER, LATER] and nxt.output_text.strip()
