@@ -1,13 +1,16 @@
 """The seed claim of the tuning issue, judged on an ``eval agent`` run with tuned and base rows.
 
 Claim: *tuning the LLM on synthetic dialogues improves its CRS behaviour* (RecLLM's idea: the
-system's own dialogues train the LLM that runs it). It is judged on four figures of the agent
+system's own dialogues train the LLM that runs it). It is judged on five figures of the agent
 loop, each as the tuned model's value minus the base model's, with a 95% bootstrap interval
 (1,000 resamples, fixed seed) on the per-sample outcomes ``crsagent eval agent`` keeps:
 
 * ``fallback_rate`` (lower is better): agent turns, resampled independently per model (the
   simulated dialogues diverge, so turns are not paired);
-* ``tool_call_valid_rate``: valid over attempted tool calls, agent turns resampled as above;
+* ``tool_call_valid_rate``: valid over attempted tool calls, agent turns resampled as above
+  (undefined for a model that attempts none, as the untuned base does);
+* ``valid_tool_call_turn_rate``: agent turns with at least one valid tool call, resampled as
+  above (defined for both: it tells a model that drives the tools from one that never does);
 * ``replay_recall@10``: the same check-half turns, paired (samples of one turn move together,
   :func:`crsagent.evals.claims.paired_delta`);
 * ``sim_success_at_5``: the same simulated users (target and seed), paired per dialogue.
@@ -41,7 +44,8 @@ __all__ = [
 
 TUNING_CLAIM = "Tuning the LLM on synthetic dialogues improves its CRS behaviour"
 #: figure -> +1 when higher is better, -1 when lower is better.
-METRICS: dict[str, int] = {"fallback_rate": -1, "tool_call_valid_rate": 1, "replay_recall@10": 1, "sim_success_at_5": 1}
+METRICS: dict[str, int] = {"fallback_rate": -1, "tool_call_valid_rate": 1, "valid_tool_call_turn_rate": 1,
+                           "replay_recall@10": 1, "sim_success_at_5": 1}
 _RESAMPLES = 1000
 
 
@@ -113,6 +117,7 @@ def _row_intervals(row: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "fallback_rate": wilson(sum(t["fallback"] for t in turns), len(turns)),
         "tool_call_valid_rate": wilson(sum(t["valid"] for t in turns), sum(t["attempted"] for t in turns)),
+        "valid_tool_call_turn_rate": wilson(sum(1 for t in turns if t["valid"]), len(turns)),
         "replay_recall@10": wilson(hits, len(ranks)),
         "sim_success_at_5": wilson(sum(sims), len(sims)),
     }
@@ -130,6 +135,8 @@ def _compare(tuned: Mapping[str, Any], base: Mapping[str, Any], seed: int) -> di
         if tt and bt else None,
         "tool_call_valid_rate": unpaired_delta([(t["valid"], t["attempted"]) for t in tt],
                                                [(t["valid"], t["attempted"]) for t in bt], seed=seed) if tt and bt else None,
+        "valid_tool_call_turn_rate": unpaired_delta([(int(t["valid"] > 0), 1) for t in tt], [(int(t["valid"] > 0), 1) for t in bt],
+                                                    seed=seed) if tt and bt else None,
         "replay_recall@10": _with_units(paired_delta(RunOutcome("tuned", "agent", {}, dict(ts.get("replay_ranks") or {})),
                                                      RunOutcome("base", "agent", {}, dict(bs.get("replay_ranks") or {})), 10, seed=seed)),
         "sim_success_at_5": paired_mean_delta(ts.get("sim_success") or [], bs.get("sim_success") or [], seed=seed),
@@ -160,7 +167,10 @@ def judge_tuning_claim(run: Mapping[str, Any], *, tuned: str | None = None, base
     for name in (tuned, base, "crs-only"):
         if name in rows:
             r = rows[name]
-            out["rows"][name] = {"values": {m: r.get(m) for m in METRICS}, "wilson95": _row_intervals(r),
+            values = {m: r.get(m) for m in METRICS}
+            turns = _turns(r)
+            values["valid_tool_call_turn_rate"] = round(sum(1 for t in turns if t["valid"]) / len(turns), 4) if turns else None
+            out["rows"][name] = {"values": values, "wilson95": _row_intervals(r),
                                  "turns": r.get("turns"), "replay_samples": r.get("replay_samples"),
                                  "sim_dialogues": r.get("sim_dialogues")}
     missing = [n for n in (tuned, base) if n not in rows]

@@ -58,6 +58,15 @@ def test_a_worse_tuned_model_contradicts_and_a_mixed_one_is_inconclusive() -> No
     assert out["comparisons"]["replay_recall@10"]["direction"] == "worsened"
 
 
+def test_tool_calls_of_a_base_that_never_calls_are_still_compared() -> None:
+    run = {"rows": [_row(TUNED, fallbacks=[True] * 40, valid=1, attempted=1), _row(BASE, fallbacks=[True] * 40, valid=0, attempted=0)]}
+    out = judge_tuning_claim(run)
+    assert out["comparisons"]["tool_call_valid_rate"]["direction"] == "not measured"  # undefined without attempts
+    turns = out["comparisons"]["valid_tool_call_turn_rate"]
+    assert turns["direction"] == "improved" and turns["delta"] == 1.0
+    assert out["rows"][TUNED]["values"]["valid_tool_call_turn_rate"] == 1.0 and out["verdict"] == "reproduced"
+
+
 def test_missing_rows_or_samples_are_not_measured() -> None:
     assert judge_tuning_claim({"rows": [_row(BASE, fallbacks=[True])]})["verdict"] == "not measured"
     bare = {"rows": [{"model": TUNED, "fallback_rate": 0.1}, {"model": BASE, "fallback_rate": 0.9}]}
