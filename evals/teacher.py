@@ -100,15 +100,15 @@ def short_recommend_reply(titles: list[str], why: str = "") -> str:
     return "\n".join(["You might like:", *lines])
 
 
-def _result_ids(request: FakeRequest) -> list[str]:
-    ids: list[str] = []
+def _result_items(request: FakeRequest) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
     for m in request.messages:
         if isinstance(m, ToolMessage) and m.name == "recommend" and m.status != "error":
             try:
-                ids += [it["item_id"] for it in json.loads(m.text).get("items", [])]
+                items += [it for it in json.loads(m.text).get("items", []) if it.get("item_id")]
             except (ValueError, AttributeError, KeyError, TypeError):
                 continue
-    return ids
+    return items
 
 
 class Teacher:
@@ -156,13 +156,15 @@ class Teacher:
             return self.last_answer
         reply = plan.reply
         if plan.action == "recommend":
-            returned = _result_ids(request)
+            shown = _result_items(request)
+            returned = [it["item_id"] for it in shown]
             ids = returned[: self.n_recommend]
             linked = [m.item_id for m in self.toolkit.linker.link(plan.human)] if plan.human and self.toolkit.linker else []
             if self.use_human and linked and set(linked) <= set(returned):
                 reply = plan.human or reply
             elif ids:
-                reply = short_recommend_reply([self.toolkit.title(i) for i in ids], plan.explanations.get(ids[0], ""))
+                why = str(shown[0].get("why") or plan.explanations.get(ids[0], ""))  # the reason the tool showed
+                reply = short_recommend_reply([self.toolkit.title(i) for i in ids], why)
         self.last_answer = AIMessage(content=reply)
         return self.last_answer
 

@@ -2,7 +2,9 @@
 
 * ``recommend`` — the fused CRS ranking (:func:`~crsagent.graphs.ranking.rank_candidates`) over
   the conversation's belief, with the hard constraints and exclusions applied. The LLM may add
-  constraints (genres, years) and exclusions; it never has to repeat what the belief holds.
+  constraints (genres, years) and exclusions; it never has to repeat what the belief holds. Each
+  item carries ``why``: the first sentence of the explainer's grounded reason, which a reply may
+  quote (a small model copies it instead of inventing facts).
 * ``suggest_question`` — the most informative question to ask next
   (:mod:`crsagent.graphs.elicitation`), wrapping the deterministic policy's elicitation.
 
@@ -19,8 +21,10 @@ from typing import Any
 from crsagent.agent.errors import ToolInputError
 from crsagent.graphs.belief import Belief, belief_filter, excluded_ids, merge_belief
 from crsagent.graphs.elicitation import choose_question, question_text
+from crsagent.graphs.explaining import explain
 from crsagent.graphs.prompting import dialogue_text
 from crsagent.graphs.ranking import rank_candidates
+from crsagent.graphs.tool_schemas import first_sentence
 from langchain_core.tools import BaseTool, StructuredTool, ToolException
 from langgraph.prebuilt import ToolRuntime
 from pydantic import BaseModel, ConfigDict, Field
@@ -124,8 +128,10 @@ def make_graph_tools(toolkit: Any) -> list[BaseTool]:
                                     recent=dialogue_text(messages, 1), **kwargs)
         blocked = set(excluded_ids(belief))
         ranked = [c for c in ranked if c["item_id"] not in blocked]
+        top = ranked[:k]
+        why = explain(toolkit, [c["item_id"] for c in top], belief, ranked)
         items = [{"item_id": c["item_id"], "title": toolkit.title(c["item_id"]), "score": round(c["score"], 3)}
-                 for c in ranked[:k]]
+                 | ({"why": first_sentence(why[c["item_id"]])} if why.get(c["item_id"]) else {}) for c in top]
         return json.dumps({"items": items}, ensure_ascii=False), {"items": items, "ranking": ranked}
 
     def suggest_question(runtime: ToolRuntime = None) -> tuple[str, dict[str, Any]]:  # type: ignore[assignment]
@@ -148,7 +154,8 @@ def make_graph_tools(toolkit: Any) -> list[BaseTool]:
         description=(
             "Recommend items for this user: the recommender's ranking of the catalogue from everything "
             "the user said (liked items, genres, years, people), without items they turned down. "
-            "Optionally add genres, a year range or ids to exclude. Returns item ids and titles, best first."
+            "Optionally add genres, a year range or ids to exclude. Returns item ids, titles and a grounded "
+            "reason (why) per item, best first."
         ),
         args_schema=RecommendArgs,
         **common,
