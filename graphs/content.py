@@ -4,7 +4,7 @@ The vector index embeds every item's document (title, genres, people, plot). The
 of the items mentioned so far (those the user disliked left out) is a content profile of the
 conversation; the candidates closest to it score highest. Unlike ``vector``, which embeds the
 user's own words (weak on ReDial's chatty messages), it needs only the linked items, and unlike
-``cf`` it reaches films nobody rated together. Tuning: docs/ranking.md, run 5.
+``cf`` it reaches films nobody rated together. Tuning: docs/journal/2026-12-02-ranking-tuning.md, run 5.
 """
 
 from __future__ import annotations

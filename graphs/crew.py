@@ -3,7 +3,7 @@
 ReDial recommenders often answer a film with another film of its director or stars (*Die Hard*
 -> *Armageddon*). Each person of each item mentioned so far votes for every other item they
 worked on, weighted ``1 / log(2 + films)`` so that a prolific actor counts less than a rarely
-credited director. On the tuning split it lifts Recall@50 (docs/ranking.md, run 4).
+credited director. On the tuning split it lifts Recall@50 (docs/journal/2026-12-02-ranking-tuning.md, run 4).
 """
 
 from __future__ import annotations

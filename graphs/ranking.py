@@ -106,7 +106,7 @@ class FusionWeights:
 
 
 #: Tuned on the ``tune`` half of the held-out ReDial dev dialogues (graphs/tuning.py); the
-#: evidence, and the check on the other half, are in docs/ranking.md.
+#: method is in docs/ranking.md, the evidence in docs/journal/2026-12-02-ranking-tuning.md.
 DEFAULT_WEIGHTS = FusionWeights()
 
 

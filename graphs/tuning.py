@@ -73,11 +73,11 @@ GRID: dict[str, tuple[float, ...]] = {
     "vector": (0.0, 0.1),
     "cf": (0.5, 1.0, 2.0),
     # intent > 0 runs the intent scorer every turn (4x the turn time) and its label in the
-    # explanations fails the explanation check; it also wins nothing on ``check`` (docs/ranking.md)
+    # explanations fails the explanation check; it also wins nothing on ``check`` (docs/journal/2026-12-02-ranking-tuning.md)
     "intent": (0.0,),
     "popularity": (3.0, 4.0, 5.0, 6.0),
     # attr below 3 wins ReDial turns by a sample or two but loses attribute precision with the
-    # agenda-simulated users, who state genres, decades and people (docs/ranking.md, run 5)
+    # agenda-simulated users, who state genres, decades and people (docs/journal/2026-12-02-ranking-tuning.md, run 5)
     "attr": (3.0, 4.0, 5.0),
     "prior": (0.0, 0.25),
     "trans": (1.5, 3.0, 5.0),
