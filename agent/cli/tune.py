@@ -104,7 +104,9 @@ def tune(
                 metrics["base_valid_loss"] = round(base_loss, 4) if base_loss is not None else None
                 domains = sorted({r.get("domain") or "movies" for r in valid})
                 toolkits = {d: Toolkit.load(settings, d, eager=True) for d in domains}
-                penalty = float(profile_for(TUNED_MODEL_NAME).extra_body.get("repetition_penalty", 1.0))
+                served = profile_for(TUNED_MODEL_NAME)  # the agent loop's sampling fields
+                body = served.agent_extra_body if served.agent_extra_body is not None else served.extra_body
+                penalty = float(body.get("repetition_penalty", 1.0))
                 metrics.update(generation_metrics(peft_model, tok, template, valid, toolkits, device, progress, penalty))
         data = {"train_path": str(train_path), "train_records": len(records), "train_examples": len(examples),
                 "dropped_too_long": too_long, "train_trained_tokens": sum(e.trained_tokens for e in examples),

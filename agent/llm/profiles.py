@@ -54,6 +54,8 @@ class ModelProfile(BaseModel):
             sentence of each description), a fraction of the prompt tokens of full schemas.
         omit_agent_tools: built-in tools the ``agent`` loop does not offer this family
             (custom tools are always offered).
+        agent_extra_body: the sampling fields of the ``agent`` loop's requests, in place of
+            ``extra_body`` there (None: ``extra_body``).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -70,6 +72,7 @@ class ModelProfile(BaseModel):
     chat_template: str | None = Field(default=None, min_length=1)
     compact_tools: bool = False
     omit_agent_tools: tuple[str, ...] = ()
+    agent_extra_body: dict[str, Any] | None = None
 
     def matches(self, model_name: str) -> bool:
         """Whether this profile applies to ``model_name``."""
@@ -94,9 +97,11 @@ _SMOLLM2: dict[str, Any] = {
 }
 
 PROFILES: tuple[ModelProfile, ...] = (
-    # The tuned bundled model (``crsagent llm tune``): it copies the tool-call syntax and the
-    # titles from its prompt, which a repetition penalty forbids (with 1.2 it never calls a tool).
-    ModelProfile(name="smollm2-crs", pattern=r"smollm2?-135m-crs", max_tokens=200, extra_body={}, **_SMOLLM2),
+    # The tuned bundled model (``crsagent llm tune``): in the agent loop it copies the tool-call
+    # syntax and the titles from its prompt, which a repetition penalty forbids (with 1.2 it never
+    # calls a tool); its other requests (structured output) keep the base model's penalty.
+    ModelProfile(name="smollm2-crs", pattern=r"smollm2?-135m-crs", max_tokens=256,
+                 extra_body={"repetition_penalty": 1.2}, agent_extra_body={}, **_SMOLLM2),
     ModelProfile(
         name="smollm2",
         pattern=r"smollm",

@@ -175,13 +175,14 @@ def make_agent(spec: VariantSpec) -> Callable[[CRSState, Runtime[CRSContext]], d
     del spec  # one loop for every agent spec; the spec is the builder's concern
     bound: dict[tuple[int, int], tuple[Any, Any]] = {}
 
-    def bind(llm: Any, tools: list[Any]) -> Any:
-        key = (id(llm), id(tools))
+    def bind(llm: Any, tools: list[Any], extra_body: dict[str, Any] | None) -> Any:
+        key = (id(llm), id(tools), id(extra_body))
         hit = bound.get(key)
         if hit is None or hit[0] is not llm:
             if len(bound) > 32:
                 bound.clear()
-            hit = (llm, llm.bind_tools(tools, tool_choice="auto"))
+            extra = {} if extra_body is None else {"extra_body": extra_body}  # the profile's agent sampling
+            hit = (llm, llm.bind_tools(tools, tool_choice="auto", **extra))
             bound[key] = hit
         return hit[1]
 
@@ -198,7 +199,7 @@ def make_agent(spec: VariantSpec) -> Callable[[CRSState, Runtime[CRSContext]], d
         streamer = ReplyStreamer(rules.gate(), runtime.stream_writer) \
             if (config.get("configurable") or {}).get(STREAM_KEY) else None
         ai, used = yield from chat_steps(ctx, state.get("usage"), agent_prompt(state, ctx), step="agent",
-                                         model=bind(ctx.llm, listing), on_chunk=streamer and streamer.on_chunk)
+                                         model=bind(ctx.llm, listing, model_profile(ctx).agent_extra_body), on_chunk=streamer and streamer.on_chunk)
         used = dict(used)
         if ai is None:
             note = "; ".join(used.get("notes") or []) or "no answer"

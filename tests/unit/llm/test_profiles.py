@@ -47,8 +47,9 @@ def test_first_matching_profile_wins_and_custom_lists_work():
 
 def test_the_tuned_bundled_model_is_served_without_a_repetition_penalty():
     tuned, base = profile_for("smollm2-135m-crs"), profile_for("smollm2-135m-instruct")
-    assert tuned.name == "smollm2-crs" and "repetition_penalty" not in tuned.extra_body
-    assert base.extra_body["repetition_penalty"] > 1.0
+    assert tuned.name == "smollm2-crs" and tuned.agent_extra_body == {}  # the agent loop: no penalty
+    assert tuned.extra_body == base.extra_body and base.extra_body["repetition_penalty"] > 1.0  # structured output
+    assert base.agent_extra_body is None
     for key in ("tool_call_parser", "chat_template", "compact_tools", "omit_agent_tools", "context_window"):
         assert getattr(tuned, key) == getattr(base, key)  # served and prompted alike
 
