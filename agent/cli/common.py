@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from crsagent.agent.errors import CrsAgentError
 from crsagent.agent.settings import Settings
 
-__all__ = ["console", "err_console", "settings_from", "progress_factory", "emit_json", "cli_errors"]
+__all__ = ["console", "err_console", "settings_from", "progress_factory", "write_json", "emit_json", "cli_errors"]
 
 console = Console()
 err_console = Console(stderr=True)
@@ -56,16 +56,20 @@ def progress_factory() -> Iterator[Callable[[str, int | None], Callable[[int], N
         yield start
 
 
+def write_json(obj: dict[str, Any], path: Path) -> None:
+    """Write ``obj`` as indented JSON to ``path`` atomically (a temporary file renamed over it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(json.dumps(obj, indent=2, default=float) + "\n")
+    os.replace(tmp, path)
+
+
 def emit_json(obj: dict[str, Any], path: Path | None) -> None:
     """Write ``obj`` atomically to ``path`` (if given) and print it as the last stdout line."""
     text = json.dumps(obj, sort_keys=False, default=float)
     if path is not None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(json.dumps(obj, indent=2, default=float) + "\n")
-        os.replace(tmp, path)
+        write_json(obj, Path(path))
     sys.stdout.flush()
     print(text, flush=True)
 

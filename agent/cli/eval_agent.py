@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from crsagent.agent.cli.common import cli_errors, emit_json, err_console, progress_factory, settings_from
+from crsagent.agent.cli.common import cli_errors, emit_json, err_console, progress_factory, settings_from, write_json
 
 __all__ = ["agent_eval", "split_models", "bundled_configs"]
 
@@ -53,14 +51,6 @@ def bundled_configs(home: Path, models: list[str], log: Any) -> list[Any]:
     if unknown:
         raise ConfigError(f"the bundled server serves {', '.join(configs)}, not {', '.join(unknown)}; pass --llm-base-url for others")
     return [configs[m] for m in (models or list(configs))]
-
-
-def _write_json(obj: dict[str, Any], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(json.dumps(obj, indent=2, default=float) + "\n")
-    os.replace(tmp, path)
 
 
 def agent_eval(
@@ -134,6 +124,6 @@ def agent_eval(
                "servers": {m: urls.get(m, settings.llm_base_url) for m in models}, "rows": rows}
         for row in rows:
             err_console.print(f"{row['model'] or row['variant']}: " + ", ".join(f"{k} {row.get(k)}" for k in SHOWN if k in row))
-        _write_json(out, json_path)
+        write_json(out, json_path)
         compact = {**out, "rows": [{k: v for k, v in row.items() if k != "samples"} for row in rows]}
         emit_json(compact, None)

@@ -15,7 +15,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-__all__ = ["BASE_MODEL_ID", "LICENCES", "adapter_ready", "write_adapter"]
+__all__ = ["BASE_MODEL_ID", "LICENCES", "adapter_ready", "replace_dir", "write_adapter"]
 
 #: The base model the bundled GGUF was made from.
 BASE_MODEL_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
@@ -59,6 +59,17 @@ Reproduce with the command in `tune.json` (`command`).
 """
 
 
+def replace_dir(tmp: Path, target: Path) -> None:
+    """Put the finished folder ``tmp`` in place of ``target``: the old one is moved aside, the new
+    one renamed in, the old one removed, so ``target`` is always either the old or the new folder."""
+    old = target.with_name(target.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        os.replace(target, old)
+    os.replace(tmp, target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
 def write_adapter(model: Any, out: Path, info: dict[str, Any]) -> Path:
     """Save ``model``'s adapter with ``tune.json`` and a model card into ``out``, atomically
     (a temporary sibling folder renamed over ``out``).
@@ -80,12 +91,7 @@ def write_adapter(model: Any, out: Path, info: dict[str, Any]) -> Path:
         cfg_path.write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n")
         (tmp / "tune.json").write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
         (tmp / "README.md").write_text(_card(info))
-        old = out.with_name(out.name + ".old")
-        shutil.rmtree(old, ignore_errors=True)
-        if out.exists():
-            os.replace(out, old)
-        os.replace(tmp, out)
-        shutil.rmtree(old, ignore_errors=True)
+        replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

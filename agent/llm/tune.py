@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import random
 import shutil
 import time
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from crsagent.agent.errors import ConfigError
+from crsagent.agent.llm.adapter import replace_dir
 from crsagent.agent.llm.tune_data import IGNORE, Example
 
 __all__ = ["TuneConfig", "LORA_TARGETS", "cpu_has_bf16", "file_sha256", "batches", "micro_loss", "load_base", "train"]
@@ -203,12 +203,7 @@ def _save_checkpoint(folder: Path, model: Any, opt: Any, sched: Any, step: int, 
     torch.save({"adapter": get_peft_model_state_dict(model), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
                 "step": step, "torch_rng": torch.get_rng_state(), "python_rng": random.getstate()}, tmp / "state.pt")
     (tmp / "config.json").write_text(json.dumps(cfg.key(), sort_keys=True))
-    old = folder.with_name(folder.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if folder.exists():
-        os.replace(folder, old)
-    os.replace(tmp, folder)
-    shutil.rmtree(old, ignore_errors=True)
+    replace_dir(tmp, folder)
 
 
 def _resume(folder: Path, model: Any, opt: Any, sched: Any, cfg: TuneConfig, torch: Any) -> int:
