@@ -8,7 +8,7 @@ BIN     := $(VENV)/bin
 export CRSAGENT_HOME ?= $(CURDIR)/.crsagent
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install build llm-env postgres test test-fast demo bench clean
+.PHONY: install build llm-env postgres lint test test-fast demo bench clean
 
 $(VENV)/.installed: pyproject.toml setup.py
 	$(PY) -m venv $(VENV)
@@ -29,6 +29,12 @@ llm-env: install
 postgres:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+
+# Static checks: ruff (lint and format) and mypy over the package (docs/extending.md, "Static checks").
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 test: build llm-env postgres
 	$(BIN)/python -m pytest tests

@@ -2,7 +2,9 @@
 
 ``agent/``, ``tools/`` ... stay at the repository root and install as ``crsagent.agent``,
 ``crsagent.tools`` and so on. Sub-packages are discovered, so adding a folder with an
-``__init__.py`` needs no edit here.
+``__init__.py`` needs no edit here. ``crsagent/<folder>`` are symbolic links to the same folders,
+for the static tools (type checkers follow a directory tree, not setuptools' editable import hook);
+the build reads the real folders through ``package_dir``.
 """
 
 from setuptools import find_packages, setup

@@ -4,6 +4,11 @@ The design folders install as sub-packages: ``crsagent.agent`` (runtime, LLM sea
 ``crsagent.tools`` (typed recommender tools), ``crsagent.graphs`` (LangGraph builders),
 ``crsagent.prompts`` (templates), ``crsagent.evals`` (evaluation and benchmarks) and
 ``crsagent.tests``.
+
+``setup.py`` maps each ``crsagent.<folder>`` onto the top-level ``<folder>/``. Beside this file,
+``crsagent/<folder>`` is a symbolic link to ``../<folder>``, so the package also exists as a plain
+directory tree: type checkers, editors and a fresh clone without an install resolve
+``crsagent.*`` imports with no import hook.
 """
 
 __all__ = ["__version__"]
