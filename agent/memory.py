@@ -147,11 +147,11 @@ def summarize(facts: ProfileFacts, title: Callable[[str], str] | Mapping[str, st
         facts: the facts.
         title: item id -> display title (a function or a mapping); ids are shown without it.
     """
-    if callable(title):
-        show = title
-    else:
-        names = dict(title or {})
-        show = lambda i: names.get(i, i)
+    names = {} if callable(title) else dict(title or {})
+
+    def show(i: str) -> str:
+        return title(i) if callable(title) else names.get(i, i)
+
     parts: list[str] = []
     if facts.liked:
         parts.append(f"liked {_names([show(i) for i in facts.liked])}")

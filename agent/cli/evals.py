@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path as _Path
+from typing import Any as _Any, Optional as _Optional
+
 import typer
+
+from crsagent.agent.cli.common import cli_errors as _cli_errors, emit_json as _emit_json, err_console as _err
+from crsagent.agent.cli.common import progress_factory as _progress_factory, settings_from as _settings_from
 
 __all__ = ["app"]
 
@@ -10,12 +16,6 @@ app = typer.Typer(no_args_is_help=True, help="Evaluations: offline recommender m
 
 
 # --- evaluation harness: replay, simulate, understanding, synthetic, report (evals/ helper) ---------
-
-from pathlib import Path as _Path
-from typing import Any as _Any, Optional as _Optional
-
-from crsagent.agent.cli.common import cli_errors as _cli_errors, emit_json as _emit_json, err_console as _err
-from crsagent.agent.cli.common import progress_factory as _progress_factory, settings_from as _settings_from
 
 _EVAL_HOME = typer.Option(None, "--home", help="Data home (default $CRSAGENT_HOME or ./.crsagent).")
 _EVAL_LLM_URL = typer.Option(None, "--llm-base-url", help="OpenAI-compatible LLM server (default $CRSAGENT_LLM_BASE_URL).")

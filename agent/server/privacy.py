@@ -161,4 +161,5 @@ class ConversationData:
             found = True
             for item in items:
                 key, space = item.key, tuple(item.namespace)
-                await _either(lambda: st.adelete(space, key), lambda: st.delete(space, key))
+                # the lambdas run before the loop moves on
+                await _either(lambda: st.adelete(space, key), lambda: st.delete(space, key))  # noqa: B023

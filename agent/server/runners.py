@@ -21,7 +21,7 @@ RunnerFactory = Callable[[str], Union[AgentRunner, Awaitable[AgentRunner]]]
 
 
 def _is_async(fn: object) -> bool:
-    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None))
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(type(fn).__call__ if callable(fn) else None)
 
 
 class RunnerPool:

@@ -33,6 +33,7 @@ from crsagent.tools.cf.content import normalise_rows
 __all__ = ["CFModel", "CFParams", "NeighbourPairs", "top_k", "impute_cold_factors", "recency_weights"]
 
 FORMAT_VERSION = 1
+_NO_ITEMS = np.zeros(0, np.int64)  # fold_in's default: no disliked items (never written to)
 
 
 class CFParams(dict):
@@ -228,7 +229,7 @@ class CFModel:
         return np.array([self.index[i] for i in ids if i in self.index], dtype=np.int64)
 
     # -- scoring -----------------------------------------------------------------------
-    def fold_in(self, liked: np.ndarray, disliked: np.ndarray = np.zeros(0, np.int64)) -> np.ndarray:
+    def fold_in(self, liked: np.ndarray, disliked: np.ndarray = _NO_ITEMS) -> np.ndarray:
         """The least-squares user vector of a session (zeros when no liked item has factors).
 
         Args:

@@ -201,7 +201,7 @@ def redial_examples(
         for msg in d.get("messages", []):
             raw = msg.get("text", "")
             mentioned = [id_map[m] for m in _MENTION.findall(raw) if m in id_map and id_map[m] in known]
-            text = _MENTION.sub(lambda m: titles.get(m.group(1), "a movie"), raw)
+            text = _MENTION.sub(lambda m: titles.get(m.group(1), "a movie"), raw)  # noqa: B023 (runs now)
             if msg.get("senderWorkerId") != seeker and history:
                 for target in dict.fromkeys(mentioned):
                     if target not in seen:

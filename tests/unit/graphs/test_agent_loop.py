@@ -173,7 +173,7 @@ def test_a_custom_tools_items_can_be_recommended(fakes: Any) -> None:
     @tool
     def staff_picks() -> str:
         """This week's staff picks."""
-        return '{"items": [{"item_id": "%s", "title": "Arrival (2016)"}]}' % fakes.ARRIVAL
+        return f'{{"items": [{{"item_id": "{fakes.ARRIVAL}", "title": "Arrival (2016)"}}]}}'
 
     llm = ScriptedChatModel([tool_call_message("staff_picks", {}, call_id="s1"), "Our staff love Arrival."])
     agent = CRSAgent.create(None, variant="agent", llm=llm, toolkit=fakes.make_toolkit().with_tools(staff_picks),  # type: ignore[arg-type]

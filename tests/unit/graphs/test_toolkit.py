@@ -34,7 +34,7 @@ def test_a_broken_catalogue_is_an_error(fakes: Any) -> None:
         raise NotBuiltError("no catalog")
 
     with pytest.raises(NotBuiltError):
-        Toolkit("movies", loaders={"db": broken}).db
+        _ = Toolkit("movies", loaders={"db": broken}).db
 
 
 def test_load_needs_a_built_catalogue(tmp_path: Path) -> None:
