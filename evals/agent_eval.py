@@ -6,7 +6,9 @@ Material held out from the trajectories (:mod:`crsagent.evals.trajectories`):
   whole history by the agent and by ``crs-only`` (the teacher) on the same toolkit;
 * agenda-simulator dialogues (``--dialogues``) on targets drawn with another seed than the
   trajectories', leaving out any target the trajectories used; the same users talk to
-  ``crs-only`` in the same run.
+  ``crs-only`` in the same run;
+* optionally, LLM-simulator dialogues (``--llm-dialogues``) on targets drawn the same way,
+  the user played by a served model (:class:`~crsagent.evals.simulators.llm.LLMSimulator`).
 
 Several served models (the bundled base model and its tuned adapter) are measured in one sitting
 on the same material (:func:`run_agent_comparison`): one row per model, then the crs-only row.
@@ -48,6 +50,14 @@ __all__ = [
 #: How many simulator targets per domain the trajectories draw by default (``eval agent`` skips them).
 TRAJECTORY_TARGETS = 60
 Progress = Callable[[str, int | None], Callable[[int], None]]
+
+
+def _no_tick(n: int = 1) -> None:
+    """A progress bar's advance that shows nothing."""
+
+
+def _no_progress(desc: str, total: int | None) -> Callable[[int], None]:
+    return _no_tick
 
 
 def check_turns(turns: Sequence[ReplayTurn], n: int, seed: int) -> list[ReplayTurn]:
@@ -182,30 +192,30 @@ def _replay(agents: Mapping[str, Recorder], crs: Any, turns: Sequence[ReplayTurn
     return rows, crs_row
 
 
-def _simulate(agents: Mapping[str, Any], crs: Any, items: Sequence[Any], n: int, seed: int, max_turns: int,
-              advance: Callable[[int], None]) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
-    """The same agenda users (target, seed) talk to crs-only and to every model's agent."""
-    from crsagent.evals.simulators.agenda import AgendaSimulator
+def _simulate(agents: Mapping[str, Any], crs: Any, sim: Any, targets: Sequence[Any], seed: int, max_turns: int,
+              advance: Callable[[int], None], prefix: str = "sim") -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """The same simulated users (target, seed) talk to crs-only and to every model's agent.
+
+    ``prefix`` names the figures: ``sim`` (agenda) gives ``sim_success_at_5``, ``llm_sim`` gives
+    ``llm_sim_success_at_5``.
+    """
     from crsagent.evals.simulators.runner import run_dialogue
 
-    lookup = {it.item_id: it for it in items}.get
-    sim = AgendaSimulator(lookup)
-    targets = simulator_targets(items, n, seed) if n else []
     runners = {"crs-only": crs, **agents}
     wins: dict[str, list[int]] = {name: [] for name in runners}
     for i, target in enumerate(targets):
         for j, (name, runner) in enumerate(runners.items()):
             tag = "crs" if name == "crs-only" else ("agent" if j == 1 else f"agent{j}")
             rec = run_dialogue(runner, sim.new_user(target, seed=seed + i), max_turns=max_turns,
-                               thread_id=f"eval-agent-{tag}-{seed}-{i}")
+                               thread_id=f"eval-agent-{prefix}-{tag}-{seed}-{i}")
             wins[name].append(int(bool(rec["success"]) and (rec["success_turn"] or 99) <= 5))
         advance(1)
     d = len(targets)
 
     def row(name: str) -> dict[str, Any]:
-        return {"sim_dialogues": d, "sim_targets": [t.item_id for t in targets],
-                "sim_success_at_5": round(sum(wins[name]) / d, 4) if d else None,
-                "samples": {"sim_success": wins[name]}}
+        return {f"{prefix}_dialogues": d, f"{prefix}_targets": [t.item_id for t in targets],
+                f"{prefix}_success_at_5": round(sum(wins[name]) / d, 4) if d else None,
+                "samples": {f"{prefix}_success": wins[name]}}
 
     return {m: row(m) for m in agents}, row("crs-only")
 
@@ -217,8 +227,8 @@ def _merge(row: dict[str, Any], more: dict[str, Any]) -> dict[str, Any]:
 
 def run_agent_comparison(make_agent: Callable[[str], Any], make_crs: Callable[[], Any], models: Sequence[str],
                          turns: Sequence[ReplayTurn], resolver: TitleResolver, items: Sequence[Any], *,
-                         dialogues: int, seed: int, max_turns: int = 5,
-                         progress: Progress | None = None) -> list[dict[str, Any]]:
+                         dialogues: int, seed: int, max_turns: int = 5, llm_dialogues: int = 0,
+                         llm_simulator: Any = None, progress: Progress | None = None) -> list[dict[str, Any]]:
     """Measure the agent loop on several served models, and crs-only, on the same held-out material.
 
     Every replay turn and every simulated user meets crs-only once and each model's agent in
@@ -236,6 +246,9 @@ def run_agent_comparison(make_agent: Callable[[str], Any], make_crs: Callable[[]
         dialogues: agenda-simulator dialogues.
         seed: the simulator targets' seed (not the trajectories').
         max_turns: agent turns per simulated dialogue.
+        llm_dialogues: LLM-simulator dialogues (needs ``llm_simulator``), on targets drawn as
+            the agenda simulator's are.
+        llm_simulator: the :class:`~crsagent.evals.simulators.llm.LLMSimulator` that plays them.
         progress: ``progress(description, total) -> advance(n)``.
 
     Returns:
@@ -243,16 +256,28 @@ def run_agent_comparison(make_agent: Callable[[str], Any], make_crs: Callable[[]
         :func:`turn_stats`, replay and simulator figures), then the ``crs-only`` row.
 
     Raises:
-        ValueError: no model, or a model named twice.
+        ValueError: no model, a model named twice, or LLM dialogues without a simulator.
     """
     if not models or len(set(models)) != len(models):
         raise ValueError(f"models must be distinct and at least one: {list(models)}")
-    prog = progress or (lambda d, t: (lambda n=1: None))
+    if llm_dialogues and llm_simulator is None:
+        raise ValueError("llm_dialogues needs an llm_simulator")
+    prog = progress or _no_progress
     agents = {m: Recorder(make_agent(m)) for m in models}
     crs = make_crs()
     replay_rows, crs_replay = _replay(agents, crs, turns, resolver, prog("eval agent: replay (check half)", len(turns)))
     marks = {m: len(a.turns) for m, a in agents.items()}
-    sim_rows, crs_sim = _simulate(agents, crs, items, dialogues, seed, max_turns, prog("eval agent: agenda simulator", dialogues))
+    from crsagent.evals.simulators.agenda import AgendaSimulator
+
+    targets = simulator_targets(items, dialogues, seed) if dialogues else []
+    sim_rows, crs_sim = _simulate(agents, crs, AgendaSimulator({it.item_id: it for it in items}.get), targets,
+                                  seed, max_turns, prog("eval agent: agenda simulator", dialogues))
+    if llm_dialogues:
+        llm_targets = simulator_targets(items, llm_dialogues, seed)
+        llm_rows, crs_llm = _simulate(agents, crs, llm_simulator, llm_targets, seed, max_turns,
+                                      prog("eval agent: LLM simulator", llm_dialogues), prefix="llm_sim")
+        sim_rows = {m: _merge(sim_rows[m], llm_rows[m]) for m in sim_rows}
+        crs_sim = _merge(crs_sim, crs_llm)
     rows = []
     for m, agent in agents.items():
         records = [_turn_record(r, s, "replay" if i < marks[m] else "sim") for i, (r, s) in enumerate(agent.turns)]
@@ -287,4 +312,6 @@ def flat_figures(agent_row: Mapping[str, Any], crs_row: Mapping[str, Any]) -> di
     out = {k: v for k, v in agent_row.items() if k not in ("variant", "model", "samples")}
     out["crs_only_replay_recall@10"] = crs_row.get("replay_recall@10")
     out["crs_only_sim_success_at_5"] = crs_row.get("sim_success_at_5")
+    if "llm_sim_success_at_5" in crs_row:
+        out["crs_only_llm_sim_success_at_5"] = crs_row.get("llm_sim_success_at_5")
     return out

@@ -14,7 +14,8 @@ from crsagent.agent.cli.common import cli_errors, emit_json, err_console, progre
 __all__ = ["agent_eval", "split_models", "bundled_configs"]
 
 #: The figures shown per row on stderr.
-SHOWN = ("tool_call_valid_rate", "fallback_rate", "replay_recall@10", "sim_success_at_5", "llm_calls_per_turn", "turn_p50_s")
+SHOWN = ("tool_call_valid_rate", "fallback_rate", "replay_recall@10", "sim_success_at_5", "llm_sim_success_at_5",
+         "llm_calls_per_turn", "turn_p50_s")
 
 
 def split_models(values: list[str]) -> list[str]:
@@ -58,6 +59,8 @@ def agent_eval(
     dialogues: int = typer.Option(4, "--dialogues", min=0, help="Agenda-simulator dialogues (movies)."),
     seed: int = typer.Option(0, "--seed", help="Sampling seed of the turns and the simulator targets (not 1000)."),
     max_turns: int = typer.Option(5, "--max-turns", min=1, help="Agent turns per simulated dialogue."),
+    llm_dialogues: int = typer.Option(0, "--llm-dialogues", min=0, help="LLM-simulator dialogues (movies), the user played by --sim-model."),
+    sim_model: str | None = typer.Option(None, "--sim-model", help="Served model that plays the LLM simulator's users (default: the bundled base model when it is served, else the first measured model)."),
     llm_base_url: str | None = typer.Option(None, "--llm-base-url", help="Use this LLM server (default: start the bundled one, stop it after)."),
     model: list[str] = typer.Option([], "--model", help="Served model name to measure (repeatable, or comma-separated). Default: without --llm-base-url, the bundled models (the tuned one first, when its adapter ships, then the base); else the server's default model."),
     json_path: Path = typer.Option(Path("out/eval-agent.json"), "--json", help="Where to write the JSON (with per-sample outcomes)."),
@@ -72,13 +75,16 @@ def agent_eval(
     first model's figures under the single-model keys: variant, model, turns,
     tool_call_valid_rate, fallback_rate, fallback_reasons, teacher_action_agreement,
     sim_success_at_5, crs_only_sim_success_at_5, replay_recall@10, crs_only_replay_recall@10,
-    llm_calls_per_turn, tokens_per_turn, turn_p50_s, turn_p95_s. The last stdout line is the
-    same object without the per-sample outcomes.
+    llm_calls_per_turn, tokens_per_turn, turn_p50_s, turn_p95_s; with ``--llm-dialogues``, also
+    llm_sim_success_at_5 and crs_only_llm_sim_success_at_5. The last stdout line is the same
+    object without the per-sample outcomes.
     """
     from crsagent.agent.llm.client import discover_model, make_chat_model
     from crsagent.agent.llm.server import LLMServer
+    from crsagent.agent.llm.weights import BUNDLED_MODEL_NAME
     from crsagent.evals.agent_eval import check_turns, flat_figures, run_agent_comparison
     from crsagent.evals.datasets import TitleResolver, catalog_items, load_turns
+    from crsagent.evals.simulators import LLMSimulator
     from crsagent.graphs.runner import CRSAgent
     from crsagent.tools.toolkit import Toolkit
     from langgraph.checkpoint.memory import InMemorySaver
@@ -110,11 +116,18 @@ def agent_eval(
                                        store=InMemoryStore())
 
             items = catalog_items(settings)
+            simulator = None
+            if llm_dialogues:
+                player = sim_model or next((m for m in urls if m == BUNDLED_MODEL_NAME), models[0])
+                simulator = LLMSimulator(make_chat_model(replace(settings, llm_base_url=urls.get(player, settings.llm_base_url),
+                                                                 llm_model=player), player))
+                err_console.print(f"the LLM simulator's users are played by {player}")
             chosen = check_turns(load_turns(settings.data_dir / "redial" / "dev_turns.jsonl"), turns, seed)
             with progress_factory() as progress:
                 rows = run_agent_comparison(lambda name: make("agent", name), lambda: make("crs-only"), models, chosen,
                                             TitleResolver.from_catalog(settings, items=items), items, dialogues=dialogues,
-                                            seed=seed, max_turns=max_turns, progress=progress)
+                                            seed=seed, max_turns=max_turns, llm_dialogues=llm_dialogues,
+                                            llm_simulator=simulator, progress=progress)
         finally:
             for server in servers:
                 server.stop()

@@ -72,3 +72,45 @@ def test_one_model_failing_a_turn_does_not_drop_it_for_the_others(held_turns, re
 def test_models_must_be_distinct_and_present(models, held_turns, resolver) -> None:
     with pytest.raises(ValueError):
         run_agent_comparison(lambda m: _Runner([]), lambda: _Runner([]), models, held_turns, resolver, [], dialogues=0, seed=0)
+
+
+class _SimRunner:
+    """A simulator-facing runner that recommends ``ids`` every turn (or nothing)."""
+
+    variant = "agent"
+
+    def __init__(self, ids: list[str]) -> None:
+        self.ids, self.threads = ids, []
+
+    def turn(self, text, *, thread_id, user_id=None):
+        from crsagent.agent.turns import Recommendation
+
+        self.threads.append(thread_id)
+        recs = [Recommendation(item_id=i, title="x", score=1.0) for i in self.ids]
+        return TurnResult(reply="Here.", action="recommend" if recs else "elicit", recommendations=recs,
+                          usage=Usage(llm_calls=1, total_tokens=10))
+
+
+def test_llm_simulator_rows_beside_the_agenda_ones(redial_items) -> None:
+    from crsagent.agent.testing import ScriptedChatModel
+    from crsagent.evals.agent_eval import simulator_targets
+    from crsagent.evals.simulators import LLMSimulator
+
+    targets = [t.item_id for t in simulator_targets(redial_items, 2, seed=5)]
+    runners = {"tuned": _SimRunner(targets), "base": _SimRunner([])}
+    crs = _SimRunner(targets)
+    # users speak first (2 dialogues x 3 runners), then only the base agent's users reply (2 x 2 turns)
+    llm = ScriptedChatModel(["Something tense and clever, please."] * 6 + ["Not quite, another one?"] * 4)
+    rows = run_agent_comparison(runners.__getitem__, lambda: crs, ["tuned", "base"], [], None, redial_items,
+                                dialogues=0, seed=5, max_turns=3, llm_dialogues=2, llm_simulator=LLMSimulator(llm))
+    tuned, base, crs_row = rows
+    assert tuned["llm_sim_targets"] == targets and tuned["llm_sim_dialogues"] == 2
+    assert (tuned["llm_sim_success_at_5"], base["llm_sim_success_at_5"], crs_row["llm_sim_success_at_5"]) == (1.0, 0.0, 1.0)
+    assert base["samples"]["llm_sim_success"] == [0, 0] and tuned["samples"]["llm_sim_success"] == [1, 1]
+    assert tuned["sim_success_at_5"] is None  # no agenda dialogues asked
+    assert len(runners["base"].threads) == 6 and all("llm_sim" in t for t in runners["base"].threads)
+    llm.assert_exhausted()
+    assert flat_figures(tuned, crs_row)["crs_only_llm_sim_success_at_5"] == 1.0
+    with pytest.raises(ValueError):
+        run_agent_comparison(runners.__getitem__, lambda: crs, ["tuned"], [], None, redial_items, dialogues=0, seed=5,
+                             llm_dialogues=1)
