@@ -166,7 +166,8 @@ def open_persistence(settings: Settings, url: str | None = None) -> Persistence:
         saver, store = PostgresSaver(pool), PostgresStore(pool)  # type: ignore[arg-type]
         with pool.connection() as conn:  # one process at a time runs the migrations
             deadline = time.monotonic() + _SETUP_WAIT_S
-            while not conn.execute(_TRY_SETUP_LOCK, (_SETUP_LOCK,)).fetchone()["ok"]:
+            # rows are dicts (dict_row), which the pool's type does not carry
+            while not conn.execute(_TRY_SETUP_LOCK, (_SETUP_LOCK,)).fetchone()["ok"]:  # type: ignore[index, call-overload]
                 if time.monotonic() > deadline:
                     raise ConfigError(f"another process kept the tables' set-up lock for {_SETUP_WAIT_S:.0f} s")
                 time.sleep(0.1)
@@ -182,10 +183,10 @@ def open_persistence(settings: Settings, url: str | None = None) -> Persistence:
     folder = sqlite_dir(settings, url)
     cconn = _sqlite_conn(folder / CHECKPOINT_FILE, autocommit=False)
     sconn = _sqlite_conn(folder / STORE_FILE, autocommit=True)
-    saver, store = SqliteSaver(cconn), SqliteStore(sconn)
-    saver.setup()
-    store.setup()
-    return Persistence(saver, store, "sqlite", _closers=[cconn.close, sconn.close])
+    lite_saver, lite_store = SqliteSaver(cconn), SqliteStore(sconn)
+    lite_saver.setup()
+    lite_store.setup()
+    return Persistence(lite_saver, lite_store, "sqlite", _closers=[cconn.close, sconn.close])
 
 
 async def aopen_persistence(settings: Settings, url: str | None = None) -> AsyncPersistence:
@@ -219,7 +220,8 @@ async def aopen_persistence(settings: Settings, url: str | None = None) -> Async
         saver, store = AsyncPostgresSaver(pool), AsyncPostgresStore(pool)  # type: ignore[arg-type]
         async with pool.connection() as conn:  # one process at a time runs the migrations
             deadline = time.monotonic() + _SETUP_WAIT_S
-            while not (await (await conn.execute(_TRY_SETUP_LOCK, (_SETUP_LOCK,))).fetchone())["ok"]:
+            # rows are dicts (dict_row), which the pool's type does not carry
+            while not (await (await conn.execute(_TRY_SETUP_LOCK, (_SETUP_LOCK,))).fetchone())["ok"]:  # type: ignore[index, call-overload]
                 if time.monotonic() > deadline:
                     raise ConfigError(f"another process kept the tables' set-up lock for {_SETUP_WAIT_S:.0f} s")
                 await asyncio.sleep(0.1)
@@ -237,12 +239,12 @@ async def aopen_persistence(settings: Settings, url: str | None = None) -> Async
     folder.mkdir(parents=True, exist_ok=True)
     conns = []
     for name, iso in ((CHECKPOINT_FILE, ""), (STORE_FILE, None)):
-        conn = await aiosqlite.connect(str(folder / name), isolation_level=iso)
-        await conn.execute("PRAGMA journal_mode=WAL")
-        await conn.execute("PRAGMA synchronous=NORMAL")
-        await conn.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
-        conns.append(conn)
-    saver, store = AsyncSqliteSaver(conns[0]), AsyncSqliteStore(conns[1])
-    await saver.setup()
-    await store.setup()
-    return AsyncPersistence(saver, store, "sqlite", _closers=[c.close for c in conns])
+        db = await aiosqlite.connect(str(folder / name), isolation_level=iso)
+        await db.execute("PRAGMA journal_mode=WAL")
+        await db.execute("PRAGMA synchronous=NORMAL")
+        await db.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
+        conns.append(db)
+    lite_saver, lite_store = AsyncSqliteSaver(conns[0]), AsyncSqliteStore(conns[1])
+    await lite_saver.setup()
+    await lite_store.setup()
+    return AsyncPersistence(lite_saver, lite_store, "sqlite", _closers=[c.close for c in conns])

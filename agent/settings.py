@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 __all__ = ["Domain", "DOMAINS", "Settings", "repo_root", "default_data_dir"]
 
@@ -86,9 +86,9 @@ class Settings:
             chroma_url=env.get("CRSAGENT_CHROMA_URL") or None,
             session_lock_wait_s=float(env.get("CRSAGENT_SESSION_LOCK_WAIT_S", "30")),
         )
-        clean = {k: v for k, v in overrides.items() if v is not None}
+        clean: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
         if "home" in clean:
-            clean["home"] = Path(clean["home"]).resolve()  # type: ignore[arg-type]
+            clean["home"] = Path(clean["home"]).resolve()
         return replace(s, **clean) if clean else s
 
     def domain_home(self, domain: str) -> Path:

@@ -5,8 +5,8 @@ relies on it: ``bind_tools(tools, tool_choice=...)`` and ``bind(response_format=
 the fake as request data, and ``with_structured_output(Schema, method="json_schema")`` returns
 a ``Schema`` instance. Sync and async calls both work, and so do ``stream`` / ``astream``: the
 answer comes one word per chunk (then a chunk per tool call), ``token_latency_s`` apart, and
-:attr:`~_FakeChatModel.stream_ends` records when each streamed answer was complete. Every request is recorded (the newest
-``max_recorded`` of them; :class:`InstantChatModel` keeps 1,000, as servers and soaks run it
+:attr:`~_FakeChatModel.stream_ends` records when each streamed answer was complete. Every request
+is recorded (the newest ``max_recorded`` of them; :class:`InstantChatModel` keeps 1,000, as servers and soaks run it
 for hours).
 
 * :class:`ScriptedChatModel` answers from a list, in order; an extra call raises
@@ -32,7 +32,7 @@ import re
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
@@ -268,7 +268,7 @@ class _FakeChatModel(BaseChatModel):
         kwargs.pop("strict", None)
         return self.bind(tools=formatted, **kwargs)
 
-    def with_structured_output(  # type: ignore[override]
+    def with_structured_output(
         self,
         schema: dict[str, Any] | type,
         *,
@@ -279,11 +279,17 @@ class _FakeChatModel(BaseChatModel):
     ) -> Runnable[LanguageModelInput, Any]:
         """Like ``ChatOpenAI.with_structured_output``: ``json_schema``/``json_mode`` or ``function_calling``."""
         is_model = isinstance(schema, type) and issubclass(schema, BaseModel)
+        model = cast("type[BaseModel]", schema)  # used only when is_model
+
+        def validate(m: Any) -> Any:
+            return model.model_validate_json(m.text)
+
+        llm: Runnable[LanguageModelInput, Any]
         if method in ("json_schema", "json_mode"):
-            fmt = response_format_for(schema) if is_model else {"type": "json_schema", "json_schema": {"name": "output", "schema": schema}}
+            fmt = response_format_for(model) if is_model else {"type": "json_schema", "json_schema": {"name": "output", "schema": schema}}
             llm = self.bind(response_format=fmt, **kwargs)
             parser: Runnable[Any, Any] = (
-                RunnableLambda(lambda m: schema.model_validate_json(m.text))  # type: ignore[union-attr]
+                RunnableLambda(validate)
                 if is_model
                 else JsonOutputParser()
             )
@@ -382,7 +388,7 @@ class _FakeChatModel(BaseChatModel):
 
     def _chunks(self, messages: list[BaseMessage], kwargs: dict[str, Any]) -> list[ChatGenerationChunk]:
         """The answer as stream chunks: a chunk per word, a chunk per tool call, usage on the last."""
-        message = self._complete(messages, kwargs).generations[0].message
+        message = cast(AIMessage, self._complete(messages, kwargs).generations[0].message)
         text = message.text if isinstance(message.text, str) else ""
         chunks = [AIMessageChunk(content=w, id=message.id) for w in _WORDS.findall(text)]
         for i, call in enumerate(getattr(message, "tool_calls", None) or []):
@@ -458,7 +464,7 @@ class ScriptedChatModel(_FakeChatModel):
     _next: int = PrivateAttr(default=0)
 
     def __init__(self, responses: Sequence[Any] | None = None, **kwargs: Any) -> None:
-        super().__init__(responses=list(responses or []), **kwargs)
+        super().__init__(responses=list(responses or []), **kwargs)  # type: ignore[call-arg]  # a pydantic field
 
     @property
     def remaining(self) -> int:
@@ -491,7 +497,7 @@ class FunctionChatModel(_FakeChatModel):
     model_name: str = "function"
 
     def __init__(self, fn: Callable[[FakeRequest], Any], **kwargs: Any) -> None:
-        super().__init__(fn=fn, **kwargs)
+        super().__init__(fn=fn, **kwargs)  # type: ignore[call-arg]  # a pydantic field
 
     def _answer(self, request: FakeRequest) -> Any:
         return self.fn(request)

@@ -60,7 +60,7 @@ def audit_built(settings: Any, redial: dict[str, tuple[str, str | None, tuple[st
     fields = ("title", "year", "directors", "cast")
     differ = sum(1 for it in fresh.items if (b := by_id.get(it.item_id)) is None
                  or any(getattr(b, f) != getattr(it, f) for f in fields))
-    facts = {"differs_from_fresh_join": differ}
+    facts: dict[str, Any] = {"differs_from_fresh_join": differ}
     for item_id, want in KNOWN_FACTS.items():
         it = by_id.get(item_id)
         got = {k: getattr(it, k, None) for k in want} if it else {}

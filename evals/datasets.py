@@ -12,7 +12,7 @@ import json
 import random
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -146,7 +146,7 @@ def context_to_messages(context: list[str]) -> list[ChatMessage]:
     messages: list[ChatMessage] = []
     n = len(context)
     for i, text in enumerate(context):
-        role = "user" if (n - 1 - i) % 2 == 0 else "assistant"
+        role: Literal["user", "assistant"] = "user" if (n - 1 - i) % 2 == 0 else "assistant"
         if text and text.strip():
             messages.append(ChatMessage(role=role, content=text.strip()))
     if not messages or messages[-1].role != "user":

@@ -49,7 +49,8 @@ def message_mentions(dialogues: Iterable[Mapping[str, object]], keep: Callable[[
     for d in dialogues:
         if not keep(str(d.get("conversationId"))):
             continue
-        for m in d.get("messages") or []:  # type: ignore[union-attr]
+        messages: Iterable[Mapping[str, object]] = d.get("messages") or []  # type: ignore[assignment]
+        for m in messages:
             out.update(_AT_ID.findall(str(m.get("text", ""))))
     return out
 

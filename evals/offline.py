@@ -59,6 +59,14 @@ __all__ = [
 Progress = Callable[[str, int | None], Callable[[int], None]]
 
 
+def _no_tick(n: int = 1) -> None:
+    """A progress bar's advance that shows nothing."""
+
+
+def _no_progress(desc: str, total: int | None) -> Callable[[int], None]:
+    return _no_tick
+
+
 def rank_users(scores: np.ndarray, item_ids: Sequence[str], exclude: Sequence[np.ndarray], targets: Sequence[str], k: int = 10) -> dict[str, float]:
     """Mean ranking metrics of score rows (one per user) with each row's ``exclude`` indices removed."""
     rows = []
@@ -108,7 +116,7 @@ def prepare_offline(
     """Hold out, fit CF and the sequential model, score popularity / CF / sequential, embed the
     intent examples. Needs the ``catalog`` artifact (and uses ``search`` when present)."""
     log = log or (lambda msg: None)
-    start = progress or (lambda desc, total: (lambda n=1: None))
+    start = progress or _no_progress
     store = ArtifactStore(settings.home, domain)
     universe = Universe.from_catalog_dir(store.path("catalog"), domain)
     train, targets = split_holdout(universe.histories(settings.data_dir), split_level)
@@ -158,7 +166,7 @@ def score_intent(
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Fit the intent model on ``run``'s examples and score ``intent`` and ``cf+intent`` (per weight)."""
-    start = progress or (lambda desc, total: (lambda n=1: None))
+    start = progress or _no_progress
     t0 = time.perf_counter()
     adv = start(f"{run.domain}: latent intents (eval fit)", params.max_iter)
     scorer, trace = train_intent(run.universe, run.seq, run.examples, params, embed_fn, log, adv, run.example_vectors)

@@ -149,7 +149,8 @@ def summarize(
         samples not mentioned in the context, ranked without the mentioned items;
         ``dedup_recall@k`` and ``dedup_n`` over the same samples, ranked as given;
         ``mapped_recall@k`` over mappable samples; counts (``turns``, ``unmapped``, ``errors``,
-        ``degraded``, ``fallbacks``: fallback reason -> turns) with LLM cost per turn; SR / RDL when ``rewards`` is given.
+        ``degraded``, ``fallbacks``: fallback reason -> turns) with LLM cost per turn; SR / RDL
+        when ``rewards`` is given.
     """
     import statistics
 

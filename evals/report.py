@@ -2,8 +2,9 @@
 
 :func:`run_report` replays the ReDial dev turns through every collaboration variant (the LLM
 variants on a seeded sample) and through the signal ablations of ``crs-only`` (intent scorer,
-CF, vector search off: both ``vector`` and ``content``), runs agenda-simulated dialogues, scores belief extraction, and hands
-the results to :func:`write_report`, which writes ``report.md``, ``report.json`` and PNG plots.
+CF, vector search off: both ``vector`` and ``content``), runs agenda-simulated dialogues, scores
+belief extraction, and hands the results to :func:`write_report`, which writes ``report.md``,
+``report.json`` and PNG plots.
 
 Each claim of the seed papers is judged on Recall@10 by a paired bootstrap over turns
 (1,000 resamples, fixed seed): *reproduced* when the 95% interval of the difference is above
@@ -62,7 +63,8 @@ def agent_factory(settings: Any, domain: str = "movies", llm: Any | None = None)
             else:
                 from crsagent.graphs.ranking import DEFAULT_WEIGHTS
 
-                extra["weights"] = dataclasses.replace(DEFAULT_WEIGHTS, **{k: 0.0 for k, on in signals.items() if not on})
+                off: dict[str, Any] = {k: 0.0 for k, on in signals.items() if not on}
+                extra["weights"] = dataclasses.replace(DEFAULT_WEIGHTS, **off)
         return CRSAgent.create(settings, domain=domain, variant=variant, llm=llm, **extra)
 
     return make

@@ -111,7 +111,10 @@ def _markdown(data: ReportData, claims: list[dict[str, Any]]) -> str:
     if data.meta:
         lines += ["Run settings: " + ", ".join(f"{k} = `{v}`" for k, v in data.meta.items()), ""]
     lines += ["## Replay on the ReDial dev turns", "", "![Recall@k per run](recall.png)", ""]
-    head = "| run | kind | turns | R@1 | R@10 | R@50 | n | filtered R@1 | filtered R@10 | filtered R@50 | unmapped | LLM calls/turn | tokens/turn | s/turn |"
+    head = (
+        "| run | kind | turns | R@1 | R@10 | R@50 | n | filtered R@1 | filtered R@10 | filtered R@50 | unmapped "
+        "| LLM calls/turn | tokens/turn | s/turn |"
+    )
     lines += [head, "|" + "---|" * (head.count("|") - 1)]
     for name, o in data.replay.items():
         s = o.summary
@@ -119,7 +122,8 @@ def _markdown(data: ReportData, claims: list[dict[str, Any]]) -> str:
             f"| {name} | {o.kind} | {s.get('turns')} | {_fmt(s.get('recall@1'))} | {_fmt(s.get('recall@10'))} | "
             f"{_fmt(s.get('recall@50'))} | {s.get('n')} | {_fmt(s.get('filtered_recall@1'))} | "
             f"{_fmt(s.get('filtered_recall@10'))} | {_fmt(s.get('filtered_recall@50'))} | {s.get('unmapped')} | "
-            f"{_fmt(s.get('llm_calls_per_turn'))} | {_fmt(s.get('tokens_per_turn'))} | {_fmt(s.get('turn_seconds_median'))} |"
+            f"{_fmt(s.get('llm_calls_per_turn'))} | {_fmt(s.get('tokens_per_turn'))} | "
+            f"{_fmt(s.get('turn_seconds_median'))} |"
         )
     lines += ["", "Published (ReDial test split; popularity on dev):", "", "| model | R@1 | R@10 | R@50 | filtered R@1 | filtered R@10 |", "|---|---|---|---|---|---|"]
     for name, v in PUBLISHED.items():
@@ -134,7 +138,8 @@ def _markdown(data: ReportData, claims: list[dict[str, Any]]) -> str:
                   "| run | split | turns | R@1 | R@10 | R@50 | n |", "|---|---|---|---|---|---|---|"]
         for n, sp in splits:
             for split, s in sp.items():
-                lines.append(f"| {n} | {split} | {s['turns']} | {_fmt(s['recall@1'])} | {_fmt(s['recall@10'])} | {_fmt(s['recall@50'])} | {s['n']} |")
+                lines.append(f"| {n} | {split} | {s['turns']} | {_fmt(s['recall@1'])} | {_fmt(s['recall@10'])} | "
+                             f"{_fmt(s['recall@50'])} | {s['n']} |")
     notes = [f"- {n}: {o.note}" for n, o in data.replay.items() if o.note]
     if notes:
         lines += ["", *notes]
@@ -147,16 +152,19 @@ def _markdown(data: ReportData, claims: list[dict[str, Any]]) -> str:
         for comp in c["comparisons"]:
             ci = f"[{comp['ci_low']:+.3f}, {comp['ci_high']:+.3f}]" if "ci_low" in comp else "–"
             delta = f"{comp['delta']:+.3f}" if "delta" in comp else "–"
-            lines.append(f"| {c['claim']} | {c['paper']} | {c['run']} vs {comp['vs']} | {delta} | {ci} | {comp.get('samples', 0)} | {comparison_verdict(comp)} | **{c['verdict']}** |")
+            lines.append(f"| {c['claim']} | {c['paper']} | {c['run']} vs {comp['vs']} | {delta} | {ci} | "
+                         f"{comp.get('samples', 0)} | {comparison_verdict(comp)} | **{c['verdict']}** |")
     if data.tuning is not None:
         lines += ["", *tuning_lines(data.tuning)]
     lines += ["", "## Simulated users", "", "![Success by turn](success.png)", ""]
     if data.simulation:
-        lines += ["| variant | simulator | dialogues | success | avg turns | LLM calls/dialogue | hit precision | attribute precision |", "|---|---|---|---|---|---|---|---|"]
+        lines += ["| variant | simulator | dialogues | success | avg turns | LLM calls/dialogue | hit precision "
+                  "| attribute precision |", "|---|---|---|---|---|---|---|---|"]
         for name, s in data.simulation.items():
             lines.append(
-                f"| {name} | {s.get('simulator')} | {s.get('dialogues')} | {_fmt(s.get('success_rate'))} | {_fmt(s.get('avg_turns'))} | "
-                f"{_fmt(s.get('llm_calls_per_dialogue'))} | {_fmt(s.get('hit_precision'))} | {_fmt(s.get('attribute_precision'))} |"
+                f"| {name} | {s.get('simulator')} | {s.get('dialogues')} | {_fmt(s.get('success_rate'))} | "
+                f"{_fmt(s.get('avg_turns'))} | {_fmt(s.get('llm_calls_per_dialogue'))} | "
+                f"{_fmt(s.get('hit_precision'))} | {_fmt(s.get('attribute_precision'))} |"
             )
     else:
         lines.append("No simulation was run.")
@@ -167,7 +175,8 @@ def _markdown(data: ReportData, claims: list[dict[str, Any]]) -> str:
             for f in ("items", "liked", "genres", "people"):
                 if f in s:
                     v = s[f]
-                    lines.append(f"| {name} | {s.get('turns')} | {f} | {_fmt(v['precision'])} | {_fmt(v['recall'])} | {_fmt(v['f1'])} | {v['gold']} |")
+                    lines.append(f"| {name} | {s.get('turns')} | {f} | {_fmt(v['precision'])} | {_fmt(v['recall'])} | "
+                                 f"{_fmt(v['f1'])} | {v['gold']} |")
     else:
         lines.append("Not run.")
     for title, obj in data.extra.items():

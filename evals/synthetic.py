@@ -39,6 +39,14 @@ SYNTHETIC_FILE = "synthetic_dialogues.jsonl"
 Progress = Callable[[str, int | None], Callable[[int], None]]
 
 
+def _no_tick(n: int = 1) -> None:
+    """A progress bar's advance that shows nothing."""
+
+
+def _no_progress(desc: str, total: int | None) -> Callable[[int], None]:
+    return _no_tick
+
+
 @dataclass(frozen=True)
 class SyntheticCase:
     """One user to simulate: the held-out target and the liked history before it."""
@@ -131,7 +139,7 @@ def write_synthetic(
         ``skipped`` (cases whose target is not in the catalogue) and ``out``.
     """
     done = partial.done if partial is not None else {}
-    advance = (progress or (lambda d, t: (lambda n=1: None)))(f"synthetic ({simulator.name})", len(cases))
+    advance = (progress or _no_progress)(f"synthetic ({simulator.name})", len(cases))
     rows: list[dict[str, Any]] = []
     skipped = 0
     sim_calls = 0

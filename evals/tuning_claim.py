@@ -205,7 +205,8 @@ def tuning_lines(result: Mapping[str, Any]) -> list[str]:
     for metric, c in result.get("comparisons", {}).items():
         ci = f"[{c['ci_low']:+.3f}, {c['ci_high']:+.3f}]" if "ci_low" in c else "–"
         delta = f"{c['delta']:+.3f}" if "delta" in c else "–"
-        lines.append(f"| {metric} | {'higher' if METRICS[metric] > 0 else 'lower'} | {delta} | {ci} | {c.get('units', '–')} | {c['direction']} |")
+        better = "higher" if METRICS[metric] > 0 else "lower"
+        lines.append(f"| {metric} | {better} | {delta} | {ci} | {c.get('units', '–')} | {c['direction']} |")
     lines += ["", "| row | " + " | ".join(METRICS) + " |", "|---|" + "---|" * len(METRICS)]
     for name, r in result.get("rows", {}).items():
         cells = []

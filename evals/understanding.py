@@ -44,6 +44,14 @@ GENRE_ALIASES: dict[str, str] = {"scary": "horror", "science fiction": "sci-fi",
 Progress = Callable[[str, int | None], Callable[[int], None]]
 
 
+def _no_tick(n: int = 1) -> None:
+    """A progress bar's advance that shows nothing."""
+
+
+def _no_progress(desc: str, total: int | None) -> Callable[[int], None]:
+    return _no_tick
+
+
 def load_seeker_opinions(data_dir: Path) -> dict[str, dict[str, int]]:
     """Seeker questionnaire answers per dialogue: ``dialog_id -> {"Title (Year)": liked}``.
 
@@ -181,7 +189,7 @@ def run_understanding(
     """
     vocab = _lower(genre_vocab)
     done = partial.done if partial is not None else {}
-    advance = (progress or (lambda d, t: (lambda n=1: None)))(description, len(turns))
+    advance = (progress or _no_progress)(description, len(turns))
     records: list[dict[str, Any]] = []
     t0 = time.perf_counter()
     for turn in turns:

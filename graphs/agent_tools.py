@@ -61,7 +61,7 @@ class RecommendArgs(BaseModel):
     year_min: int | None = Field(default=None, ge=1870, le=2030, description="Earliest release year.")
     year_max: int | None = Field(default=None, ge=1870, le=2030, description="Latest release year.")
     exclude_ids: list[str] = Field(default_factory=list, max_length=50, description="Item ids not to return.")
-    runtime: ToolRuntime = Field(default=None, exclude=True)  # type: ignore[assignment]  # injected by ToolNode
+    runtime: ToolRuntime = Field(default=None, exclude=True)  # type: ignore[arg-type]  # injected by ToolNode
 
 
 class SuggestQuestionArgs(BaseModel):
@@ -69,7 +69,7 @@ class SuggestQuestionArgs(BaseModel):
 
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
 
-    runtime: ToolRuntime = Field(default=None, exclude=True)  # type: ignore[assignment]  # injected by ToolNode
+    runtime: ToolRuntime = Field(default=None, exclude=True)  # type: ignore[arg-type]  # injected by ToolNode
 
 
 def _state(runtime: Any) -> dict[str, Any]:

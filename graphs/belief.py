@@ -122,15 +122,15 @@ def merge_belief(old: Belief | None, new: Belief | None) -> Belief:
     Returns:
         A new belief; neither argument is modified.
     """
-    old = old or {}
-    new = new or {}
+    prev: Mapping[str, Any] = old or {}
+    upd: Mapping[str, Any] = new or {}
     out: dict[str, Any] = {}
     for f in DICT_FIELDS:
-        if f in old or f in new:
-            out[f] = _merge_dict(old.get(f) or {}, new.get(f) or {})
+        if f in prev or f in upd:
+            out[f] = _merge_dict(prev.get(f) or {}, upd.get(f) or {})
     for f in LIST_FIELDS:
-        if f in old or f in new:
-            out[f] = _merge_list(old.get(f) or [], new.get(f) or [])
+        if f in prev or f in upd:
+            out[f] = _merge_list(prev.get(f) or [], upd.get(f) or [])
     return out  # type: ignore[return-value]
 
 

@@ -101,7 +101,7 @@ def _steps(node: Callable[..., Any], name: str) -> Any:
     return inline(node, name, anode)
 
 
-def build_crs_graph(variant: str | VariantSpec = "full") -> StateGraph:
+def build_crs_graph(variant: str | VariantSpec = "full") -> StateGraph[Any, Any, Any, Any]:
     """The CRS graph builder of a variant.
 
     Args:
@@ -118,7 +118,7 @@ def build_crs_graph(variant: str | VariantSpec = "full") -> StateGraph:
     spec = get_variant(variant)
     if spec.agent_loop:
         return _agent_graph(spec)
-    g = StateGraph(CRSState, context_schema=CRSContext)
+    g: StateGraph[Any, Any, Any, Any] = StateGraph(CRSState, context_schema=CRSContext)
     g.add_node("understand", _steps(make_understand(spec), "understand"))
     _add_policy(g, spec)
     g.add_edge(START, "understand")
@@ -134,10 +134,11 @@ def build_crs_graph(variant: str | VariantSpec = "full") -> StateGraph:
     return g
 
 
-def _add_policy(g: StateGraph, spec: VariantSpec) -> None:
+def _add_policy(g: StateGraph[Any, Any, Any, Any], spec: VariantSpec) -> None:
     """The deterministic policy's nodes (decide -> act, respond -> remember -> END) of a spec."""
-    g.add_node("decide", make_decide(spec))  # a worker thread: its question pool is a SQLite query
-    g.add_node("act", make_act(spec))
+    # (the Callable types of decide and act do not say that runtime is passed by keyword)
+    g.add_node("decide", make_decide(spec))  # type: ignore[arg-type]  # a worker thread: SQLite question pool
+    g.add_node("act", make_act(spec))  # type: ignore[arg-type]
     g.add_node("respond", _steps(make_respond(spec), "respond"))
     g.add_node("remember", inline(remember, "remember", aremember))
     g.add_edge("decide", "act")
@@ -151,10 +152,10 @@ def _fallback_start(state: CRSState) -> dict[str, Any]:
     return {"agent_step": "fallback"}
 
 
-def _agent_graph(spec: VariantSpec) -> StateGraph:
+def _agent_graph(spec: VariantSpec) -> StateGraph[Any, Any, Any, Any]:
     """The ``agent`` variant: the LLM decides; the crs-only pipeline is the fallback."""
     crs = VARIANT_SPECS["crs-only"]
-    g = StateGraph(CRSState, context_schema=CRSContext)
+    g: StateGraph[Any, Any, Any, Any] = StateGraph(CRSState, context_schema=CRSContext)
     g.add_node("understand", _steps(make_understand(spec), "understand"))
     g.add_node("agent", _steps(make_agent(spec), "agent"))
     g.add_node("agent_tools", make_agent_tools_node())

@@ -34,7 +34,8 @@ Intent = Literal["elicit", "recommend", "reject", "ask_fact", "explain", "chitch
 INTENTS: tuple[str, ...] = ("elicit", "recommend", "reject", "ask_fact", "explain", "chitchat")
 
 _REJECT = re.compile(
-    r"\b(not (that|this|those|these) (one|ones?)|not the (first|second|third|fourth|fifth|last)( one)?|not that|not this one|(i('| ha)ve|i already|already) "
+    r"\b(not (that|this|those|these) (one|ones?)|not the (first|second|third|fourth|fifth|last)( one)?|"
+    r"not that|not this one|(i('| ha)ve|i already|already) "
     r"(seen|watched|saw)|seen (it|that|them|those|this)( one)?( already)?|watched (it|that|them) already|"
     r"no thanks|no,? thank you|nope|nah|not (interested|for me|really)|something else|anything else|"
     r"another (one|movie|film|product|option)|(don'?t|do not) (like|want) (that|this|it|them|those)|"
@@ -45,7 +46,8 @@ _WHY = re.compile(r"\bwhy\b|\bwhat makes\b|\bhow come\b|\bexplain\b")
 _FACT = re.compile(
     r"\b(who (directed|made|wrote|stars|is in|plays|acted)|who'?s in|what year|which year|when was|"
     r"how (long|old)|what is (it|that|this|the \w+ one)? ?about|what'?s (it|that|this)? ?about|"
-    r"tell me (more )?about|what(?:'s| is) [\w\s:'.-]{1,60} about|what genre|is (it|that) (any )?good|rating|rated|director of|cast of|"
+    r"tell me (more )?about|what(?:'s| is) [\w\s:'.-]{1,60} about|what genre|is (it|that) (any )?good|"
+    r"rating|rated|director of|cast of|"
     r"(what|which) brand|who makes|made by|price|how much)\b"
 )
 _REQUEST = re.compile(
@@ -73,7 +75,10 @@ _BACKREF = re.compile(r"\b(it|that one|this one|that movie|this movie|that film|
 _ONE_REF = re.compile(r"\b(that one|this one|that movie|this movie|that film|this film|that product|this product)\b")
 _IT = re.compile(r"\b(it|that)\b")
 _ALL_REF = re.compile(r"\b(them|those|these|none of (them|these|those)|all of (them|these|those)|any of (them|these|those))\b")
-_CORRECTION = re.compile(r"\b(i meant|i mean|i was talking about|i was thinking of|no,? the (\w+ ){0,3}one|not that \w+,? the|the other one|wrong one)\b")
+_CORRECTION = re.compile(
+    r"\b(i meant|i mean|i was talking about|i was thinking of|no,? the (\w+ ){0,3}one|not that \w+,? the|"
+    r"the other one|wrong one)\b"
+)
 # "scarier", "more violent", "less dark", "a bit lighter": (direction, adjective)
 _MORE_LESS = re.compile(r"\b(more|less|not so|not as|fewer)\s+([a-z][a-z-]{2,})\b")
 _ER = re.compile(r"\b([a-z]{3,}?)(ier|er)\b")

@@ -4,8 +4,9 @@ Titles in the reply are linked to the catalogue with the entity linker. A senten
 an item outside the allowed set, or an item the user rejected or disliked, is removed; what the
 guard keeps is the reply, and the allowed items it names (in reply order) are the turn's
 recommendations. Items the user brought up (liked, mentioned) and items the agent already
-suggested may be named as references (not right after "recommend", "try"…) but do not count as new recommendations. When nothing
-recommendable is left for a recommendation turn, the caller falls back to the template reply. A fact check (the
+suggested may be named as references (not right after "recommend", "try"…) but do not count as
+new recommendations. When nothing recommendable is left for a recommendation turn, the caller
+falls back to the template reply. A fact check (the
 explainer's ``verify_reply``) removes sentences that state a year, genre, rating or name the
 named items' records do not hold.
 

@@ -45,8 +45,8 @@ def _items(tk: Toolkit) -> list[Any]:
     got = _cache.get(key)
     if got is None:
         got = list(tk.db.all_items())
-        _cache[key] = got  # type: ignore[assignment]
-    return got  # type: ignore[return-value]
+        _cache[key] = got
+    return got
 
 
 def _lexicon_genres(tk: Toolkit, word: str) -> list[str]:
@@ -86,7 +86,7 @@ def _co_genre(tk: Toolkit, genre: str) -> str | None:
         best = [g for g, n in c.most_common() if with_g and n / len(with_g) >= CO_GENRE_SHARE
                 and (n / len(with_g)) / (base[g] / len(items)) >= CO_GENRE_LIFT]
         _cache[key] = best[:1]
-    return (_cache[key] or [None])[0]
+    return _cache[key][0] if _cache[key] else None
 
 
 def word_genres(tk: Toolkit, word: str, explicit: bool = True) -> list[str]:

@@ -34,7 +34,7 @@ def same_as(tk: Toolkit, low: str, last_recs: list[str], picked: list[str]) -> d
     """"Same brand/director as the first one": that item's brand or person, liked."""
     m = _SAME.search(low)
     it = tk.item((picked or last_recs)[0]) if m and last_recs else None
-    if it is None:
+    if m is None or it is None:
         return {}
     if m.group(1) in ("brand", "maker", "make", "company", "manufacturer"):
         return {"brands": {it.brand: "like"}} if it.brand else {}

@@ -344,7 +344,7 @@ class CRSAgent:
         return self.result(state, thread_id=thread_id)
 
     async def arun_history(
-        self, messages: list[ChatMessage], *, user_id: str | None = None, ranking_k: int = 50
+        self, messages: Sequence[ChatMessage | dict[str, Any]], *, user_id: str | None = None, ranking_k: int = 50
     ) -> TurnResult:
         """A stateless turn: rebuild the belief from the whole history, answer the last user message."""
         inp = {"messages": self._history(messages)}
@@ -360,7 +360,7 @@ class CRSAgent:
         return self.result(state, thread_id=thread_id)
 
     def run_history(
-        self, messages: list[ChatMessage], *, user_id: str | None = None, ranking_k: int = 50
+        self, messages: Sequence[ChatMessage | dict[str, Any]], *, user_id: str | None = None, ranking_k: int = 50
     ) -> TurnResult:
         """Synchronous :meth:`arun_history`."""
         inp = {"messages": self._history(messages)}
@@ -382,7 +382,7 @@ class CRSAgent:
         return astream_graph(self, self.graph, inp, self.context(user_id), thread_id,
                              lambda state: self.result(state, thread_id=thread_id))
 
-    def astream_history(self, messages: list[ChatMessage], *, user_id: str | None = None,
+    def astream_history(self, messages: Sequence[ChatMessage | dict[str, Any]], *, user_id: str | None = None,
                         ranking_k: int = 50) -> AsyncIterator[TurnEvent]:
         """:meth:`arun_history` as events (see :meth:`astream_turn`)."""
         inp = {"messages": self._history(messages)}

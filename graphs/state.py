@@ -10,8 +10,8 @@ Nodes return partial updates and never mutate the state they receive. Channels:
   :func:`add_usage` (an update with ``reset`` starts a new turn);
 * the rest hold the last value written: the policy's ``action``, the ``question`` asked,
   ``candidates`` (the fused ranking with per-signal scores), ``echoes`` (already mentioned
-  items scored for re-mention; they join ``TurnResult.ranking``, never the recommendations), ``intent_label`` (the top latent
-  intent), ``recommendations``, ``focus``
+  items scored for re-mention; they join ``TurnResult.ranking``, never the recommendations),
+  ``intent_label`` (the top latent intent), ``recommendations``, ``focus``
   (items a question is about), ``facts``, ``profile`` (the user's profile memory) and
   ``cursor`` (how many messages understanding has read);
 * the ``agent`` variant's loop: ``agent_step`` (where its last step leads: ``tools``,
@@ -78,7 +78,7 @@ def add_usage(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> T
 
     An update carrying ``reset=True`` discards the old record first (a new turn).
     """
-    base = empty_usage() if (not old or (new or {}).get("reset")) else {**empty_usage(), **old}
+    base: Mapping[str, Any] = empty_usage() if (not old or (new or {}).get("reset")) else {**empty_usage(), **old}
     new = new or {}
     out: dict[str, Any] = {k: int(base.get(k, 0)) + int(new.get(k, 0) or 0) for k in USAGE_COUNTERS}
     out["degraded"] = bool(base.get("degraded")) or bool(new.get("degraded"))

@@ -20,7 +20,7 @@ import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any
 
 from crsagent.agent.turns import TurnResult
 from crsagent.graphs.context import CRSContext
@@ -53,7 +53,7 @@ class TurnDone:
     result: TurnResult
 
 
-TurnEvent = Union[ReplyDelta, ToolStarted, TurnDone]
+TurnEvent = ReplyDelta | ToolStarted | TurnDone
 Finish = Callable[[dict[str, Any]], TurnResult]
 
 
@@ -110,8 +110,8 @@ async def astream_graph(agent: CRSAgent, graph: Any, inp: dict[str, Any], ctx: C
                                           **agent._kwargs(graph, ctx)):
         if mode == "values":
             final = data
-        elif (event := _event(data)) is not None:
-            yield event
+        elif (turn_event := _event(data)) is not None:
+            yield turn_event
     yield TurnDone(finish(final or {}))
 
 

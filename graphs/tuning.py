@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 from crsagent.agent.errors import DataError
 from crsagent.agent.settings import Settings
+from crsagent.graphs.belief import Belief
 from crsagent.graphs.context import CRSContext
 from crsagent.graphs.nodes.understand import make_understand
 from crsagent.graphs.prompting import dialogue_text
@@ -51,7 +52,7 @@ from crsagent.graphs.ranking import (
     fuse,
 )
 from crsagent.graphs.variants import VARIANT_SPECS
-from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 
 __all__ = [
     "TurnSignals",
@@ -73,7 +74,8 @@ GRID: dict[str, tuple[float, ...]] = {
     "vector": (0.0, 0.1),
     "cf": (0.5, 1.0, 2.0),
     # intent > 0 runs the intent scorer every turn (4x the turn time) and its label in the
-    # explanations fails the explanation check; it also wins nothing on ``check`` (docs/journal/2026-12-02-ranking-tuning.md)
+    # explanations fails the explanation check; it also wins nothing on ``check``
+    # (docs/journal/2026-12-02-ranking-tuning.md)
     "intent": (0.0,),
     "popularity": (3.0, 4.0, 5.0, 6.0),
     # attr below 3 wins ReDial turns by a sample or two but loses attribute precision with the
@@ -151,13 +153,13 @@ class RawTurn:
     """
 
     table: SignalTable
-    belief: dict
+    belief: Belief
     gold: list[str | None]
     recent: str | None = None
 
 
 #: An extra signal for :func:`to_signals`: ``(belief, candidates or None, excluded, k)`` -> scores.
-ExtraSignal = Callable[[dict, "list[str] | None", "set[str]", int], dict[str, float]]
+ExtraSignal = Callable[[Belief, "list[str] | None", "set[str]", int], dict[str, float]]
 
 
 def collect_turns(
@@ -177,7 +179,7 @@ def collect_turns(
     from crsagent.evals.datasets import context_to_messages
 
     understand = make_understand(VARIANT_SPECS["crs-only"])
-    rt = _Runtime(CRSContext(toolkit=toolkit))
+    rt: Any = _Runtime(CRSContext(toolkit=toolkit))  # the node reads only .context and .store
     out: list[RawTurn] = []
     for n, turn in enumerate(turns):
         if limit is not None and n >= limit:
@@ -191,7 +193,9 @@ def collect_turns(
             msgs = context_to_messages(turn.context)
         except DataError:  # a context without a seeker line is not scorable
             continue
-        lc = [HumanMessage(content=m.content) if m.role == "user" else AIMessage(content=m.content) for m in msgs]
+        lc: list[AnyMessage] = [
+            HumanMessage(content=m.content) if m.role == "user" else AIMessage(content=m.content) for m in msgs
+        ]
         upd = understand({"messages": lc}, rt)
         belief = upd["belief"]
         recent = dialogue_text(lc, 1)
@@ -199,7 +203,7 @@ def collect_turns(
             toolkit, belief, dialogue_text(lc, 6), pool=POOL, genres_hard=genres_hard, people_hard=people_hard,
             recent=recent,
         )
-        out.append(RawTurn(table, dict(belief), gold, recent))
+        out.append(RawTurn(table, Belief(**belief), gold, recent))
     return out
 
 
@@ -265,10 +269,10 @@ def prior_extras(toolkit: Any, data_dir: Path, names: Sequence[str]) -> dict[str
 
     prior = toolkit.prior or load_prior(data_dir, toolkit.db.source_map("redial"))
 
-    def prior0(belief: dict, cand: list[str] | None, excluded: set[str], k: int) -> dict[str, float]:
+    def prior0(belief: Belief, cand: list[str] | None, excluded: set[str], k: int) -> dict[str, float]:
         return prior.top_prior(k, cand, excluded, smoothing=0.0)
 
-    def trans_liked(belief: dict, cand: list[str] | None, excluded: set[str], k: int) -> dict[str, float]:
+    def trans_liked(belief: Belief, cand: list[str] | None, excluded: set[str], k: int) -> dict[str, float]:
         return prior.top_transitions(liked_ids(belief), k, cand, excluded)
 
     table: dict[str, ExtraSignal] = {"prior0": prior0, "trans_liked": trans_liked}

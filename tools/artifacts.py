@@ -77,7 +77,7 @@ class ArtifactStore:
     def has(self, stage: str) -> bool:
         """Whether a stage has a finished artifact."""
         entry = self.manifest().get(stage)
-        return bool(entry) and (self.root / entry["dir"]).is_dir()
+        return bool(entry) and entry is not None and (self.root / entry["dir"]).is_dir()
 
     def path(self, stage: str) -> Path:
         """The folder of a finished stage.

@@ -264,7 +264,8 @@ def _run(runner: AgentRunner, user_id: str, thread_id: str | None, lines: list[s
 DOMAIN_OPT = typer.Option("movies", "--domain", "-d", help="movies | office")
 VARIANT_OPT = typer.Option(
     None, "--variant",
-    help="agent | full | llm-only | crs-only | llm-assists-crs | crs-assists-llm (default: agent with an LLM, else crs-only)",
+    help="agent | full | llm-only | crs-only | llm-assists-crs | crs-assists-llm "
+    "(default: agent with an LLM, else crs-only)",
 )
 USER_OPT = typer.Option("chat-user", "--user-id", help="whose profile memory the agent keeps")
 THREAD_OPT = typer.Option(None, "--thread-id", help="continue this conversation (default: a new one)")

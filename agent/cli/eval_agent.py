@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import typer
 
@@ -60,9 +60,12 @@ def agent_eval(
     seed: int = typer.Option(0, "--seed", help="Sampling seed of the turns and the simulator targets (not 1000)."),
     max_turns: int = typer.Option(5, "--max-turns", min=1, help="Agent turns per simulated dialogue."),
     llm_dialogues: int = typer.Option(0, "--llm-dialogues", min=0, help="LLM-simulator dialogues (movies), the user played by --sim-model."),
-    sim_model: str | None = typer.Option(None, "--sim-model", help="Served model that plays the LLM simulator's users (default: the bundled base model when it is served, else the first measured model)."),
+    sim_model: str | None = typer.Option(None, "--sim-model", help="Served model that plays the LLM simulator's users "
+                                   "(default: the bundled base model when it is served, else the first measured model)."),
     llm_base_url: str | None = typer.Option(None, "--llm-base-url", help="Use this LLM server (default: start the bundled one, stop it after)."),
-    model: list[str] = typer.Option([], "--model", help="Served model name to measure (repeatable, or comma-separated). Default: without --llm-base-url, the bundled models (the tuned one first, when its adapter ships, then the base); else the server's default model."),
+    model: list[str] = typer.Option([], "--model", help="Served model name to measure (repeatable, or comma-separated). "
+                                 "Default: without --llm-base-url, the bundled models (the tuned one first, when its "
+                                 "adapter ships, then the base); else the server's default model."),
     json_path: Path = typer.Option(Path("out/eval-agent.json"), "--json", help="Where to write the JSON (with per-sample outcomes)."),
     home: Path | None = typer.Option(None, "--home", help="Data home (default $CRSAGENT_HOME or ./.crsagent)."),
 ) -> None:
@@ -70,10 +73,10 @@ def agent_eval(
 
     Several models (``--model a --model b``) are measured in one sitting on the same turns and
     simulated users. Without ``--llm-base-url`` it starts one plain vLLM server per bundled model
-    (the merged tuned checkpoint when the adapter ships, and the base) and stops them after. The JSON has one row per model and a crs-only row (``rows``, each with its
-    per-sample outcomes, which ``crsagent eval report --agent-json`` judges), and, at the top, the
-    first model's figures under the single-model keys: variant, model, turns,
-    tool_call_valid_rate, fallback_rate, fallback_reasons, teacher_action_agreement,
+    (the merged tuned checkpoint when the adapter ships, and the base) and stops them after. The
+    JSON has one row per model and a crs-only row (``rows``, each with its per-sample outcomes,
+    which ``crsagent eval report --agent-json`` judges), and, at the top, the first model's figures
+    under the single-model keys: variant, model, turns, tool_call_valid_rate, fallback_rate, fallback_reasons, teacher_action_agreement,
     sim_success_at_5, crs_only_sim_success_at_5, replay_recall@10, crs_only_replay_recall@10,
     llm_calls_per_turn, tokens_per_turn, turn_p50_s, turn_p95_s; with ``--llm-dialogues``, also
     llm_sim_success_at_5 and crs_only_llm_sim_success_at_5. The last stdout line is the same
@@ -104,7 +107,7 @@ def agent_eval(
                     urls[servers[-1].model_name] = servers[-1].base_url
                 models = models or list(urls)
                 settings = replace(settings, llm_base_url=urls[models[0]], llm_model=models[0])
-            models = models or [settings.llm_model or discover_model(settings.llm_base_url)]
+            models = models or [settings.llm_model or discover_model(cast(str, settings.llm_base_url))]  # set above
             where = ", ".join(f"{m} at {urls.get(m, settings.llm_base_url)}" for m in models)
             err_console.print(f"measuring {where}, and crs-only")
             toolkit = Toolkit.load(settings, "movies", eager=True)

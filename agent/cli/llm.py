@@ -60,11 +60,14 @@ def serve(
     device: str = typer.Option("cpu", help=DEVICE_HELP),
     max_model_len: int = typer.Option(4096, help="Context length the server accepts."),
     served_model_name: Optional[str] = typer.Option(None, help="Name clients use (default derived from the model)."),
-    chat_template: Optional[Path] = typer.Option(None, help="Chat template file (default: the model profile's, e.g. the tools template for SmolLM2 and Llama 3; else the model's own)."),
-    tool_call_parser: Optional[str] = typer.Option(None, help="vLLM tool parser for tool_choice=auto (default: the model profile's: hermes, llama3_json, mistral; 'none' turns it off)."),
+    chat_template: Optional[Path] = typer.Option(None, help="Chat template file (default: the model profile's, "
+                                                "e.g. the tools template for SmolLM2 and Llama 3; else the model's own)."),
+    tool_call_parser: Optional[str] = typer.Option(None, help="vLLM tool parser for tool_choice=auto (default: the model profile's: "
+                                                  "hermes, llama3_json, mistral; 'none' turns it off)."),
     lora: list[str] = typer.Option([], "--lora", help="Serve this LoRA adapter beside the model as NAME=PATH (repeatable; replaces the bundled tuned adapter)."),
     no_lora: bool = typer.Option(False, "--no-lora", help="Serve the model alone, without the bundled tuned adapter."),
-    tuned: str = typer.Option("merged", "--tuned", help="How the bundled tuned adapter is served: merged (into a copy of the checkpoint; fast) or lora (vLLM's CPU LoRA path; several times slower)."),
+    tuned: str = typer.Option("merged", "--tuned", help="How the bundled tuned adapter is served: merged (into a copy of "
+                                 "the checkpoint; fast) or lora (vLLM's CPU LoRA path; several times slower)."),
     ready_timeout: float = typer.Option(600.0, help="Seconds to wait for the server to be ready."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the model's profile and the vLLM command line, then exit (sets nothing up)."),
     home: Optional[Path] = typer.Option(None, help="Data home (default $CRSAGENT_HOME or ./.crsagent)."),
@@ -115,7 +118,8 @@ def serve(
         try:
             others = [n for n in server.model_names if n != server.model_name]
             also = f" (also serves {', '.join(others)})" if others else ""
-            _say(f"ready in {server.ready_s} s; default model [bold]{server.model_name}[/bold]{also}; log {server.log_path}")
+            _say(f"ready in {server.ready_s} s; default model [bold]{server.model_name}[/bold]{also}; "
+                 f"log {server.log_path}")
             _say("export CRSAGENT_LLM_BASE_URL=" + server.base_url + "   (Ctrl-C stops the server)")
             console.print(server.base_url, soft_wrap=True)
             while not stop.is_set() and server.is_running():
@@ -142,7 +146,8 @@ def _print_plan(config: ServerConfig, home: Path) -> None:
     model = config.model or str(bundled_model_dir(home))
     profile = config.profile()
     template = profile.chat_template or "the model's own"
-    _say(f"profile [bold]{profile.name}[/bold]: tool parser {profile.tool_call_parser or 'none'}, chat template {template}")
+    parser = profile.tool_call_parser or "none"
+    _say(f"profile [bold]{profile.name}[/bold]: tool parser {parser}, chat template {template}")
     _say(f"model names: {', '.join(config.served_names())} (default {config.default_model()})")
     console.print(shlex.join(server_command(python, model, config, config.port)), soft_wrap=True, markup=False, highlight=False)
 

@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Request
 from fastapi.middleware.cors import CORSMiddleware
@@ -33,6 +33,9 @@ from crsagent.agent.server.protocol import ChatCompletion, ChatCompletionRequest
 from crsagent.agent.server.runners import RunnerFactory, RunnerPool
 from crsagent.agent.server.serving import ChatService, response_headers, to_completion, to_stream
 from crsagent.agent.server.sessions import SESSION_HEADER, SESSION_ID_PATTERN
+
+if TYPE_CHECKING:
+    from crsagent.agent.server.replicas import SharedSessionLocks
 
 __all__ = ["create_app"]
 
@@ -68,8 +71,9 @@ def create_app(runner_factory: RunnerFactory, config: ServerConfig | None = None
         if cfg.shared_state_url is not None:  # replicas share session locks (see replicas.py)
             from crsagent.agent.server.replicas import SharedSessionLocks
 
-            service.locks = SharedSessionLocks(cfg.shared_state_url, cfg.session_wait_s)
-            await service.locks.open()
+            shared = SharedSessionLocks(cfg.shared_state_url, cfg.session_wait_s)
+            service.locks = shared
+            await shared.open()
         try:
             if cfg.warm_up:
                 await service.pool.get(cfg.default_variant)
@@ -78,7 +82,7 @@ def create_app(runner_factory: RunnerFactory, config: ServerConfig | None = None
             await service.streams.drain()  # streamed turns whose client left still finish and checkpoint
             await service.pool.aclose()
             if cfg.shared_state_url is not None:
-                await service.locks.aclose()
+                await cast("SharedSessionLocks", service.locks).aclose()
             limiter.close()
             executor.shutdown(wait=False, cancel_futures=True)
 

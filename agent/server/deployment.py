@@ -26,6 +26,7 @@ import asyncio
 import functools
 import os
 from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
 from crsagent.agent.settings import Settings
@@ -35,10 +36,10 @@ from crsagent.graphs.context import CRSContext
 __all__ = ["DeploymentContext", "deployment_settings", "make_graph", "build_deployment_graph", "default_variant"]
 
 
-def default_variant(settings: Settings, env: dict[str, str] | None = None) -> str:
+def default_variant(settings: Settings, env: Mapping[str, str] | None = None) -> str:
     """``CRSAGENT_VARIANT`` if set, else ``agent`` with an LLM server configured, else ``crs-only``."""
-    env = os.environ if env is None else env
-    return env.get("CRSAGENT_VARIANT") or ("agent" if settings.llm_base_url else "crs-only")
+    environ: Mapping[str, str] = os.environ if env is None else env
+    return environ.get("CRSAGENT_VARIANT") or ("agent" if settings.llm_base_url else "crs-only")
 
 
 @functools.lru_cache(maxsize=1)

@@ -19,7 +19,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, cast
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -38,6 +38,8 @@ from crsagent.agent.turns import ChatMessage, TurnResult
 from crsagent.graphs.streaming import TurnDone, TurnEvent
 
 __all__ = ["ResponsePlan", "ResponsesService", "add_responses_routes"]
+
+_ChatRole = Literal["system", "user", "assistant"]
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,8 @@ class ResponsesService:
             except UnicodeEncodeError as exc:
                 raise invalid_request(f"{param} is not valid Unicode (unpaired surrogate)", param=param,
                                       code="invalid_encoding") from exc
-            history.append(ChatMessage(role="system" if role == "developer" else role, content=text))
+            chat_role = cast(_ChatRole, "system" if role == "developer" else role)  # the request model checked it
+            history.append(ChatMessage(role=chat_role, content=text))
         last = items[-1]
         if last[1] != "user":
             raise invalid_request(f"the last input message must come from the user, not the {last[1]}",

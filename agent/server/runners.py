@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import Union
+from typing import Any, Union, cast
 
 from crsagent.agent.turns import AgentRunner
 
@@ -53,13 +53,14 @@ class RunnerPool:
         async with lock:
             runner = self._runners.get(variant)
             if runner is None:
+                made: Any
                 if _is_async(self._factory):
-                    made = await self._factory(variant)
+                    made = await cast("Awaitable[AgentRunner]", self._factory(variant))
                 else:
                     made = await asyncio.to_thread(self._factory, variant)
                     if inspect.isawaitable(made):
                         made = await made
-                runner = made  # type: ignore[assignment]
+                runner = made
                 self._runners[variant] = runner
         return runner
 

@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crsagent.agent.errors import CrsAgentError
 from crsagent.agent.server.config import ServerConfig
@@ -36,6 +36,9 @@ from crsagent.agent.server.streaming import ChunkWriter, sse_stream
 from crsagent.agent.server.turn_stream import TurnStream, TurnStreams, runner_events
 from crsagent.agent.turns import ChatMessage, TurnResult
 from crsagent.graphs.streaming import TurnDone, TurnEvent
+
+if TYPE_CHECKING:
+    from crsagent.agent.server.replicas import SharedSessionLocks
 
 __all__ = ["TurnPlan", "ChatService", "refuse_unsupported", "to_completion", "to_stream", "response_headers"]
 
@@ -120,7 +123,7 @@ class ChatService:
     def __init__(self, pool: RunnerPool, config: ServerConfig) -> None:
         self.pool = pool
         self.config = config
-        self.locks = SessionLocks()
+        self.locks: SessionLocks | SharedSessionLocks = SessionLocks()
         self.streams = TurnStreams()
 
     def plan(

@@ -106,7 +106,7 @@ class AgendaUser:
             return None
         bad = [a for a in self.revealed + self._pending() if not item_satisfies(item, a)]
         fresh = [a for a in bad if a != self.last_named]
-        return (fresh or bad or [None])[0]
+        return (fresh or bad)[0] if bad else None
 
     def reply(self, result: TurnResult) -> UserReply:
         """Accept the target, reject a wrong recommendation by a violated attribute, or answer/reveal."""

@@ -35,6 +35,14 @@ __all__ = ["select_targets", "run_dialogue", "summarize_dialogues", "SimulationR
 Progress = Callable[[str, int | None], Callable[[int], None]]
 
 
+def _no_tick(n: int = 1) -> None:
+    """A progress bar's advance that shows nothing."""
+
+
+def _no_progress(desc: str, total: int | None) -> Callable[[int], None]:
+    return _no_tick
+
+
 def select_targets(items: Sequence[Any], n: int, *, seed: int = 0, pool: int = 1000) -> list[Target]:
     """A seeded sample of ``n`` targets among the ``pool`` most popular items with genres and a
     year (movies) or a brand (office products).
@@ -199,7 +207,7 @@ def run_simulation(
     if max_turns < 1:
         raise ValueError("max_turns must be at least 1")
     done = partial.done if partial is not None else {}
-    advance = (progress or (lambda d, t: (lambda n=1: None)))(description or f"simulate ({simulator.name})", len(targets))
+    advance = (progress or _no_progress)(description or f"simulate ({simulator.name})", len(targets))
     records: list[dict[str, Any]] = []
     for i, target in enumerate(targets):
         key = f"{i}:{target.item_id}"

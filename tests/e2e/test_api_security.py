@@ -10,7 +10,7 @@ PostgreSQL files are read directly afterwards.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ LIMIT = 40
 ORIGIN = "https://app.example"
 
 
-def start_api(home: Settings, folder: Path, checkpoint_url: str | None, extra: list[str] = ()) -> ApiProcess:
+def start_api(home: Settings, folder: Path, checkpoint_url: str | None, extra: Sequence[str] = ()) -> ApiProcess:
     """``crsagent serve --fake-llm`` with three keys and a limit of ``LIMIT`` requests a minute."""
     args = ["--fake-llm", "--rate-limit", str(LIMIT), *extra]
     if checkpoint_url is not None:
@@ -119,8 +119,8 @@ def db_rows(api: ApiProcess, table: str, column: str, pattern: str) -> int:
     import psycopg
 
     url = next(a for a in api.proc.args if str(a).startswith("postgresql://"))
-    with psycopg.connect(url) as conn:
-        return int(conn.execute(sql, (pattern,)).fetchone()[0])
+    with psycopg.connect(url) as pg:
+        return int(pg.execute(sql, (pattern,)).fetchone()[0])
 
 
 def stored_conversations(api: ApiProcess) -> list[list[str]]:

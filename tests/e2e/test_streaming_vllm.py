@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import openai
 import pytest
@@ -36,8 +37,12 @@ def api(llm_settings: Settings, movies_home: Settings, tmp_path_factory: pytest.
 def test_vllm_token_stream_reaches_the_agents_call(llm_settings: Settings) -> None:
     chunks: list[str] = []
     meter = UsageMeter()
+    def on_chunk(c: Any) -> bool:
+        chunks.append(c.text)
+        return True
+
     answer = stream_chat(make_chat_model(llm_settings), [HumanMessage(content="Name three famous horror films.")],
-                         on_chunk=lambda c: chunks.append(c.text) or True, usage=meter)
+                         on_chunk=on_chunk, usage=meter)
     assert len([c for c in chunks if c]) > 1 and "".join(chunks) == answer.text
     assert meter.as_dict()["completion_tokens"] > 0  # usage came with the stream
 

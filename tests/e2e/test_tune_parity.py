@@ -36,7 +36,8 @@ def test_training_prompts_are_the_prompts_vllm_serves(vllm_server: tuple[str, st
 
     llm = ChatOpenAI(base_url=base_url, api_key="EMPTY", model=model)
     bound = llm.bind_tools(record["tools"], tool_choice="auto")
-    payload = llm._get_request_payload(list(request.messages), **bound.kwargs)  # the body the node sends
+    # the body the node sends (bind_tools returns a RunnableBinding, which has kwargs)
+    payload = llm._get_request_payload(list(request.messages), **bound.kwargs)  # type: ignore[attr-defined]
     resp = httpx.post(base_url.removesuffix("/v1") + "/tokenize", timeout=60,
                       json={"model": model, "messages": payload["messages"], "tools": payload["tools"], "add_generation_prompt": True})
     resp.raise_for_status()

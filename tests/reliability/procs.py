@@ -74,7 +74,7 @@ class StubLLMProcess:
         deadline = time.monotonic() + startup_timeout_s
         while not port_file.exists():
             if self.proc.poll() is not None:
-                raise RuntimeError(f"stub LLM exited: {self.proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+                raise RuntimeError(f"stub LLM exited: {self.proc.stderr.read().decode()[-2000:]}")
             if time.monotonic() > deadline:
                 self.kill()
                 raise RuntimeError("stub LLM did not start")

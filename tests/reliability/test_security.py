@@ -167,7 +167,7 @@ def test_message_and_conversation_limits(fake_api):
 def test_per_key_rate_limit_answers_429_with_retry_after():
     """A key over its budget gets 429 ``rate_limit_exceeded`` with ``Retry-After``; other keys
     and ``/health`` are unaffected. (``ServerConfig.rate_limit_per_minute``; 0 turns it off.)"""
-    config = ServerConfig(api_keys=("k-a", "k-b"), rate_limit_per_minute=5)  # type: ignore[call-arg]
+    config = ServerConfig(api_keys=("k-a", "k-b"), rate_limit_per_minute=5)
     with TestClient(create_app(NoopRunner, config)) as client:
         a, b = {"Authorization": "Bearer k-a"}, {"Authorization": "Bearer k-b"}
         codes = [client.post("/v1/chat/completions", json=chat_body("hi"), headers=a).status_code for _ in range(7)]

@@ -197,8 +197,9 @@ def join_movies(
     pending: list[src.RedialMovie] = []
     refused = 0
     for r in redial:
-        if r.imdb_id and r.imdb_id in drafts and drafts[r.imdb_id].ml is not None:
-            if repair and not _agrees(r, drafts[r.imdb_id].ml):
+        ml = drafts[r.imdb_id].ml if r.imdb_id and r.imdb_id in drafts else None
+        if r.imdb_id and ml is not None:
+            if repair and not _agrees(r, ml):
                 refused += 1
                 pending.append(r)
                 continue

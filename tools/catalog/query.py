@@ -15,7 +15,7 @@ pure-Python filter, are:
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import BigInteger, ColumnElement, Select, and_, exists, false, func, literal, or_, select, true
 
@@ -110,7 +110,7 @@ def order_clause(order_by: str) -> list[ColumnElement[object]]:
     """ORDER BY columns: the requested key first, then ``item_id`` so results are stable."""
     c = items.c
     if order_by == "popularity":
-        first = [c.popularity.desc()]
+        first: list[ColumnElement[Any]] = [c.popularity.desc()]
     elif order_by == "rating":
         first = [c.rating_mean.is_(None), c.rating_mean.desc()]
     elif order_by == "year":
@@ -124,7 +124,7 @@ def order_clause(order_by: str) -> list[ColumnElement[object]]:
 
 def select_items(
     f: ItemFilter, domain: str | None, order_by: str, limit: int | None, genre_bits: GenreBits | None = None
-) -> Select[tuple[object, ...]]:
+) -> Select[str]:
     """SELECT the ``record`` (full item JSON) of items matching ``f``."""
     q = select(items.c.record).where(where_clause(f, domain, genre_bits)).order_by(*order_clause(order_by))
     return q.limit(limit) if limit is not None else q
@@ -132,12 +132,12 @@ def select_items(
 
 def select_ids(
     f: ItemFilter, domain: str | None, order_by: str, limit: int | None, genre_bits: GenreBits | None = None
-) -> Select[tuple[object, ...]]:
+) -> Select[str]:
     """SELECT the ids of items matching ``f``."""
     q = select(items.c.item_id).where(where_clause(f, domain, genre_bits)).order_by(*order_clause(order_by))
     return q.limit(limit) if limit is not None else q
 
 
-def select_count(f: ItemFilter, domain: str | None, genre_bits: GenreBits | None = None) -> Select[tuple[object, ...]]:
+def select_count(f: ItemFilter, domain: str | None, genre_bits: GenreBits | None = None) -> Select[int]:
     """SELECT the number of items matching ``f``."""
     return select(func.count()).select_from(items).where(where_clause(f, domain, genre_bits))

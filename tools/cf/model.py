@@ -392,7 +392,7 @@ class CFModel:
         arrays = {"factors": self.factors, "counts": self.counts, "prior": self.prior}
         if self.content is not None:
             arrays["content"] = self.content.astype(np.float16)
-        np.savez(path / "cf.npz", **arrays)
+        np.savez(path / "cf.npz", **arrays)  # type: ignore[arg-type]  # numpy's stub: **kwds vs allow_pickle
         meta = {"format": FORMAT_VERSION, "item_ids": self.item_ids, "params": dict(self.params), "titles": self.titles}
         (path / "cf.json").write_text(json.dumps(meta))
 

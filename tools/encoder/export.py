@@ -59,7 +59,7 @@ def export_encoder(out_dir: Path, texts: Sequence[str] = ()) -> dict[str, Any]:
     model = load_embedder("cpu")
     transformer = model[0]
     source = Path(transformer.auto_model.name_or_path)
-    config = {"max_seq_length": int(model.max_seq_length), "dim": int(embedding_dim(model))}
+    config: dict[str, Any] = {"max_seq_length": int(model.max_seq_length), "dim": int(embedding_dim(model))}
     out_dir.mkdir(parents=True, exist_ok=True)
     if (source / TOKENIZER_FILE).is_file():
         shutil.copyfile(source / TOKENIZER_FILE, out_dir / TOKENIZER_FILE)

@@ -101,7 +101,7 @@ class Explainer:
         if kind == "user_summary":
             return [self.summarize_user(evidence)]
         items = self._fetch(list(item_ids), strict=True)
-        liked = self._fetch(evidence.liked_ids, strict=False) if kind == "purchase_reason" else []
+        liked = self._fetch(evidence.liked_ids, strict=False) if kind == "purchase_reason" else {}
         out = []
         for iid in item_ids:
             item = items[iid]

@@ -9,6 +9,7 @@ a verbatim piece of the record's plot) that the fact checker masks.
 from __future__ import annotations
 
 import re
+from collections.abc import Set as AbstractSet
 
 from crsagent.tools.catalog.schema import Item
 from crsagent.tools.explain.lexicon import canonical_genre
@@ -48,7 +49,7 @@ def _matched_people(item: Item, ev: Evidence) -> dict[str, list[str]]:
             for r in ("directors", "writers", "cast")}
 
 
-def describe(item: Item, ev: Evidence | None = None, prefer: set[str] = frozenset()) -> tuple[Sentence, int]:
+def describe(item: Item, ev: Evidence | None = None, prefer: AbstractSet[str] = frozenset()) -> tuple[Sentence, int]:
     """``<Title> is a 2014 horror film directed by Jennifer Kent.`` with the matched facts first.
 
     Args:

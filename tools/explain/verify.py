@@ -229,7 +229,7 @@ def _rating_ok(problem: str, ratings: set[float], counts: set[int]) -> bool:
     if m:
         return any(abs(float(m.group(1)) - r) <= 0.051 for r in ratings)
     m = re.match(r"(\d+) ratings does not match", problem)
-    return bool(m) and int(m.group(1)) in counts
+    return m is not None and int(m.group(1)) in counts
 
 
 def verify_summary(text: str, evidence: Evidence, liked: Iterable[Item] = (),

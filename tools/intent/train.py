@@ -63,7 +63,7 @@ def intent_labels(assign: np.ndarray, behaviours: Sequence[Sequence[str]], by_id
             return words.top(items, 3) if words else []
         return [g for it in items for g in it.genres if g != "(no genres listed)"]
 
-    per = [Counter() for _ in range(k)]
+    per: list[Counter[str]] = [Counter() for _ in range(k)]
     total: Counter[str] = Counter()
     for m, beh in zip(assign, behaviours):
         f = feats(beh)

@@ -232,7 +232,7 @@ def score(
     year = _year_after(text, tokens, e)
     chosen: int | None = None
     if year is not None:
-        near = [(abs(entries[i].year - year), k, -entries[i].weight, i) for i, k in cands if entries[i].year]
+        near = [(abs(y - year), k, -entries[i].weight, i) for i, k in cands if (y := entries[i].year)]
         near = [n for n in near if n[0] <= 1]
         if near:
             chosen = min(near)[3]

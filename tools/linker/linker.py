@@ -191,10 +191,9 @@ class EntityLinker:
                         continue
                     if fuzzy and length == 1 and len(key[0]) < 6:
                         continue
-                    c = score(idx, text, tokens, i, i + length, key, fuzzy)
-                    c = _against_names(c, people)
-                    if c is not None:
-                        out.append(c)
+                    cand = _against_names(score(idx, text, tokens, i, i + length, key, fuzzy), people)
+                    if cand is not None:
+                        out.append(cand)
         return out
 
     def _people_spans(self, norms: list[str]) -> list[tuple[int, int]]:

@@ -136,10 +136,10 @@ class TitleIndex:
                             keys[key][idx] = k
         max_len: dict[str, int] = {}
         vocab: dict[str, float] = {}
-        for k, cands in keys.items():
-            max_len[k[0]] = max(max_len.get(k[0], 0), len(k))
+        for phrase, cands in keys.items():
+            max_len[phrase[0]] = max(max_len.get(phrase[0], 0), len(phrase))
             weight = max(entries[i].weight for i in cands) + 1.0
-            for w in k:
+            for w in phrase:
                 vocab[w] = max(vocab.get(w, 0.0), weight)
         people: set[tuple[str, ...]] = set()
         credits: dict[tuple[str, ...], int] = defaultdict(int)
@@ -149,11 +149,11 @@ class TitleIndex:
             for name in (*it.directors, *it.writers, *it.cast):
                 key = norm_phrase(name)
                 short = tuple(w for w in key if len(w) > 1)
-                people.update(k for k in (key, short) if len(k) >= 2)
+                people.update(p for p in (key, short) if len(p) >= 2)
         people_max_len: dict[str, int] = {}
-        for k in people:
-            people_max_len[k[0]] = max(people_max_len.get(k[0], 0), len(k))
-        surnames = frozenset(k[-1] for k, n in credits.items() if len(k) >= 2 and n >= SURNAME_MIN_CREDITS)
+        for phrase in people:
+            people_max_len[phrase[0]] = max(people_max_len.get(phrase[0], 0), len(phrase))
+        surnames = frozenset(p[-1] for p, n in credits.items() if len(p) >= 2 and n >= SURNAME_MIN_CREDITS)
         shared = {i for v in keys.values() if len(v) > 1 for i in v}  # only items that share a key need them
         item_credits = {i: frozenset(norm_phrase(n)[-1] for n in (*items[i].directors, *items[i].cast[:_TOP_BILLED])
                                      if norm_phrase(n)) for i in shared}

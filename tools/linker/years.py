@@ -150,7 +150,9 @@ def _interpret(kind: str, m: re.Match[str], ref: int) -> tuple[int | None, int |
         return lower[0], lower[1], "bound"
     if kind == "old":
         cut = ref - OLD_GAP
-        return ((cut + 1, None) if neg else (None, cut)) + ("relative",)
+        if neg:
+            return cut + 1, None, "relative"
+        return None, cut, "relative"
     if kind == "recent":
         cut = ref - RECENT_GAP
         if len(g) and g[0]:

@@ -95,7 +95,7 @@ def test_the_model_name_is_asked_from_the_first_replica_that_answers(replicas) -
     urls, _ = replicas
     assert discover_model(",".join([_dead_url(), urls[1]]), timeout_s=5) == "fleet-model"
     chat = make_chat_model(Settings(llm_base_url=",".join([_dead_url(), urls[1]])), max_retries=0)
-    assert chat.model_name == "fleet-model"
+    assert chat.model_name == "fleet-model"  # type: ignore[attr-defined]  # a ChatOpenAI
 
 
 def test_backoff_doubles_while_a_replica_fails_and_ends_at_its_first_success() -> None:

@@ -35,7 +35,8 @@ TOOLS: list[dict[str, Any]] = RECORDED["tools"]
 CASES: list[dict[str, Any]] = RECORDED["cases"]
 
 CALLS = [
-    {"id": "call_0a1b2c3d4e5f", "type": "function", "function": {"name": "get_items", "arguments": {"ids": ["m:1214"]}}},
+    {"id": "call_0a1b2c3d4e5f", "type": "function",
+     "function": {"name": "get_items", "arguments": {"ids": ["m:1214"]}}},
     {"id": "call_9z8y7x6w5v4u", "type": "function",
      "function": {"name": "recommend", "arguments": "{\"like\": [\"m:1214\"], \"genres\": [\"Sci-Fi\"], \"k\": 3}"}},
 ]  # fmt: skip
@@ -51,7 +52,7 @@ RENDERS = [
     ("mistral-template", "mistral", "[/INST]", "</s>"),
 ]
 FAMILY_PROFILE = {"qwen": "Qwen/Qwen2.5-7B-Instruct", "hermes": "NousResearch/Hermes-3-Llama-3.1-8B",
-                  "llama3": "meta-llama/Llama-3.1-8B-Instruct", "mistral": "mistralai/Mistral-7B-Instruct-v0.3"}  # fmt: skip
+                  "llama3": "meta-llama/Llama-3.1-8B-Instruct", "mistral": "mistralai/Mistral-7B-Instruct-v0.3"}
 
 
 @pytest.fixture(scope="module")
@@ -63,13 +64,13 @@ def parsed(llm_env_python: Path, tmp_path_factory: pytest.TempPathFactory) -> di
         {"id": rid, "parser": by_name[prof].tool_call_parser, "template": str(template_path(by_name[prof].chat_template)),
          "messages": HISTORY, "start": start, "end": end}
         for rid, prof, start, end in RENDERS
-    ]  # fmt: skip
+    ]
     (folder / "in.json").write_text(json.dumps({"tools": TOOLS, "cases": CASES, "renders": renders}), encoding="utf-8")
     proc = subprocess.run(
         [str(llm_env_python), str(HERE / "vllm_parse.py"), str(folder / "in.json"), str(folder / "out.json")],
         capture_output=True, text=True, timeout=540, env={"PATH": "/usr/bin:/bin", "HOME": str(folder), "VLLM_NO_USAGE_STATS": "1",
                                                           "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"},
-    )  # fmt: skip
+    )
     assert proc.returncode == 0, f"vllm_parse.py failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     return json.loads((folder / "out.json").read_text(encoding="utf-8"))
 

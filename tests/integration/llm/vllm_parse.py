@@ -63,7 +63,7 @@ def main(inp: str, out: str) -> None:
         # the parser class composed at start-up, adjust_request while rendering, then parse()
         # of the finished text and the message of the tool_choice="auto" branch.
         parser_cls = ParserManager.get_parser(tool_parser_name=parser_name, enable_auto_tools=True,
-                                              tool_strict_level="parameter", model_name="contract", tokenizer=tok)  # fmt: skip
+                                              tool_strict_level="parameter", model_name="contract", tokenizer=tok)
         request = ChatCompletionRequest(model="contract", messages=[{"role": "user", "content": "hi"}], tools=tools,
                                         tool_choice="auto")  # fmt: skip
         request = parser_cls(tok, request.tools, model_config=None, chat_template_kwargs={}).adjust_request(request=request)
@@ -72,7 +72,7 @@ def main(inp: str, out: str) -> None:
         _reasoning, content, tool_calls = parser.parse(raw, request, enable_auto_tools=True, model_output_token_ids=token_ids)
         if tool_calls:
             message = ChatMessage(role="assistant", content=content,
-                                  tool_calls=[ToolCall(id=tc.id or make_tool_call_id(), function=tc) for tc in tool_calls])  # fmt: skip
+                                  tool_calls=[ToolCall(id=tc.id or make_tool_call_id(), function=tc) for tc in tool_calls])
         else:
             message = ChatMessage(role="assistant", content=content)
         choice = ChatCompletionResponseChoice(index=0, message=message, finish_reason="tool_calls" if tool_calls else "stop")

@@ -8,6 +8,7 @@ filters match some items), including LIKE metacharacters and non-ASCII text.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -83,7 +84,7 @@ def filters(draw: st.DrawFn) -> ItemFilter:
         "text_contains": query_text,
     }
     chosen = draw(st.sets(st.sampled_from(FIELDS), min_size=1, max_size=3))
-    kw = {name: draw(values[name]) for name in sorted(chosen)}
+    kw: dict[str, Any] = {name: draw(values[name]) for name in sorted(chosen)}
     if "year_min" in kw and "year_max" in kw and kw["year_min"] > kw["year_max"]:
         kw["year_min"], kw["year_max"] = kw["year_max"], kw["year_min"]
     if "genres_all" in kw and "exclude_genres" in kw:

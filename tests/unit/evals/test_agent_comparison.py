@@ -80,7 +80,7 @@ class _SimRunner:
     variant = "agent"
 
     def __init__(self, ids: list[str]) -> None:
-        self.ids, self.threads = ids, []
+        self.ids, self.threads = ids, []  # type: list[str], list[str]
 
     def turn(self, text, *, thread_id, user_id=None):
         from crsagent.agent.turns import Recommendation

@@ -21,7 +21,9 @@ def _row(model: str, *, fallbacks: list[bool], valid: int = 1, attempted: int = 
 
 def test_wilson_matches_the_textbook_values() -> None:
     assert wilson(0, 10) == (0.0, 0.2775)
-    low, high = wilson(5, 10)
+    interval = wilson(5, 10)
+    assert interval is not None
+    low, high = interval
     assert (low, high) == (0.2366, 0.7634)
     assert wilson(0, 0) is None
 

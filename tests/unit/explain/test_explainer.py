@@ -24,7 +24,7 @@ def test_unknown_item_raises_unknown_item_error(movie_catalog):
 def test_bad_kind_or_missing_id_is_a_tool_input_error(movie_catalog):
     explainer = Explainer(movie_catalog)
     with pytest.raises(ToolInputError, match="unknown narrative kind"):
-        explainer.explain_many([BABADOOK], Evidence(), "haiku")  # type: ignore[arg-type]
+        explainer.explain_many([BABADOOK], Evidence(), "haiku")
     with pytest.raises(ToolInputError, match="give an item id"):
         explainer.explain(None, Evidence(), "endorsement")
     with pytest.raises(ValidationError, match="year_min"):

@@ -20,7 +20,7 @@ from langgraph.store.memory import InMemoryStore
 
 
 def _agent(fakes: Any, llm: Any, **kw: Any) -> CRSAgent:
-    return CRSAgent.create(None, variant="agent", llm=llm,  # type: ignore[arg-type]
+    return CRSAgent.create(None, variant="agent", llm=llm,
                            toolkit=fakes.make_toolkit(), checkpointer=InMemorySaver(), store=InMemoryStore(), **kw)
 
 
@@ -176,7 +176,7 @@ def test_a_custom_tools_items_can_be_recommended(fakes: Any) -> None:
         return f'{{"items": [{{"item_id": "{fakes.ARRIVAL}", "title": "Arrival (2016)"}}]}}'
 
     llm = ScriptedChatModel([tool_call_message("staff_picks", {}, call_id="s1"), "Our staff love Arrival."])
-    agent = CRSAgent.create(None, variant="agent", llm=llm, toolkit=fakes.make_toolkit().with_tools(staff_picks),  # type: ignore[arg-type]
+    agent = CRSAgent.create(None, variant="agent", llm=llm, toolkit=fakes.make_toolkit().with_tools(staff_picks),
                             checkpointer=InMemorySaver(), store=InMemoryStore())
     res = agent.turn("what do you suggest this week?", thread_id="t")
     assert "staff_picks" in llm.requests[0].tool_names

@@ -27,7 +27,7 @@ def script() -> list[Any]:
 
 
 def _agent(fakes: Any, llm: Any) -> CRSAgent:
-    return CRSAgent.create(None, variant="agent", llm=llm,  # type: ignore[arg-type]
+    return CRSAgent.create(None, variant="agent", llm=llm,
                            toolkit=fakes.make_toolkit(), checkpointer=InMemorySaver(), store=InMemoryStore())
 
 

@@ -83,7 +83,7 @@ def test_merge_is_idempotent_for_a_repeated_update(a: Any, b: Any) -> None:
 @settings(max_examples=100, deadline=None)
 @given(updates)
 def test_empty_update_is_identity(a: Any) -> None:
-    normal = merge_belief({}, a)  # merging normalises (a list holds each value once)
+    normal: Any = merge_belief({}, a)  # merging normalises (a list holds each value once)
     assert canon(merge_belief(a, {})) == canon(normal)
     assert canon(merge_belief(normal, None)) == canon(normal)
     for f in LIST_FIELDS:
@@ -141,7 +141,7 @@ counters = st.fixed_dictionaries(
 @given(counters, counters, counters)
 def test_usage_sums_associatively(a: Any, b: Any, c: Any) -> None:
     assert add_usage(add_usage(a, b), c) == add_usage(a, add_usage(b, c))
-    total = add_usage(add_usage(a, b), c)
+    total: Any = add_usage(add_usage(a, b), c)
     for k in USAGE_COUNTERS:
         assert total[k] == a[k] + b[k] + c[k]
     assert total["degraded"] == any(x.get("degraded", False) for x in (a, b, c))

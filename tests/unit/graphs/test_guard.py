@@ -14,7 +14,10 @@ def test_sentences_split_on_ends_and_lines_not_on_list_numbers_or_titles() -> No
 
 
 def test_items_outside_candidates_and_rejected_items_are_removed(toolkit: Any, fakes: Any) -> None:
-    reply = "You might enjoy Get Out. Alien is a classic too. Also try Hereditary! Since you loved The Babadook, The Witch fits."
+    reply = (
+        "You might enjoy Get Out. Alien is a classic too. Also try Hereditary! "
+        "Since you loved The Babadook, The Witch fits."
+    )
     g = guard_reply(
         reply,
         linker=toolkit.linker,

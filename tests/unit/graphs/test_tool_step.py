@@ -28,7 +28,7 @@ def _run(fakes: Any, variant: str, llm: Any, text: str, **ctx_kw: Any) -> dict[s
 
 
 def test_unreliable_model_gets_a_forced_tool_and_the_guard_checks_the_reply(fakes: Any) -> None:
-    understanding = {"intent": "recommend", "liked_titles": [], "disliked_titles": [], "liked_genres": [],
+    understanding: dict[str, Any] = {"intent": "recommend", "liked_titles": [], "disliked_titles": [], "liked_genres": [],
                      "disliked_genres": [], "people": [], "year_min": None, "year_max": None, "preferences": ""}
     llm = ScriptedChatModel([understanding, {"query": "scary slow burn", "k": 3}, "You might like The Witch. Also Alien!"])
     state = _run(fakes, "full", llm, "I loved The Babadook, something scary after 2010")

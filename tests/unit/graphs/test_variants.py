@@ -18,6 +18,7 @@ from crsagent.graphs.builder import build_crs_graph
 from crsagent.graphs.context import CRSContext
 from crsagent.graphs.variants import VARIANT_SPECS, get_variant
 from langchain_core.messages import HumanMessage
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
@@ -44,7 +45,7 @@ def test_variant_names_match_the_contract() -> None:
 def _turns(fakes: Any, variant: str, llm: Any, texts: list[str]) -> list[dict[str, Any]]:
     graph = build_crs_graph(variant).compile(checkpointer=InMemorySaver())
     ctx = CRSContext(toolkit=fakes.make_toolkit(), llm=llm)
-    cfg = {"configurable": {"thread_id": "t"}}
+    cfg: RunnableConfig = {"configurable": {"thread_id": "t"}}
     return [graph.invoke({"messages": [HumanMessage(content=t)]}, cfg, context=ctx) for t in texts]
 
 

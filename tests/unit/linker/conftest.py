@@ -11,7 +11,7 @@ from crsagent.tools.linker.linker import EntityLinker
 
 def _m(item_id: str, title: str, year: int | None, pop: float, mentions: int = 0, **kw: object) -> Item:
     return Item(item_id=item_id, domain="movies", title=title, year=year, popularity=pop, mentions=mentions,
-                **kw)  # type: ignore[arg-type]  # fmt: skip
+                **kw)  # fmt: skip
 
 
 MOVIES: list[Item] = [

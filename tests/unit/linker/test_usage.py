@@ -14,7 +14,7 @@ from crsagent.tools.linker.usage import FRANCHISE, GREETING, OCCASION, other_use
 
 def _m(item_id: str, title: str, year: int, pop: float, **kw: object) -> Item:
     return Item(item_id=item_id, domain="movies", title=title, year=year, popularity=pop, mentions=int(pop),
-                **kw)  # type: ignore[arg-type]  # fmt: skip
+                **kw)  # fmt: skip
 
 
 _DIRECTED = [_m(f"tt90{i}", f"Thriller Number {i}", 1950 + i, 5, directors=["Orson Kubelka"]) for i in range(5)]

@@ -1,7 +1,7 @@
 """Fixtures for the LLM seam's unit tests.
 
-``no_real_llm`` (autouse, in the top-level conftest) switches real LLM requests off. ``stub_llm`` is a misbehaving OpenAI-compatible
-server on loopback (a thread running ``http.server``) whose answers a test scripts.
+``no_real_llm`` (autouse, in the top-level conftest) switches real LLM requests off. ``stub_llm``
+is a misbehaving OpenAI-compatible server on loopback (a thread running ``http.server``) whose answers a test scripts.
 """
 
 from __future__ import annotations

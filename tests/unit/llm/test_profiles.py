@@ -60,4 +60,4 @@ def test_profiles_are_validated_and_frozen():
     with pytest.raises(ValidationError):
         ModelProfile(name="x", pattern=".", structured_method="free-text")
     with pytest.raises(ValidationError):
-        profile_for("smollm2").max_tokens = 5  # type: ignore[misc]
+        profile_for("smollm2").max_tokens = 5

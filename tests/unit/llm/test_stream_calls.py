@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import httpx
 import openai
@@ -20,8 +21,11 @@ ASK = [HumanMessage(content="hi")]
 def test_chunks_arrive_one_word_at_a_time_and_merge_into_the_answer() -> None:
     seen: list[str] = []
     meter = UsageMeter()
-    answer = stream_chat(ScriptedChatModel(["One two three."]), ASK, on_chunk=lambda c: seen.append(c.text) or True,
-                         usage=meter)
+    def on_chunk(c: Any) -> bool:
+        seen.append(c.text)
+        return True
+
+    answer = stream_chat(ScriptedChatModel(["One two three."]), ASK, on_chunk=on_chunk, usage=meter)
     assert [s for s in seen if s] == ["One ", "two ", "three."] and answer.text == "One two three."
     assert meter.as_dict()["calls"] == 1 and meter.as_dict()["total_tokens"] == 15
 

@@ -19,7 +19,7 @@ SMOLLM2_OWN = (
 )
 
 TOOLS = [{"type": "function", "function": {"name": "search_items", "description": "Search.",
-          "parameters": {"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}}}]  # fmt: skip
+          "parameters": {"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}}}]
 
 
 def render(source: str, messages, tools=None, add_generation_prompt=True) -> str:
@@ -51,7 +51,8 @@ def test_tool_calls_and_results_round_trip():
     messages = [
         {"role": "user", "content": "find alien"},
         {"role": "assistant", "content": None, "tool_calls": [
-            {"id": "a", "type": "function", "function": {"name": "search_items", "arguments": "{\"query\": \"alien\"}"}},
+            {"id": "a", "type": "function",
+             "function": {"name": "search_items", "arguments": "{\"query\": \"alien\"}"}},
             {"id": "b", "type": "function", "function": {"name": "search_items", "arguments": {"query": "aliens"}}}]},
         {"role": "tool", "tool_call_id": "a", "content": "Alien (1979)"},
         {"role": "tool", "tool_call_id": "b", "content": "Aliens (1986)"},
@@ -61,7 +62,10 @@ def test_tool_calls_and_results_round_trip():
     calls = [json.loads(chunk.split("</tool_call>")[0]) for chunk in out.split("<tool_call>\n")[2:]]
     assert calls == [{"name": "search_items", "arguments": {"query": "alien"}},
                      {"name": "search_items", "arguments": {"query": "aliens"}}]  # fmt: skip
-    assert "<|im_start|>user\n<tool_response>\nAlien (1979)\n</tool_response>\n<tool_response>\nAliens (1986)\n</tool_response><|im_end|>" in out
+    assert (
+        "<|im_start|>user\n<tool_response>\nAlien (1979)\n</tool_response>\n"
+        "<tool_response>\nAliens (1986)\n</tool_response><|im_end|>" in out
+    )
     assert "<|im_start|>user\nthanks<|im_end|>" in out
 
 

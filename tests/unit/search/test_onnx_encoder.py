@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import numpy as np
 import pytest
@@ -46,7 +47,11 @@ def test_embed_texts_uses_the_active_encoder_for_small_batches(exported, no_acti
     assert runtime.activate(folder) is runtime.active_encoder() is not None
     calls: list[int] = []
     real = runtime.OnnxEncoder.encode
-    monkeypatch.setattr(runtime.OnnxEncoder, "encode", lambda self, t: calls.append(len(t)) or real(self, t))
+    def counting(self: Any, t: Any) -> Any:
+        calls.append(len(t))
+        return real(self, t)
+
+    monkeypatch.setattr(runtime.OnnxEncoder, "encode", counting)
     small = embedding.embed_texts(["a scary movie"])
     embedding.embed_texts([f"text {i}" for i in range(embedding.SMALL_BATCH + 1)])
     assert calls == [1]  # the large batch went to torch

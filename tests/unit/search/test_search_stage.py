@@ -22,8 +22,11 @@ def test_stage_builds_an_index_from_the_catalog_artifact(tmp_path: Path, small_m
     store.build("catalog", "h1", lambda out: ProductDB.load_into(f"sqlite:///{out / DB_FILE}",
                                                                  CatalogData("movies", small_movies, [])))  # fmt: skip
     progress: list[int] = []
-    ctx = BuildContext(settings=settings, domain="movies", store=store,
-                       progress=lambda desc, total: (lambda n=1: progress.append(n)))  # fmt: skip
+
+    def advance(n: int = 1) -> None:
+        progress.append(n)
+
+    ctx = BuildContext(settings=settings, domain="movies", store=store, progress=lambda desc, total: advance)
     assert stage.NAME == "search" and stage.DEPENDS == ("catalog",)
     assert stage.input_hash(ctx) == stage.input_hash(ctx)
     with pytest.raises(NotBuiltError):

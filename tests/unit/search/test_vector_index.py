@@ -100,7 +100,7 @@ def test_blank_query_raises_empty_query_error(index: VectorIndex, text: str) -> 
 @pytest.mark.parametrize("k", [0, -1, 1001, 2.5, True, "10"])
 def test_bad_k_raises_tool_input_error(index: VectorIndex, k: object) -> None:
     with pytest.raises(ToolInputError, match="k must be"):
-        index.query("ghosts", k=k)  # type: ignore[arg-type]
+        index.query("ghosts", k=k)
 
 
 def test_unknown_candidate_ids_raise_unknown_item_error(index: VectorIndex) -> None:
@@ -108,7 +108,7 @@ def test_unknown_candidate_ids_raise_unknown_item_error(index: VectorIndex) -> N
         index.query("ghosts", candidate_ids=["tt0000001", "tt9999999", "nope"])
     assert err.value.ids == ["nope", "tt9999999"]
     with pytest.raises(ToolInputError, match="list"):
-        index.query("ghosts", candidate_ids="tt0000001")  # type: ignore[arg-type]
+        index.query("ghosts", candidate_ids="tt0000001")
 
 
 def test_filter_without_database_is_a_user_error(index_dir: Path) -> None:

@@ -120,7 +120,7 @@ def runners() -> Runners:
 @pytest.fixture
 def make_app(runners: Runners) -> Callable[..., FastAPI]:
     def make(delay: float = 0.0, **config: object) -> FastAPI:
-        return create_app(runners.factory(delay), ServerConfig(**config))  # type: ignore[arg-type]
+        return create_app(runners.factory(delay), ServerConfig(**config))
 
     return make
 

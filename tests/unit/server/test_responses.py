@@ -92,7 +92,7 @@ def test_tool_progress_streams_and_the_client_passes_it_through(served) -> None:
     events = list(client.responses.create(model="crs-only", input="heist films", stream=True))
     kinds = [e.type for e in events]
     assert kinds.index("crsagent.progress") < kinds.index("response.output_text.delta")
-    progress = next(e for e in events if e.type == "crsagent.progress")
+    progress = next(e for e in events if e.type == "crsagent.progress")  # type: ignore[comparison-overlap]  # ours
     assert progress.model_extra["progress"] == {"type": "tool", "name": "recommend"}
     done = events[-1].response
     assert "".join(e.delta for e in events if e.type == "response.output_text.delta") == done.output_text

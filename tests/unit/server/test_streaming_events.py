@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from fastapi.testclient import TestClient
@@ -42,7 +42,7 @@ class StreamingRunner:
 
 
 @pytest.fixture()
-def client() -> TestClient:
+def client() -> Iterator[TestClient]:
     with TestClient(create_app(StreamingRunner, ServerConfig(variants=("crs-only",), default_variant="crs-only"))) as c:
         yield c
 

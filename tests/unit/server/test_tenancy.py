@@ -123,7 +123,8 @@ class SeedingRunner:
 
 def test_a_new_session_is_seeded_once_from_the_earlier_messages() -> None:
     made: dict[str, SeedingRunner] = {}
-    app = create_app(lambda v: made.setdefault(v, SeedingRunner(v)), ServerConfig(default_variant="crs-only"))
+    app = create_app(lambda v: made.setdefault(v, SeedingRunner(v)),  # type: ignore[return-value]  # a partial runner
+                     ServerConfig(default_variant="crs-only"))
     history = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "I loved Alien"},
                {"role": "assistant", "content": "A classic."}, {"role": "user", "content": "from the 90s"}]
     with TestClient(app) as client:
