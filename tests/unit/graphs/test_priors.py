@@ -79,7 +79,7 @@ def test_extra_signal_joins_the_pool_and_can_lift_the_target(toolkit: Any, fakes
     base = to_signals(toolkit, raw, genres_hard=True)
     assert base[0].targets == [-1]  # The Witch is in no signal's pool
 
-    def prefer_witch(belief: dict, cand: list[str] | None, excluded: set[str], k: int) -> dict[str, float]:
+    def prefer_witch(belief: Any, cand: list[str] | None, excluded: set[str], k: int) -> dict[str, float]:
         assert cand is not None and fakes.WITCH in cand and fakes.GET_OUT not in cand  # hard constraints hold
         return {fakes.WITCH: 2.0, fakes.US: 1.0}
 

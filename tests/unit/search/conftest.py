@@ -14,7 +14,7 @@ from crsagent.tools.catalog.schema import Item
 from crsagent.tools.search.index import VectorIndex
 
 
-def _movie(item_id: str, title: str, year: int, genres: list[str], plot: str, pop: float = 10.0, **kw: object) -> Item:
+def _movie(item_id: str, title: str, year: int, genres: list[str], plot: str, pop: float = 10.0, **kw: Any) -> Item:
     return Item(item_id=item_id, domain="movies", title=title, year=year, genres=genres, plot=plot,
                 popularity=pop, **kw)  # fmt: skip
 
