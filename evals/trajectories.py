@@ -56,8 +56,12 @@ SPLITS: dict[str, str] = {"tuning": TRAIN, "check": HELDOUT}
 Progress = Callable[[str, int | None], Callable[[int], None]]
 
 
+def _no_tick(n: int = 1) -> None:
+    """A progress bar's advance that shows nothing."""
+
+
 def _no_progress(desc: str, total: int | None) -> Callable[[int], None]:
-    return lambda n=1: None
+    return _no_tick
 
 
 def _unusable(result: Any) -> str:

@@ -31,10 +31,10 @@ def convert(gguf: Path, out: Path, dtype: str = "float32") -> dict:
     model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch_dtype)
     # transformers de-quantized the GGUF tensors on load, but still marks the model as
     # GGUF-quantized and refuses to save it; the weights are plain tensors now, so drop the mark.
-    model.hf_quantizer = None
+    model.hf_quantizer = None  # type: ignore[assignment]  # nn.Module's attribute typing
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
-    model.is_quantized = False
+    model.is_quantized = False  # type: ignore[assignment]  # nn.Module's attribute typing
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(str(out), safe_serialization=True)
     tokenizer.save_pretrained(str(out))

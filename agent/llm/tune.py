@@ -38,6 +38,14 @@ _CKPT = "checkpoint"
 Progress = Callable[[str, int | None], Callable[[int], None]]
 
 
+def _no_tick(n: int = 1) -> None:
+    """A progress bar's advance that shows nothing."""
+
+
+def _no_progress(desc: str, total: int | None) -> Callable[[int], None]:
+    return _no_tick
+
+
 @dataclass
 class TuneConfig:
     """A tuning run's settings (all of them are recorded in ``tune.json``).
@@ -185,7 +193,8 @@ def load_base(model_dir: Path, device: str = "cpu") -> tuple[Any, Any]:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
-    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32, local_files_only=True).to(device)
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32, local_files_only=True)
+    model = model.to(device)  # type: ignore[arg-type]  # transformers types .to() through a decorator
     return model, tok
 
 
@@ -259,7 +268,7 @@ def train(model: Any, tokenizer: Any, examples: list[Example], cfg: TuneConfig, 
     if start:
         log(f"resuming from step {start} of {total} ({ckpt})")
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    advance = (progress or (lambda d, n: (lambda k=1: None)))("tuning (LoRA)", min(total, cfg.max_steps or total))
+    advance = (progress or _no_progress)("tuning (LoRA)", min(total, cfg.max_steps or total))
     advance(start)
     began, tokens, losses, step, stopped = time.monotonic(), 0, [], start, False
     peft_model.train()

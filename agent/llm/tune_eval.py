@@ -28,6 +28,14 @@ _CALL = re.compile(r"<tool_call>\s*(\{.*?\})\s*</tool_call>", re.S)
 Progress = Callable[[str, int | None], Callable[[int], None]]
 
 
+def _no_tick(n: int = 1) -> None:
+    """A progress bar's advance that shows nothing."""
+
+
+def _no_progress(desc: str, total: int | None) -> Callable[[int], None]:
+    return _no_tick
+
+
 def parse_tool_calls(text: str) -> list[tuple[str, dict[str, Any]]] | None:
     """The ``(name, arguments)`` of each Hermes-style tool call in ``text`` (None: unparsable)."""
     calls = []
@@ -106,7 +114,7 @@ def generation_metrics(model: Any, tokenizer: Any, template: str, records: Seque
         repetition_penalty: the served profile's (the tuned model is served without one).
     """
     model.eval()
-    advance = (progress or (lambda d, n: (lambda k=1: None)))("validation (greedy decoding)", len(records))
+    advance = (progress or _no_progress)("validation (greedy decoding)", len(records))
     names = args = with_call = guard = replies = 0
     samples: list[dict[str, Any]] = []
     for rec in records:

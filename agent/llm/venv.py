@@ -198,4 +198,4 @@ def ensure_llm_env(
         tmp.write_text(json.dumps(info, indent=2))
         os.replace(tmp, path / _MARKER)
         say(f"LLM environment ready in {info['seconds']} s ({info['versions']})")
-        return LLMEnv(path, python, device, key, reused=False, versions=info["versions"])
+        return LLMEnv(path, python, device, key, reused=False, versions=str(info["versions"]))

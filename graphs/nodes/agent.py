@@ -173,7 +173,7 @@ def _final(final: AgentReply, used: dict[str, Any], record: dict[str, Any], extr
 def make_agent(spec: VariantSpec) -> Callable[[CRSState, Runtime[CRSContext]], dict[str, Any]]:
     """The ``agent`` node (sync; ``.anode`` is its async version)."""
     del spec  # one loop for every agent spec; the spec is the builder's concern
-    bound: dict[tuple[int, int], tuple[Any, Any]] = {}
+    bound: dict[tuple[int, int, int], tuple[Any, Any]] = {}
 
     def bind(llm: Any, tools: list[Any], extra_body: dict[str, Any] | None) -> Any:
         key = (id(llm), id(tools), id(extra_body))
@@ -198,9 +198,9 @@ def make_agent(spec: VariantSpec) -> Callable[[CRSState, Runtime[CRSContext]], d
         rules = ReplyRules(state, ctx)
         streamer = ReplyStreamer(rules.gate(), runtime.stream_writer) \
             if (config.get("configurable") or {}).get(STREAM_KEY) else None
-        ai, used = yield from chat_steps(ctx, state.get("usage"), agent_prompt(state, ctx), step="agent",
+        ai, usage = yield from chat_steps(ctx, state.get("usage"), agent_prompt(state, ctx), step="agent",
                                          model=bind(ctx.llm, listing, model_profile(ctx).agent_extra_body), on_chunk=streamer and streamer.on_chunk)
-        used = dict(used)
+        used: dict[str, Any] = dict(usage)
         if ai is None:
             note = "; ".join(used.get("notes") or []) or "no answer"
             reason = "budget_exhausted" if "llm_calls" in note else "llm_error"
