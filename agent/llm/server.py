@@ -201,7 +201,8 @@ def resolve_adapters(config: ServerConfig, home: Path | None = None, *,
         raise ConfigError("serving the merged tuned model needs the data home")
     merged = tuned_model_dir(home)
     if log:
-        log(f"the tuned model is served merged ({merged}); the base answers as {BUNDLED_MODEL_NAME} through an undoing adapter")
+        log(f"the tuned model is served merged ({merged}); "
+            f"the base answers as {BUNDLED_MODEL_NAME} through an undoing adapter")
     undo = LoRAModule(BUNDLED_MODEL_NAME, merged / BASE_LORA, found[0].rank)
     return replace(config, model=str(merged), served_model_name=TUNED_MODEL_NAME, lora_modules=(undo,),
                    default_name=TUNED_MODEL_NAME, merge_from=found[0].path)
