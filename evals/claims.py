@@ -106,9 +106,18 @@ def comparison_verdict(comp: Mapping[str, Any]) -> str:
 
 
 def judge_claims(
-    replay: Mapping[str, RunOutcome], k: int = 10, keep: Callable[[str], bool] | None = None
+    replay: Mapping[str, RunOutcome],
+    k: int = 10,
+    keep: Callable[[str], bool] | None = None,
+    not_reproduced: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """The verdict on each of :data:`CLAIMS` (see the module docstring), on the dialogues ``keep`` accepts."""
+    """The verdict on each of :data:`CLAIMS` (see the module docstring), on the dialogues ``keep`` accepts.
+
+    ``not_reproduced`` (claim -> reason) marks claims whose component the agent no longer uses,
+    because it earned no gain in a measured ablation (the LatentCRS intents, dropped from the
+    learned ranker): their verdict is ``not reproduced`` whatever the replay ablation shows (it
+    compares two identical rankings), and the reason is kept.
+    """
     out = []
     for claim, paper, better, rivals in CLAIMS:
         comparisons = []
@@ -123,5 +132,8 @@ def judge_claims(
             verdict = "contradicted"
         else:
             verdict = "inconclusive"
-        out.append({"claim": claim, "paper": paper, "run": better, "comparisons": comparisons, "verdict": verdict})
+        entry = {"claim": claim, "paper": paper, "run": better, "comparisons": comparisons, "verdict": verdict}
+        if not_reproduced and claim in not_reproduced:
+            entry.update(verdict="not reproduced", reason=not_reproduced[claim])
+        out.append(entry)
     return out

@@ -88,6 +88,7 @@ class _TurnJob:
         self.turn = turn
         self.resolver = resolver
         self.max_k = max_k
+        self.ranker: str | None = None
         mentioned = resolver.mentioned_ids(turn.context, turn.entity, candidates=turn.rec)
         self.ranking_k = max_k + len(mentioned)
         try:
@@ -99,12 +100,27 @@ class _TurnJob:
     def finish(self, result: TurnResult | None, error: str | None, seconds: float) -> dict[str, Any]:
         ranking = [r.item_id for r in result.ranking] if result is not None else []
         samples = score_turn(self.turn, ranking, self.resolver, max_k=self.max_k)
-        return _record(self.turn, result, error, seconds, samples, top1_fields(self.turn, ranking, self.resolver))
+        rec = _record(self.turn, result, error, seconds, samples, top1_fields(self.turn, ranking, self.resolver))
+        if self.ranker is not None:
+            rec["ranker"] = self.ranker
+        return rec
+
+
+def _route(runner: Any, job: _TurnJob) -> Any:
+    """The runner for a turn: a cross-fitted runner (``for_turn``) picks one per dialogue and the
+    record names the half its ranker trained on (:mod:`crsagent.evals.crossfit`)."""
+    pick = getattr(runner, "for_turn", None)
+    if pick is None:
+        return runner
+    chosen, half = pick(job.turn)
+    job.ranker = half
+    return chosen
 
 
 def _run_sync(runner: AgentRunner, job: _TurnJob, user_id: str | None) -> dict[str, Any]:
     if job.bad:
         return job.finish(None, job.bad, 0.0)
+    runner = _route(runner, job)
     t0 = time.perf_counter()
     try:
         result = runner.run_history(job.messages, user_id=user_id, ranking_k=job.ranking_k)
@@ -116,6 +132,7 @@ def _run_sync(runner: AgentRunner, job: _TurnJob, user_id: str | None) -> dict[s
 async def _run_async(runner: AgentRunner, job: _TurnJob, user_id: str | None, sem: asyncio.Semaphore) -> dict[str, Any]:
     if job.bad:
         return job.finish(None, job.bad, 0.0)
+    runner = _route(runner, job)
     async with sem:
         t0 = time.perf_counter()
         try:

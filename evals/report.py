@@ -81,6 +81,17 @@ ABLATIONS: dict[str, dict[str, bool]] = {
 }
 
 
+#: Why the LatentCRS claim is not reproduced when the learned ranker leaves the intents out.
+INTENTS_DROPPED = ("the learned ranker leaves the LatentCRS intents out: as a ranker feature they earned no gain in the "
+                   "cross-fitted ablation (docs/journal/2026-12-07-learned-ranker.md), so serving no longer runs them")
+
+
+def _note_dropped_intents(data: ReportData, agent: Any) -> None:
+    ranker = getattr(getattr(agent, "toolkit", None), "ranker", None)
+    if ranker is not None and "intent" not in getattr(ranker, "features", ()):
+        data.not_reproduced["Latent intents help"] = INTENTS_DROPPED
+
+
 def run_report(
     make_agent: AgentFactory,
     turns: Sequence[Any],
@@ -165,6 +176,8 @@ def run_report(
         except CrsAgentError as exc:
             data.notes.append(f"{variant}: not run ({type(exc).__name__}: {exc})")
             continue
+        if variant == "crs-only":
+            _note_dropped_intents(data, agent)
         missing = getattr(getattr(agent, "toolkit", None), "missing", None)
         if missing and variant == "crs-only":
             data.notes.append("signals unavailable to the agent in this run (ablations of them measure nothing): "

@@ -49,6 +49,8 @@ class ReportData:
             (the held-out ones, when the models learn from part of the turns); None: all.
         tuning: the tuning claim judged on an ``eval agent`` run
             (:func:`crsagent.evals.tuning_claim.judge_tuning_claim`); None: not judged.
+        not_reproduced: claim -> reason, for claims whose component the agent dropped after an
+            ablation (:func:`crsagent.evals.claims.judge_claims`).
     """
 
     replay: dict[str, RunOutcome] = field(default_factory=dict)
@@ -59,6 +61,7 @@ class ReportData:
     extra: dict[str, Any] = field(default_factory=dict)
     claims_on: tuple[str, Callable[[str], bool]] | None = None
     tuning: dict[str, Any] | None = None
+    not_reproduced: dict[str, str] = field(default_factory=dict)
 
 
 def _plot_recall(data: ReportData, path: Path) -> None:
@@ -154,6 +157,9 @@ def _markdown(data: ReportData, claims: list[dict[str, Any]]) -> str:
             delta = f"{comp['delta']:+.3f}" if "delta" in comp else "–"
             lines.append(f"| {c['claim']} | {c['paper']} | {c['run']} vs {comp['vs']} | {delta} | {ci} | "
                          f"{comp.get('samples', 0)} | {comparison_verdict(comp)} | **{c['verdict']}** |")
+    reasons = [f"- {c['claim']}: **not reproduced**: {c['reason']}." for c in claims if c.get("reason")]
+    if reasons:
+        lines += ["", *reasons]
     if data.tuning is not None:
         lines += ["", *tuning_lines(data.tuning)]
     lines += ["", "## Simulated users", "", "![Success by turn](success.png)", ""]
@@ -201,7 +207,8 @@ def write_report(data: ReportData, out_dir: Path | str) -> dict[str, Any]:
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    claims = judge_claims(data.replay, keep=data.claims_on[1] if data.claims_on else None)
+    claims = judge_claims(data.replay, keep=data.claims_on[1] if data.claims_on else None,
+                          not_reproduced=data.not_reproduced)
     _plot_recall(data, out / "recall.png")
     _plot_success(data, out / "success.png")
     _atomic_text(out / "report.md", _markdown(data, claims))

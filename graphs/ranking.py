@@ -10,7 +10,9 @@ Signals (each optional; a missing tool just contributes nothing):
 * ``prior`` — how often ReDial recommenders suggest the item (train-half dialogues, :mod:`~crsagent.tools.prior.redial`);
 * ``trans`` — how often recommenders suggested it after the items mentioned so far (same data);
 * ``crew`` — directors, writers and cast shared with the items mentioned so far (:mod:`~crsagent.graphs.crew`);
-* ``content`` — closeness of the item's document to the items mentioned so far (:mod:`~crsagent.graphs.content`).
+* ``content`` — closeness of the item's document to the items mentioned so far (:mod:`~crsagent.graphs.content`);
+* ``seq``, ``comention``, ``itemsim`` — SASRec, tuning-half co-mention and MovieLens item
+  similarity (:mod:`~crsagent.graphs.features`), computed only for the learned ranker.
 
 Items already mentioned never become candidates; :func:`echo_candidates` scores them separately
 for re-mention, for the catalogue ranking the replay protocol scores (never for recommendations).
@@ -18,9 +20,11 @@ for re-mention, for the catalogue ranking the replay protocol scores (never for 
 Hard constraints are applied by the product database (:func:`~crsagent.graphs.belief.belief_filter`):
 only items it returns are candidates, and disliked, rejected, liked and already-mentioned items
 are excluded. Each signal's scores are min-max normalised over the items it returned (an item a
-signal did not return scores 0 on it), then fused as a weighted sum. The weights live in
-:data:`DEFAULT_WEIGHTS`, tuned on ReDial dev turns (``docs/ranking.md``). The per-signal
-scores are kept with each candidate, for explanations and for the reply prompt.
+signal did not return scores 0 on it), then ranked by the learned ranker when the toolkit has
+one (:mod:`~crsagent.graphs.learned`, a LightGBM lambdarank build artifact), else fused as a
+weighted sum with the weights of :data:`DEFAULT_WEIGHTS`, tuned on ReDial dev turns
+(``docs/ranking.md``). The per-signal scores are kept with each candidate, for explanations
+and for the reply prompt.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 from crsagent.agent.errors import ToolInputError
 from crsagent.graphs.content import content_scores
 from crsagent.graphs.crew import crew_scores
+from crsagent.graphs.features import EXTRA_SIGNALS, extra_signal_scores
 from crsagent.graphs.belief import (
     Belief,
     belief_filter,
@@ -64,6 +69,8 @@ __all__ = [
     "named_in",
     "echo_candidates",
     "catalogue_ranking",
+    "learned_ranker",
+    "skipped_signals",
 ]
 
 SIGNALS: tuple[str, ...] = ("vector", "cf", "intent", "popularity", "attr", "prior", "trans", "crew", "content")
@@ -82,6 +89,9 @@ class FusionWeights:
         genre_filter: liked genres are a hard constraint (True) or only a boost (False).
         people_filter: the most recently liked person is a hard constraint while the user's
             latest message names them (relaxed when nothing else is left).
+        learned: rank with the toolkit's learned ranker when it has one (the weights then only
+            switch signals off: a signal whose default weight is above 0 and whose weight here
+            is 0 is not computed, so the model sees it as absent).
     """
 
     vector: float = 0.1
@@ -96,12 +106,14 @@ class FusionWeights:
     echo: float = 40.0
     genre_filter: bool = True
     people_filter: bool = True
+    learned: bool = True
 
     def as_dict(self) -> dict[str, float]:
         """The weights by signal name."""
         d = asdict(self)
         d.pop("genre_filter")
         d.pop("people_filter")
+        d.pop("learned")
         return d
 
 
@@ -230,7 +242,8 @@ def collect_signals(
         text: the vector-search text (default :func:`query_text`).
         genres_hard: liked genres filter the candidates (else they only feed ``attr``/``vector``).
         people_hard: the most recently liked person filters the candidates.
-        skip: signals not to compute (those fused with weight 0).
+        skip: signals not to compute (those fused with weight 0; the extra signals of the
+            learned ranker, :data:`~crsagent.graphs.features.EXTRA_SIGNALS`, unless it uses them).
         recent: the user's latest message; the person filter then holds only while it names
             the person (see :func:`allowed_ids`).
 
@@ -260,7 +273,7 @@ def collect_signals(
         table.add("vector", {i: v for i, v in hits.items() if i not in excluded})
     if liked and toolkit.cf is not None and "cf" not in skip:
         table.add("cf", toolkit.cf.recommend_scores(liked, disliked, k=k, candidate_ids=cand, exclude=sorted(excluded)))
-    if toolkit.intent is not None and (liked or dialogue_text.strip()) and "intent" not in skip:
+    if "intent" not in skip and toolkit.intent is not None and (liked or dialogue_text.strip()):
         try:
             intents, scored = toolkit.intent.score_pairs(
                 liked, dialogue_text, k=min(k + len(excluded), 1000), candidate_ids=cand
@@ -283,6 +296,11 @@ def collect_signals(
         profile = [i for i in context if i not in bad]
         # the candidates already leave the excluded items out; only a search of every item needs them
         table.add("content", content_scores(toolkit.index, profile, k, cand, excluded if cand is None else ()))
+    bad_ids = set(disliked)
+    profile = [i for i in context if i not in bad_ids]
+    for name in EXTRA_SIGNALS:
+        if name not in skip:
+            table.add(name, extra_signal_scores(toolkit, name, context, profile, k, cand, excluded))
     if "attr" not in skip:
         table.add("attr", _attr_scores(toolkit, belief, table.pool))
     # every pooled item gets its popularity, so the signal is defined over the whole pool
@@ -348,14 +366,18 @@ def rank_candidates(
     weights: FusionWeights = DEFAULT_WEIGHTS,
     recent: str | None = None,
 ) -> tuple[list[Candidate], str | None]:
-    """The recommend pipeline: collect signals (those with a weight), fuse, keep the top ``k``.
+    """The recommend pipeline: collect signals, rank (learned ranker or fusion), keep the top ``k``.
 
-    ``recent`` is the user's latest message (it scopes the person filter, :func:`allowed_ids`).
+    With a learned ranker (``toolkit.ranker`` and ``weights.learned``) the signals its features
+    need are collected and the model ranks the pool (:func:`~crsagent.graphs.learned.learned_rank`);
+    otherwise the signals with a weight are fused. ``recent`` is the user's latest message (it
+    scopes the person filter, :func:`allowed_ids`).
 
     Returns:
         (candidates best first, the top intent label or None).
     """
-    skip = frozenset(name for name, w in weights.as_dict().items() if w == 0 and name != "popularity")
+    ranker = learned_ranker(toolkit, weights)
+    skip = skipped_signals(weights, ranker)
     table = collect_signals(
         toolkit,
         belief,
@@ -366,7 +388,29 @@ def rank_candidates(
         skip=skip,
         recent=recent,
     )
+    if ranker is not None:
+        from crsagent.graphs.learned import learned_rank
+
+        return learned_rank(toolkit, ranker, table, belief, k), table.intent_label
     return fuse(table, weights, k), table.intent_label
+
+
+def learned_ranker(toolkit: Toolkit, weights: FusionWeights = DEFAULT_WEIGHTS) -> Any:
+    """The toolkit's learned ranker when the weights ask for it, else None."""
+    return getattr(toolkit, "ranker", None) if weights.learned else None
+
+
+def skipped_signals(weights: FusionWeights, ranker: Any = None) -> frozenset[str]:
+    """Signals not to compute: for the fusion, those with weight 0 and the extra signals; for a
+    learned ranker, those its features do not use and those switched off (default weight above
+    0, weight 0 here)."""
+    w = weights.as_dict()
+    if ranker is None:
+        return frozenset({n for n, v in w.items() if v == 0 and n != "popularity"} | set(EXTRA_SIGNALS))
+    used = {f.removesuffix("_raw") for f in ranker.features}
+    default = DEFAULT_WEIGHTS.as_dict()
+    off = {n for n, v in w.items() if v == 0 and default.get(n, 0) != 0 and n != "popularity"}
+    return frozenset({n for n in (*SIGNALS, *EXTRA_SIGNALS) if n not in used and n != "popularity"} | off)
 
 
 def echo_candidates(toolkit: Toolkit, belief: Belief, weights: FusionWeights = DEFAULT_WEIGHTS) -> list[Candidate]:
@@ -385,6 +429,11 @@ def echo_candidates(toolkit: Toolkit, belief: Belief, weights: FusionWeights = D
     prior = getattr(toolkit, "prior", None)
     if not weights.echo or prior is None:
         return []
+    ranker = learned_ranker(toolkit, weights)
+    if ranker is not None:
+        from crsagent.graphs.learned import learned_echoes
+
+        return learned_echoes(toolkit, ranker, belief)
     rejected = set(belief.get("rejected") or [])
     mentioned = [i for i in belief.get("mentioned") or [] if i not in rejected and toolkit.has(i)]
     rates = prior.echo(mentioned)

@@ -30,6 +30,8 @@ STAGES: tuple[str, ...] = (
     "crsagent.tools.cf.stage",
     "crsagent.tools.seq.stage",
     "crsagent.tools.intent.stage",
+    "crsagent.tools.prior.stage",
+    "crsagent.tools.ranker.stage",
 )
 #: Stage name -> module (the stage's NAME is its package name).
 STAGE_BY_NAME: dict[str, str] = {m.rsplit(".", 2)[-2]: m for m in STAGES}

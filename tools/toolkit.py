@@ -32,12 +32,18 @@ from crsagent.tools.catalog.schema import Item
 from crsagent.tools.encoder.runtime import activate_built
 from langchain_core.tools import BaseTool
 
-__all__ = ["Toolkit", "HANDLES", "clear_toolkit_cache"]
+__all__ = ["Toolkit", "HANDLES", "ON_DEMAND", "clear_toolkit_cache"]
 
 log = logging.getLogger(__name__)
 
 #: Handle names, in load order.
-HANDLES: tuple[str, ...] = ("db", "index", "linker", "lexicon", "cf", "seq", "intent", "explainer", "prior")
+HANDLES: tuple[str, ...] = (
+    "db", "index", "linker", "lexicon", "cf", "seq", "intent", "explainer", "prior", "itemsim", "ranker"
+)
+
+#: Handles :meth:`Toolkit.warm_up` leaves unloaded: the first use loads them (a tool call such as
+#: ``score_intents``). The ranking does not use the LatentCRS intents (docs/ranking.md).
+ON_DEMAND: tuple[str, ...] = ("intent",)
 
 EMBED_CACHE = 1024  # texts whose embeddings a toolkit keeps
 FILTER_CACHE = 256  # filters whose matching ids a toolkit keeps
@@ -65,6 +71,8 @@ class Toolkit:
         intent: the latent-intent scorer, or None.
         explainer: the explainer (``Explainer``), or None.
         prior: the ReDial recommendation prior (``tools.prior.redial.RedialPrior``), or None.
+        itemsim: the MovieLens item-to-item similarity (``tools.prior.itemsim.ItemSim``), or None.
+        ranker: the learned ranker (``tools.ranker.LearnedRanker``), or None (the fusion ranks).
         loaders: name -> function of the toolkit that loads a handle left as None (lazy, once).
         tools: the LangChain tools to offer the LLM; None builds them from the handles.
         extra_tools: custom LangChain tools offered beside the built-in ones (see
@@ -84,6 +92,8 @@ class Toolkit:
         intent: Any = None,
         explainer: Any = None,
         prior: Any = None,
+        itemsim: Any = None,
+        ranker: Any = None,
         loaders: dict[str, Callable[[Toolkit], Any]] | None = None,
         tools: list[BaseTool] | None = None,
         extra_tools: Sequence[BaseTool] | None = None,
@@ -92,6 +102,7 @@ class Toolkit:
         self._handles: dict[str, Any] = {
             "db": db, "index": index, "linker": linker, "lexicon": lexicon,
             "cf": cf, "seq": seq, "intent": intent, "explainer": explainer, "prior": prior,
+            "itemsim": itemsim, "ranker": ranker,
         }
         self._loaders = dict(loaders or {})
         self._lock = threading.RLock()
@@ -173,10 +184,41 @@ class Toolkit:
         """The ReDial recommendation prior (suggestions and transitions), or None."""
         return self._get("prior")
 
+    @property
+    def itemsim(self) -> Any:
+        """The MovieLens item-to-item similarity, or None."""
+        return self._get("itemsim")
+
+    @property
+    def ranker(self) -> Any:
+        """The learned ranker, or None (the weighted fusion ranks)."""
+        return self._get("ranker")
+
+    def with_handles(self, **handles: Any) -> Toolkit:
+        """A copy of this toolkit with some handles replaced (caches and the other handles shared).
+
+        Replay gives each dialogue half the ranker that was not trained on it this way.
+
+        Raises:
+            KeyError: an unknown handle name.
+        """
+        unknown = set(handles) - set(HANDLES)
+        if unknown:
+            raise KeyError(f"unknown handle(s) {sorted(unknown)}; handles are {list(HANDLES)}")
+        for name in HANDLES:  # load what is shared before copying, so each copy does not load again
+            if name not in handles and name not in ON_DEMAND:
+                self._get(name)
+        twin = copy.copy(self)
+        twin._handles = {**self._handles, **handles}
+        twin._loaders = {n: f for n, f in self._loaders.items() if n not in handles}
+        twin._tools = {}
+        return twin
+
     def warm_up(self) -> Toolkit:
-        """Load every handle now (servers do this before taking traffic)."""
+        """Load every handle now but the :data:`ON_DEMAND` ones (servers do this before taking traffic)."""
         for name in HANDLES:
-            self._get(name)
+            if name not in ON_DEMAND:
+                self._get(name)
         self.items()
         self.films_by_person()  # the crew signal's index, so the first turn does not build it
         return self
@@ -315,8 +357,8 @@ class Toolkit:
             ("crsagent.tools.catalog.tool", "make_catalog_tools", lambda: (self.db,), lambda: True),
             ("crsagent.tools.search.tool", "make_search_tools", lambda: (self.index, self.db),
              lambda: self.index is not None),
-            ("crsagent.tools.cf.tool", "make_model_tools", lambda: (self.cf, self.intent, self.db),
-             lambda: self.cf is not None or self.intent is not None),
+            ("crsagent.tools.cf.tool", "make_model_tools", lambda: (self.cf, self._deferred("intent"), self.db),
+             lambda: self.cf is not None or self._deferred("intent") is not None),
         ]
         for module, fn, args, wanted in factories:
             if not wanted():
@@ -332,6 +374,13 @@ class Toolkit:
 
             out.extend(make_explain_tools(self.explainer, evidence_provider))
         return self._remember_tools(evidence_provider, out + self._extra)
+
+    def _deferred(self, name: str) -> Any:
+        """A handle, or for one not loaded yet a stand-in that loads it on first use (None: none)."""
+        h = self._handles[name]
+        if h is not None or name not in self._loaders:
+            return h
+        return _OnDemand(self, name)
 
     def _remember_tools(self, key: Any, out: list[BaseTool]) -> list[BaseTool]:
         dedup = {t.name: t for t in out}  # a later tool of the same name (a custom one) wins
@@ -412,6 +461,26 @@ class Toolkit:
         return tk
 
 
+class _OnDemand:
+    """Stands for a handle not loaded yet: the first attribute read loads it (``Toolkit._get``).
+
+    Raises:
+        ToolInputError: the handle could not be loaded (the caller, an LLM's tool call, sees why).
+    """
+
+    def __init__(self, toolkit: Toolkit, name: str) -> None:
+        self._toolkit, self._name = toolkit, name
+
+    def __getattr__(self, attr: str) -> Any:
+        handle = self._toolkit._get(self._name)
+        if handle is None:
+            from crsagent.agent.errors import ToolInputError
+
+            why = self._toolkit.missing.get(self._name, "not built")
+            raise ToolInputError(f"the {self._name} model is not available ({why})")
+        return getattr(handle, attr)
+
+
 def _loaders(settings: Settings, domain: str, store: ArtifactStore) -> dict[str, Callable[[Toolkit], Any]]:
     def db(tk: Toolkit) -> Any:
         from crsagent.tools.catalog.db import ProductDB
@@ -464,10 +533,25 @@ def _loaders(settings: Settings, domain: str, store: ArtifactStore) -> dict[str,
     def prior(tk: Toolkit) -> Any:
         if domain != "movies":
             return None
+        from crsagent.tools.prior.stage import NAME, load_built_prior
+
+        # the train-half counts are built; the smoothing base comes from the data folder
+        if store.has(NAME):
+            return load_built_prior(store, settings.data_dir, tk.db.source_map("redial"))
         from crsagent.tools.prior.redial import load_prior
 
-        # learned in about a second from the train half of the ReDial dev dialogues (no artifact)
+        log.warning("toolkit %s: no 'prior' artifact; learning the ReDial prior now (run `crsagent build`)", domain)
         return load_prior(settings.data_dir, tk.db.source_map("redial"))
 
+    def itemsim(tk: Toolkit) -> Any:
+        from crsagent.tools.prior.stage import load_built_itemsim
+
+        return load_built_itemsim(store)
+
+    def ranker(tk: Toolkit) -> Any:
+        from crsagent.tools.ranker.stage import load_ranker
+
+        return load_ranker(store)
+
     return {"db": db, "index": index, "linker": linker, "lexicon": lexicon, "cf": cf, "seq": seq,
-            "intent": intent, "explainer": explainer, "prior": prior}
+            "intent": intent, "explainer": explainer, "prior": prior, "itemsim": itemsim, "ranker": ranker}

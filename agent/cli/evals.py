@@ -50,6 +50,31 @@ def _make_agent(settings: _Any, variant: str, signals: _Optional[dict[str, bool]
     return agent_factory(settings)(variant, signals)
 
 
+def _replay_agent(settings: _Any, variant: str, signals: _Optional[dict[str, bool]], runner: _Optional[str], ranker: str,
+                  crossfit: bool) -> _Any:
+    """The replay's agent: cross-fitted learned rankers on the dev turns, the fusion with ``fused``."""
+    if ranker not in ("learned", "fused"):
+        raise typer.BadParameter("must be learned or fused", param_hint="--ranker")
+    if runner:
+        return _load_runner(runner, settings, signals)
+    if ranker == "fused":
+        import dataclasses
+
+        from crsagent.graphs.ranking import DEFAULT_WEIGHTS
+        from crsagent.graphs.runner import CRSAgent
+
+        off = {k: 0.0 for k, on in (signals or {}).items() if not on}
+        weights = dataclasses.replace(DEFAULT_WEIGHTS, learned=False, **off)
+        return CRSAgent.create(settings, domain="movies", variant=variant, weights=weights)
+    if crossfit:
+        from crsagent.evals.crossfit import make_crossfit_runner
+
+        agent = make_crossfit_runner(settings, variant, signals)
+        if agent is not None:
+            return agent
+    return _make_agent(settings, variant, signals, runner)
+
+
 _RUNNER = typer.Option(None, "--runner", help="Your own agent: module:factory, where factory(settings) returns an AgentRunner (e.g. CRSAgent.from_graph(...)); replaces --variant.")
 
 
@@ -95,6 +120,7 @@ def replay_cmd(
     signal_off: list[str] = typer.Option([], "--signal-off", help="Switch a ranking signal off (intent, cf, vector, content, crew, trans, prior); repeatable."),
     dialogues: _Optional[_Path] = typer.Option(None, help="ReDial dialogues with the seeker's questionnaires, for SR and RDL (default: the bundled dev dialogues)."),
     mention_counts: str = typer.Option("train-half", help="ReDial mention counts behind popularity and the prior: train-half (no evaluated dialogue), heldout-removed or corpus (as shipped)."),
+    ranker: str = typer.Option("learned", help="learned (the built LightGBM ranker; on the dev turns cross-fitted: each half scored by the model trained on the other) or fused (the hand-tuned weights)."),
     fresh: bool = typer.Option(False, help="Ignore partial results of an earlier run."),
     runner: _Optional[str] = _RUNNER,
     home: _Optional[_Path] = _EVAL_HOME,
@@ -121,20 +147,21 @@ def replay_cmd(
         rewards = load_seeker_rewards(dialogues_path, resolver.resolve)
         settings = leak_free_settings(settings, mention_counts, _Path(work))
         chosen = select_turns(load_turns(path), limit, sample_seed)
-        agent = _make_agent(settings, variant, signals, runner)
+        agent = _replay_agent(settings, variant, signals, runner, ranker, crossfit=path.name == "dev_turns.jsonl")
         variant = str(getattr(agent, "variant", variant))
         part = partial_path_for(json_path)
         if fresh and part.exists():
             part.unlink()
         config = {"cmd": "replay", "variant": variant, "signals": signals, "turns": str(path), "keys": [t.key for t in chosen],
-                  "mention_counts": mention_counts}
+                  "mention_counts": mention_counts, "ranker": ranker}
         with PartialResults(part, config) as partial, _progress_factory() as progress:
             if partial.done:
                 _err.print(f"resuming: {len(partial.done)} of {len(chosen)} turns already done ({part})")
             result = run_replay(agent, chosen, resolver, partial=partial, progress=progress, concurrency=concurrency,
                                 splits=_dialogue_splits() if path.name == "dev_turns.jsonl" else None, rewards=rewards)
         out = {**result.summary, "variant": variant, "signals_off": signal_off, "turns_file": str(path),
-               "dialogues_file": str(dialogues_path), "mention_counts": mention_counts, "unmapped_titles": result.unmapped_titles[:50]}
+               "dialogues_file": str(dialogues_path), "mention_counts": mention_counts, "unmapped_titles": result.unmapped_titles[:50],
+               "ranker": ranker, "crossfit": hasattr(agent, "for_turn")}
         _emit_json(out, json_path)
 
 

@@ -8,7 +8,9 @@ varied, realistic shapes (medians and 95th percentiles), and runs the ReDial ent
 protocol (:mod:`crsagent.evals.linker_eval`). Query shapes are drawn with a fixed seed from
 the catalogue itself, so two runs measure the same work. Wall-clock timings suffer when other
 processes share the cores, so the report adds the load average and the CPU time of a search
-on one thread (``vector_search_cpu_p50_ms``), which does not.
+on one thread (``vector_search_cpu_p50_ms``), which does not. Last, ``rank_candidates`` is
+timed on the configured home's full build (:mod:`crsagent.evals.bench.ranking`; target p50
+<= 10 ms).
 """
 
 from __future__ import annotations
@@ -145,6 +147,23 @@ def _build(settings: Settings, domain: str, progress: Progress | None, log: Call
     return {r.name: round(r.seconds, 2) for r in run_build(ctx, only=["search", "encoder"])}
 
 
+def _ranking_times(settings: Settings, domain: str, progress: Progress | None) -> dict[str, Any]:
+    """``rank_candidates`` timings on the configured home (:mod:`crsagent.evals.bench.ranking`); None when
+    that home has no models built."""
+    from crsagent.agent.errors import NotBuiltError
+    from crsagent.evals.bench.ranking import time_rank_candidates
+
+    if domain != "movies":  # the beliefs come from ReDial dialogues
+        return {}
+    step = progress("bench: rank_candidates", None) if progress else (lambda n=1: None)
+    try:
+        out = time_rank_candidates(settings, domain)
+    except NotBuiltError:
+        return {"rank_candidates_p50_ms": None, "rank_candidates_p95_ms": None}
+    step(out["rank_candidates_timed"])
+    return out
+
+
 def run_tools_bench(
     settings: Settings,
     domain: str = "movies",
@@ -172,6 +191,7 @@ def run_tools_bench(
     from crsagent.tools.catalog.db import ProductDB
     from crsagent.tools.search.stage import load_index
 
+    configured = settings
     tmp: Path | None = None
     if rebuild:
         tmp = Path(tempfile.mkdtemp(prefix="crsagent-bench-"))
@@ -228,6 +248,7 @@ def run_tools_bench(
             timed_searches=len(vs_ms),
             cpu_count=os.cpu_count(),
         )
+        report.update(_ranking_times(configured, domain, progress))
         return report
     finally:
         if tmp is not None:

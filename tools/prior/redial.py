@@ -11,10 +11,16 @@ and the CF co-mention users already train on), so the held-out halves stay clean
 * ``trans`` — context -> recommendation transitions: item-item counts "A was mentioned earlier
   in the dialogue (by either side) -> the recommender suggested B", each row normalised by how
   often A was followed by any suggestion. A candidate scores the sum over the context's items.
+* ``comention`` — item-item co-mention: per pair of items, the number of dialogues that mention
+  both (by either side), each row normalised like ``trans``; a candidate scores the sum over
+  the context's items.
 * ``echo`` — re-mentions: how often a recommender message that names a movie names again the
   item first mentioned ``r``-th most recently (``r = 0`` the latest), per ``r`` below
   :data:`ECHO_DEPTH`. Recommenders often come back to the film the seeker just named or asked
   about; the replay protocol's ranking of the whole catalogue scores those re-mentions.
+
+The counts are a build artifact (``tools/prior/stage.py``); only the corpus-mention smoothing
+base is read at load time, from the data folder (replay points it at leak-free counts).
 
 What counts as a suggestion matches the replay targets (``dev_turns.jsonl``'s ``rec``): an item
 in a recommender message that the dialogue had not mentioned before.
@@ -26,13 +32,13 @@ import csv
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from crsagent.tools.intent.split import TRAIN, dialogue_split
 
-__all__ = ["MENTION", "ECHO_DEPTH", "RedialPrior", "learn_prior", "read_mentions", "load_prior"]
+__all__ = ["MENTION", "ECHO_DEPTH", "RedialPrior", "learn_prior", "read_mentions", "load_prior", "rescaled_base"]
 
 #: A movie mention in a ReDial message: ``@`` followed by the ReDial movie id.
 MENTION = re.compile(r"@(\d+)")
@@ -51,6 +57,7 @@ class RedialPrior:
         dialogues: how many dialogues the counts come from.
         echo_rates: per recency rank ``r`` (0: the item first mentioned most recently), the
             share of recommender messages naming a movie that named that item again.
+        comention: item -> item -> number of dialogues mentioning both (symmetric).
 
     Read-only once learned: :meth:`top_prior` caches the items' order.
     """
@@ -60,6 +67,7 @@ class RedialPrior:
     base: dict[str, float] = field(default_factory=dict)
     dialogues: int = 0
     echo_rates: tuple[float, ...] = ()
+    comention: dict[str, dict[str, float]] = field(default_factory=dict)
     _order: dict[float, list[tuple[str, float]]] = field(default_factory=dict, repr=False, compare=False)
 
     def prior(self, ids: Iterable[str], smoothing: float = 1.0) -> dict[str, float]:
@@ -92,18 +100,32 @@ class RedialPrior:
         Returns:
             Item id -> ``sum_a T[a][b] / (sum_b' T[a][b'] + damping)``, for reachable items.
         """
-        out: dict[str, float] = defaultdict(float)
-        for a in dict.fromkeys(context):
-            row = self.transitions.get(a)
-            if not row:
-                continue
-            total = sum(row.values()) + damping
-            for b, c in row.items():
-                out[b] += c / total
-        if ids is not None and out:
-            allowed = set(ids)
-            return {b: v for b, v in out.items() if b in allowed}
-        return dict(out)
+        return _row_shares(self.transitions, context, ids, damping)
+
+    def comentions(
+        self, context: Iterable[str], ids: Iterable[str] | None = None, damping: float = 1.0
+    ) -> dict[str, float]:
+        """Summed co-mention shares from the context's items (as :meth:`transition`, on ``comention``)."""
+        return _row_shares(self.comention, context, ids, damping)
+
+    def top_comentions(
+        self, context: Iterable[str], k: int, candidate_ids: Sequence[str] | None = None, exclude: Collection[str] = ()
+    ) -> dict[str, float]:
+        """The ``k`` best candidates by :meth:`comentions` (the ranker's ``comention`` feature)."""
+        scores = self.comentions(sorted(set(context)), candidate_ids)
+        return _top({i: v for i, v in scores.items() if i not in exclude}, k)
+
+    def to_dict(self) -> dict:
+        """The learned counts as JSON-able data (the ``prior`` build artifact; ``base`` left out)."""
+        return {"suggested": self.suggested, "transitions": self.transitions, "comention": self.comention,
+                "dialogues": self.dialogues, "echo_rates": list(self.echo_rates)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping, base: Mapping[str, float] | None = None) -> RedialPrior:
+        """The prior from :meth:`to_dict` data, with a smoothing ``base`` (item -> mass)."""
+        return cls(suggested=dict(data["suggested"]), transitions=dict(data["transitions"]),
+                   comention=dict(data.get("comention") or {}), base=dict(base or {}),
+                   dialogues=int(data["dialogues"]), echo_rates=tuple(data["echo_rates"]))
 
     def echo(self, mentioned: Sequence[str]) -> dict[str, float]:
         """Re-mention scores of the items mentioned so far (the ranking's ``echo`` signal).
@@ -173,6 +195,23 @@ class RedialPrior:
         return _top({i: v for i, v in scores.items() if i not in exclude}, k)
 
 
+def _row_shares(
+    rows: Mapping[str, Mapping[str, float]], context: Iterable[str], ids: Iterable[str] | None, damping: float
+) -> dict[str, float]:
+    out: dict[str, float] = defaultdict(float)
+    for a in dict.fromkeys(context):
+        row = rows.get(a)
+        if not row:
+            continue
+        total = sum(row.values()) + damping
+        for b, c in row.items():
+            out[b] += c / total
+    if ids is not None and out:
+        allowed = set(ids)
+        return {b: v for b, v in out.items() if b in allowed}
+    return dict(out)
+
+
 def _top(scores: Mapping[str, float], k: int) -> dict[str, float]:
     return dict(sorted(scores.items(), key=lambda t: (-t[1], t[0]))[: max(k, 0)])
 
@@ -183,25 +222,30 @@ def learn_prior(
     *,
     split: str = TRAIN,
     mentions: Mapping[str, float] | None = None,
+    keep: Callable[[str], bool] | None = None,
 ) -> RedialPrior:
-    """Count suggestions and transitions in the dialogues of one split.
+    """Count suggestions, transitions and co-mentions in the dialogues of one split.
 
     Args:
         dialogues: raw ReDial dialogues (``dev_dialogues.jsonl`` rows).
         id_map: ReDial movie id -> catalogue id (unmapped movies are skipped).
         split: ``train`` (default), ``heldout`` or ``all``.
         mentions: ReDial movie id -> corpus-wide mention count, the smoothing base (optional).
+        keep: a further filter on the conversation id (the ranker's out-of-fold priors).
 
     Returns:
         The learned prior.
     """
     suggested: Counter[str] = Counter()
     trans: dict[str, Counter[str]] = defaultdict(Counter)
+    comention: dict[str, Counter[str]] = defaultdict(Counter)
     echo_hits, echo_seen = [0] * ECHO_DEPTH, [0] * ECHO_DEPTH
     n = 0
     for d in dialogues:
         cid = str(d.get("conversationId"))
         if split != "all" and dialogue_split(cid) != split:
+            continue
+        if keep is not None and not keep(cid):
             continue
         n += 1
         recommender = d.get("respondentWorkerId")
@@ -224,24 +268,32 @@ def learn_prior(
                         trans[a][item] += 1
                 seen.append(item)
                 done.add(item)
-    base: dict[str, float] = {}
-    if mentions:
-        by_item: Counter[str] = Counter()
-        for rid, c in mentions.items():
-            item = id_map.get(str(rid))
-            if item is not None:
-                by_item[item] += float(c)
-        total = sum(by_item.values())
-        if total > 0:
-            scale = sum(suggested.values()) / total
-            base = {i: c * scale for i, c in by_item.items() if c > 0}
+        for x in seen:
+            for y in seen:
+                if x != y:
+                    comention[x][y] += 1
     return RedialPrior(
         suggested={i: float(c) for i, c in suggested.items()},
         transitions={a: {b: float(c) for b, c in row.items()} for a, row in trans.items()},
-        base=base,
+        comention={a: {b: float(c) for b, c in row.items()} for a, row in comention.items()},
+        base=rescaled_base(mentions, id_map, sum(suggested.values())) if mentions else {},
         dialogues=n,
         echo_rates=_non_increasing([h / s if s else 0.0 for h, s in zip(echo_hits, echo_seen, strict=True)]),
     )
+
+
+def rescaled_base(mentions: Mapping[str, float], id_map: Mapping[str, str], total: float) -> dict[str, float]:
+    """Corpus mention counts per catalogue item, rescaled to sum to ``total`` (the suggestions)."""
+    by_item: Counter[str] = Counter()
+    for rid, c in mentions.items():
+        item = id_map.get(str(rid))
+        if item is not None:
+            by_item[item] += float(c)
+    whole = sum(by_item.values())
+    if whole <= 0:
+        return {}
+    scale = total / whole
+    return {i: c * scale for i, c in by_item.items() if c > 0}
 
 
 def _non_increasing(rates: Sequence[float]) -> tuple[float, ...]:
@@ -265,10 +317,17 @@ def read_mentions(path: Path) -> dict[str, float]:
     return out
 
 
-def load_prior(data_dir: Path, id_map: Mapping[str, str], split: str = TRAIN) -> RedialPrior:
-    """Learn the prior from ``<data_dir>/redial`` (dialogues of ``split``, corpus mentions)."""
-    from crsagent.tools.cf.data import redial_dialogues
-
+def load_prior(
+    data_dir: Path, id_map: Mapping[str, str], split: str = TRAIN, counts: Mapping | None = None
+) -> RedialPrior:
+    """The prior: built ``counts`` (:meth:`RedialPrior.to_dict`) or, without them, learned now
+    from ``<data_dir>/redial`` (dialogues of ``split``); the smoothing base always comes from
+    ``<data_dir>/redial/movies_with_mentions.csv`` (so replay can point it at leak-free counts)."""
     d = Path(data_dir) / "redial"
     mentions = read_mentions(d / "movies_with_mentions.csv") if (d / "movies_with_mentions.csv").exists() else None
+    if counts is not None:
+        total = sum(float(v) for v in counts["suggested"].values())
+        return RedialPrior.from_dict(counts, rescaled_base(mentions, id_map, total) if mentions else None)
+    from crsagent.tools.cf.data import redial_dialogues
+
     return learn_prior(redial_dialogues(Path(data_dir)), id_map, split=split, mentions=mentions)

@@ -1,0 +1,73 @@
+"""Ranking with the learned ranker (LightGBM lambdarank) instead of the weighted fusion.
+
+:func:`~crsagent.graphs.ranking.rank_candidates` and
+:func:`~crsagent.graphs.ranking.echo_candidates` call these when the toolkit has a ranker
+(``Toolkit.ranker``, the ``ranker`` build artifact) and the fusion weights ask for it
+(``FusionWeights.learned``). The pool and the re-mentions are scored by the one model, so their
+scores share a scale and :func:`~crsagent.graphs.ranking.catalogue_ranking` merges them as
+before. Features: :mod:`crsagent.graphs.features`.
+"""
+
+from __future__ import annotations
+
+import heapq
+from typing import TYPE_CHECKING, Any
+
+from crsagent.graphs.belief import Belief, excluded_ids, liked_ids
+from crsagent.graphs.features import feature_rows
+
+if TYPE_CHECKING:  # pragma: no cover
+    from crsagent.graphs.ranking import SignalTable
+    from crsagent.graphs.state import Candidate
+
+__all__ = ["echo_inputs", "learned_rank", "learned_echoes"]
+
+
+def echo_inputs(toolkit: Any, belief: Belief) -> dict[str, tuple[float, int]]:
+    """Re-mentioned item -> (re-mention score 0-1, recency rank) for the mentioned, unrejected items."""
+    prior = getattr(toolkit, "prior", None)
+    if prior is None:
+        return {}
+    rejected = set(belief.get("rejected") or [])
+    mentioned = [i for i in belief.get("mentioned") or [] if i not in rejected and toolkit.has(i)]
+    rates = prior.echo(mentioned)
+    recent = list(dict.fromkeys(reversed(mentioned)))
+    return {i: (float(rates[i]), r) for r, i in enumerate(recent) if i in rates}
+
+
+def _context_sizes(belief: Belief) -> tuple[int, int]:
+    return len(excluded_ids(belief)), len(liked_ids(belief))
+
+
+def learned_rank(toolkit: Any, ranker: Any, table: SignalTable, belief: Belief, k: int) -> list[Candidate]:
+    """The pool ranked by the model, best first; ties break by popularity, then id.
+
+    Returns:
+        Candidates with ``score`` (the model's) and ``signals`` (normalised, as the fusion's).
+    """
+    if not table.pool:
+        return []
+    n_ctx, n_liked = _context_sizes(belief)
+    pop = table.scores.get("popularity", {})
+    ids, m, signals = feature_rows(table, {}, pop, n_ctx, n_liked, ranker.features)
+    scores = ranker.score(m)
+    keyed = [(-round(float(s), 9), -pop.get(i, 0.0), i, float(s)) for i, s in zip(ids, scores.tolist(), strict=True)]
+    return [{"item_id": i, "score": round(s, 6), "signals": signals[i]} for _, _, i, s in heapq.nsmallest(k, keyed)]
+
+
+def learned_echoes(toolkit: Any, ranker: Any, belief: Belief) -> list[Candidate]:
+    """The re-mention candidates scored by the model (on the pool's scale), best first."""
+    from crsagent.graphs.ranking import SignalTable
+
+    echoes = echo_inputs(toolkit, belief)
+    if not echoes:
+        return []
+    n_ctx, n_liked = _context_sizes(belief)
+    ids, m, _ = feature_rows(SignalTable(), echoes, toolkit.popularity_map(), n_ctx, n_liked, ranker.features)
+    scores = ranker.score(m)
+    out: list[Candidate] = [
+        {"item_id": i, "score": round(float(s), 6), "signals": {"echo": round(echoes[i][0], 6)}}
+        for i, s in zip(ids, scores.tolist(), strict=True)
+    ]
+    out.sort(key=lambda c: -c["score"])
+    return out
