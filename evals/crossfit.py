@@ -92,7 +92,8 @@ def make_crossfit_runner(
         return None
     weights = DEFAULT_WEIGHTS
     if signals:
-        weights = dataclasses.replace(DEFAULT_WEIGHTS, **{k: 0.0 for k, on in signals.items() if not on})
+        off: dict[str, Any] = {k: 0.0 for k, on in signals.items() if not on}
+        weights = dataclasses.replace(DEFAULT_WEIGHTS, **off)
     tk = Toolkit.load(settings, "movies", eager=True)
     runners = {
         half: CRSAgent.create(

@@ -44,8 +44,12 @@ DEFAULT_KS: tuple[int, ...] = (1, 10, 50)
 Progress = Callable[[str, int | None], Callable[[int], None]]
 
 
+def _no_tick(n: int = 1) -> None:
+    """A progress bar's advance that shows nothing."""
+
+
 def _no_progress(desc: str, total: int | None) -> Callable[[int], None]:
-    return lambda n=1: None
+    return _no_tick
 
 
 def _record(turn: ReplayTurn, result: TurnResult | None, error: str | None, seconds: float, samples: list[dict[str, Any]],

@@ -87,7 +87,11 @@ def fold_toolkits(toolkit: Any, data_dir: Path, folds: int = FOLDS) -> dict[int,
             return fold_of(cid, folds) != f
 
         prior = learn_prior(dialogues, id_map, keep=keep)
-        counts = message_mentions(dialogues, lambda c, keep=keep: dialogue_split(c) == TRAIN and keep(c))
+
+        def train_kept(c: str, keep: Callable[[str], bool] = keep) -> bool:
+            return dialogue_split(c) == TRAIN and keep(c)
+
+        counts = message_mentions(dialogues, train_kept)
         scale = total / max(sum(counts.values()), 1)
         scaled = {rid: round(c * scale) for rid, c in counts.items()}
         prior.base = rescaled_base(scaled, id_map, sum(prior.suggested.values())) if scaled else {}
@@ -149,8 +153,10 @@ def collect_rows(
         except DataError:
             continue
         tk = toolkit_for(turn)
-        lc = [HumanMessage(content=m.content) if m.role == "user" else AIMessage(content=m.content) for m in msgs]
-        belief = understand({"messages": lc}, _Runtime(CRSContext(toolkit=tk)))["belief"]
+        lc: list[Any] = [HumanMessage(content=m.content) if m.role == "user" else AIMessage(content=m.content)
+                         for m in msgs]
+        rt: Any = _Runtime(CRSContext(toolkit=tk))  # the node reads only .context and .store
+        belief = understand({"messages": lc}, rt)["belief"]
         recent = dialogue_text(lc, 1)
         table = collect_signals(
             tk, belief, dialogue_text(lc, 6), pool=POOL, genres_hard=True, people_hard=True, skip=skip, recent=recent

@@ -7,7 +7,8 @@ Signals (each optional; a missing tool just contributes nothing):
 * ``intent`` — the LatentCRS intent scorer over the liked items and the dialogue text;
 * ``popularity`` — log popularity in the catalogue;
 * ``attr`` — matches of the item's attributes with the liked genres, people and brands;
-* ``prior`` — how often ReDial recommenders suggest the item (train-half dialogues, :mod:`~crsagent.tools.prior.redial`);
+* ``prior`` — how often ReDial recommenders suggest the item (train-half dialogues,
+  :mod:`~crsagent.tools.prior.redial`);
 * ``trans`` — how often recommenders suggested it after the items mentioned so far (same data);
 * ``crew`` — directors, writers and cast shared with the items mentioned so far (:mod:`~crsagent.graphs.crew`);
 * ``content`` — closeness of the item's document to the items mentioned so far (:mod:`~crsagent.graphs.content`);

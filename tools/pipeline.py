@@ -126,6 +126,10 @@ def run_build(ctx: BuildContext, only: list[str] | None = None) -> list[StageRes
         from crsagent.tools.artifacts import hash_inputs
 
         h = hash_inputs([], {"stage": mod.input_hash(ctx), "deps": dep_hashes})
-        path, built = ctx.store.build(mod.NAME, h, lambda out, m=mod: m.build(ctx, out), force=ctx.force)
+
+        def build_stage(out: Path, m: Any = mod) -> Any:
+            return m.build(ctx, out)
+
+        path, built = ctx.store.build(mod.NAME, h, build_stage, force=ctx.force)
         results.append(StageResult(mod.NAME, path, built, time.perf_counter() - t0))
     return results

@@ -451,7 +451,7 @@ class Toolkit:
             if hit is not None:
                 return hit.warm_up() if eager else hit
         tk = cls(domain, loaders=_loaders(settings, domain, store))
-        tk.db
+        _ = tk.db  # opens the catalogue now: a missing build fails here
         activate_built(store)  # the ONNX query encoder, when the build exported one
         if eager:
             tk.warm_up()

@@ -9,6 +9,9 @@ import typer
 
 from crsagent.agent.cli.common import cli_errors as _cli_errors, emit_json as _emit_json, err_console as _err
 from crsagent.agent.cli.common import progress_factory as _progress_factory, settings_from as _settings_from
+from crsagent.agent.cli import agent_evals as _agent_evals
+from crsagent.agent.cli.behaviour import behaviour_cmd as _behaviour_cmd, catalogue_cmd as _catalogue_cmd
+from crsagent.agent.cli.eval_agent import agent_eval as _agent_eval
 
 __all__ = ["app"]
 
@@ -63,7 +66,7 @@ def _replay_agent(settings: _Any, variant: str, signals: _Optional[dict[str, boo
         from crsagent.graphs.ranking import DEFAULT_WEIGHTS
         from crsagent.graphs.runner import CRSAgent
 
-        off = {k: 0.0 for k, on in (signals or {}).items() if not on}
+        off: dict[str, _Any] = {k: 0.0 for k, on in (signals or {}).items() if not on}
         weights = dataclasses.replace(DEFAULT_WEIGHTS, learned=False, **off)
         return CRSAgent.create(settings, domain="movies", variant=variant, weights=weights)
     if crossfit:
@@ -75,7 +78,8 @@ def _replay_agent(settings: _Any, variant: str, signals: _Optional[dict[str, boo
     return _make_agent(settings, variant, signals, runner)
 
 
-_RUNNER = typer.Option(None, "--runner", help="Your own agent: module:factory, where factory(settings) returns an AgentRunner (e.g. CRSAgent.from_graph(...)); replaces --variant.")
+_RUNNER = typer.Option(None, "--runner", help="Your own agent: module:factory, where factory(settings) returns an "
+                       "AgentRunner (e.g. CRSAgent.from_graph(...)); replaces --variant.")
 
 
 def _load_runner(spec: str, settings: _Any, signals: _Optional[dict[str, bool]] = None) -> _Any:
@@ -119,14 +123,19 @@ def replay_cmd(
     concurrency: int = typer.Option(1, min=1, help="Turns in flight (above 1 uses the async agent; for LLM variants)."),
     signal_off: list[str] = typer.Option([], "--signal-off", help="Switch a ranking signal off (intent, cf, vector, content, crew, trans, prior); repeatable."),
     dialogues: _Optional[_Path] = typer.Option(None, help="ReDial dialogues with the seeker's questionnaires, for SR and RDL (default: the bundled dev dialogues)."),
-    mention_counts: str = typer.Option("train-half", help="ReDial mention counts behind popularity and the prior: train-half (no evaluated dialogue), heldout-removed or corpus (as shipped)."),
-    ranker: str = typer.Option("learned", help="learned (the built LightGBM ranker; on the dev turns cross-fitted: each half scored by the model trained on the other) or fused (the hand-tuned weights)."),
+    mention_counts: str = typer.Option("train-half", help="ReDial mention counts behind popularity and the prior: "
+                                       "train-half (no evaluated dialogue), heldout-removed or corpus (as shipped)."),
+    ranker: str = typer.Option("learned", help="learned (the built LightGBM ranker; on the dev turns cross-fitted: "
+                                "each half scored by the model trained on the other) or fused (the hand-tuned weights)."),
     fresh: bool = typer.Option(False, help="Ignore partial results of an earlier run."),
     runner: _Optional[str] = _RUNNER,
     home: _Optional[_Path] = _EVAL_HOME,
     llm_base_url: _Optional[str] = _EVAL_LLM_URL,
 ) -> None:
-    """Replay ReDial turns: Recall@1/10/50 (plain, filtered, dedup), SR and RDL of the agent's rankings (docs/evaluation.md)."""
+    """Replay ReDial turns: Recall@1/10/50 (plain, filtered, dedup), SR and RDL of the agent's rankings.
+
+    See docs/evaluation.md.
+    """
     import tempfile
 
     from crsagent.evals.datasets import TitleResolver, load_turns, select_turns
@@ -305,7 +314,8 @@ def report_cmd(
     home: _Optional[_Path] = _EVAL_HOME,
     llm_base_url: _Optional[str] = _EVAL_LLM_URL,
 ) -> None:
-    """Run every variant and signal ablation on the dev turns; write a Markdown report with PNG plots and the claims' verdicts.
+    """Run every variant and signal ablation on the dev turns; write a Markdown report with PNG plots and
+    the claims' verdicts.
 
     With ``--agent-json``, also judge "tuning the LLM on synthetic dialogues improves its CRS
     behaviour" on that ``eval agent`` run (tuned vs base rows, 95% bootstrap intervals).
@@ -356,7 +366,7 @@ def report_cmd(
                                           partial=p, progress=progress, item_lookup=by_id.get,
                                           description=f"simulate {variant}").summary
 
-            def understand(agent: _Any, todo: list[_Any]) -> dict[str, _Any]:
+            def understand(agent: _Any, todo: _Any) -> dict[str, _Any]:
                 if not understanding_limit or agent.variant in ("llm-only", "crs-assists-llm"):
                     return {}  # their understanding is the deterministic one (as crs-only)
                 todo = select_turns(list(todo), understanding_limit, seed)
@@ -430,15 +440,11 @@ def offline_cmd(
         _emit_json(out, json_path)
 
 
-# --- the agent loop: teacher trajectories (agent/cli/agent_evals.py) and the loop on real LLMs (agent/cli/eval_agent.py) ---
-from crsagent.agent.cli import agent_evals as _agent_evals  # noqa: E402
-from crsagent.agent.cli.eval_agent import agent_eval as _agent_eval  # noqa: E402
-
+# --- the agent loop: teacher trajectories (agent/cli/agent_evals.py) and the loop on real LLMs
+# (agent/cli/eval_agent.py) ---
 app.command("trajectories")(_agent_evals.trajectories)
 app.command("agent")(_agent_eval)
 
 # --- conversation quality (issue 21): the behaviour suite and the catalogue audit (agent/cli/behaviour.py) ---
-from crsagent.agent.cli.behaviour import behaviour_cmd as _behaviour_cmd, catalogue_cmd as _catalogue_cmd  # noqa: E402
-
 app.command("behaviour")(_behaviour_cmd)
 app.command("catalogue")(_catalogue_cmd)

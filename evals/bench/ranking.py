@@ -32,14 +32,15 @@ def rank_beliefs(toolkit: Any, data_dir: Any, n: int = 200, seed: int = 3) -> li
     turns = load_turns(data_dir / "redial" / "dev_turns.jsonl")
     turns = random.Random(seed).sample(turns, min(n, len(turns)))
     understand = make_understand(VARIANT_SPECS["crs-only"])
-    runtime = type("R", (), {"context": CRSContext(toolkit=toolkit), "store": None})()
-    out = []
+    runtime: Any = type("R", (), {"context": CRSContext(toolkit=toolkit), "store": None})()
+    out: list[tuple[Any, str, str]] = []
     for t in turns:
         try:
             msgs = context_to_messages(t.context)
         except Exception:  # noqa: BLE001 - a context without a seeker line is skipped
             continue
-        lc = [HumanMessage(content=m.content) if m.role == "user" else AIMessage(content=m.content) for m in msgs]
+        lc: list[Any] = [HumanMessage(content=m.content) if m.role == "user" else AIMessage(content=m.content)
+                         for m in msgs]
         out.append((understand({"messages": lc}, runtime)["belief"], dialogue_text(lc, 6), dialogue_text(lc, 1)))
     return out
 

@@ -255,9 +255,9 @@ def learn_prior(
             rids = MENTION.findall(str(msg.get("text", "")))
             named = {id_map[r] for r in rids if r in id_map}
             if named and msg.get("senderWorkerId") == recommender:
-                for r, item in enumerate(reversed(seen[-ECHO_DEPTH:])):
+                for r, earlier in enumerate(reversed(seen[-ECHO_DEPTH:])):
                     echo_seen[r] += 1
-                    echo_hits[r] += item in named
+                    echo_hits[r] += earlier in named
             for rid in rids:
                 item = id_map.get(rid)
                 if item is None or item in done:
@@ -284,11 +284,11 @@ def learn_prior(
 
 def rescaled_base(mentions: Mapping[str, float], id_map: Mapping[str, str], total: float) -> dict[str, float]:
     """Corpus mention counts per catalogue item, rescaled to sum to ``total`` (the suggestions)."""
-    by_item: Counter[str] = Counter()
+    by_item: dict[str, float] = {}
     for rid, c in mentions.items():
         item = id_map.get(str(rid))
         if item is not None:
-            by_item[item] += float(c)
+            by_item[item] = by_item.get(item, 0.0) + float(c)
     whole = sum(by_item.values())
     if whole <= 0:
         return {}

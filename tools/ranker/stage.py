@@ -96,7 +96,11 @@ def train_halves(
         es = [r for r in mine if early_stopping_part(r.dialog_id)]
         booster, info = train_ranker(stack(fit, cols), stack(es, cols), features)
         model = LearnedRanker(booster, features, frozenset(dialogue_halves[fold]), fold, info)
-        info["other_half"] = evaluate_rows(other, lambda m, model=model: model.score(m[:, cols]))
+
+        def score(m: Any, model: LearnedRanker = model) -> Any:
+            return model.score(m[:, cols])
+
+        info["other_half"] = evaluate_rows(other, score)
         if log is not None:
             log(f"movies ranker ({fold}): {info['rounds']} rounds, other half {info['other_half']}")
         out[fold] = model

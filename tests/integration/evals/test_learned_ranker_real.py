@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import numpy as np
 import pytest
@@ -40,7 +41,8 @@ class _Spy:
     """Wraps the built model: records every scored matrix and its scores."""
 
     def __init__(self, model) -> None:
-        self.model, self.features, self.seen = model, model.features, []
+        self.model, self.features = model, model.features
+        self.seen: list[Any] = []
 
     def score(self, m: np.ndarray) -> np.ndarray:
         s = self.model.score(m)
