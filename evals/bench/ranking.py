@@ -19,7 +19,7 @@ __all__ = ["TARGET_P50_MS", "rank_beliefs", "time_rank_candidates"]
 TARGET_P50_MS = 10.0
 
 
-def rank_beliefs(toolkit: Any, data_dir: Any, n: int = 200, seed: int = 3) -> list[tuple[dict, str, str]]:
+def rank_beliefs(toolkit: Any, data_dir: Any, n: int = 200, seed: int = 3) -> list[tuple[Any, str, str]]:
     """``(belief, dialogue text, latest message)`` of ``n`` seeded dev turns, as ``crs-only`` reads them."""
     from langchain_core.messages import AIMessage, HumanMessage
 
