@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 
-from crsagent.agent.errors import ToolInputError
 from langgraph.store.base import BaseStore
 from pydantic import BaseModel, ConfigDict, Field
+
+from crsagent.agent.errors import ToolInputError
 
 __all__ = [
     "PROFILE_NAMESPACE",
@@ -168,4 +169,3 @@ def summarize(facts: ProfileFacts, title: Callable[[str], str] | Mapping[str, st
     if not parts:
         return ""
     return "The user " + "; ".join(parts) + "."
-

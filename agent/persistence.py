@@ -22,12 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crsagent.agent.errors import ConfigError
-from crsagent.agent.settings import Settings
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.store.base import BaseStore
 from langgraph.store.memory import InMemoryStore
+
+from crsagent.agent.errors import ConfigError
+from crsagent.agent.settings import Settings
 
 __all__ = [
     "CHECKPOINT_FILE",

@@ -69,7 +69,7 @@ class Settings:
         return tuple(u.strip() for u in (self.llm_base_url or "").split(",") if u.strip())
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> "Settings":
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:
         """Read settings from environment variables, then apply non-None overrides."""
         env = dict(os.environ if env is None else env)
         s = cls(

@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 import time
-import re
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -129,10 +129,14 @@ class FakeRequest:
         return ""
 
 
-def tool_call_message(name: str, args: dict[str, Any] | BaseModel | None = None, *, call_id: str | None = None, content: str = "") -> AIMessage:
+def tool_call_message(
+    name: str, args: dict[str, Any] | BaseModel | None = None, *, call_id: str | None = None, content: str = ""
+) -> AIMessage:
     """An AIMessage that calls tool ``name`` with ``args``."""
     data = args.model_dump(mode="json") if isinstance(args, BaseModel) else dict(args or {})
-    return AIMessage(content=content, tool_calls=[{"name": name, "args": data, "id": call_id or f"call_{name}", "type": "tool_call"}])
+    return AIMessage(
+        content=content, tool_calls=[{"name": name, "args": data, "id": call_id or f"call_{name}", "type": "tool_call"}]
+    )
 
 
 def _deref(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
@@ -286,13 +290,13 @@ class _FakeChatModel(BaseChatModel):
 
         llm: Runnable[LanguageModelInput, Any]
         if method in ("json_schema", "json_mode"):
-            fmt = response_format_for(model) if is_model else {"type": "json_schema", "json_schema": {"name": "output", "schema": schema}}
-            llm = self.bind(response_format=fmt, **kwargs)
-            parser: Runnable[Any, Any] = (
-                RunnableLambda(validate)
+            fmt = (
+                response_format_for(model)
                 if is_model
-                else JsonOutputParser()
+                else {"type": "json_schema", "json_schema": {"name": "output", "schema": schema}}
             )
+            llm = self.bind(response_format=fmt, **kwargs)
+            parser: Runnable[Any, Any] = RunnableLambda(validate) if is_model else JsonOutputParser()
         elif method == "function_calling":
             name = convert_to_openai_tool(schema)["function"]["name"]
             llm = self.bind_tools([schema], tool_choice=name, **kwargs)
@@ -348,8 +352,16 @@ class _FakeChatModel(BaseChatModel):
 
     def _result(self, message: AIMessage) -> ChatResult:
         prompt, completion = self.fake_usage
-        message.usage_metadata = {"input_tokens": prompt, "output_tokens": completion, "total_tokens": prompt + completion}
-        message.response_metadata = {**message.response_metadata, "model_name": self.model_name, "finish_reason": "stop"}
+        message.usage_metadata = {
+            "input_tokens": prompt,
+            "output_tokens": completion,
+            "total_tokens": prompt + completion,
+        }
+        message.response_metadata = {
+            **message.response_metadata,
+            "model_name": self.model_name,
+            "finish_reason": "stop",
+        }
         return ChatResult(generations=[ChatGeneration(message=message)])
 
     def _generate(
@@ -392,9 +404,21 @@ class _FakeChatModel(BaseChatModel):
         text = message.text if isinstance(message.text, str) else ""
         chunks = [AIMessageChunk(content=w, id=message.id) for w in _WORDS.findall(text)]
         for i, call in enumerate(getattr(message, "tool_calls", None) or []):
-            chunks.append(AIMessageChunk(content="", id=message.id, tool_call_chunks=[{
-                "name": call["name"], "args": json.dumps(call["args"]), "id": call.get("id"), "index": i,
-                "type": "tool_call_chunk"}]))
+            chunks.append(
+                AIMessageChunk(
+                    content="",
+                    id=message.id,
+                    tool_call_chunks=[
+                        {
+                            "name": call["name"],
+                            "args": json.dumps(call["args"]),
+                            "id": call.get("id"),
+                            "index": i,
+                            "type": "tool_call_chunk",
+                        }
+                    ],
+                )
+            )
         if not chunks:
             chunks.append(AIMessageChunk(content="", id=message.id))
         chunks[-1].usage_metadata = message.usage_metadata
@@ -528,7 +552,12 @@ class InstantChatModel(_FakeChatModel):
                 names = request.tool_names
         if names:
             calls = [
-                {"name": n, "args": minimal_instance(request.tool_schema(n)), "id": f"call_{i}_{n}", "type": "tool_call"}
+                {
+                    "name": n,
+                    "args": minimal_instance(request.tool_schema(n)),
+                    "id": f"call_{i}_{n}",
+                    "type": "tool_call",
+                }
                 for i, n in enumerate(names)
             ]
             return AIMessage(content="", tool_calls=calls)

@@ -121,7 +121,7 @@ class ThreadLocks:
         self.wait_s = wait_s
 
     @classmethod
-    def for_checkpointer(cls, checkpointer: Any) -> "ThreadLocks":
+    def for_checkpointer(cls, checkpointer: Any) -> ThreadLocks:
         """Locks shared by every process using the same SQLite checkpoint file or PostgreSQL
         database (else in-process)."""
         url = postgres_checkpoint_url(checkpointer)
@@ -159,8 +159,12 @@ class ThreadLocks:
 
         if self._pg_pool is None:
             self._pg_pool = ConnectionPool(
-                self._pg_url or "", min_size=0, max_size=LOCK_POOL_SIZE, kwargs={"autocommit": True},
-                reset=lambda conn: conn.execute("SELECT pg_advisory_unlock_all()"), open=True,
+                self._pg_url or "",
+                min_size=0,
+                max_size=LOCK_POOL_SIZE,
+                kwargs={"autocommit": True},
+                reset=lambda conn: conn.execute("SELECT pg_advisory_unlock_all()"),
+                open=True,
             )
         start, key = time.monotonic(), advisory_key(thread_id)
         try:
@@ -219,8 +223,12 @@ class AsyncAdvisoryLocks:
 
         self.wait_s = wait_s
         self._pool = AsyncConnectionPool(
-            url.replace("postgresql+psycopg://", "postgresql://", 1), min_size=1, max_size=max_connections,
-            kwargs={"autocommit": True}, reset=_reset, open=False,
+            url.replace("postgresql+psycopg://", "postgresql://", 1),
+            min_size=1,
+            max_size=max_connections,
+            kwargs={"autocommit": True},
+            reset=_reset,
+            open=False,
         )
         self._local: dict[str, asyncio.Lock] = {}
         self._users: dict[str, int] = {}
@@ -251,7 +259,7 @@ class AsyncAdvisoryLocks:
         self._users[thread_id] = self._users.get(thread_id, 0) + 1
         try:
             await asyncio.wait_for(local.acquire(), timeout=self.wait_s)
-        except (TimeoutError, asyncio.TimeoutError) as exc:
+        except TimeoutError as exc:
             self._drop(thread_id)
             raise SessionBusyError(thread_id, time.monotonic() - start) from exc
         except BaseException:

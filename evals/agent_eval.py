@@ -124,7 +124,8 @@ def turn_stats(turns: Sequence[tuple[TurnResult, float]]) -> dict[str, Any]:
         "turns": n,
         "tool_calls_attempted": counts["tool_calls_attempted"],
         "tool_call_valid_rate": round(counts["tool_calls_valid"] / counts["tool_calls_attempted"], 4)
-        if counts["tool_calls_attempted"] else None,
+        if counts["tool_calls_attempted"]
+        else None,
         "fallback_rate": round(sum(reasons.values()) / n, 4) if n else None,
         "fallback_reasons": dict(reasons),
         "llm_calls_per_turn": round(sum(r.usage.llm_calls for r, _ in turns) / n, 3) if n else None,
@@ -137,13 +138,23 @@ def turn_stats(turns: Sequence[tuple[TurnResult, float]]) -> dict[str, Any]:
 def _turn_record(result: TurnResult, seconds: float, source: str) -> dict[str, Any]:
     """One agent turn as the claim judge needs it (:mod:`crsagent.evals.tuning_claim`)."""
     counts = trace_counts(result.trace)
-    return {"source": source, "fallback": bool(result.fallback), "valid": counts["tool_calls_valid"],
-            "attempted": counts["tool_calls_attempted"], "llm_calls": result.usage.llm_calls,
-            "seconds": round(seconds, 3)}
+    return {
+        "source": source,
+        "fallback": bool(result.fallback),
+        "valid": counts["tool_calls_valid"],
+        "attempted": counts["tool_calls_attempted"],
+        "llm_calls": result.usage.llm_calls,
+        "seconds": round(seconds, 3),
+    }
 
 
-def _replay(agents: Mapping[str, Recorder], crs: Any, turns: Sequence[ReplayTurn], resolver: TitleResolver,
-            advance: Callable[[int], None]) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+def _replay(
+    agents: Mapping[str, Recorder],
+    crs: Any,
+    turns: Sequence[ReplayTurn],
+    resolver: TitleResolver,
+    advance: Callable[[int], None],
+) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
     """Each turn through crs-only once, then through every model's agent on the same history."""
     ranks: dict[str, dict[str, int | None]] = {m: {} for m in agents}
     crs_ranks: dict[str, int | None] = {}
@@ -177,23 +188,38 @@ def _replay(agents: Mapping[str, Recorder], crs: Any, turns: Sequence[ReplayTurn
                 carried[m] += 1
                 agree[m] += int(got.action == teacher.action)
         advance(1)
-    rows = {m: {
+    rows = {
+        m: {
+            "replay_turns": len(turns),
+            "replay_samples": len(ranks[m]),
+            "replay_errors": errors[m],
+            "replay_recall@10": round(recall_from_ranks(list(ranks[m].values()), 10), 4),
+            "teacher_action_agreement": round(agree[m] / carried[m], 4) if carried[m] else None,
+            "teacher_action_agreement_turns": carried[m],
+            "samples": {"replay_ranks": ranks[m]},
+        }
+        for m in agents
+    }
+    crs_row = {
         "replay_turns": len(turns),
-        "replay_samples": len(ranks[m]),
-        "replay_errors": errors[m],
-        "replay_recall@10": round(recall_from_ranks(list(ranks[m].values()), 10), 4),
-        "teacher_action_agreement": round(agree[m] / carried[m], 4) if carried[m] else None,
-        "teacher_action_agreement_turns": carried[m],
-        "samples": {"replay_ranks": ranks[m]},
-    } for m in agents}
-    crs_row = {"replay_turns": len(turns), "replay_samples": len(crs_ranks), "replay_errors": crs_errors,
-               "replay_recall@10": round(recall_from_ranks(list(crs_ranks.values()), 10), 4),
-               "samples": {"replay_ranks": crs_ranks}}
+        "replay_samples": len(crs_ranks),
+        "replay_errors": crs_errors,
+        "replay_recall@10": round(recall_from_ranks(list(crs_ranks.values()), 10), 4),
+        "samples": {"replay_ranks": crs_ranks},
+    }
     return rows, crs_row
 
 
-def _simulate(agents: Mapping[str, Any], crs: Any, sim: Any, targets: Sequence[Any], seed: int, max_turns: int,
-              advance: Callable[[int], None], prefix: str = "sim") -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+def _simulate(
+    agents: Mapping[str, Any],
+    crs: Any,
+    sim: Any,
+    targets: Sequence[Any],
+    seed: int,
+    max_turns: int,
+    advance: Callable[[int], None],
+    prefix: str = "sim",
+) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
     """The same simulated users (target, seed) talk to crs-only and to every model's agent.
 
     ``prefix`` names the figures: ``sim`` (agenda) gives ``sim_success_at_5``, ``llm_sim`` gives
@@ -206,16 +232,23 @@ def _simulate(agents: Mapping[str, Any], crs: Any, sim: Any, targets: Sequence[A
     for i, target in enumerate(targets):
         for j, (name, runner) in enumerate(runners.items()):
             tag = "crs" if name == "crs-only" else ("agent" if j == 1 else f"agent{j}")
-            rec = run_dialogue(runner, sim.new_user(target, seed=seed + i), max_turns=max_turns,
-                               thread_id=f"eval-agent-{prefix}-{tag}-{seed}-{i}")
+            rec = run_dialogue(
+                runner,
+                sim.new_user(target, seed=seed + i),
+                max_turns=max_turns,
+                thread_id=f"eval-agent-{prefix}-{tag}-{seed}-{i}",
+            )
             wins[name].append(int(bool(rec["success"]) and (rec["success_turn"] or 99) <= 5))
         advance(1)
     d = len(targets)
 
     def row(name: str) -> dict[str, Any]:
-        return {f"{prefix}_dialogues": d, f"{prefix}_targets": [t.item_id for t in targets],
-                f"{prefix}_success_at_5": round(sum(wins[name]) / d, 4) if d else None,
-                "samples": {f"{prefix}_success": wins[name]}}
+        return {
+            f"{prefix}_dialogues": d,
+            f"{prefix}_targets": [t.item_id for t in targets],
+            f"{prefix}_success_at_5": round(sum(wins[name]) / d, 4) if d else None,
+            "samples": {f"{prefix}_success": wins[name]},
+        }
 
     return {m: row(m) for m in agents}, row("crs-only")
 
@@ -225,10 +258,21 @@ def _merge(row: dict[str, Any], more: dict[str, Any]) -> dict[str, Any]:
     return {**row, **more, "samples": samples}
 
 
-def run_agent_comparison(make_agent: Callable[[str], Any], make_crs: Callable[[], Any], models: Sequence[str],
-                         turns: Sequence[ReplayTurn], resolver: TitleResolver, items: Sequence[Any], *,
-                         dialogues: int, seed: int, max_turns: int = 5, llm_dialogues: int = 0,
-                         llm_simulator: Any = None, progress: Progress | None = None) -> list[dict[str, Any]]:
+def run_agent_comparison(
+    make_agent: Callable[[str], Any],
+    make_crs: Callable[[], Any],
+    models: Sequence[str],
+    turns: Sequence[ReplayTurn],
+    resolver: TitleResolver,
+    items: Sequence[Any],
+    *,
+    dialogues: int,
+    seed: int,
+    max_turns: int = 5,
+    llm_dialogues: int = 0,
+    llm_simulator: Any = None,
+    progress: Progress | None = None,
+) -> list[dict[str, Any]]:
     """Measure the agent loop on several served models, and crs-only, on the same held-out material.
 
     Every replay turn and every simulated user meets crs-only once and each model's agent in
@@ -270,12 +314,27 @@ def run_agent_comparison(make_agent: Callable[[str], Any], make_crs: Callable[[]
     from crsagent.evals.simulators.agenda import AgendaSimulator
 
     targets = simulator_targets(items, dialogues, seed) if dialogues else []
-    sim_rows, crs_sim = _simulate(agents, crs, AgendaSimulator({it.item_id: it for it in items}.get), targets,
-                                  seed, max_turns, prog("eval agent: agenda simulator", dialogues))
+    sim_rows, crs_sim = _simulate(
+        agents,
+        crs,
+        AgendaSimulator({it.item_id: it for it in items}.get),
+        targets,
+        seed,
+        max_turns,
+        prog("eval agent: agenda simulator", dialogues),
+    )
     if llm_dialogues:
         llm_targets = simulator_targets(items, llm_dialogues, seed)
-        llm_rows, crs_llm = _simulate(agents, crs, llm_simulator, llm_targets, seed, max_turns,
-                                      prog("eval agent: LLM simulator", llm_dialogues), prefix="llm_sim")
+        llm_rows, crs_llm = _simulate(
+            agents,
+            crs,
+            llm_simulator,
+            llm_targets,
+            seed,
+            max_turns,
+            prog("eval agent: LLM simulator", llm_dialogues),
+            prefix="llm_sim",
+        )
         sim_rows = {m: _merge(sim_rows[m], llm_rows[m]) for m in sim_rows}
         crs_sim = _merge(crs_sim, crs_llm)
     rows = []
@@ -287,9 +346,17 @@ def run_agent_comparison(make_agent: Callable[[str], Any], make_crs: Callable[[]
     return rows
 
 
-def run_agent_eval(make_runner: Callable[[str], Any], turns: Sequence[ReplayTurn], resolver: TitleResolver,
-                   items: Sequence[Any], *, dialogues: int, seed: int, max_turns: int = 5,
-                   progress: Progress | None = None) -> dict[str, Any]:
+def run_agent_eval(
+    make_runner: Callable[[str], Any],
+    turns: Sequence[ReplayTurn],
+    resolver: TitleResolver,
+    items: Sequence[Any],
+    *,
+    dialogues: int,
+    seed: int,
+    max_turns: int = 5,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
     """Measure the agent loop on one model against crs-only on held-out material.
 
     Args:
@@ -301,9 +368,18 @@ def run_agent_eval(make_runner: Callable[[str], Any], turns: Sequence[ReplayTurn
         The figures (see the module docstring), without ``variant`` and ``model``, with
         crs-only's as ``crs_only_replay_recall@10`` and ``crs_only_sim_success_at_5``.
     """
-    agent_row, crs_row = run_agent_comparison(lambda _m: make_runner("agent"), lambda: make_runner("crs-only"), ["agent"],
-                                              turns, resolver, items, dialogues=dialogues, seed=seed, max_turns=max_turns,
-                                              progress=progress)
+    agent_row, crs_row = run_agent_comparison(
+        lambda _m: make_runner("agent"),
+        lambda: make_runner("crs-only"),
+        ["agent"],
+        turns,
+        resolver,
+        items,
+        dialogues=dialogues,
+        seed=seed,
+        max_turns=max_turns,
+        progress=progress,
+    )
     return flat_figures(agent_row, crs_row)
 
 

@@ -107,7 +107,11 @@ class BehaviourReport:
         for r in self.results:
             groups[r.category].append(r)
         return {
-            c: {"conversations": len(rs), "passed": sum(r.passed for r in rs), "pass_rate": round(sum(r.passed for r in rs) / len(rs), 4)}
+            c: {
+                "conversations": len(rs),
+                "passed": sum(r.passed for r in rs),
+                "pass_rate": round(sum(r.passed for r in rs) / len(rs), 4),
+            }
             for c, rs in sorted(groups.items())
         }
 
@@ -119,7 +123,9 @@ class BehaviourReport:
             "passed": sum(r.passed for r in self.results),
             "pass_rate": round(self.pass_rate, 4),
             "categories": self.by_category(),
-            "failures": [{"id": r.id, "category": r.category, "failures": r.failures} for r in self.results if not r.passed],
+            "failures": [
+                {"id": r.id, "category": r.category, "failures": r.failures} for r in self.results if not r.passed
+            ],
             "seconds": round(self.seconds, 1),
         }
 

@@ -16,7 +16,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from crsagent.evals.behaviour_replies import REPLY_CHECKS
-from crsagent.evals.behaviour_view import Check, TurnView, ids_of as _ids, resolve_refs
+from crsagent.evals.behaviour_view import Check, TurnView, resolve_refs
+from crsagent.evals.behaviour_view import ids_of as _ids
 
 __all__ = ["TurnView", "CHECKS", "check_turn", "resolve_refs"]
 
@@ -82,9 +83,15 @@ def _soft(mode: str) -> Check:
 
 
 def _soft_clean(v: TurnView, want: Any) -> str | None:
-    bad = [s for s in v.belief("soft") or [] if not re.match(r"^[\w\"'(]", s) or re.search(r"\b(and|or|the|of|but)[.?!]*$", s.lower())
-           or re.search(r"\b(and|or)\s*[.,;]", s.lower())]
+    bad = [
+        s
+        for s in v.belief("soft") or []
+        if not re.match(r"^[\w\"'(]", s)
+        or re.search(r"\b(and|or|the|of|but)[.?!]*$", s.lower())
+        or re.search(r"\b(and|or)\s*[.,;]", s.lower())
+    ]
     return f"garbled soft preferences: {bad}" if bad and want else None
+
 
 CHECKS: dict[str, Check] = {
     "action": _action,

@@ -8,7 +8,9 @@ import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from crsagent.evals.behaviour_view import Check, TurnView, norm as _norm, resolve_refs, titles as _titles
+from crsagent.evals.behaviour_view import Check, TurnView, resolve_refs
+from crsagent.evals.behaviour_view import norm as _norm
+from crsagent.evals.behaviour_view import titles as _titles
 
 __all__ = ["REPLY_CHECKS"]
 
@@ -38,7 +40,11 @@ def _recs_genre_share(v: TurnView, want: Mapping[str, Any]) -> str | None:
         return "no recommendations"
     genres = {g.lower() for g in want["genres"]}
     share = sum(bool(_genres_of(v, i) & genres) for i in v.recs) / len(v.recs)
-    return None if share >= float(want.get("min", 1.0)) else f"share with {sorted(genres)} is {share:.2f} < {want.get('min', 1.0)}"
+    return (
+        None
+        if share >= float(want.get("min", 1.0))
+        else f"share with {sorted(genres)} is {share:.2f} < {want.get('min', 1.0)}"
+    )
 
 
 def _years(v: TurnView, ids: Sequence[str]) -> list[int]:
@@ -162,6 +168,7 @@ def _never_again(v: TurnView, want: Any) -> str | None:
         if again:
             return f"{again} recommended again {n} turn(s) later"
     return None
+
 
 REPLY_CHECKS: dict[str, Check] = {
     "brands_liked": _brands("like"),

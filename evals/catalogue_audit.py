@@ -39,8 +39,9 @@ def audit_join(data: CatalogData, redial: dict[str, tuple[str, str | None, tuple
     return audit_movies(data.items, links, {k: v[:2] for k, v in redial.items()}, ml, kept)
 
 
-def audit_built(settings: Any, redial: dict[str, tuple[str, str | None, tuple[str, ...], str]],
-                fresh: CatalogData) -> tuple[list[Finding], dict[str, Any]]:
+def audit_built(
+    settings: Any, redial: dict[str, tuple[str, str | None, tuple[str, ...], str]], fresh: CatalogData
+) -> tuple[list[Finding], dict[str, Any]]:
     """The findings of the catalogue built in the data home, the :data:`KNOWN_FACTS` check, and
     how many of its items differ from a fresh repaired join (0: the build in use has the repairs).
 
@@ -49,7 +50,9 @@ def audit_built(settings: Any, redial: dict[str, tuple[str, str | None, tuple[st
     """
     from crsagent.tools.catalog.db import ProductDB
 
-    ml_rows = {str(m.ml_id): m.title for m in src.read_movielens_movies(src.movielens_files(settings.data_dir)["movies"])}
+    ml_rows = {
+        str(m.ml_id): m.title for m in src.read_movielens_movies(src.movielens_files(settings.data_dir)["movies"])
+    }
     with ProductDB.for_domain(settings, "movies") as db:
         items = db.all_items()
         links = db.source_map("redial")
@@ -58,8 +61,11 @@ def audit_built(settings: Any, redial: dict[str, tuple[str, str | None, tuple[st
     aside = set(fresh.set_aside)
     findings = audit_movies(items, links, {k: v[:2] for k, v in redial.items()}, ml, {r: r not in aside for r in links})
     fields = ("title", "year", "directors", "cast")
-    differ = sum(1 for it in fresh.items if (b := by_id.get(it.item_id)) is None
-                 or any(getattr(b, f) != getattr(it, f) for f in fields))
+    differ = sum(
+        1
+        for it in fresh.items
+        if (b := by_id.get(it.item_id)) is None or any(getattr(b, f) != getattr(it, f) for f in fields)
+    )
     facts: dict[str, Any] = {"differs_from_fresh_join": differ}
     for item_id, want in KNOWN_FACTS.items():
         it = by_id.get(item_id)
@@ -92,7 +98,9 @@ def run_audit(settings: Any, repaired: bool = True, keep: int = 300) -> dict[str
         "errors_after": len(errors(after)),
         "built_errors": len(errors(built)),
         "by_kind": {"before": kinds(before), "after": kinds(after), "built": kinds(built)},
-        "repairs": {k: after_data.stats.get(k, 0) for k in ("refused_imdb_joins", "metadata_set_aside", "corrected_items")},
+        "repairs": {
+            k: after_data.stats.get(k, 0) for k in ("refused_imdb_joins", "metadata_set_aside", "corrected_items")
+        },
         "known_facts": facts,
         "findings": [f.as_dict() for f in shown[:keep]],
     }

@@ -122,7 +122,11 @@ def judge_claims(
     for claim, paper, better, rivals in CLAIMS:
         comparisons = []
         for rival in rivals:
-            d = paired_delta(replay[better], replay[rival], k, keep=keep) if better in replay and rival in replay else None
+            d = (
+                paired_delta(replay[better], replay[rival], k, keep=keep)
+                if better in replay and rival in replay
+                else None
+            )
             comparisons.append({"vs": rival, **(d or {})})
         if any("delta" not in c for c in comparisons):
             verdict = "not measured"

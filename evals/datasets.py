@@ -34,7 +34,6 @@ __all__ = [
 ]
 
 
-
 class ReplayTurn(BaseModel):
     """One recommendation turn of a replayed dialogue.
 
@@ -250,7 +249,9 @@ class TitleResolver:
         self._cache: dict[str, str | None] = {}
 
     @classmethod
-    def from_catalog(cls, settings: Settings, domain: str = "movies", items: Iterable[_ItemLike] | None = None) -> "TitleResolver":
+    def from_catalog(
+        cls, settings: Settings, domain: str = "movies", items: Iterable[_ItemLike] | None = None
+    ) -> TitleResolver:
         """Build from the domain's built catalogue (or ``items``) and the bundled ReDial movie records."""
         items = catalog_items(settings, domain) if items is None else items
         info = load_redial_info(settings.data_dir) if domain == "movies" else None

@@ -32,7 +32,14 @@ from pathlib import Path
 from crsagent.agent.errors import ConfigError, DataError
 from crsagent.agent.settings import Settings
 
-__all__ = ["MENTION_SOURCES", "MENTIONS_FILE", "message_mentions", "mention_counts", "item_mentions", "leak_free_settings"]
+__all__ = [
+    "MENTION_SOURCES",
+    "MENTIONS_FILE",
+    "message_mentions",
+    "mention_counts",
+    "item_mentions",
+    "leak_free_settings",
+]
 
 MENTION_SOURCES: tuple[str, ...] = ("train-half", "heldout-removed", "corpus")
 MENTIONS_FILE = "movies_with_mentions.csv"
@@ -149,8 +156,12 @@ def leak_free_settings(settings: Settings, source: str, workdir: Path, *, prior:
         data = db.export()
         per_item = item_mentions(counts, db.source_map("redial"))
     data.items = [
-        it.model_copy(update={"mentions": int(round(per_item.get(it.item_id, 0.0))),
-                              "popularity": float(it.rating_count + int(round(per_item.get(it.item_id, 0.0))))})
+        it.model_copy(
+            update={
+                "mentions": int(round(per_item.get(it.item_id, 0.0))),
+                "popularity": float(it.rating_count + int(round(per_item.get(it.item_id, 0.0)))),
+            }
+        )
         for it in data.items
     ]
     url = f"sqlite:///{(workdir / 'catalog.sqlite').resolve()}"

@@ -29,8 +29,17 @@ from urllib.parse import unquote
 
 from crsagent.agent.errors import DataError
 
-__all__ = ["LinkerCase", "LinkerReport", "load_cases", "load_audit", "evaluate", "run_linker_eval", "DIALOGUES_FILE",
-           "AUDIT_FILE", "AuditKey"]
+__all__ = [
+    "LinkerCase",
+    "LinkerReport",
+    "load_cases",
+    "load_audit",
+    "evaluate",
+    "run_linker_eval",
+    "DIALOGUES_FILE",
+    "AUDIT_FILE",
+    "AuditKey",
+]
 
 DIALOGUES_FILE = Path("redial") / "dev_dialogues.jsonl"
 AUDIT_FILE = Path("redial") / "linker_audit.jsonl"
@@ -159,8 +168,14 @@ def load_cases(
                     pos = mt.end()
                 out.append(text[pos:])
                 cases.append(
-                    LinkerCase(str(d.get("conversationId", n)), int(m.get("turn_id", 0)), "".join(out),
-                               frozenset(gold), unmapped, tuple(spans))
+                    LinkerCase(
+                        str(d.get("conversationId", n)),
+                        int(m.get("turn_id", 0)),
+                        "".join(out),
+                        frozenset(gold),
+                        unmapped,
+                        tuple(spans),
+                    )
                 )
     return cases
 

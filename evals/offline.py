@@ -30,9 +30,9 @@ from crsagent.agent.settings import Settings
 from crsagent.evals.metrics import mean_metrics, ranking_metrics
 from crsagent.tools.artifacts import ArtifactStore
 from crsagent.tools.cf.data import UserHistory
-from crsagent.tools.cf.tune import holdout_level as split_holdout
 from crsagent.tools.cf.model import CFModel, top_k
 from crsagent.tools.cf.stage import train_cf
+from crsagent.tools.cf.tune import holdout_level as split_holdout
 from crsagent.tools.cf.universe import Universe
 from crsagent.tools.intent.em import EMParams
 from crsagent.tools.intent.stage import PARAMS as INTENT_PARAMS
@@ -67,7 +67,9 @@ def _no_progress(desc: str, total: int | None) -> Callable[[int], None]:
     return _no_tick
 
 
-def rank_users(scores: np.ndarray, item_ids: Sequence[str], exclude: Sequence[np.ndarray], targets: Sequence[str], k: int = 10) -> dict[str, float]:
+def rank_users(
+    scores: np.ndarray, item_ids: Sequence[str], exclude: Sequence[np.ndarray], targets: Sequence[str], k: int = 10
+) -> dict[str, float]:
     """Mean ranking metrics of score rows (one per user) with each row's ``exclude`` indices removed."""
     rows = []
     for s, ex, tgt in zip(scores, exclude, targets):
@@ -154,7 +156,9 @@ def prepare_offline(
     vectors = embed_examples(examples, embed_fn)
     timings["text_embed_s"] = time.perf_counter() - t0
     res["timings"] = timings
-    return OfflineRun(domain, universe, users, exclude, tgt, cf, cf_scores, seq, behaviours, texts, examples, vectors, res)
+    return OfflineRun(
+        domain, universe, users, exclude, tgt, cf, cf_scores, seq, behaviours, texts, examples, vectors, res
+    )
 
 
 def score_intent(
@@ -172,13 +176,21 @@ def score_intent(
     scorer, trace = train_intent(run.universe, run.seq, run.examples, params, embed_fn, log, adv, run.example_vectors)
     _, intent_scores = scorer.scores_many(run.behaviours, run.texts)
     ids = run.universe.item_ids
-    fused = {w: rank_users(fuse_scores(run.cf_scores, intent_scores, w), ids, run.exclude, run.targets) for w in fusion_weights}
+    fused = {
+        w: rank_users(fuse_scores(run.cf_scores, intent_scores, w), ids, run.exclude, run.targets)
+        for w in fusion_weights
+    }
     return {
         "intent": rank_users(intent_scores, ids, run.exclude, run.targets),
         "fusion": {str(w): m for w, m in fused.items()},
-        "em": {"objective": [round(x, 4) for x in trace.objective], "kl": [round(x, 4) for x in trace.kl],
-               "iterations": len(trace.objective) - 1, "converged": trace.converged,
-               "examples": len(run.examples), "params": asdict(params)},
+        "em": {
+            "objective": [round(x, 4) for x in trace.objective],
+            "kl": [round(x, 4) for x in trace.kl],
+            "iterations": len(trace.objective) - 1,
+            "converged": trace.converged,
+            "examples": len(run.examples),
+            "params": asdict(params),
+        },
         "fit_s": round(time.perf_counter() - t0, 2),
     }
 
@@ -254,8 +266,10 @@ def tune_intent(
         rows.append(r)
         if log:
             best = max(r["fusion"].items(), key=lambda kv: kv[1]["recall@10"])
-            log(f"K={params.n_intents} lam={params.lam} neg={params.negatives}: intent {r['intent']['recall@10']} "
-                f"best cf+intent {best[1]['recall@10']} at w={best[0]}")
+            log(
+                f"K={params.n_intents} lam={params.lam} neg={params.negatives}: intent {r['intent']['recall@10']} "
+                f"best cf+intent {best[1]['recall@10']} at w={best[0]}"
+            )
     base = {k: run.results[k] for k in ("popularity", "cf", "sequential")}
     return {"domain": domain, "split_level": 1, "users": len(run.users), **base, "configs": rows}
 
@@ -275,11 +289,18 @@ def bench_model(model: CFModel, queries: int = 200, liked: int = 5, k: int = 50,
             model.recommend(session, k=k)
             if q >= 10:  # warm-up
                 times.append((time.perf_counter() - t0) * 1000)
-    return {"p50_ms": round(float(np.percentile(times, 50)), 3), "p90_ms": round(float(np.percentile(times, 90)), 3),
-            "items": len(model.item_ids), "queries": queries, "k": k}
+    return {
+        "p50_ms": round(float(np.percentile(times, 50)), 3),
+        "p90_ms": round(float(np.percentile(times, 90)), 3),
+        "items": len(model.item_ids),
+        "queries": queries,
+        "k": k,
+    }
 
 
-_WORDS = "scary funny animated kids thriller romance space heist nineties classic dark twist family sad war western".split()
+_WORDS = (
+    "scary funny animated kids thriller romance space heist nineties classic dark twist family sad war western".split()
+)
 
 
 def bench_intent(scorer: Any, queries: int = 200, liked: int = 3, k: int = 50, seed: int = 0) -> dict[str, Any]:

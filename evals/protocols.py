@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from crsagent.agent.errors import DataError
-from crsagent.evals.datasets import iter_dialogues, ReplayTurn, TitleResolver
+from crsagent.evals.datasets import ReplayTurn, TitleResolver, iter_dialogues
 from crsagent.evals.metrics import reward_per_dialogue_length, seeker_reward, success_rate
 
 __all__ = [

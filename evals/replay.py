@@ -52,8 +52,14 @@ def _no_progress(desc: str, total: int | None) -> Callable[[int], None]:
     return _no_tick
 
 
-def _record(turn: ReplayTurn, result: TurnResult | None, error: str | None, seconds: float, samples: list[dict[str, Any]],
-            top1: Mapping[str, str | None]) -> dict[str, Any]:
+def _record(
+    turn: ReplayTurn,
+    result: TurnResult | None,
+    error: str | None,
+    seconds: float,
+    samples: list[dict[str, Any]],
+    top1: Mapping[str, str | None],
+) -> dict[str, Any]:
     usage = result.usage if result is not None else None
     return {
         "dialog_id": turn.dialog_id,
@@ -223,7 +229,9 @@ def run_replay(
     summary["seconds"] = round(wall, 2)
     summary["resumed"] = len(turns) - len(todo)
     if splits:
-        summary["splits"] = {name: summarize(records, ks, include=pred, rewards=rewards) for name, pred in splits.items()}
+        summary["splits"] = {
+            name: summarize(records, ks, include=pred, rewards=rewards) for name, pred in splits.items()
+        }
     unmapped = sorted({s["title"] for r in records for s in r["samples"] if s["item_id"] is None})
     return ReplayResult(summary=summary, records=records, unmapped_titles=unmapped)
 
@@ -242,13 +250,17 @@ class PopularityRunner:
 
     def __init__(self, items: Iterable[Any]):
         ordered = sorted(items, key=lambda it: (-float(it.popularity or 0.0), it.item_id))
-        self._ranking = [Recommendation(item_id=it.item_id, title=it.title, score=float(it.popularity or 0.0)) for it in ordered]
+        self._ranking = [
+            Recommendation(item_id=it.item_id, title=it.title, score=float(it.popularity or 0.0)) for it in ordered
+        ]
 
     def run_history(self, messages: Sequence[Any], *, user_id: str | None = None, ranking_k: int = 50) -> TurnResult:
         """The top ``ranking_k`` items by popularity, whatever the history."""
         top = self._ranking[:ranking_k]
         return TurnResult(reply="", ranking=top, recommendations=top[:3])
 
-    async def arun_history(self, messages: Sequence[Any], *, user_id: str | None = None, ranking_k: int = 50) -> TurnResult:
+    async def arun_history(
+        self, messages: Sequence[Any], *, user_id: str | None = None, ranking_k: int = 50
+    ) -> TurnResult:
         """Async :meth:`run_history`."""
         return self.run_history(messages, user_id=user_id, ranking_k=ranking_k)

@@ -20,7 +20,14 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from crsagent.evals.claims import CLAIMS, RunOutcome, comparison_verdict, judge_claims, outcome_from_replay, paired_delta
+from crsagent.evals.claims import (
+    CLAIMS,
+    RunOutcome,
+    comparison_verdict,
+    judge_claims,
+    outcome_from_replay,
+    paired_delta,
+)
 from crsagent.evals.report_writer import PUBLISHED, ReportData, write_report
 
 __all__ = [
@@ -82,8 +89,10 @@ ABLATIONS: dict[str, dict[str, bool]] = {
 
 
 #: Why the LatentCRS claim is not reproduced when the learned ranker leaves the intents out.
-INTENTS_DROPPED = ("the learned ranker leaves the LatentCRS intents out: as a ranker feature they earned no gain in the "
-                   "cross-fitted ablation (docs/journal/2026-12-07-learned-ranker.md), so serving no longer runs them")
+INTENTS_DROPPED = (
+    "the learned ranker leaves the LatentCRS intents out: as a ranker feature they earned no gain in the "
+    "cross-fitted ablation (docs/journal/2026-12-07-learned-ranker.md), so serving no longer runs them"
+)
 
 
 def _note_dropped_intents(data: ReportData, agent: Any) -> None:
@@ -140,8 +149,8 @@ def run_report(
             (:func:`crsagent.evals.tuning_claim.judge_tuning_claim`), shown with the claims.
     """
     from crsagent.agent.errors import CrsAgentError
-    from crsagent.evals.datasets import select_turns
     from crsagent.agent.settings import Settings
+    from crsagent.evals.datasets import select_turns
     from crsagent.evals.protocols import load_seeker_rewards
     from crsagent.evals.replay import run_replay
     from crsagent.evals.resume import PartialResults
@@ -152,17 +161,33 @@ def run_report(
     part_dir = out / "partial"
     part_dir.mkdir(parents=True, exist_ok=True)
     sampled = select_turns(list(turns), sample, seed)
-    data = ReportData(meta={**(meta or {}), "crs_turns": len(turns), "llm_sample": len(sampled), "seed": seed}, extra=dict(extra or {}),
-                      tuning=dict(tuning) if tuning is not None else None)
+    data = ReportData(
+        meta={**(meta or {}), "crs_turns": len(turns), "llm_sample": len(sampled), "seed": seed},
+        extra=dict(extra or {}),
+        tuning=dict(tuning) if tuning is not None else None,
+    )
     if splits and "heldout" in splits:
         held = splits["heldout"]
         data.claims_on = ("held-out", lambda dialog_id: bool(held({"dialog_id": dialog_id})))
 
     def replay(name: str, kind: str, agent: Any, todo: Sequence[Any], concurrency: int = 1) -> None:
-        with PartialResults(part_dir / f"{name.replace(' ', '_')}.partial.jsonl", {"run": name, "turns": [t.key for t in todo]}) as p:
-            res = run_replay(agent, todo, resolver, partial=p, progress=progress, splits=splits, concurrency=concurrency,
-                             description=f"replay {name}", rewards=rewards)
-        data.replay[name] = outcome_from_replay(name, kind, res, note="" if len(todo) == len(turns) else f"on a seeded sample of {len(todo)} turns")
+        with PartialResults(
+            part_dir / f"{name.replace(' ', '_')}.partial.jsonl", {"run": name, "turns": [t.key for t in todo]}
+        ) as p:
+            res = run_replay(
+                agent,
+                todo,
+                resolver,
+                partial=p,
+                progress=progress,
+                splits=splits,
+                concurrency=concurrency,
+                description=f"replay {name}",
+                rewards=rewards,
+            )
+        data.replay[name] = outcome_from_replay(
+            name, kind, res, note="" if len(todo) == len(turns) else f"on a seeded sample of {len(todo)} turns"
+        )
 
     if popularity is not None:
         replay("popularity", "baseline", popularity, turns)
@@ -180,8 +205,10 @@ def run_report(
             _note_dropped_intents(data, agent)
         missing = getattr(getattr(agent, "toolkit", None), "missing", None)
         if missing and variant == "crs-only":
-            data.notes.append("signals unavailable to the agent in this run (ablations of them measure nothing): "
-                              + "; ".join(f"{k}: {v}" for k, v in dict(missing).items()))
+            data.notes.append(
+                "signals unavailable to the agent in this run (ablations of them measure nothing): "
+                + "; ".join(f"{k}: {v}" for k, v in dict(missing).items())
+            )
         replay(variant, "variant", agent, sampled if uses_llm else turns, concurrency=4 if uses_llm else 1)
         if simulate is not None:
             found = simulate(agent, variant)

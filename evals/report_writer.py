@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from crsagent.evals.anchors import ANCHORS, fmt_cell as _fmt, protocol_lines
+from crsagent.evals.anchors import ANCHORS, protocol_lines
+from crsagent.evals.anchors import fmt_cell as _fmt
 from crsagent.evals.claims import RunOutcome, comparison_verdict, judge_claims
 from crsagent.evals.tuning_claim import tuning_lines
 
@@ -70,7 +71,9 @@ def _plot_recall(data: ReportData, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = [(n, o.summary) for n, o in data.replay.items()] + [(f"{n} (published)", v) for n, v in PUBLISHED.items() if "recall@10" in v]
+    rows = [(n, o.summary) for n, o in data.replay.items()] + [
+        (f"{n} (published)", v) for n, v in PUBLISHED.items() if "recall@10" in v
+    ]
     ks = ("recall@1", "recall@10", "recall@50")
     fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(rows) + 2), 4.2))
     width = 0.8 / len(ks)
@@ -128,7 +131,13 @@ def _markdown(data: ReportData, claims: list[dict[str, Any]]) -> str:
             f"{_fmt(s.get('llm_calls_per_turn'))} | {_fmt(s.get('tokens_per_turn'))} | "
             f"{_fmt(s.get('turn_seconds_median'))} |"
         )
-    lines += ["", "Published (ReDial test split; popularity on dev):", "", "| model | R@1 | R@10 | R@50 | filtered R@1 | filtered R@10 |", "|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "Published (ReDial test split; popularity on dev):",
+        "",
+        "| model | R@1 | R@10 | R@50 | filtered R@1 | filtered R@10 |",
+        "|---|---|---|---|---|---|",
+    ]
     for name, v in PUBLISHED.items():
         lines.append(
             f"| {name} | {_fmt(v.get('recall@1'))} | {_fmt(v.get('recall@10'))} | {_fmt(v.get('recall@50'))} | "
@@ -137,26 +146,44 @@ def _markdown(data: ReportData, claims: list[dict[str, Any]]) -> str:
     lines += ["", *protocol_lines({n: o.summary for n, o in data.replay.items()})]
     splits = [(n, o.summary["splits"]) for n, o in data.replay.items() if o.summary.get("splits")]
     if splits:
-        lines += ["", "By dialogue split (the intent model and CF pseudo-users train on the `train` half):", "",
-                  "| run | split | turns | R@1 | R@10 | R@50 | n |", "|---|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            "By dialogue split (the intent model and CF pseudo-users train on the `train` half):",
+            "",
+            "| run | split | turns | R@1 | R@10 | R@50 | n |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for n, sp in splits:
             for split, s in sp.items():
-                lines.append(f"| {n} | {split} | {s['turns']} | {_fmt(s['recall@1'])} | {_fmt(s['recall@10'])} | "
-                             f"{_fmt(s['recall@50'])} | {s['n']} |")
+                lines.append(
+                    f"| {n} | {split} | {s['turns']} | {_fmt(s['recall@1'])} | {_fmt(s['recall@10'])} | "
+                    f"{_fmt(s['recall@50'])} | {s['n']} |"
+                )
     notes = [f"- {n}: {o.note}" for n, o in data.replay.items() if o.note]
     if notes:
         lines += ["", *notes]
-    lines += ["", "## The seed papers' claims", "",
-              "Judged on Recall@10, paired over the same turns, 95% bootstrap interval of the difference"
-              + (f", on the {data.claims_on[0]} dialogues only (the models and weights learn from the others)." if data.claims_on else "."), "",
-              "| claim | paper | comparison | ΔR@10 | 95% CI | samples | this comparison | claim |",
-              "|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "## The seed papers' claims",
+        "",
+        "Judged on Recall@10, paired over the same turns, 95% bootstrap interval of the difference"
+        + (
+            f", on the {data.claims_on[0]} dialogues only (the models and weights learn from the others)."
+            if data.claims_on
+            else "."
+        ),
+        "",
+        "| claim | paper | comparison | ΔR@10 | 95% CI | samples | this comparison | claim |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for c in claims:
         for comp in c["comparisons"]:
             ci = f"[{comp['ci_low']:+.3f}, {comp['ci_high']:+.3f}]" if "ci_low" in comp else "–"
             delta = f"{comp['delta']:+.3f}" if "delta" in comp else "–"
-            lines.append(f"| {c['claim']} | {c['paper']} | {c['run']} vs {comp['vs']} | {delta} | {ci} | "
-                         f"{comp.get('samples', 0)} | {comparison_verdict(comp)} | **{c['verdict']}** |")
+            lines.append(
+                f"| {c['claim']} | {c['paper']} | {c['run']} vs {comp['vs']} | {delta} | {ci} | "
+                f"{comp.get('samples', 0)} | {comparison_verdict(comp)} | **{c['verdict']}** |"
+            )
     reasons = [f"- {c['claim']}: **not reproduced**: {c['reason']}." for c in claims if c.get("reason")]
     if reasons:
         lines += ["", *reasons]
@@ -164,8 +191,11 @@ def _markdown(data: ReportData, claims: list[dict[str, Any]]) -> str:
         lines += ["", *tuning_lines(data.tuning)]
     lines += ["", "## Simulated users", "", "![Success by turn](success.png)", ""]
     if data.simulation:
-        lines += ["| variant | simulator | dialogues | success | avg turns | LLM calls/dialogue | hit precision "
-                  "| attribute precision |", "|---|---|---|---|---|---|---|---|"]
+        lines += [
+            "| variant | simulator | dialogues | success | avg turns | LLM calls/dialogue | hit precision "
+            "| attribute precision |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
         for name, s in data.simulation.items():
             lines.append(
                 f"| {name} | {s.get('simulator')} | {s.get('dialogues')} | {_fmt(s.get('success_rate'))} | "
@@ -181,8 +211,10 @@ def _markdown(data: ReportData, claims: list[dict[str, Any]]) -> str:
             for f in ("items", "liked", "genres", "people"):
                 if f in s:
                     v = s[f]
-                    lines.append(f"| {name} | {s.get('turns')} | {f} | {_fmt(v['precision'])} | {_fmt(v['recall'])} | "
-                                 f"{_fmt(v['f1'])} | {v['gold']} |")
+                    lines.append(
+                        f"| {name} | {s.get('turns')} | {f} | {_fmt(v['precision'])} | {_fmt(v['recall'])} | "
+                        f"{_fmt(v['f1'])} | {v['gold']} |"
+                    )
     else:
         lines.append("Not run.")
     for title, obj in data.extra.items():
@@ -207,8 +239,9 @@ def write_report(data: ReportData, out_dir: Path | str) -> dict[str, Any]:
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    claims = judge_claims(data.replay, keep=data.claims_on[1] if data.claims_on else None,
-                          not_reproduced=data.not_reproduced)
+    claims = judge_claims(
+        data.replay, keep=data.claims_on[1] if data.claims_on else None, not_reproduced=data.not_reproduced
+    )
     _plot_recall(data, out / "recall.png")
     _plot_success(data, out / "success.png")
     _atomic_text(out / "report.md", _markdown(data, claims))

@@ -58,7 +58,7 @@ class PartialResults:
         self.moved_aside: Path | None = None
         self._fh: IO[str] | None = None
 
-    def open(self) -> "PartialResults":
+    def open(self) -> PartialResults:
         """Load earlier results with the same fingerprint and open the file for appending."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.path.exists():
@@ -120,7 +120,7 @@ class PartialResults:
             self._fh.close()
             self._fh = None
 
-    def __enter__(self) -> "PartialResults":
+    def __enter__(self) -> PartialResults:
         return self.open()
 
     def __exit__(

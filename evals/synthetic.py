@@ -56,7 +56,9 @@ class SyntheticCase:
     history: tuple[str, ...]
 
 
-def synthetic_cases(data_dir: Path, users: int, *, seed: int = 0, known_ids: set[str] | None = None) -> list[SyntheticCase]:
+def synthetic_cases(
+    data_dir: Path, users: int, *, seed: int = 0, known_ids: set[str] | None = None
+) -> list[SyntheticCase]:
     """A seeded sample of MovieLens users with their held-out item and liked history.
 
     Args:
@@ -89,11 +91,7 @@ def persona_for(history_titles: Sequence[str]) -> str:
 
 def to_training_record(case: SyntheticCase, dialogue: Mapping[str, Any], simulator: str) -> dict[str, Any]:
     """Turn a simulated dialogue record into a synthetic-dialogue line (see the module docstring)."""
-    messages = [
-        {"role": m["role"], "content": m["text"]}
-        for m in dialogue["transcript"]
-        if m.get("text")
-    ]
+    messages = [{"role": m["role"], "content": m["text"]} for m in dialogue["transcript"] if m.get("text")]
     return {
         "user_id": case.user_id,
         "target": case.target_id,
@@ -156,7 +154,9 @@ def write_synthetic(
             continue
         titles = [getattr(item_lookup(h), "title", "") for h in case.history[-5:]]
         user = simulator.new_user(Target.from_item(item), seed=seed + i, persona=persona_for(titles))
-        dialogue = run_dialogue(agent, user, max_turns=max_turns, thread_id=f"synthetic-{case.user_id}-{uuid.uuid4().hex[:8]}")
+        dialogue = run_dialogue(
+            agent, user, max_turns=max_turns, thread_id=f"synthetic-{case.user_id}-{uuid.uuid4().hex[:8]}"
+        )
         sim_calls += dialogue["sim_llm_calls"]
         row = to_training_record(case, dialogue, simulator.name)
         row["sim_llm_calls"] = dialogue["sim_llm_calls"]

@@ -30,6 +30,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from langchain_core.messages import AIMessage, ToolMessage
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.store.memory import InMemoryStore
+
 from crsagent.agent.llm.profiles import ModelProfile, profile_for
 from crsagent.agent.llm.weights import BUNDLED_MODEL_NAME
 from crsagent.agent.testing import FakeRequest, FunctionChatModel, tool_call_message
@@ -37,9 +41,6 @@ from crsagent.agent.turns import ChatMessage, TurnResult
 from crsagent.graphs.agent_tools import MAX_RECOMMEND
 from crsagent.graphs.runner import CRSAgent
 from crsagent.graphs.tool_schemas import first_sentence
-from langchain_core.messages import AIMessage, ToolMessage
-from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.store.memory import InMemoryStore
 
 __all__ = ["TeacherPlan", "Teacher", "plan_from", "short_recommend_reply"]
 
@@ -63,10 +64,14 @@ class TeacherPlan:
     human: str | None = None
 
 
-def plan_from(result: TurnResult, n_recommend: int, genre_vocab: frozenset[str], human: str | None = None) -> TeacherPlan:
+def plan_from(
+    result: TurnResult, n_recommend: int, genre_vocab: frozenset[str], human: str | None = None
+) -> TeacherPlan:
     """The teacher's plan from the deterministic policy's turn."""
     action = result.action
-    focus = [r.item_id for r in result.recommendations] if action == "explain" else list(result.belief.get("focus") or [])
+    focus = (
+        [r.item_id for r in result.recommendations] if action == "explain" else list(result.belief.get("focus") or [])
+    )
     call: tuple[str, dict[str, Any]] | None = None
     if action == "recommend":
         args: dict[str, Any] = {"k": min(n_recommend, MAX_RECOMMEND)}
@@ -130,13 +135,28 @@ class Teacher:
     def __init__(self, toolkit: Any, n_recommend: int = 3, model_profile: ModelProfile | None = None) -> None:
         self.toolkit = toolkit
         self.n_recommend = n_recommend
-        self.policy = CRSAgent.create(None, domain=toolkit.domain, variant="crs-only", toolkit=toolkit,  # type: ignore[arg-type]
-                                      checkpointer=InMemorySaver(), store=InMemoryStore(), n_recommend=n_recommend)
+        self.policy = CRSAgent.create(
+            None,
+            domain=toolkit.domain,
+            variant="crs-only",
+            toolkit=toolkit,  # type: ignore[arg-type]
+            checkpointer=InMemorySaver(),
+            store=InMemoryStore(),
+            n_recommend=n_recommend,
+        )
         self.llm = FunctionChatModel(self._answer, max_recorded=8)
         self.model_profile = model_profile or profile_for(BUNDLED_MODEL_NAME)
-        self.agent = CRSAgent.create(None, domain=toolkit.domain, variant="agent", llm=self.llm, toolkit=toolkit,  # type: ignore[arg-type]
-                                     checkpointer=InMemorySaver(), store=InMemoryStore(), n_recommend=n_recommend,
-                                     model_profile=self.model_profile)
+        self.agent = CRSAgent.create(
+            None,
+            domain=toolkit.domain,
+            variant="agent",
+            llm=self.llm,
+            toolkit=toolkit,  # type: ignore[arg-type]
+            checkpointer=InMemorySaver(),
+            store=InMemoryStore(),
+            n_recommend=n_recommend,
+            model_profile=self.model_profile,
+        )
         self.plan: TeacherPlan | None = None
         self.use_human = True
         self.last_request: FakeRequest | None = None
@@ -159,7 +179,9 @@ class Teacher:
             shown = _result_items(request)
             returned = [it["item_id"] for it in shown]
             ids = returned[: self.n_recommend]
-            linked = [m.item_id for m in self.toolkit.linker.link(plan.human)] if plan.human and self.toolkit.linker else []
+            linked = (
+                [m.item_id for m in self.toolkit.linker.link(plan.human)] if plan.human and self.toolkit.linker else []
+            )
             if self.use_human and linked and set(linked) <= set(returned):
                 reply = plan.human or reply
             elif ids:
@@ -199,10 +221,14 @@ class Teacher:
         """:meth:`turn` (the teacher is synchronous)."""
         return self.turn(text, thread_id=thread_id, user_id=user_id)
 
-    def run_history(self, messages: list[ChatMessage], *, user_id: str | None = None, ranking_k: int = 50) -> TurnResult:
+    def run_history(
+        self, messages: list[ChatMessage], *, user_id: str | None = None, ranking_k: int = 50
+    ) -> TurnResult:
         """:meth:`run`'s result."""
         return self.run(list(messages))[1]
 
-    async def arun_history(self, messages: list[ChatMessage], *, user_id: str | None = None, ranking_k: int = 50) -> TurnResult:
+    async def arun_history(
+        self, messages: list[ChatMessage], *, user_id: str | None = None, ranking_k: int = 50
+    ) -> TurnResult:
         """:meth:`run_history`."""
         return self.run_history(messages)

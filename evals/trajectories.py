@@ -30,10 +30,11 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from langchain_core.messages import convert_to_openai_messages
+
 from crsagent.evals.datasets import ReplayTurn, context_to_messages
 from crsagent.evals.teacher import Teacher, TeacherPlan
 from crsagent.tools.intent.split import HELDOUT, TRAIN, dialogue_split
-from langchain_core.messages import convert_to_openai_messages
 
 __all__ = [
     "TRAJECTORY_SIM_SEED",
@@ -74,7 +75,9 @@ def _unusable(result: Any) -> str:
     return ""
 
 
-def tuning_turns(turns: Sequence[ReplayTurn], limit: int | None = None, seed: int = 0, split: str = TRAIN) -> list[ReplayTurn]:
+def tuning_turns(
+    turns: Sequence[ReplayTurn], limit: int | None = None, seed: int = 0, split: str = TRAIN
+) -> list[ReplayTurn]:
     """The turns of one half (default the tuning half; a seeded sample of ``limit``, in file order)."""
     chosen = [t for t in turns if dialogue_split(t.dialog_id) == split]
     if limit is not None and limit < len(chosen):
@@ -91,12 +94,24 @@ def trajectory_record(teacher: Teacher, plan: TeacherPlan, meta: dict[str, Any])
     calls = [c for m in messages if m.get("role") == "assistant" for c in m.get("tool_calls") or []]
     human = bool(plan.human) and answer.text == plan.human
     belief = teacher.last_result.belief if teacher.last_result is not None else {}
-    return {**meta, "action": plan.action, "tools_called": [c["function"]["name"] for c in calls],
-            "human_reply": human, "belief": belief, "tools": list(request.tools), "messages": messages}
+    return {
+        **meta,
+        "action": plan.action,
+        "tools_called": [c["function"]["name"] for c in calls],
+        "human_reply": human,
+        "belief": belief,
+        "tools": list(request.tools),
+        "messages": messages,
+    }
 
 
-def redial_trajectories(teacher: Teacher, turns: Sequence[ReplayTurn], progress: Progress | None = None,
-                        dropped: Counter[str] | None = None, split: str = TRAIN) -> Iterator[dict[str, Any]]:
+def redial_trajectories(
+    teacher: Teacher,
+    turns: Sequence[ReplayTurn],
+    progress: Progress | None = None,
+    dropped: Counter[str] | None = None,
+    split: str = TRAIN,
+) -> Iterator[dict[str, Any]]:
     """Trajectories over ReDial turns of ``split`` (give it :func:`tuning_turns`' output).
 
     Raises:
@@ -121,13 +136,29 @@ def redial_trajectories(teacher: Teacher, turns: Sequence[ReplayTurn], progress:
             if dropped is not None:
                 dropped[why] += 1
             continue
-        yield trajectory_record(teacher, plan, {"id": f"redial:{t.dialog_id}:{t.turn_id}", "source": "redial",
-                                                "domain": teacher.toolkit.domain, "split": split,
-                                                "dialog_id": t.dialog_id, "turn_id": t.turn_id})
+        yield trajectory_record(
+            teacher,
+            plan,
+            {
+                "id": f"redial:{t.dialog_id}:{t.turn_id}",
+                "source": "redial",
+                "domain": teacher.toolkit.domain,
+                "split": split,
+                "dialog_id": t.dialog_id,
+                "turn_id": t.turn_id,
+            },
+        )
 
 
-def simulator_trajectories(teacher: Teacher, items: Sequence[Any], n: int, seed: int, max_turns: int = 5,
-                           progress: Progress | None = None, dropped: Counter[str] | None = None) -> Iterator[dict[str, Any]]:
+def simulator_trajectories(
+    teacher: Teacher,
+    items: Sequence[Any],
+    n: int,
+    seed: int,
+    max_turns: int = 5,
+    progress: Progress | None = None,
+    dropped: Counter[str] | None = None,
+) -> Iterator[dict[str, Any]]:
     """Trajectories of agenda-simulator dialogues on ``n`` targets drawn with ``seed``."""
     from crsagent.evals.simulators import select_targets
     from crsagent.evals.simulators.agenda import AgendaSimulator
@@ -140,21 +171,38 @@ def simulator_trajectories(teacher: Teacher, items: Sequence[Any], n: int, seed:
     for i, target in enumerate(targets):
         out: list[dict[str, Any]] = []
 
-        def keep(thread_id: str, result: Any, i: int = i, target: Any = target, out: list[dict[str, Any]] = out) -> None:
+        def keep(
+            thread_id: str, result: Any, i: int = i, target: Any = target, out: list[dict[str, Any]] = out
+        ) -> None:
             why = _unusable(result)
             if why:
                 if dropped is not None:
                     dropped[why] += 1
                 return
             assert teacher.plan is not None
-            out.append(trajectory_record(teacher, teacher.plan, {
-                "id": f"agenda:{teacher.toolkit.domain}:{seed}:{i}:{len(out)}", "source": "agenda",
-                "domain": teacher.toolkit.domain, "seed": seed + i, "target": target.item_id, "turn_id": len(out)}))
+            out.append(
+                trajectory_record(
+                    teacher,
+                    teacher.plan,
+                    {
+                        "id": f"agenda:{teacher.toolkit.domain}:{seed}:{i}:{len(out)}",
+                        "source": "agenda",
+                        "domain": teacher.toolkit.domain,
+                        "seed": seed + i,
+                        "target": target.item_id,
+                        "turn_id": len(out),
+                    },
+                )
+            )
 
         teacher.on_turn = keep
         try:
-            run_dialogue(teacher, sim.new_user(target, seed=seed + i), max_turns=max_turns,
-                         thread_id=f"traj-{teacher.toolkit.domain}-{seed}-{i}")
+            run_dialogue(
+                teacher,
+                sim.new_user(target, seed=seed + i),
+                max_turns=max_turns,
+                thread_id=f"traj-{teacher.toolkit.domain}-{seed}-{i}",
+            )
         finally:
             teacher.on_turn = None
         advance(1)

@@ -44,8 +44,13 @@ __all__ = [
 
 TUNING_CLAIM = "Tuning the LLM on synthetic dialogues improves its CRS behaviour"
 #: figure -> +1 when higher is better, -1 when lower is better.
-METRICS: dict[str, int] = {"fallback_rate": -1, "tool_call_valid_rate": 1, "valid_tool_call_turn_rate": 1,
-                           "replay_recall@10": 1, "sim_success_at_5": 1}
+METRICS: dict[str, int] = {
+    "fallback_rate": -1,
+    "tool_call_valid_rate": 1,
+    "valid_tool_call_turn_rate": 1,
+    "replay_recall@10": 1,
+    "sim_success_at_5": 1,
+}
 _RESAMPLES = 1000
 
 
@@ -60,8 +65,9 @@ def wilson(successes: float, n: int, z: float = 1.96) -> tuple[float, float] | N
     return round(max(0.0, centre - half), 4), round(min(1.0, centre + half), 4)
 
 
-def unpaired_delta(a: Sequence[tuple[float, float]], b: Sequence[tuple[float, float]], *,
-                   resamples: int = _RESAMPLES, seed: int = 0) -> dict[str, Any] | None:
+def unpaired_delta(
+    a: Sequence[tuple[float, float]], b: Sequence[tuple[float, float]], *, resamples: int = _RESAMPLES, seed: int = 0
+) -> dict[str, Any] | None:
     """Ratio-of-sums of ``a`` minus that of ``b``, each a list of ``(numerator, denominator)`` units.
 
     Each side's units are resampled on their own. Returns None when either side has no
@@ -79,8 +85,9 @@ def unpaired_delta(a: Sequence[tuple[float, float]], b: Sequence[tuple[float, fl
     return _interval(delta, boot, f"{len(a)} vs {len(b)} turns")
 
 
-def paired_mean_delta(a: Sequence[float], b: Sequence[float], *, resamples: int = _RESAMPLES,
-                      seed: int = 0) -> dict[str, Any] | None:
+def paired_mean_delta(
+    a: Sequence[float], b: Sequence[float], *, resamples: int = _RESAMPLES, seed: int = 0
+) -> dict[str, Any] | None:
     """Mean of ``a - b`` over paired units (the first ``min(len)``), with a bootstrap interval."""
     n = min(len(a), len(b))
     if not n:
@@ -91,8 +98,12 @@ def paired_mean_delta(a: Sequence[float], b: Sequence[float], *, resamples: int 
 
 
 def _interval(delta: float, boot: np.ndarray, units: str) -> dict[str, Any]:
-    return {"delta": round(float(delta), 4), "ci_low": round(float(np.percentile(boot, 2.5)), 4),
-            "ci_high": round(float(np.percentile(boot, 97.5)), 4), "units": units}
+    return {
+        "delta": round(float(delta), 4),
+        "ci_low": round(float(np.percentile(boot, 2.5)), 4),
+        "ci_high": round(float(np.percentile(boot, 97.5)), 4),
+        "units": units,
+    }
 
 
 def _direction(comp: Mapping[str, Any] | None, better: int) -> str:
@@ -132,19 +143,33 @@ def _compare(tuned: Mapping[str, Any], base: Mapping[str, Any], seed: int) -> di
     ts, bs = tuned.get("samples", {}), base.get("samples", {})
     return {
         "fallback_rate": unpaired_delta([(t["fallback"], 1) for t in tt], [(t["fallback"], 1) for t in bt], seed=seed)
-        if tt and bt else None,
-        "tool_call_valid_rate": unpaired_delta([(t["valid"], t["attempted"]) for t in tt],
-                                               [(t["valid"], t["attempted"]) for t in bt], seed=seed) if tt and bt else None,
-        "valid_tool_call_turn_rate": unpaired_delta([(int(t["valid"] > 0), 1) for t in tt], [(int(t["valid"] > 0), 1) for t in bt],
-                                                    seed=seed) if tt and bt else None,
-        "replay_recall@10": _with_units(paired_delta(RunOutcome("tuned", "agent", {}, dict(ts.get("replay_ranks") or {})),
-                                                     RunOutcome("base", "agent", {}, dict(bs.get("replay_ranks") or {})), 10, seed=seed)),
+        if tt and bt
+        else None,
+        "tool_call_valid_rate": unpaired_delta(
+            [(t["valid"], t["attempted"]) for t in tt], [(t["valid"], t["attempted"]) for t in bt], seed=seed
+        )
+        if tt and bt
+        else None,
+        "valid_tool_call_turn_rate": unpaired_delta(
+            [(int(t["valid"] > 0), 1) for t in tt], [(int(t["valid"] > 0), 1) for t in bt], seed=seed
+        )
+        if tt and bt
+        else None,
+        "replay_recall@10": _with_units(
+            paired_delta(
+                RunOutcome("tuned", "agent", {}, dict(ts.get("replay_ranks") or {})),
+                RunOutcome("base", "agent", {}, dict(bs.get("replay_ranks") or {})),
+                10,
+                seed=seed,
+            )
+        ),
         "sim_success_at_5": paired_mean_delta(ts.get("sim_success") or [], bs.get("sim_success") or [], seed=seed),
     }
 
 
-def judge_tuning_claim(run: Mapping[str, Any], *, tuned: str | None = None, base: str | None = None,
-                       seed: int = 0) -> dict[str, Any]:
+def judge_tuning_claim(
+    run: Mapping[str, Any], *, tuned: str | None = None, base: str | None = None, seed: int = 0
+) -> dict[str, Any]:
     """Judge :data:`TUNING_CLAIM` on an ``eval agent`` JSON (see the module docstring).
 
     Args:
@@ -169,13 +194,21 @@ def judge_tuning_claim(run: Mapping[str, Any], *, tuned: str | None = None, base
             r = rows[name]
             values = {m: r.get(m) for m in METRICS}
             turns = _turns(r)
-            values["valid_tool_call_turn_rate"] = round(sum(1 for t in turns if t["valid"]) / len(turns), 4) if turns else None
-            out["rows"][name] = {"values": values, "wilson95": _row_intervals(r),
-                                 "turns": r.get("turns"), "replay_samples": r.get("replay_samples"),
-                                 "sim_dialogues": r.get("sim_dialogues")}
+            values["valid_tool_call_turn_rate"] = (
+                round(sum(1 for t in turns if t["valid"]) / len(turns), 4) if turns else None
+            )
+            out["rows"][name] = {
+                "values": values,
+                "wilson95": _row_intervals(r),
+                "turns": r.get("turns"),
+                "replay_samples": r.get("replay_samples"),
+                "sim_dialogues": r.get("sim_dialogues"),
+            }
     missing = [n for n in (tuned, base) if n not in rows]
     if missing:
-        out.update(verdict="not measured", note=f"the run has no row for {', '.join(missing)} (rows: {sorted(map(str, rows))})")
+        out.update(
+            verdict="not measured", note=f"the run has no row for {', '.join(missing)} (rows: {sorted(map(str, rows))})"
+        )
         return out
     for metric, comp in _compare(rows[tuned], rows[base], seed).items():
         out["comparisons"][metric] = {**(comp or {}), "direction": _direction(comp, METRICS[metric])}
@@ -187,7 +220,12 @@ def judge_tuning_claim(run: Mapping[str, Any], *, tuned: str | None = None, base
     elif "worsened" in directions and "improved" not in directions:
         verdict, note = "contradicted", ""
     else:
-        verdict, note = "inconclusive", "mixed: some figures improved, others worsened" if "improved" in directions else "no figure changed clearly"
+        verdict, note = (
+            "inconclusive",
+            "mixed: some figures improved, others worsened"
+            if "improved" in directions
+            else "no figure changed clearly",
+        )
     out.update(verdict=verdict, note=note)
     return out
 
@@ -198,10 +236,17 @@ def _fmt(value: Any) -> str:
 
 def tuning_lines(result: Mapping[str, Any]) -> list[str]:
     """The claim's Markdown section (table of differences, then each row's Wilson intervals)."""
-    lines = ["## The tuning claim", "", f"**{result['claim']}**: {result['tuned']} vs {result['base']} "
-             f"(`crsagent eval agent`, one sitting, the same held-out material). Verdict: **{result['verdict']}**"
-             + (f" ({result['note']})" if result.get("note") else "") + ".", "",
-             "| figure | better | tuned − base | 95% CI (bootstrap) | units | direction |", "|---|---|---|---|---|---|"]
+    lines = [
+        "## The tuning claim",
+        "",
+        f"**{result['claim']}**: {result['tuned']} vs {result['base']} "
+        f"(`crsagent eval agent`, one sitting, the same held-out material). Verdict: **{result['verdict']}**"
+        + (f" ({result['note']})" if result.get("note") else "")
+        + ".",
+        "",
+        "| figure | better | tuned − base | 95% CI (bootstrap) | units | direction |",
+        "|---|---|---|---|---|---|",
+    ]
     for metric, c in result.get("comparisons", {}).items():
         ci = f"[{c['ci_low']:+.3f}, {c['ci_high']:+.3f}]" if "ci_low" in c else "–"
         delta = f"{c['delta']:+.3f}" if "delta" in c else "–"

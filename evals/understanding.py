@@ -24,7 +24,7 @@ from typing import Any
 
 from crsagent.agent.errors import CrsAgentError, DataError
 from crsagent.agent.turns import AgentRunner
-from crsagent.evals.datasets import iter_dialogues, ReplayTurn, TitleResolver, context_to_messages, split_title_year
+from crsagent.evals.datasets import ReplayTurn, TitleResolver, context_to_messages, iter_dialogues, split_title_year
 from crsagent.evals.resume import PartialResults
 
 __all__ = [
@@ -39,7 +39,12 @@ __all__ = [
 ]
 
 FIELDS: tuple[str, ...] = ("items", "liked", "genres", "people")
-GENRE_ALIASES: dict[str, str] = {"scary": "horror", "science fiction": "sci-fi", "romantic": "romance", "animated": "animation"}
+GENRE_ALIASES: dict[str, str] = {
+    "scary": "horror",
+    "science fiction": "sci-fi",
+    "romantic": "romance",
+    "animated": "animation",
+}
 
 Progress = Callable[[str, int | None], Callable[[int], None]]
 
@@ -206,8 +211,14 @@ def run_understanding(
         except CrsAgentError as exc:
             error, pred = f"{type(exc).__name__}: {exc}", {f: set() for f in FIELDS}
         counts = {f: [len(pred[f] & gold[f]), len(pred[f] - gold[f]), len(gold[f] - pred[f])] for f in FIELDS}
-        rec = {"dialog_id": turn.dialog_id, "turn_id": turn.turn_id, "counts": counts, "unmapped": unmapped,
-               "llm_calls": llm_calls, "error": error}
+        rec = {
+            "dialog_id": turn.dialog_id,
+            "turn_id": turn.turn_id,
+            "counts": counts,
+            "unmapped": unmapped,
+            "llm_calls": llm_calls,
+            "error": error,
+        }
         if partial is not None:
             partial.append(turn.key, rec)
         records.append(rec)

@@ -11,6 +11,11 @@ from __future__ import annotations
 
 import json
 
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
+from langgraph.store.memory import InMemoryStore
+
 from crsagent.agent.settings import Settings
 from crsagent.graphs.belief import merge_belief
 from crsagent.graphs.context import CRSContext
@@ -20,10 +25,6 @@ from crsagent.graphs.nodes.act import recommendation_records
 from crsagent.graphs.runner import CRSAgent
 from crsagent.graphs.state import CRSState
 from crsagent.graphs.variants import get_variant
-from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.graph import END, START, StateGraph
-from langgraph.runtime import Runtime
-from langgraph.store.memory import InMemoryStore
 
 __all__ = ["make_hide_seen", "build", "main"]
 ASK = "I loved The Babadook, something after 2010?"
@@ -38,7 +39,9 @@ def make_hide_seen(seen: set[str]):
         out: dict = {"candidates": candidates}
         if state.get("action") == "recommend":
             top = [c["item_id"] for c in candidates[: ctx.n_recommend]]
-            why = explain(ctx.toolkit, top, merge_belief(state.get("belief"), {}), candidates, state.get("intent_label"))
+            why = explain(
+                ctx.toolkit, top, merge_belief(state.get("belief"), {}), candidates, state.get("intent_label")
+            )
             out["recommendations"] = recommendation_records(ctx.toolkit, top, candidates, why)
         return out
 
@@ -49,11 +52,24 @@ def build(seen: set[str]) -> StateGraph:
     """understand -> decide -> act -> hide_seen -> respond -> remember, over crsagent's state."""
     spec = get_variant("crs-only")
     g = StateGraph(CRSState, context_schema=CRSContext)
-    for name, node in (("understand", make_understand(spec)), ("decide", make_decide(spec)), ("act", make_act(spec)),
-                       ("hide_seen", make_hide_seen(seen)), ("respond", make_respond(spec)), ("remember", remember)):
+    for name, node in (
+        ("understand", make_understand(spec)),
+        ("decide", make_decide(spec)),
+        ("act", make_act(spec)),
+        ("hide_seen", make_hide_seen(seen)),
+        ("respond", make_respond(spec)),
+        ("remember", remember),
+    ):
         g.add_node(name, node)
-    for a, b in ((START, "understand"), ("understand", "decide"), ("decide", "act"), ("act", "hide_seen"),
-                 ("hide_seen", "respond"), ("respond", "remember"), ("remember", END)):
+    for a, b in (
+        (START, "understand"),
+        ("understand", "decide"),
+        ("decide", "act"),
+        ("act", "hide_seen"),
+        ("hide_seen", "respond"),
+        ("respond", "remember"),
+        ("remember", END),
+    ):
         g.add_edge(a, b)
     return g
 
@@ -67,8 +83,13 @@ def main() -> dict:
     agent = CRSAgent.from_graph(build(seen), settings, name="crs-hide-seen", **memory)
     after = agent.turn(ASK, thread_id="t2")
     print(after.reply)
-    return {"variant": agent.variant, "seen": sorted(seen), "before": [r.item_id for r in before.recommendations],
-            "after": [r.item_id for r in after.recommendations], "reply": after.reply}
+    return {
+        "variant": agent.variant,
+        "seen": sorted(seen),
+        "before": [r.item_id for r in before.recommendations],
+        "after": [r.item_id for r in after.recommendations],
+        "reply": after.reply,
+    }
 
 
 if __name__ == "__main__":

@@ -15,12 +15,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from crsagent.agent.settings import Settings
-from crsagent.graphs.runner import CRSAgent
+from custom_node import build
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.store.memory import InMemoryStore
 
-from custom_node import build
+from crsagent.agent.settings import Settings
+from crsagent.graphs.runner import CRSAgent
 
 __all__ = ["make_runner", "main"]
 HERE = Path(__file__).resolve().parent
@@ -28,15 +28,20 @@ HERE = Path(__file__).resolve().parent
 
 def make_runner(settings: Settings) -> CRSAgent:
     """The factory ``--runner custom_runner:make_runner`` names."""
-    return CRSAgent.from_graph(build(seen=set()), settings, name="crs-hide-seen",
-                               checkpointer=InMemorySaver(), store=InMemoryStore())
+    return CRSAgent.from_graph(
+        build(seen=set()), settings, name="crs-hide-seen", checkpointer=InMemorySaver(), store=InMemoryStore()
+    )
 
 
 def _eval(*args: str, out: Path) -> dict:
     exe = Path(sys.executable).with_name("crsagent")
     home = str(Settings.from_env().home)  # the CLI runs in this folder: give it the data home
-    subprocess.run([str(exe), "eval", *args, "--runner", "custom_runner:make_runner", "--home", home, "--json", str(out)],
-                   cwd=HERE, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [str(exe), "eval", *args, "--runner", "custom_runner:make_runner", "--home", home, "--json", str(out)],
+        cwd=HERE,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     return json.loads(out.read_text())
 
 
@@ -45,10 +50,18 @@ def main() -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         replay = _eval("replay", "--limit", "5", "--mention-counts", "corpus", out=Path(tmp) / "replay.json")
         sim = _eval("simulate", "--targets", "2", "--max-turns", "3", out=Path(tmp) / "simulate.json")
-    print(f"replay: Recall@10 {replay['recall@10']} over {replay['n']} turns; "
-          f"simulate: success rate {sim['success_rate']} over {sim['dialogues']} users")
-    return {"replay_variant": replay["variant"], "replay_n": replay["n"], "recall@10": replay["recall@10"],
-            "simulate_variant": sim["variant"], "dialogues": sim["dialogues"], "success_rate": sim["success_rate"]}
+    print(
+        f"replay: Recall@10 {replay['recall@10']} over {replay['n']} turns; "
+        f"simulate: success rate {sim['success_rate']} over {sim['dialogues']} users"
+    )
+    return {
+        "replay_variant": replay["variant"],
+        "replay_n": replay["n"],
+        "recall@10": replay["recall@10"],
+        "simulate_variant": sim["variant"],
+        "dialogues": sim["dialogues"],
+        "success_rate": sim["success_rate"],
+    }
 
 
 if __name__ == "__main__":

@@ -12,14 +12,15 @@ from __future__ import annotations
 import json
 import zlib
 
+from langchain_core.tools import tool
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.store.memory import InMemoryStore
+
 from crsagent.agent.settings import Settings
 from crsagent.agent.testing import ScriptedChatModel, tool_call_message
 from crsagent.graphs.runner import CRSAgent
 from crsagent.tools.catalog.schema import ItemFilter
 from crsagent.tools.toolkit import Toolkit
-from langchain_core.tools import tool
-from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.store.memory import InMemoryStore
 
 __all__ = ["make_where_to_watch", "main"]
 SERVICES = ("Netflix", "Prime Video", "Mubi", "the public library")
@@ -32,8 +33,14 @@ def make_where_to_watch(toolkit: Toolkit):
     def where_to_watch(title: str) -> str:
         """Where a movie can be watched now. Give its title; returns the item and its services."""
         found = toolkit.db.filter(ItemFilter(text_contains=title), limit=1, order_by="popularity")
-        items = [{"item_id": it.item_id, "title": it.display_title,
-                  "services": [SERVICES[zlib.crc32(it.item_id.encode()) % len(SERVICES)]]} for it in found]
+        items = [
+            {
+                "item_id": it.item_id,
+                "title": it.display_title,
+                "services": [SERVICES[zlib.crc32(it.item_id.encode()) % len(SERVICES)]],
+            }
+            for it in found
+        ]
         return json.dumps({"items": items})
 
     return where_to_watch
@@ -49,13 +56,25 @@ def main() -> dict:
         return f"{item['title']} is on {item['services'][0]} right now."
 
     llm = ScriptedChatModel([tool_call_message("where_to_watch", {"title": "The Babadook"}), answer])
-    agent = CRSAgent.create(Settings.from_env(), domain="movies", variant="agent", llm=llm, toolkit=toolkit,
-                            checkpointer=InMemorySaver(), store=InMemoryStore())
+    agent = CRSAgent.create(
+        Settings.from_env(),
+        domain="movies",
+        variant="agent",
+        llm=llm,
+        toolkit=toolkit,
+        checkpointer=InMemorySaver(),
+        store=InMemoryStore(),
+    )
     result = agent.turn("I loved The Babadook. Where can I watch it?", thread_id="t1")
     print(result.reply)
     offered = llm.requests[0].tool_names  # what the LLM was offered: built-in tools and yours
-    return {"reply": result.reply, "fallback": result.fallback, "fallback_reason": result.fallback_reason,
-            "offered": offered, "called": [c["name"] for e in result.trace for c in e.get("tool_calls", [])]}
+    return {
+        "reply": result.reply,
+        "fallback": result.fallback,
+        "fallback_reason": result.fallback_reason,
+        "offered": offered,
+        "called": [c["name"] for e in result.trace for c in e.get("tool_calls", [])],
+    }
 
 
 if __name__ == "__main__":

@@ -17,8 +17,9 @@ import time
 from pathlib import Path
 
 import httpx
-from crsagent.agent.client_langchain import CRSChatOpenAI, recommendations_of
 from openai import OpenAI
+
+from crsagent.agent.client_langchain import CRSChatOpenAI, recommendations_of
 
 __all__ = ["serve", "main"]
 ASK = "I loved The Babadook, something after 2010?"
@@ -27,8 +28,9 @@ ASK = "I loved The Babadook, something after 2010?"
 def serve(port: int) -> subprocess.Popen:
     """``crsagent serve --fake-llm`` on 127.0.0.1:port, once it answers ``/health``."""
     exe = Path(sys.executable).with_name("crsagent")
-    proc = subprocess.Popen([str(exe), "serve", "--fake-llm", "--host", "127.0.0.1", "--port", str(port),
-                             "--checkpoint-url", "memory"])
+    proc = subprocess.Popen(
+        [str(exe), "serve", "--fake-llm", "--host", "127.0.0.1", "--port", str(port), "--checkpoint-url", "memory"]
+    )
     for _ in range(240):
         try:
             if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
@@ -47,15 +49,20 @@ def main() -> dict:
     proc = serve(port)
     try:
         client = OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="none")
-        resp = client.chat.completions.create(model="crsagent", messages=[{"role": "user", "content": ASK}],
-                                              metadata={"session_id": "app-1"})
+        resp = client.chat.completions.create(
+            model="crsagent", messages=[{"role": "user", "content": ASK}], metadata={"session_id": "app-1"}
+        )
         via_openai = resp.model_dump()  # extension fields are kept as extra fields
         llm = CRSChatOpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="none", session_id="app-2")
         msg = llm.invoke(ASK)
         print(msg.text)
-        return {"openai": [r["item_id"] for r in via_openai["choices"][0]["message"]["recommendations"]],
-                "openai_crsagent": via_openai["crsagent"], "langchain": [r["item_id"] for r in recommendations_of(msg)],
-                "langchain_crsagent": msg.response_metadata.get("crsagent"), "reply": msg.text}
+        return {
+            "openai": [r["item_id"] for r in via_openai["choices"][0]["message"]["recommendations"]],
+            "openai_crsagent": via_openai["crsagent"],
+            "langchain": [r["item_id"] for r in recommendations_of(msg)],
+            "langchain_crsagent": msg.response_metadata.get("crsagent"),
+            "reply": msg.text,
+        }
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import json
 
-from crsagent.agent.settings import Settings
-from crsagent.graphs.runner import CRSAgent
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.store.memory import InMemoryStore
+
+from crsagent.agent.settings import Settings
+from crsagent.graphs.runner import CRSAgent
 
 __all__ = ["main"]
 
 
 def main() -> dict:
     """Three turns on one thread: ask, turn the first item down, ask why about the new first."""
-    agent = CRSAgent.create(Settings.from_env(), domain="movies", variant="crs-only",
-                            checkpointer=InMemorySaver(), store=InMemoryStore())
+    agent = CRSAgent.create(
+        Settings.from_env(), domain="movies", variant="crs-only", checkpointer=InMemorySaver(), store=InMemoryStore()
+    )
     first = agent.turn("I loved The Babadook, something after 2010?", thread_id="t1", user_id="u1")
     print(first.reply, "\n")
     rejected = first.recommendations[0]

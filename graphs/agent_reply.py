@@ -31,6 +31,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from langchain_core.messages import AIMessage, ToolMessage
+
 from crsagent.graphs.belief import disliked_ids, excluded_ids, liked_ids, merge_belief
 from crsagent.graphs.context import CRSContext
 from crsagent.graphs.explaining import explain
@@ -42,11 +44,19 @@ from crsagent.graphs.prompting import instruction_shingles, words
 from crsagent.graphs.ranking import echo_candidates
 from crsagent.graphs.reply_gate import SentenceGate, Verdict, gate_text
 from crsagent.graphs.state import Candidate, CRSState
-from langchain_core.messages import AIMessage, ToolMessage
 
-__all__ = ["AgentReply", "ASKS_FOR_ITEMS", "RECOMMENDING_TOOLS", "LOOKUP_TOOLS", "RAW_TOOL_CALL", "DOOMED_SENTENCES",
-           "ReplyRules",
-           "turn_tool_results", "accept_reply", "agent_action"]
+__all__ = [
+    "AgentReply",
+    "ASKS_FOR_ITEMS",
+    "RECOMMENDING_TOOLS",
+    "LOOKUP_TOOLS",
+    "RAW_TOOL_CALL",
+    "DOOMED_SENTENCES",
+    "ReplyRules",
+    "turn_tool_results",
+    "accept_reply",
+    "agent_action",
+]
 
 #: The built-in tools whose items the reply may recommend (custom tools' items may be, too).
 RECOMMENDING_TOOLS: frozenset[str] = frozenset({"recommend", "search_products", "vector_search", "score_intents"})
@@ -134,10 +144,18 @@ class ReplyRules:
         self.blocked = set(disliked_ids(belief)) | set(belief.get("rejected") or [])
         excluded = set(excluded_ids(belief))
         focus = [i for i in state.get("focus") or [] if tk.has(i)]
-        references = (set(liked_ids(belief)) | set(belief.get("recommended") or []) | set(focus) | set(looked_up)) - self.blocked
+        references = (
+            set(liked_ids(belief)) | set(belief.get("recommended") or []) | set(focus) | set(looked_up)
+        ) - self.blocked
         self.allowed = [i for i in dict.fromkeys(recommendable) if i not in excluded and tk.has(i)]
-        self._guard = {"linker": tk.linker, "allowed": set(self.allowed), "blocked": self.blocked,
-                       "references": references, "check": fact_checker(tk, references), "secret": instruction_shingles()}
+        self._guard = {
+            "linker": tk.linker,
+            "allowed": set(self.allowed),
+            "blocked": self.blocked,
+            "references": references,
+            "check": fact_checker(tk, references),
+            "secret": instruction_shingles(),
+        }
         self.returned = any(m.name == "recommend" and result_item_ids(m) for m in results)
         self.asks = not results and state.get("intent") in ASKS_FOR_ITEMS
 
@@ -161,8 +179,10 @@ class ReplyRules:
         note = f"guard removed {len(g.removed)} item(s)" if g.removed else ""
         cut = len(split_sentences(g.reply)) < len(split_sentences(prefix.strip()))
         if cut or g.removed or g.violations:
-            why = "; ".join([note] * bool(note) + [f"{len(g.violations)} false fact(s)"] * bool(g.violations)) or \
-                "an invented title or the instructions repeated"
+            why = (
+                "; ".join([note] * bool(note) + [f"{len(g.violations)} false fact(s)"] * bool(g.violations))
+                or "an invented title or the instructions repeated"
+            )
             return Verdict("fail", f"the reply breaks the grounding rules ({why})")
         if any(_named(self.toolkit, i, g.reply) for i in self.blocked):
             return Verdict("fail", "the reply names an item the user turned down")
@@ -182,8 +202,9 @@ class ReplyRules:
         return SentenceGate(self.judge)
 
 
-def accept_reply(state: CRSState, ctx: CRSContext, text: str, *, rules: ReplyRules | None = None,
-                 gate: SentenceGate | None = None) -> AgentReply:
+def accept_reply(
+    state: CRSState, ctx: CRSContext, text: str, *, rules: ReplyRules | None = None, gate: SentenceGate | None = None
+) -> AgentReply:
     """Guard the LLM's reply and build the turn's update (or say why it cannot carry the turn).
 
     The reply is what the sentence gate releases (:mod:`crsagent.graphs.reply_gate`): the

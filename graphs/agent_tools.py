@@ -18,6 +18,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from langchain_core.tools import BaseTool, StructuredTool, ToolException
+from langgraph.prebuilt import ToolRuntime
+from pydantic import BaseModel, ConfigDict, Field
+
 from crsagent.agent.errors import ToolInputError
 from crsagent.graphs.belief import Belief, belief_filter, excluded_ids, merge_belief
 from crsagent.graphs.elicitation import choose_question, question_text
@@ -25,9 +29,6 @@ from crsagent.graphs.explaining import explain
 from crsagent.graphs.prompting import dialogue_text
 from crsagent.graphs.ranking import rank_candidates
 from crsagent.graphs.tool_schemas import first_sentence
-from langchain_core.tools import BaseTool, StructuredTool, ToolException
-from langgraph.prebuilt import ToolRuntime
-from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "AGENT_TOOL_NAMES",
@@ -77,8 +78,14 @@ def _state(runtime: Any) -> dict[str, Any]:
     return state if isinstance(state, dict) else {}
 
 
-def recommend_belief(belief: Belief, genres: list[str], year_min: int | None, year_max: int | None,
-                     exclude_ids: list[str], genre_vocab: frozenset[str]) -> Belief:
+def recommend_belief(
+    belief: Belief,
+    genres: list[str],
+    year_min: int | None,
+    year_max: int | None,
+    exclude_ids: list[str],
+    genre_vocab: frozenset[str],
+) -> Belief:
     """The belief with a ``recommend`` call's extra constraints folded in.
 
     Raises:
@@ -94,8 +101,11 @@ def recommend_belief(belief: Belief, genres: list[str], year_min: int | None, ye
         constraints["year_min"] = year_min
     if year_max is not None:
         constraints["year_max"] = year_max
-    update: Belief = {"genres": {g.lower(): "like" for g in genres}, "constraints": constraints,
-                      "rejected": list(exclude_ids)}
+    update: Belief = {
+        "genres": {g.lower(): "like" for g in genres},
+        "constraints": constraints,
+        "rejected": list(exclude_ids),
+    }
     return merge_belief(belief, update)
 
 
@@ -109,14 +119,25 @@ def make_graph_tools(toolkit: Any) -> list[BaseTool]:
         The two tools; each returns ``(json_text, dict)`` (``content_and_artifact``).
     """
 
-    def recommend(k: int = 3, genres: list[str] | None = None, year_min: int | None = None,
-                  year_max: int | None = None, exclude_ids: list[str] | None = None,
-                  runtime: ToolRuntime = None) -> tuple[str, dict[str, Any]]:  # type: ignore[assignment]
+    def recommend(
+        k: int = 3,
+        genres: list[str] | None = None,
+        year_min: int | None = None,
+        year_max: int | None = None,
+        exclude_ids: list[str] | None = None,
+        runtime: ToolRuntime = None,
+    ) -> tuple[str, dict[str, Any]]:  # type: ignore[assignment]
         state = _state(runtime)
         ctx = getattr(runtime, "context", None)
         try:
-            belief = recommend_belief(merge_belief(state.get("belief"), {}), list(genres or []), year_min, year_max,
-                                      list(exclude_ids or []), toolkit.genre_vocab())
+            belief = recommend_belief(
+                merge_belief(state.get("belief"), {}),
+                list(genres or []),
+                year_min,
+                year_max,
+                list(exclude_ids or []),
+                toolkit.genre_vocab(),
+            )
         except ToolInputError as exc:
             raise ToolException(str(exc)) from exc
         messages = state.get("messages") or []
@@ -124,14 +145,18 @@ def make_graph_tools(toolkit: Any) -> list[BaseTool]:
         kwargs: dict[str, Any] = {"k": max(getattr(ctx, "ranking_k", 50), k)}
         if ctx is not None:
             kwargs["weights"] = ctx.weights
-        ranked, _ = rank_candidates(toolkit, belief, dialogue_text(messages, window),
-                                    recent=dialogue_text(messages, 1), **kwargs)
+        ranked, _ = rank_candidates(
+            toolkit, belief, dialogue_text(messages, window), recent=dialogue_text(messages, 1), **kwargs
+        )
         blocked = set(excluded_ids(belief))
         ranked = [c for c in ranked if c["item_id"] not in blocked]
         top = ranked[:k]
         why = explain(toolkit, [c["item_id"] for c in top], belief, ranked)
-        items = [{"item_id": c["item_id"], "title": toolkit.title(c["item_id"]), "score": round(c["score"], 3)}
-                 | ({"why": first_sentence(why[c["item_id"]])} if why.get(c["item_id"]) else {}) for c in top]
+        items = [
+            {"item_id": c["item_id"], "title": toolkit.title(c["item_id"]), "score": round(c["score"], 3)}
+            | ({"why": first_sentence(why[c["item_id"]])} if why.get(c["item_id"]) else {})
+            for c in top
+        ]
         return json.dumps({"items": items}, ensure_ascii=False), {"items": items, "ranking": ranked}
 
     def suggest_question(runtime: ToolRuntime = None) -> tuple[str, dict[str, Any]]:  # type: ignore[assignment]

@@ -16,9 +16,13 @@ larger graph. Run it with ``context=CRSContext(toolkit=..., llm=...)``.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 import inspect
+from collections.abc import Awaitable, Callable
 from typing import Any
+
+from langchain_core.runnables import RunnableConfig, RunnableLambda
+from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import get_runtime
 
 from crsagent.graphs.context import CRSContext
 from crsagent.graphs.effects import async_version
@@ -45,9 +49,6 @@ from crsagent.graphs.routers import (
 )
 from crsagent.graphs.state import CRSState
 from crsagent.graphs.variants import VARIANT_SPECS, VariantSpec, get_variant
-from langchain_core.runnables import RunnableConfig, RunnableLambda
-from langgraph.graph import END, START, StateGraph
-from langgraph.runtime import get_runtime
 
 __all__ = ["build_crs_graph", "compile_crs_graph", "inline"]
 

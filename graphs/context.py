@@ -14,9 +14,10 @@ from crsagent.agent.errors import ConfigError
 from crsagent.graphs.ranking import DEFAULT_WEIGHTS, FusionWeights
 
 if TYPE_CHECKING:  # pragma: no cover
+    from langchain_core.language_models import BaseChatModel
+
     from crsagent.agent.llm.profiles import ModelProfile
     from crsagent.tools.toolkit import Toolkit
-    from langchain_core.language_models import BaseChatModel
 
 __all__ = ["Budgets", "CRSContext"]
 

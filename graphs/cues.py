@@ -67,14 +67,30 @@ _NEGATIVE = re.compile(
 )
 _CLAUSE = re.compile(r"[.;!?]|,\s*(but|though|although|however)\b|\bbut\b|\bwhereas\b")
 _ORDINALS = {
-    "first": 0, "1st": 0, "#1": 0, "second": 1, "2nd": 1, "#2": 1, "third": 2, "3rd": 2, "#3": 2,
-    "fourth": 3, "4th": 3, "fifth": 4, "5th": 4, "last": -1,
+    "first": 0,
+    "1st": 0,
+    "#1": 0,
+    "second": 1,
+    "2nd": 1,
+    "#2": 1,
+    "third": 2,
+    "3rd": 2,
+    "#3": 2,
+    "fourth": 3,
+    "4th": 3,
+    "fifth": 4,
+    "5th": 4,
+    "last": -1,
 }
 _ORDINAL = re.compile(r"(?<![\w#])(first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th|last|#[1-3])\b")
-_BACKREF = re.compile(r"\b(it|that one|this one|that movie|this movie|that film|the movie|that product|this product|them|those)\b")
+_BACKREF = re.compile(
+    r"\b(it|that one|this one|that movie|this movie|that film|the movie|that product|this product|them|those)\b"
+)
 _ONE_REF = re.compile(r"\b(that one|this one|that movie|this movie|that film|this film|that product|this product)\b")
 _IT = re.compile(r"\b(it|that)\b")
-_ALL_REF = re.compile(r"\b(them|those|these|none of (them|these|those)|all of (them|these|those)|any of (them|these|those))\b")
+_ALL_REF = re.compile(
+    r"\b(them|those|these|none of (them|these|those)|all of (them|these|those)|any of (them|these|those))\b"
+)
 _CORRECTION = re.compile(
     r"\b(i meant|i mean|i was talking about|i was thinking of|no,? the (\w+ ){0,3}one|not that \w+,? the|"
     r"the other one|wrong one)\b"
@@ -149,7 +165,9 @@ def negative_near(text: str, start: int, end: int) -> bool:
     return bool(_NEGATIVE.search(clause))
 
 
-_REQUESTED = re.compile(r"\b(recommend|suggest|give|show|play|find)(s|ed|ing)?( me| us)?( the (movie|film|product))?\s*$")
+_REQUESTED = re.compile(
+    r"\b(recommend|suggest|give|show|play|find)(s|ed|ing)?( me| us)?( the (movie|film|product))?\s*$"
+)
 
 
 def requested_directly(text: str, start: int) -> bool:
@@ -237,7 +255,7 @@ def comparatives(text: str) -> list[Comparative]:
         if word in _NOT_COMPARATIVE or len(word) < 5:
             continue
         before = (t[: m.start()].split()[-1:] or [""])[0]
-        after = (re.findall(r"[a-z]+", t[m.end():])[:1] or ["?"])[0] if t[m.end():].strip(" ?!.") else "?"
+        after = (re.findall(r"[a-z]+", t[m.end() :])[:1] or ["?"])[0] if t[m.end() :].strip(" ?!.") else "?"
         if before in ("more", "less"):
             continue
         short = len(re.findall(r"[a-z']+", t)) <= 2  # "Scarier?", "older ones?"

@@ -70,7 +70,9 @@ def run_steps(steps: Steps[T]) -> T:
         while True:
             try:
                 if isinstance(effect, ChatCall) and effect.on_chunk is not None:
-                    result: Any = stream_chat(effect.model, effect.messages, on_chunk=effect.on_chunk, usage=effect.meter)
+                    result: Any = stream_chat(
+                        effect.model, effect.messages, on_chunk=effect.on_chunk, usage=effect.meter
+                    )
                 elif isinstance(effect, ChatCall):
                     result = invoke_chat(effect.model, list(effect.messages), usage=effect.meter)
                 elif isinstance(effect, ProfileRead):
@@ -92,8 +94,9 @@ async def arun_steps(steps: Steps[T]) -> T:
         while True:
             try:
                 if isinstance(effect, ChatCall) and effect.on_chunk is not None:
-                    result: Any = await astream_chat(effect.model, effect.messages, on_chunk=effect.on_chunk,
-                                                     usage=effect.meter)
+                    result: Any = await astream_chat(
+                        effect.model, effect.messages, on_chunk=effect.on_chunk, usage=effect.meter
+                    )
                 elif isinstance(effect, ChatCall):
                     result = await ainvoke_chat(effect.model, list(effect.messages), usage=effect.meter)
                 elif isinstance(effect, ProfileRead):

@@ -21,8 +21,18 @@ from crsagent.graphs.belief import Belief, resolved_constraints
 if TYPE_CHECKING:  # pragma: no cover
     from crsagent.tools.catalog.schema import Item
 
-__all__ = ["ATTRIBUTES", "TOP_VALUES", "Question", "attribute_values", "bucketed_entropy", "choose_question", "question_text",
-           "closing_text", "answer_lead", "UNRECORDED"]
+__all__ = [
+    "ATTRIBUTES",
+    "TOP_VALUES",
+    "Question",
+    "attribute_values",
+    "bucketed_entropy",
+    "choose_question",
+    "question_text",
+    "closing_text",
+    "answer_lead",
+    "UNRECORDED",
+]
 
 #: Attributes the agent may ask about, per domain.
 ATTRIBUTES: dict[str, tuple[str, ...]] = {
@@ -148,7 +158,9 @@ _INVITES: tuple[str, ...] = (
 )
 
 
-def closing_text(q: Question | None, domain: str, belief: Belief, unavailable: Sequence[str] = (), avoid: str = "") -> str:
+def closing_text(
+    q: Question | None, domain: str, belief: Belief, unavailable: Sequence[str] = (), avoid: str = ""
+) -> str:
     """The closing line of a recommendation: a note on what cannot be compared, then the most
     informative question left (or, with nothing left to ask, an invitation that fits the state)."""
     note = " ".join(f"{UNRECORDED[a]}, so I can't compare on that." for a in unavailable if a in UNRECORDED)
@@ -168,11 +180,20 @@ def answer_lead(item: Item | None, field: str | None) -> str:
     title = item.display_title
     if field in UNRECORDED:
         return f"{UNRECORDED[field]}, so I can't tell you that about {title}."
-    value: Any = {"directors": item.directors, "cast": item.cast[:3], "year": item.year, "genres": item.genres[:3],
-                  "brand": item.brand}.get(field)
+    value: Any = {
+        "directors": item.directors,
+        "cast": item.cast[:3],
+        "year": item.year,
+        "genres": item.genres[:3],
+        "brand": item.brand,
+    }.get(field)
     if field == "plot" or value in (None, [], ""):
         return "" if field == "plot" else f"My catalogue does not list the {field.rstrip('s')} of {title}."
     names = ", ".join(value) if isinstance(value, list) else str(value)
-    return {"directors": f"{title} was directed by {names}.", "cast": f"{title} stars {names}.",
-            "year": f"{item.title} came out in {names}.", "genres": f"{title} is {names.replace(', ', '/')}.",
-            "brand": f"{title} is made by {names}."}[field]
+    return {
+        "directors": f"{title} was directed by {names}.",
+        "cast": f"{title} stars {names}.",
+        "year": f"{item.title} came out in {names}.",
+        "genres": f"{title} is {names.replace(', ', '/')}.",
+        "brand": f"{title} is made by {names}.",
+    }[field]

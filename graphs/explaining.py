@@ -131,8 +131,10 @@ def why_text(toolkit: Toolkit, item_id: str, belief: Belief) -> str:
     genres = _shared(it.genres, liked_genres(belief))
     if genres:
         reasons.append("you asked for " + "/".join(genres[:2]))
-    people = _shared([*it.directors, *it.cast, *([it.brand] if it.brand else [])], liked_people(belief)
-                     + [b for b, v in (belief.get("brands") or {}).items() if v == "like"])
+    people = _shared(
+        [*it.directors, *it.cast, *([it.brand] if it.brand else [])],
+        liked_people(belief) + [b for b, v in (belief.get("brands") or {}).items() if v == "like"],
+    )
     if people:
         reasons.append("you like " + " and ".join(people[:2]))
     c = resolved_constraints(belief)
@@ -149,8 +151,11 @@ def why_text(toolkit: Toolkit, item_id: str, belief: Belief) -> str:
         if common:
             reasons.append(f"it is {'/'.join(common[:2])} like {other.display_title}, which you liked")
             break
-    lead = f"I picked {it.display_title} because " + "; ".join(reasons[:3]) + "." if reasons else (
-        f"{it.display_title} ranked near the top for what you told me so far.")
+    lead = (
+        f"I picked {it.display_title} because " + "; ".join(reasons[:3]) + "."
+        if reasons
+        else (f"{it.display_title} ranked near the top for what you told me so far.")
+    )
     extra: list[str] = []
     if it.cast:
         extra.append("It stars " + ", ".join(it.cast[:3]) + ".")

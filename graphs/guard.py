@@ -156,13 +156,17 @@ def _unknown_titles(reply: str, spans: list[tuple[int, int]], mentions: list[Any
     """Sentences with a "Title (Year)" that no linked mention stands right before."""
     out: set[int] = set()
     for m in _YEAR.finditer(reply):
-        linked = any(x.start <= m.start() and -1 <= m.start() - x.end <= 3 or x.start <= m.start() < x.end for x in mentions)
+        linked = any(
+            x.start <= m.start() and -1 <= m.start() - x.end <= 3 or x.start <= m.start() < x.end for x in mentions
+        )
         if not linked:
             out.update(k for k, (s, e) in enumerate(spans) if s <= m.start() < e)
     return out
 
 
-def _leaking(reply: str, spans: list[tuple[int, int]], dropped: set[int], secret: frozenset[tuple[str, ...]]) -> set[int]:
+def _leaking(
+    reply: str, spans: list[tuple[int, int]], dropped: set[int], secret: frozenset[tuple[str, ...]]
+) -> set[int]:
     """Sentences that, in the reply as kept, carry a run of words from ``secret``."""
     if not secret:
         return set()

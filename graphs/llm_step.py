@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from pydantic import BaseModel
+
 from crsagent.agent.errors import BudgetExceededError, LLMError, LLMOutputError
 from crsagent.agent.llm.profiles import ModelProfile, profile_for
 from crsagent.agent.llm.structured import parse_structured, structured_request
@@ -18,8 +21,6 @@ from crsagent.agent.llm.usage import UsageMeter
 from crsagent.graphs.context import CRSContext
 from crsagent.graphs.effects import ChatCall, Steps, run_steps
 from crsagent.graphs.state import TurnUsage
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
-from pydantic import BaseModel
 
 __all__ = [
     "model_profile",
@@ -139,7 +140,9 @@ def structured_steps(
             shown = (answer.text if answer is not None and isinstance(answer.text, str) else "")[:1000]
             convo = convo + [
                 AIMessage(content=shown),
-                HumanMessage(content=f"Your answer was invalid: {exc}. Answer again with JSON that follows the schema."),
+                HumanMessage(
+                    content=f"Your answer was invalid: {exc}. Answer again with JSON that follows the schema."
+                ),
             ]
         except LLMError as exc:
             return None, degraded(f"{step}: {type(exc).__name__}: {exc}", meter_usage(meter))

@@ -24,11 +24,27 @@ from crsagent.graphs.cues import comparatives
 if TYPE_CHECKING:  # pragma: no cover
     from crsagent.tools.toolkit import Toolkit
 
-__all__ = ["OPPOSITES", "UNAVAILABLE", "unavailable_asked", "word_genres", "comparative_update", "same_title_items", "pick_correction"]
+__all__ = [
+    "OPPOSITES",
+    "UNAVAILABLE",
+    "unavailable_asked",
+    "word_genres",
+    "comparative_update",
+    "same_title_items",
+    "pick_correction",
+]
 
 #: Adjectives read as "less" of their opposite ("lighter" -> less dark).
-OPPOSITES: dict[str, str] = {"light": "dark", "lighthearted": "dark", "gentle": "violent", "calm": "intense",
-                             "happy": "sad", "cheerful": "dark", "soft": "violent", "tame": "violent"}
+OPPOSITES: dict[str, str] = {
+    "light": "dark",
+    "lighthearted": "dark",
+    "gentle": "violent",
+    "calm": "intense",
+    "happy": "sad",
+    "cheerful": "dark",
+    "soft": "violent",
+    "tame": "violent",
+}
 #: Comparatives on attributes the catalogue does not record: attribute -> words.
 UNAVAILABLE: dict[str, frozenset[str]] = {
     "runtime": frozenset({"short", "long", "quick"}),
@@ -83,8 +99,13 @@ def _co_genre(tk: Toolkit, genre: str) -> str | None:
         with_g = [it for it in items if genre in it.genres]
         base = Counter(g for it in items for g in it.genres)
         c = Counter(g for it in with_g for g in it.genres if g != genre)
-        best = [g for g, n in c.most_common() if with_g and n / len(with_g) >= CO_GENRE_SHARE
-                and (n / len(with_g)) / (base[g] / len(items)) >= CO_GENRE_LIFT]
+        best = [
+            g
+            for g, n in c.most_common()
+            if with_g
+            and n / len(with_g) >= CO_GENRE_SHARE
+            and (n / len(with_g)) / (base[g] / len(items)) >= CO_GENRE_LIFT
+        ]
         _cache[key] = best[:1]
     return _cache[key][0] if _cache[key] else None
 
@@ -99,8 +120,9 @@ def word_genres(tk: Toolkit, word: str, explicit: bool = True) -> list[str]:
 
 def _known(tk: Toolkit, word: str, explicit: bool) -> bool:
     """Whether a comparative's base word means something here (its other bases are then dropped)."""
-    return (word in _NEWER | _OLDER or any(word in w for w in UNAVAILABLE.values())
-            or bool(word_genres(tk, word, explicit)))
+    return (
+        word in _NEWER | _OLDER or any(word in w for w in UNAVAILABLE.values()) or bool(word_genres(tk, word, explicit))
+    )
 
 
 def _years(tk: Toolkit, ids: Sequence[str]) -> list[int]:

@@ -13,9 +13,10 @@ from functools import lru_cache
 from string import Template
 from typing import TYPE_CHECKING, Any
 
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
+
 from crsagent.graphs.belief import Belief, belief_view
 from crsagent.prompts.loader import load_prompt
-from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 
 if TYPE_CHECKING:  # pragma: no cover
     from crsagent.graphs.state import Candidate

@@ -153,8 +153,9 @@ def collect_rows(
         except DataError:
             continue
         tk = toolkit_for(turn)
-        lc: list[Any] = [HumanMessage(content=m.content) if m.role == "user" else AIMessage(content=m.content)
-                         for m in msgs]
+        lc: list[Any] = [
+            HumanMessage(content=m.content) if m.role == "user" else AIMessage(content=m.content) for m in msgs
+        ]
         rt: Any = _Runtime(CRSContext(toolkit=tk))  # the node reads only .context and .store
         belief = understand({"messages": lc}, rt)["belief"]
         recent = dialogue_text(lc, 1)

@@ -39,9 +39,6 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from crsagent.agent.errors import ToolInputError
-from crsagent.graphs.content import content_scores
-from crsagent.graphs.crew import crew_scores
-from crsagent.graphs.features import EXTRA_SIGNALS, extra_signal_scores
 from crsagent.graphs.belief import (
     Belief,
     belief_filter,
@@ -52,6 +49,9 @@ from crsagent.graphs.belief import (
     liked_people,
     soft_text,
 )
+from crsagent.graphs.content import content_scores
+from crsagent.graphs.crew import crew_scores
+from crsagent.graphs.features import EXTRA_SIGNALS, extra_signal_scores
 
 if TYPE_CHECKING:  # pragma: no cover
     from crsagent.graphs.state import Candidate

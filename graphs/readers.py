@@ -15,7 +15,17 @@ from crsagent.graphs.moves import pick_correction, same_title_items
 if TYPE_CHECKING:  # pragma: no cover
     from crsagent.tools.toolkit import Toolkit
 
-__all__ = ["lexicon_update", "skip_words", "same_as", "aspect_only", "cast_praised", "surnames", "correct", "product_kind", "MIN_KIND_HITS"]
+__all__ = [
+    "lexicon_update",
+    "skip_words",
+    "same_as",
+    "aspect_only",
+    "cast_praised",
+    "surnames",
+    "correct",
+    "product_kind",
+    "MIN_KIND_HITS",
+]
 
 MIN_KIND_HITS = 3  # a product phrase constrains only when at least this many products have it
 
@@ -25,13 +35,15 @@ _CAST = re.compile(r"\b(cast|actors|acting|performances?)\b")
 _ASPECT = re.compile(r"\b(ending|plot|story|pacing|music|soundtrack|effects|acting|cast|actors|script|dialogue)\b")
 _YEAR_OK = range(1870, 2101)
 _HEAD_STOP = re.compile(r"\b(for|with|to|from|that|which|like|but|under|in|on)\b|[,.;!?]")
-_NOT_KIND = frozenset("need want looking look find show recommend get buy some any please new good best "
-                      "cheap cheaper one ones thing things stuff product products office something anything".split())
+_NOT_KIND = frozenset(
+    "need want looking look find show recommend get buy some any please new good best "
+    "cheap cheaper one ones thing things stuff product products office something anything".split()
+)
 _SAME = re.compile(r"\bsame (brand|maker|make|company|manufacturer|director|actor|star|cast)\b")
 
 
 def same_as(tk: Toolkit, low: str, last_recs: list[str], picked: list[str]) -> dict[str, Any]:
-    """"Same brand/director as the first one": that item's brand or person, liked."""
+    """ "Same brand/director as the first one": that item's brand or person, liked."""
     m = _SAME.search(low)
     it = tk.item((picked or last_recs)[0]) if m and last_recs else None
     if m is None or it is None:

@@ -100,14 +100,14 @@ class SentenceGate:
 
     def _judge(self, spans: list[tuple[int, int]], final: bool) -> str:
         out = ""
-        todo = spans[self._judged:]
+        todo = spans[self._judged :]
         for k, (s, e) in enumerate(todo):
             if self.closed:
                 break
             if self._start is None:
                 self._start = s
             e = s + len(self.text[s:e].rstrip())
-            verdict = self.judge(self.text[self._start:e], final and k == len(todo) - 1)
+            verdict = self.judge(self.text[self._start : e], final and k == len(todo) - 1)
             self._judged += 1
             if verdict.status == "fail":
                 self.state = "failed" if self.state == "holding" else "cut"
@@ -116,7 +116,7 @@ class SentenceGate:
             if verdict.status == "hold" and self.state == "holding":
                 self.note = verdict.note
                 continue
-            piece = self.text[self._start:e] if self.state == "holding" else self.text[self._end:e]
+            piece = self.text[self._start : e] if self.state == "holding" else self.text[self._end : e]
             self.state, self._end, self.note = "sending", e, ""
             self.released += piece
             self.sentences = self._judged

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Literal
 
+from langchain_core.messages import AIMessage, ToolMessage
+from langgraph.runtime import Runtime
+
 from crsagent.graphs.context import CRSContext
 from crsagent.graphs.llm_step import llm_calls_left
 from crsagent.graphs.nodes.tools import TOOL_ACTIONS, tool_rounds
 from crsagent.graphs.state import CRSState
-from langchain_core.messages import AIMessage, ToolMessage
-from langgraph.runtime import Runtime
 
 __all__ = ["route_after_act", "route_after_tool_agent", "route_after_tools"]
 

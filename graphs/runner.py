@@ -18,6 +18,10 @@ from collections.abc import AsyncIterator, Coroutine, Iterator, Sequence
 from contextlib import nullcontext
 from typing import Any, TypeVar
 
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.store.base import BaseStore
+
 from crsagent.agent.errors import (
     ConfigError,
     EmptyQueryError,
@@ -34,16 +38,19 @@ from crsagent.graphs.ranking import DEFAULT_WEIGHTS, FusionWeights, catalogue_ra
 from crsagent.graphs.streaming import TurnEvent, astream_graph, stream_graph
 from crsagent.graphs.trace import turn_trace
 from crsagent.graphs.variants import get_variant
-from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage
-from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.store.base import BaseStore
 
 __all__ = ["CRSAgent", "MAX_MESSAGE_CHARS"]
 
 T = TypeVar("T")
 MAX_MESSAGE_CHARS = 8000
 _SYNC_ONLY = ("SqliteSaver", "PostgresSaver", "ShallowPostgresSaver", "SqliteStore", "PostgresStore")
-_ASYNC_ONLY = ("AsyncSqliteSaver", "AsyncPostgresSaver", "AsyncShallowPostgresSaver", "AsyncSqliteStore", "AsyncPostgresStore")
+_ASYNC_ONLY = (
+    "AsyncSqliteSaver",
+    "AsyncPostgresSaver",
+    "AsyncShallowPostgresSaver",
+    "AsyncSqliteStore",
+    "AsyncPostgresStore",
+)
 
 
 def _mode(*parts: Any) -> str:
@@ -195,8 +202,16 @@ class CRSAgent:
         )
 
     @classmethod
-    def from_graph(cls, builder: Any, settings: Settings, domain: str = "movies", *, name: str = "custom",
-                   like: str = "crs-only", **kwargs: Any) -> CRSAgent:
+    def from_graph(
+        cls,
+        builder: Any,
+        settings: Settings,
+        domain: str = "movies",
+        *,
+        name: str = "custom",
+        like: str = "crs-only",
+        **kwargs: Any,
+    ) -> CRSAgent:
         """A runner over your own graph builder: it keeps :class:`TurnResult`, the HTTP API
         (``crsagent serve``) and the evaluation harness (``crsagent eval replay --runner ...``).
 
@@ -271,8 +286,9 @@ class CRSAgent:
         extra: dict[str, Any] = {"notes": list(usage.get("notes") or [])}
         if self.spec.agent_loop:
             reason = state.get("fallback_reason")
-            extra.update(fallback=reason is not None, fallback_reason=reason,
-                         trace=turn_trace(state.get("scratch") or []))
+            extra.update(
+                fallback=reason is not None, fallback_reason=reason, trace=turn_trace(state.get("scratch") or [])
+            )
         elif usage.get("degraded"):
             extra.update(fallback=True, fallback_reason="llm_step_failed")
         return TurnResult(
@@ -379,23 +395,42 @@ class CRSAgent:
         if not thread_id:
             raise ToolInputError("a thread id is required")
         inp = {"messages": [HumanMessage(content=_clean(text))]}
-        return astream_graph(self, self.graph, inp, self.context(user_id), thread_id,
-                             lambda state: self.result(state, thread_id=thread_id))
+        return astream_graph(
+            self,
+            self.graph,
+            inp,
+            self.context(user_id),
+            thread_id,
+            lambda state: self.result(state, thread_id=thread_id),
+        )
 
-    def astream_history(self, messages: Sequence[ChatMessage | dict[str, Any]], *, user_id: str | None = None,
-                        ranking_k: int = 50) -> AsyncIterator[TurnEvent]:
+    def astream_history(
+        self, messages: Sequence[ChatMessage | dict[str, Any]], *, user_id: str | None = None, ranking_k: int = 50
+    ) -> AsyncIterator[TurnEvent]:
         """:meth:`arun_history` as events (see :meth:`astream_turn`)."""
         inp = {"messages": self._history(messages)}
-        return astream_graph(self, self.stateless_graph, inp, self.context(user_id, ranking_k), None,
-                             lambda state: self.result(state, ranking_k=ranking_k))
+        return astream_graph(
+            self,
+            self.stateless_graph,
+            inp,
+            self.context(user_id, ranking_k),
+            None,
+            lambda state: self.result(state, ranking_k=ranking_k),
+        )
 
     def stream_turn(self, text: str, *, thread_id: str, user_id: str | None = None) -> Iterator[TurnEvent]:
         """Synchronous :meth:`astream_turn`."""
         if not thread_id:
             raise ToolInputError("a thread id is required")
         inp = {"messages": [HumanMessage(content=_clean(text))]}
-        return stream_graph(self, self.graph, inp, self.context(user_id), thread_id,
-                            lambda state: self.result(state, thread_id=thread_id))
+        return stream_graph(
+            self,
+            self.graph,
+            inp,
+            self.context(user_id),
+            thread_id,
+            lambda state: self.result(state, thread_id=thread_id),
+        )
 
     # -- extras ------------------------------------------------------------------------
     def profile(self, user_id: str) -> dict[str, Any] | None:

@@ -24,11 +24,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any
 
+from langchain_core.messages import AnyMessage
+from langgraph.graph.message import add_messages
 from typing_extensions import TypedDict  # pydantic (LangGraph Studio's schemas) needs it on Python < 3.12
 
 from crsagent.graphs.belief import Belief, merge_belief
-from langchain_core.messages import AnyMessage
-from langgraph.graph.message import add_messages
 
 __all__ = [
     "CRSState",

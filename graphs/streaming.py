@@ -71,8 +71,9 @@ def _config(agent: CRSAgent, thread_id: str | None) -> dict[str, Any]:
     return cfg
 
 
-def stream_graph(agent: CRSAgent, graph: Any, inp: dict[str, Any], ctx: CRSContext, thread_id: str | None,
-                 finish: Finish) -> Iterator[TurnEvent]:
+def stream_graph(
+    agent: CRSAgent, graph: Any, inp: dict[str, Any], ctx: CRSContext, thread_id: str | None, finish: Finish
+) -> Iterator[TurnEvent]:
     """Run a turn with the blocking API and yield its events.
 
     Args:
@@ -89,8 +90,9 @@ def stream_graph(agent: CRSAgent, graph: Any, inp: dict[str, Any], ctx: CRSConte
     final: dict[str, Any] | None = None
     lock = agent._locks.hold(thread_id) if thread_id is not None and graph is agent.graph else nullcontext()
     with lock:
-        for mode, data in graph.stream(inp, _config(agent, thread_id), stream_mode=["custom", "values"],
-                                       **agent._kwargs(graph, ctx)):
+        for mode, data in graph.stream(
+            inp, _config(agent, thread_id), stream_mode=["custom", "values"], **agent._kwargs(graph, ctx)
+        ):
             if mode == "values":
                 final = data
             elif (event := _event(data)) is not None:
@@ -98,16 +100,18 @@ def stream_graph(agent: CRSAgent, graph: Any, inp: dict[str, Any], ctx: CRSConte
     yield TurnDone(finish(final or {}))
 
 
-async def astream_graph(agent: CRSAgent, graph: Any, inp: dict[str, Any], ctx: CRSContext, thread_id: str | None,
-                        finish: Finish) -> AsyncIterator[TurnEvent]:
+async def astream_graph(
+    agent: CRSAgent, graph: Any, inp: dict[str, Any], ctx: CRSContext, thread_id: str | None, finish: Finish
+) -> AsyncIterator[TurnEvent]:
     """Async :func:`stream_graph` (synchronous persistence streams from a worker thread)."""
     if agent._graph_mode(graph) == "sync":
         async for event in _from_thread(lambda: stream_graph(agent, graph, inp, ctx, thread_id, finish)):
             yield event
         return
     final: dict[str, Any] | None = None
-    async for mode, data in graph.astream(inp, _config(agent, thread_id), stream_mode=["custom", "values"],
-                                          **agent._kwargs(graph, ctx)):
+    async for mode, data in graph.astream(
+        inp, _config(agent, thread_id), stream_mode=["custom", "values"], **agent._kwargs(graph, ctx)
+    ):
         if mode == "values":
             final = data
         elif (turn_event := _event(data)) is not None:

@@ -6,8 +6,8 @@ question), so a template reply is grounded by construction.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 __all__ = ["template_reply"]
@@ -23,7 +23,9 @@ def _recommend(recs: Sequence[Mapping[str, Any]], domain: str, closing: str = ""
             f"I couldn't find a {_noun(domain)} that fits everything you asked for. "
             "Could you relax one of your wishes, for example the years or the genre?"
         )
-    lines = [f"Here {'is' if len(recs) == 1 else 'are'} {'a suggestion' if len(recs) == 1 else 'some suggestions'} for you:"]
+    lines = [
+        f"Here {'is' if len(recs) == 1 else 'are'} {'a suggestion' if len(recs) == 1 else 'some suggestions'} for you:"
+    ]
     said: set[str] = set()
     for n, r in enumerate(recs, 1):
         why = str(r.get("explanation") or "").strip()

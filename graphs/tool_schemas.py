@@ -66,5 +66,11 @@ def compact_tool_schema(tool: BaseTool | dict[str, Any]) -> dict[str, Any]:
     compact: dict[str, Any] = {"type": "object", "properties": props}
     if params.get("required"):
         compact["required"] = list(params["required"])
-    return {"type": "function",
-            "function": {"name": fn["name"], "description": first_sentence(fn.get("description") or ""), "parameters": compact}}
+    return {
+        "type": "function",
+        "function": {
+            "name": fn["name"],
+            "description": first_sentence(fn.get("description") or ""),
+            "parameters": compact,
+        },
+    }

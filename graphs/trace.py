@@ -27,15 +27,24 @@ def turn_trace(scratch: Sequence[AnyMessage]) -> list[dict[str, Any]]:
         if isinstance(m, AIMessage):
             check = dict((m.additional_kwargs or {}).get(CHECK_KEY) or {})
             valid = set(check.get("valid") or [])
-            out.append({
-                "type": "llm",
-                "content": m.text[:CONTENT_CHARS] if isinstance(m.text, str) else "",
-                "tool_calls": [{"name": c["name"], "args": c.get("args") or {}, "id": c.get("id"),
-                                "valid": c.get("id") in valid} for c in m.tool_calls],
-                "unparsed": list(check.get("unparsed") or []),
-                "refused": list(check.get("refused") or []),
-                "not_offered": list(check.get("not_offered") or []),
-            })
+            out.append(
+                {
+                    "type": "llm",
+                    "content": m.text[:CONTENT_CHARS] if isinstance(m.text, str) else "",
+                    "tool_calls": [
+                        {
+                            "name": c["name"],
+                            "args": c.get("args") or {},
+                            "id": c.get("id"),
+                            "valid": c.get("id") in valid,
+                        }
+                        for c in m.tool_calls
+                    ],
+                    "unparsed": list(check.get("unparsed") or []),
+                    "refused": list(check.get("refused") or []),
+                    "not_offered": list(check.get("not_offered") or []),
+                }
+            )
         elif isinstance(m, ToolMessage):
             out.append({"type": "tool", "name": m.name, "status": m.status, "content": m.text[:CONTENT_CHARS]})
         elif isinstance(m, HumanMessage):

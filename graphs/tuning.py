@@ -36,6 +36,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
+
 from crsagent.agent.errors import DataError
 from crsagent.agent.settings import Settings
 from crsagent.graphs.belief import Belief
@@ -52,7 +54,6 @@ from crsagent.graphs.ranking import (
     fuse,
 )
 from crsagent.graphs.variants import VARIANT_SPECS
-from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 
 __all__ = [
     "TurnSignals",
@@ -200,7 +201,12 @@ def collect_turns(
         belief = upd["belief"]
         recent = dialogue_text(lc, 1)
         table = collect_signals(
-            toolkit, belief, dialogue_text(lc, 6), pool=POOL, genres_hard=genres_hard, people_hard=people_hard,
+            toolkit,
+            belief,
+            dialogue_text(lc, 6),
+            pool=POOL,
+            genres_hard=genres_hard,
+            people_hard=people_hard,
             recent=recent,
         )
         out.append(RawTurn(table, Belief(**belief), gold, recent))
@@ -311,6 +317,7 @@ def evaluate(data: Sequence[TurnSignals], weights: np.ndarray, ks: Sequence[int]
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Tune on ``tune``, report the chosen weights on every split; print and save JSON."""
     import torch
+
     from crsagent.evals.datasets import TitleResolver, load_turns
     from crsagent.tools.toolkit import Toolkit
 
@@ -319,7 +326,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--cache", type=Path, default=None, help="pickle of the collected turns (reused when present)")
     ap.add_argument(
-        "--extra", action="append", default=[], metavar="SIGNAL",
+        "--extra",
+        action="append",
+        default=[],
+        metavar="SIGNAL",
         help="an experimental extra signal (prior, prior0, trans, trans_liked; repeatable), weights EXTRA_GRID",
     )
     ap.add_argument("--default-mode-only", action="store_true", help="skip the soft-constraint alternatives")
@@ -335,7 +345,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     grid = grid_weights({**GRID, **{e: EXTRA_GRID for e in extras}}, signals)
     plain = np.all(grid[:, len(SIGNALS) :] == 0, axis=1)  # rows without the extra signals
     report: dict[str, Any] = {
-        "tuned_on": "tune", "turns": {h: len(v) for h, v in splits.items()}, "ks": list(KS), "signals": list(signals),
+        "tuned_on": "tune",
+        "turns": {h: len(v) for h, v in splits.items()},
+        "ks": list(KS),
+        "signals": list(signals),
     }
     results: dict[str, Any] = {}
     t0 = time.time()

@@ -30,7 +30,9 @@ def _recall(summary: dict[str, Any], prefix: str = "") -> list[float]:
 def choose(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """The row with the best ``tune`` plain Recall@10 + Recall@50 (the fusion weights' rule,
     :mod:`crsagent.graphs.tuning`), then Recall@1; the smallest weight at a tie."""
-    return max(rows, key=lambda r: (r["tune"]["recall"][1] + r["tune"]["recall"][2], r["tune"]["recall"][0], -r["echo"]))
+    return max(
+        rows, key=lambda r: (r["tune"]["recall"][1] + r["tune"]["recall"][2], r["tune"]["recall"][0], -r["echo"])
+    )
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

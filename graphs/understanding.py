@@ -72,8 +72,10 @@ _FILLER = frozenset(
 _SEEN = re.compile(r"\b(seen|watched|saw)\b")
 _POSITIVE = re.compile(r"\b(lov(e|ed)|lik(e|ed)|enjoy(ed)?|great|good|favou?rite|amazing)\b")
 _CLAUSES = re.compile(r"[.;!?\n]+|,|(?<!anything)(?<!nothing)(?<!all)\s+\b(?:but|and then|though|although)\b\s+")
-_EDGE = re.compile(r"^(?:(?:and|or|but|so|from|of|by|with|the|a|an|to|in|on|than|like|as|i|it)\b\s*)+|"
-                   r"(?:\s*\b(?:and|or|but|so|from|of|by|with|the|a|an|to|in|on|than|like|as|after|before|since)\b)+$")
+_EDGE = re.compile(
+    r"^(?:(?:and|or|but|so|from|of|by|with|the|a|an|to|in|on|than|like|as|i|it)\b\s*)+|"
+    r"(?:\s*\b(?:and|or|but|so|from|of|by|with|the|a|an|to|in|on|than|like|as|after|before|since)\b)+$"
+)
 _NEGATED = re.compile(r"\b(no more|not|no|anything but|except|without|enough|avoid|skip|stop)\b")
 _OFF_TOPIC = re.compile(r"\?\s*$|^\s*(what|who|how|when|where|why|do|are|can|is)\b")
 _FACTS = ("items", "genres", "people", "brands", "constraints")
@@ -177,8 +179,11 @@ def read_user_message(
     ids = list(dict.fromkeys(m.item_id for m in mentions))
     intent, cue = detect_intent(text, has_recent_recs=bool(last_recs))
     low = text.lower()
-    negated_recs = [m.item_id for m in mentions if m.item_id in last_recs
-                    and (negative_near(text, m.start, m.end) or re.search(r"\bnot\s*$", low[: m.start]))]
+    negated_recs = [
+        m.item_id
+        for m in mentions
+        if m.item_id in last_recs and (negative_near(text, m.start, m.end) or re.search(r"\bnot\s*$", low[: m.start]))
+    ]
     if intent in ("elicit", "recommend") and negated_recs:
         intent, cue = "reject", True  # "not Alien, the other one"
     ex = _extract(toolkit, text)
@@ -279,5 +284,3 @@ def profile_seed(profile: dict[str, Any] | None) -> Belief:
     if soft.strip():
         seed["soft"] = [soft.strip()]
     return seed  # type: ignore[return-value]
-
-

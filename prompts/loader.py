@@ -10,7 +10,15 @@ from pathlib import Path
 
 from crsagent.agent.errors import ConfigError
 
-__all__ = ["PROMPTS_DIR", "TEMPLATES_DIR", "prompt_path", "load_prompt", "template_path", "load_template", "list_templates"]
+__all__ = [
+    "PROMPTS_DIR",
+    "TEMPLATES_DIR",
+    "prompt_path",
+    "load_prompt",
+    "template_path",
+    "load_template",
+    "list_templates",
+]
 
 #: The folder holding prompt files.
 PROMPTS_DIR = Path(__file__).resolve().parent

@@ -16,8 +16,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from crsagent.agent.settings import DOMAINS, Settings
 from crsagent.agent.errors import ConfigError
+from crsagent.agent.settings import DOMAINS, Settings
 from crsagent.tools.artifacts import ArtifactStore
 
 __all__ = ["BuildContext", "StageResult", "STAGES", "STAGE_BY_NAME", "run_build", "stage_modules"]
@@ -53,9 +53,7 @@ class BuildContext:
     settings: Settings
     domain: str
     store: ArtifactStore
-    progress: Callable[[str, int | None], Callable[[int], None]] = field(
-        default=lambda desc, total: (lambda n=1: None)
-    )
+    progress: Callable[[str, int | None], Callable[[int], None]] = field(default=lambda desc, total: lambda n=1: None)
     force: bool = False
     log: Callable[[str], None] = field(default=lambda msg: None)
 

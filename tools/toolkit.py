@@ -25,12 +25,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+from langchain_core.tools import BaseTool
+
 from crsagent.agent.errors import CrsAgentError, NotBuiltError
 from crsagent.agent.settings import Settings
 from crsagent.tools.artifacts import ArtifactStore
 from crsagent.tools.catalog.schema import Item
 from crsagent.tools.encoder.runtime import activate_built
-from langchain_core.tools import BaseTool
 
 __all__ = ["Toolkit", "HANDLES", "ON_DEMAND", "clear_toolkit_cache"]
 
@@ -38,7 +39,17 @@ log = logging.getLogger(__name__)
 
 #: Handle names, in load order.
 HANDLES: tuple[str, ...] = (
-    "db", "index", "linker", "lexicon", "cf", "seq", "intent", "explainer", "prior", "itemsim", "ranker"
+    "db",
+    "index",
+    "linker",
+    "lexicon",
+    "cf",
+    "seq",
+    "intent",
+    "explainer",
+    "prior",
+    "itemsim",
+    "ranker",
 )
 
 #: Handles :meth:`Toolkit.warm_up` leaves unloaded: the first use loads them (a tool call such as
@@ -100,9 +111,17 @@ class Toolkit:
     ) -> None:
         self.domain = domain
         self._handles: dict[str, Any] = {
-            "db": db, "index": index, "linker": linker, "lexicon": lexicon,
-            "cf": cf, "seq": seq, "intent": intent, "explainer": explainer, "prior": prior,
-            "itemsim": itemsim, "ranker": ranker,
+            "db": db,
+            "index": index,
+            "linker": linker,
+            "lexicon": lexicon,
+            "cf": cf,
+            "seq": seq,
+            "intent": intent,
+            "explainer": explainer,
+            "prior": prior,
+            "itemsim": itemsim,
+            "ranker": ranker,
         }
         self._loaders = dict(loaders or {})
         self._lock = threading.RLock()
@@ -355,10 +374,18 @@ class Toolkit:
         out: list[BaseTool] = []
         factories: list[tuple[str, str, Callable[[], tuple[Any, ...]], Callable[[], bool]]] = [
             ("crsagent.tools.catalog.tool", "make_catalog_tools", lambda: (self.db,), lambda: True),
-            ("crsagent.tools.search.tool", "make_search_tools", lambda: (self.index, self.db),
-             lambda: self.index is not None),
-            ("crsagent.tools.cf.tool", "make_model_tools", lambda: (self.cf, self._deferred("intent"), self.db),
-             lambda: self.cf is not None or self._deferred("intent") is not None),
+            (
+                "crsagent.tools.search.tool",
+                "make_search_tools",
+                lambda: (self.index, self.db),
+                lambda: self.index is not None,
+            ),
+            (
+                "crsagent.tools.cf.tool",
+                "make_model_tools",
+                lambda: (self.cf, self._deferred("intent"), self.db),
+                lambda: self.cf is not None or self._deferred("intent") is not None,
+            ),
         ]
         for module, fn, args, wanted in factories:
             if not wanted():
@@ -443,8 +470,11 @@ class Toolkit:
         manifest = store.manifest()
         if "catalog" not in manifest and not settings.database_url:
             store.path("catalog")  # raises NotBuiltError with the fix
-        key = (str(settings.home), domain, json.dumps(manifest, sort_keys=True) + str(settings.database_url)
-               + str(settings.chroma_url))
+        key = (
+            str(settings.home),
+            domain,
+            json.dumps(manifest, sort_keys=True) + str(settings.database_url) + str(settings.chroma_url),
+        )
         if cache:
             with _CACHE_LOCK:
                 hit = _CACHE.get(key)
@@ -494,8 +524,13 @@ def _loaders(settings: Settings, domain: str, store: ArtifactStore) -> dict[str,
         if settings.chroma_url:  # the published collection on a chroma server (tools/search/remote.py)
             from crsagent.tools.search.remote import collection_name
 
-            return VectorIndex.load(path, embed=tk.embed, db=tk.db, chroma_url=settings.chroma_url,
-                                    chroma_collection=collection_name(domain, path))
+            return VectorIndex.load(
+                path,
+                embed=tk.embed,
+                db=tk.db,
+                chroma_url=settings.chroma_url,
+                chroma_collection=collection_name(domain, path),
+            )
         return VectorIndex.load(path, embed=tk.embed, db=tk.db)
 
     def linker(tk: Toolkit) -> Any:
@@ -553,5 +588,16 @@ def _loaders(settings: Settings, domain: str, store: ArtifactStore) -> dict[str,
 
         return load_ranker(store)
 
-    return {"db": db, "index": index, "linker": linker, "lexicon": lexicon, "cf": cf, "seq": seq,
-            "intent": intent, "explainer": explainer, "prior": prior, "itemsim": itemsim, "ranker": ranker}
+    return {
+        "db": db,
+        "index": index,
+        "linker": linker,
+        "lexicon": lexicon,
+        "cf": cf,
+        "seq": seq,
+        "intent": intent,
+        "explainer": explainer,
+        "prior": prior,
+        "itemsim": itemsim,
+        "ranker": ranker,
+    }

@@ -17,12 +17,18 @@ HOME_OPT = typer.Option(None, "--home", help="Data home (default $CRSAGENT_HOME 
 
 
 def trajectories(
-    json_path: Path = typer.Option(Path("out/trajectories.jsonl"), "--json", help="Where to write the trajectories (JSONL)."),
-    turns: int | None = typer.Option(None, "--turns", min=1, help="ReDial tuning-half turns (a seeded sample; default all)."),
+    json_path: Path = typer.Option(
+        Path("out/trajectories.jsonl"), "--json", help="Where to write the trajectories (JSONL)."
+    ),
+    turns: int | None = typer.Option(
+        None, "--turns", min=1, help="ReDial tuning-half turns (a seeded sample; default all)."
+    ),
     sim_dialogues: int = typer.Option(60, "--sim-dialogues", min=0, help="Agenda-simulator dialogues per domain."),
     max_turns: int = typer.Option(5, "--max-turns", min=1, help="Agent turns per simulated dialogue."),
     seed: int = typer.Option(0, "--seed", help="Sampling seed for --turns."),
-    split: str = typer.Option("tuning", "--split", help="tuning (training data) or check (the validation set of `llm tune`)."),
+    split: str = typer.Option(
+        "tuning", "--split", help="tuning (training data) or check (the validation set of `llm tune`)."
+    ),
     home: Path | None = HOME_OPT,
 ) -> None:
     """The deterministic policy as a teacher: the agent node's exact messages and tool calls, as JSONL.
@@ -61,14 +67,29 @@ def trajectories(
             for offset, domain in enumerate(("movies", "office")):
                 teacher = movies if domain == "movies" else Teacher(Toolkit.load(settings, domain, eager=True))
                 if sim_dialogues:
-                    records += simulator_trajectories(teacher, catalog_items(settings, domain), sim_dialogues,
-                                                      sim_seed + offset, max_turns, progress, dropped)
+                    records += simulator_trajectories(
+                        teacher,
+                        catalog_items(settings, domain),
+                        sim_dialogues,
+                        sim_seed + offset,
+                        max_turns,
+                        progress,
+                        dropped,
+                    )
         write_jsonl(json_path, records)
-        summary = {**count_records(records), "dropped": dict(dropped), "redial_turns": len(chosen),
-                   "redial_split": f"{half} ({split} half)", "sim_dialogues_per_domain": sim_dialogues,
-                   "sim_seeds": {"movies": sim_seed, "office": sim_seed + 1},
-                   "seed": seed, "path": str(json_path), "seconds": round(time.perf_counter() - started, 1)}
+        summary = {
+            **count_records(records),
+            "dropped": dict(dropped),
+            "redial_turns": len(chosen),
+            "redial_split": f"{half} ({split} half)",
+            "sim_dialogues_per_domain": sim_dialogues,
+            "sim_seeds": {"movies": sim_seed, "office": sim_seed + 1},
+            "seed": seed,
+            "path": str(json_path),
+            "seconds": round(time.perf_counter() - started, 1),
+        }
         for key in ("per_domain", "per_source", "per_action", "per_tool"):
-            err_console.print(f"{key.removeprefix('per_')}: " + ", ".join(f"{k} {v}" for k, v in sorted(summary[key].items())))
+            err_console.print(
+                f"{key.removeprefix('per_')}: " + ", ".join(f"{k} {v}" for k, v in sorted(summary[key].items()))
+            )
         emit_json(summary, json_path.with_name(json_path.stem + ".summary.json"))
-

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -12,21 +12,28 @@ __all__ = ["behaviour_cmd", "make_agents"]
 
 def make_agents(settings: Any, variant: str, domains: list[str]) -> dict[str, Any]:
     """One agent per domain, on in-memory checkpoints (the suite leaves no threads behind)."""
-    from crsagent.graphs.runner import CRSAgent
     from langgraph.checkpoint.memory import InMemorySaver
     from langgraph.store.memory import InMemoryStore
 
-    return {d: CRSAgent.create(settings, domain=d, variant=variant, checkpointer=InMemorySaver(), store=InMemoryStore())
-            for d in domains}
+    from crsagent.graphs.runner import CRSAgent
+
+    return {
+        d: CRSAgent.create(settings, domain=d, variant=variant, checkpointer=InMemorySaver(), store=InMemoryStore())
+        for d in domains
+    }
 
 
 def behaviour_cmd(
     variant: str = typer.Option("crs-only", help="Agent variant."),
     category: list[str] = typer.Option([], "--category", help="Only these categories (repeatable)."),
-    conversations: Optional[Path] = typer.Option(None, help="Folder of conversation YAML files (default: the bundled suite)."),
+    conversations: Path | None = typer.Option(
+        None, help="Folder of conversation YAML files (default: the bundled suite)."
+    ),
     json_path: Path = typer.Option(Path("out/behaviour.json"), "--json", help="Where to write the summary JSON."),
-    home: Optional[Path] = typer.Option(None, "--home", help="Data home (default $CRSAGENT_HOME or ./.crsagent)."),
-    llm_base_url: Optional[str] = typer.Option(None, "--llm-base-url", help="OpenAI-compatible LLM server (LLM variants)."),
+    home: Path | None = typer.Option(None, "--home", help="Data home (default $CRSAGENT_HOME or ./.crsagent)."),
+    llm_base_url: str | None = typer.Option(
+        None, "--llm-base-url", help="OpenAI-compatible LLM server (LLM variants)."
+    ),
 ) -> None:
     """Scripted multi-turn conversations with checked expectations: pass rate per category and the failures."""
     from crsagent.agent.cli.common import cli_errors, emit_json, err_console, progress_factory, settings_from
@@ -54,7 +61,7 @@ def behaviour_cmd(
 def catalogue_cmd(
     json_path: Path = typer.Option(Path("out/catalogue-audit.json"), "--json", help="Where to write the audit JSON."),
     raw: bool = typer.Option(False, "--raw", help="Audit the join without the build's repairs (the 'before' count)."),
-    home: Optional[Path] = typer.Option(None, "--home", help="Data home (default $CRSAGENT_HOME or ./.crsagent)."),
+    home: Path | None = typer.Option(None, "--home", help="Data home (default $CRSAGENT_HOME or ./.crsagent)."),
 ) -> None:
     """Cross-check the joined movies catalogue: ReDial/MovieLens title and year vs the IMDb id,
     movie_info.json people vs the title, duplicate titles; lists every suspicious join with a reason."""

@@ -31,8 +31,14 @@ def api(
 
     with cli_errors(), progress_factory() as start:
         report = run_api_bench(
-            settings_from(home), sessions=sessions, turns=turns, domain=domain, variant=variant, progress=start,
-            stream=stream, llm_base_url=llm_base_url,
+            settings_from(home),
+            sessions=sessions,
+            turns=turns,
+            domain=domain,
+            variant=variant,
+            progress=start,
+            stream=stream,
+            llm_base_url=llm_base_url,
         )
     emit_json(report, json_path)
 
@@ -41,8 +47,12 @@ def api(
 def turn(
     json_path: Path | None = typer.Option(None, "--json", help="also write the report here"),
     turns: int = typer.Option(60, "--turns", min=1, help="measured turns with the instant fake LLM"),
-    llm_base_url: str | None = typer.Option(None, "--llm-base-url", help="also measure this OpenAI-compatible LLM server"),
-    llm_model: str | None = typer.Option(None, "--llm-model", help="served model name (default: asked from the server)"),
+    llm_base_url: str | None = typer.Option(
+        None, "--llm-base-url", help="also measure this OpenAI-compatible LLM server"
+    ),
+    llm_model: str | None = typer.Option(
+        None, "--llm-model", help="served model name (default: asked from the server)"
+    ),
     llm_turns: int = typer.Option(8, "--llm-turns", min=1, help="measured turns with the real LLM"),
     domain: str = typer.Option("movies", "--domain", "-d", help="catalogue (the dialogues are ReDial movie dialogues)"),
     variant: str = typer.Option("full", "--variant", help="graph variant"),
@@ -55,8 +65,15 @@ def turn(
 
     with cli_errors(), progress_factory() as start:
         report = run_turn_bench(
-            settings_from(home), turns=turns, domain=domain, variant=variant, llm_base_url=llm_base_url,
-            llm_model=llm_model, llm_turns=llm_turns, progress=start, stream=stream,
+            settings_from(home),
+            turns=turns,
+            domain=domain,
+            variant=variant,
+            llm_base_url=llm_base_url,
+            llm_model=llm_model,
+            llm_turns=llm_turns,
+            progress=start,
+            stream=stream,
         )
     emit_json(report, json_path)
 
@@ -77,7 +94,11 @@ def tools(
 
     with cli_errors(), progress_factory() as start:
         report = run_tools_bench(
-            settings_from(home), domain=domain, rebuild=not no_rebuild, n_queries=queries, progress=start,
+            settings_from(home),
+            domain=domain,
+            rebuild=not no_rebuild,
+            n_queries=queries,
+            progress=start,
             log=lambda msg: err_console.log(msg),
         )
     emit_json(report, json_path)
@@ -99,7 +120,12 @@ def soak(
 
     with cli_errors(), progress_factory() as start:
         report = run_soak(
-            settings_from(home), minutes=minutes, sessions=sessions, turns=turns, domain=domain, variant=variant,
+            settings_from(home),
+            minutes=minutes,
+            sessions=sessions,
+            turns=turns,
+            domain=domain,
+            variant=variant,
             progress=start,
         )
     emit_json(report, json_path)
@@ -122,7 +148,13 @@ def replicas(
 
     with cli_errors(), progress_factory() as start:
         report = run_replicas_bench(
-            settings_from(home), replicas=replicas, sessions=sessions, turns=turns, burst=burst, domain=domain,
-            variant=variant, progress=start,
+            settings_from(home),
+            replicas=replicas,
+            sessions=sessions,
+            turns=turns,
+            burst=burst,
+            domain=domain,
+            variant=variant,
+            progress=start,
         )
     emit_json(report, json_path)

@@ -40,4 +40,6 @@ def build(
 
                 pub = publish_index(settings, d)
                 state = "published" if pub["published"] else "already there"
-                console.print(f"{d}/search: {state} on {settings.chroma_url} as {pub['collection']} ({pub['items']} items)")
+                console.print(
+                    f"{d}/search: {state} on {settings.chroma_url} as {pub['collection']} ({pub['items']} items)"
+                )

@@ -27,7 +27,16 @@ from crsagent.agent.errors import AgentRunError, CrsAgentError, UserError
 from crsagent.agent.settings import Settings
 from crsagent.agent.turns import AgentRunner, TurnResult
 
-__all__ = ["DEFAULT_SCRIPT", "COMMANDS", "default_variant", "create_runner", "ChatSession", "read_script", "chat", "demo"]
+__all__ = [
+    "DEFAULT_SCRIPT",
+    "COMMANDS",
+    "default_variant",
+    "create_runner",
+    "ChatSession",
+    "read_script",
+    "chat",
+    "demo",
+]
 
 #: The conversation played without a TTY: a liked pair, a constraint, a rejection, a why-question.
 DEFAULT_SCRIPT: tuple[str, ...] = (
@@ -36,8 +45,12 @@ DEFAULT_SCRIPT: tuple[str, ...] = (
     "Not that one, I've seen it.",
     "Why would I like the first one?",
 )
-COMMANDS = {"/quit": "leave", "/new": "start a new conversation (thread)", "/profile": "show your profile memory",
-            "/help": "list the commands"}
+COMMANDS = {
+    "/quit": "leave",
+    "/new": "start a new conversation (thread)",
+    "/profile": "show your profile memory",
+    "/help": "list the commands",
+}
 
 
 def default_variant(settings: Settings, variant: str | None) -> str:
@@ -157,7 +170,7 @@ class ChatSession:
             elif isinstance(event, TurnDone):
                 if not sent:
                     return event.result, False
-                rest = event.result.reply[len(sent):] if event.result.reply.startswith(sent) else ""
+                rest = event.result.reply[len(sent) :] if event.result.reply.startswith(sent) else ""
                 self.out.print(rest, markup=False, highlight=False)
                 return event.result, True
         raise AgentRunError("the streamed turn ended without a result")
@@ -174,8 +187,12 @@ class ChatSession:
             table.add_column("score", justify="right", no_wrap=True)
             table.add_column("why", ratio=3)
             for i, rec in enumerate(result.recommendations, 1):
-                table.add_row(str(i), f"{rec.title}\n[dim]{rec.item_id}[/dim]", f"{rec.score:.2f}",
-                              rec.explanation or "[dim]-[/dim]")
+                table.add_row(
+                    str(i),
+                    f"{rec.title}\n[dim]{rec.item_id}[/dim]",
+                    f"{rec.score:.2f}",
+                    rec.explanation or "[dim]-[/dim]",
+                )
             self.out.print(table)
         u = result.usage
         flags = " [yellow]degraded[/yellow]" if result.degraded else ""
@@ -184,8 +201,9 @@ class ChatSession:
         elif result.trace:
             calls = [c["name"] for e in result.trace if e["type"] == "llm" for c in e["tool_calls"]]
             flags += f" [cyan]LLM called {', '.join(calls) or 'no tool'}[/cyan]"
-        self.out.print(f"[dim]{result.action} · {u.llm_calls} LLM calls · {u.tool_calls} tool calls · "
-                       f"{seconds:.2f} s[/dim]{flags}")
+        self.out.print(
+            f"[dim]{result.action} · {u.llm_calls} LLM calls · {u.tool_calls} tool calls · {seconds:.2f} s[/dim]{flags}"
+        )
 
     def show_profile(self) -> None:
         """Print the user's profile memory (summary and structured facts)."""
@@ -221,8 +239,9 @@ class ChatSession:
 
     def loop(self, ask: Callable[[], str]) -> None:
         """The interactive prompt loop; ends on ``/quit``, end of input or Ctrl-C at the prompt."""
-        self.out.print(f"[dim]chatting as {self.user_id} on thread {self.thread_id}; "
-                       f"commands: {' '.join(COMMANDS)}[/dim]")
+        self.out.print(
+            f"[dim]chatting as {self.user_id} on thread {self.thread_id}; commands: {' '.join(COMMANDS)}[/dim]"
+        )
         while True:
             try:
                 line = ask()
@@ -263,7 +282,8 @@ def _run(runner: AgentRunner, user_id: str, thread_id: str | None, lines: list[s
 
 DOMAIN_OPT = typer.Option("movies", "--domain", "-d", help="movies | office")
 VARIANT_OPT = typer.Option(
-    None, "--variant",
+    None,
+    "--variant",
     help="agent | full | llm-only | crs-only | llm-assists-crs | crs-assists-llm "
     "(default: agent with an LLM, else crs-only)",
 )
@@ -276,8 +296,12 @@ HOME_OPT = typer.Option(None, "--home", help="data home (default $CRSAGENT_HOME 
 def chat(
     domain: str = DOMAIN_OPT,
     variant: str | None = VARIANT_OPT,
-    llm_base_url: str | None = typer.Option(None, "--llm-base-url", help="OpenAI-compatible LLM server (default $CRSAGENT_LLM_BASE_URL)"),
-    llm_model: str | None = typer.Option(None, "--llm-model", help="served model name (default: asked from the server)"),
+    llm_base_url: str | None = typer.Option(
+        None, "--llm-base-url", help="OpenAI-compatible LLM server (default $CRSAGENT_LLM_BASE_URL)"
+    ),
+    llm_model: str | None = typer.Option(
+        None, "--llm-model", help="served model name (default: asked from the server)"
+    ),
     user_id: str = USER_OPT,
     thread_id: str | None = THREAD_OPT,
     script: Path | None = SCRIPT_OPT,
@@ -298,8 +322,13 @@ def _ensure_built(settings: Settings, domain: str) -> None:
     from crsagent.tools.pipeline import BuildContext, run_build
 
     with progress_factory() as start:
-        ctx = BuildContext(settings=settings, domain=domain, store=ArtifactStore(settings.home, domain),
-                           progress=start, log=lambda msg: err_console.log(msg))
+        ctx = BuildContext(
+            settings=settings,
+            domain=domain,
+            store=ArtifactStore(settings.home, domain),
+            progress=start,
+            log=lambda msg: err_console.log(msg),
+        )
         for r in run_build(ctx):
             if r.built:
                 err_console.print(f"{domain}/{r.name}: built in {r.seconds:.1f}s")
@@ -334,7 +363,9 @@ def demo(
             server = serve(settings.home, ServerConfig(port=port), ready_timeout_s=ready_timeout, log=say)
             say(f"LLM ready in {server.ready_s} s at {server.base_url} ({server.model_name})")
             chat_settings = replace(settings, llm_base_url=server.base_url, llm_model=server.model_name)
-            failed = _run(create_runner(chat_settings, domain, default_variant(chat_settings, variant)), user_id, None, lines)
+            failed = _run(
+                create_runner(chat_settings, domain, default_variant(chat_settings, variant)), user_id, None, lines
+            )
         except KeyboardInterrupt:
             interrupted = True
             say("interrupted")

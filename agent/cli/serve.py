@@ -32,10 +32,15 @@ def serve(
     max_message_chars: int = typer.Option(8000, "--max-message-chars", min=1, help="longest message accepted"),
     max_body_bytes: int = typer.Option(1_000_000, "--max-body-bytes", min=1, help="largest request body accepted"),
     rate_limit: int = typer.Option(
-        0, "--rate-limit", min=0, help="requests per minute per API key (or client address), answered 429 over it; 0 is off"
+        0,
+        "--rate-limit",
+        min=0,
+        help="requests per minute per API key (or client address), answered 429 over it; 0 is off",
     ),
     cors_origin: list[str] = typer.Option(
-        [], "--cors-origin", help="allow browser calls from this origin (repeatable; '*' for any); CORS is off without it"
+        [],
+        "--cors-origin",
+        help="allow browser calls from this origin (repeatable; '*' for any); CORS is off without it",
     ),
     log_level: str = typer.Option("info", "--log-level", help="uvicorn log level"),
 ) -> None:

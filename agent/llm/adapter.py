@@ -35,26 +35,36 @@ def adapter_ready(path: Path) -> bool:
 def _card(info: dict[str, Any]) -> str:
     v = info.get("validation") or {}
     d = info.get("data") or {}
-    rows = "\n".join(f"| {k} | {v[k]} |" for k in ("valid_loss", "base_valid_loss", "tool_name_accuracy", "argument_exact_match",
-                                                   "reply_guard_pass_rate", "valid_examples") if k in v)
-    return f"""# {info['name']}: a LoRA adapter for {BASE_MODEL_ID}
+    rows = "\n".join(
+        f"| {k} | {v[k]} |"
+        for k in (
+            "valid_loss",
+            "base_valid_loss",
+            "tool_name_accuracy",
+            "argument_exact_match",
+            "reply_guard_pass_rate",
+            "valid_examples",
+        )
+        if k in v
+    )
+    return f"""# {info["name"]}: a LoRA adapter for {BASE_MODEL_ID}
 
 Tuned by `crsagent llm tune` on the agent's own teacher trajectories (`crsagent eval trajectories`):
 the tool calls and replies of the deterministic CRS policy, played inside the real `agent` graph,
 rendered with the chat template and compact tool listing that vLLM serves.
 
-- Base: {info['base']['name']} ({info['base']['source']}), sha256 of the converted weights
-  `{info['base']['sha256']}`.
-- Training data: {d.get('train_records')} records ({d.get('train_examples')} examples,
-  {d.get('train_trained_tokens')} trained tokens); sources {d.get('per_source')}.
-- LoRA r={info['config']['rank']}, alpha={info['config']['alpha']} on {', '.join(info['config']['targets'])}.
-- Steps {info['train']['steps_done']}/{info['train']['steps_total']}, {info['train']['train_seconds']} s of training.
+- Base: {info["base"]["name"]} ({info["base"]["source"]}), sha256 of the converted weights
+  `{info["base"]["sha256"]}`.
+- Training data: {d.get("train_records")} records ({d.get("train_examples")} examples,
+  {d.get("train_trained_tokens")} trained tokens); sources {d.get("per_source")}.
+- LoRA r={info["config"]["rank"]}, alpha={info["config"]["alpha"]} on {", ".join(info["config"]["targets"])}.
+- Steps {info["train"]["steps_done"]}/{info["train"]["steps_total"]}, {info["train"]["train_seconds"]} s of training.
 
 | validation (check half + unseen simulator seeds) | value |
 |---|---|
 {rows}
 
-Licences: base model {LICENCES['base_model']}; data {LICENCES['redial']}; this adapter {LICENCES['adapter']}.
+Licences: base model {LICENCES["base_model"]}; data {LICENCES["redial"]}; this adapter {LICENCES["adapter"]}.
 Reproduce with the command in `tune.json` (`command`).
 """
 

@@ -64,9 +64,7 @@ def request_timeout(timeout_s: float) -> Any:
     return _httpx().Timeout(timeout_s, connect=min(timeout_s, 10.0))
 
 
-def http_clients(
-    timeout_s: float, forbid_default: bool | None = None, urls: tuple[str, ...] = ()
-) -> tuple[Any, Any]:
+def http_clients(timeout_s: float, forbid_default: bool | None = None, urls: tuple[str, ...] = ()) -> tuple[Any, Any]:
     """A sync and an async httpx client for the openai SDK, both behind the real-LLM guard.
 
     Args:
@@ -158,8 +156,12 @@ def discovering_chat_class() -> type:
 
         def configure_discovery(self, base_url: str, api_key: str, timeout_s: float, forbid_default: bool) -> None:
             """Where and how to ask for the model name (called by :func:`make_chat_model`)."""
-            self._discovery = {"base_url": base_url, "api_key": api_key, "timeout_s": timeout_s,
-                               "forbid_default": forbid_default}
+            self._discovery = {
+                "base_url": base_url,
+                "api_key": api_key,
+                "timeout_s": timeout_s,
+                "forbid_default": forbid_default,
+            }
 
         @property
         def discovered(self) -> bool:
@@ -226,7 +228,9 @@ def make_chat_model(
 
     url = base_url or settings.llm_base_url
     if not url:
-        raise ConfigError("no LLM base URL: set CRSAGENT_LLM_BASE_URL or pass --llm-base-url (see `crsagent llm serve`)")
+        raise ConfigError(
+            "no LLM base URL: set CRSAGENT_LLM_BASE_URL or pass --llm-base-url (see `crsagent llm serve`)"
+        )
     timeout = settings.llm_timeout_s if timeout_s is None else timeout_s
     retries = settings.llm_max_retries if max_retries is None else max_retries
     if retries < 0:

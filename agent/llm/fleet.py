@@ -75,8 +75,9 @@ class Fleet:
             self._next = (self._next + 1) % len(self._replicas)
             ring = [(start + i) % len(self._replicas) for i in range(len(self._replicas))]
             live = [i for i in ring if self._replicas[i].down_until <= now]
-            down = sorted((i for i in ring if self._replicas[i].down_until > now),
-                          key=lambda i: self._replicas[i].down_until)
+            down = sorted(
+                (i for i in ring if self._replicas[i].down_until > now), key=lambda i: self._replicas[i].down_until
+            )
         return live + down
 
     def mark_down(self, i: int) -> None:
@@ -97,18 +98,26 @@ class Fleet:
         """Per replica: url, consecutive failures, seconds until retried, requests answered."""
         now = self.clock()
         with self._lock:
-            return [{"url": r.url, "failures": r.failures, "down_for_s": round(max(0.0, r.down_until - now), 3),
-                     "requests": r.requests} for r in self._replicas]
+            return [
+                {
+                    "url": r.url,
+                    "failures": r.failures,
+                    "down_for_s": round(max(0.0, r.down_until - now), 3),
+                    "requests": r.requests,
+                }
+                for r in self._replicas
+            ]
 
     def rewrite(self, httpx: Any, request: Any, i: int) -> Any:
         """``request`` sent to replica ``i`` instead of the first replica (same path and body)."""
         url, base = str(request.url), self.urls[0]
-        target = self.urls[i] + url[len(base):] if url.startswith(base) else url
+        target = self.urls[i] + url[len(base) :] if url.startswith(base) else url
         if i == 0 or target == url:
             return request
         headers = [(k, v) for k, v in request.headers.raw if k.lower() != b"host"]
-        return httpx.Request(request.method, target, headers=headers, content=request.content,
-                             extensions=request.extensions)
+        return httpx.Request(
+            request.method, target, headers=headers, content=request.content, extensions=request.extensions
+        )
 
 
 def _connect_errors(httpx: Any) -> tuple[type[Exception], ...]:
@@ -143,7 +152,7 @@ class FleetTransport:
         """Close the inner transport."""
         self.inner.close()
 
-    def __enter__(self) -> "FleetTransport":
+    def __enter__(self) -> FleetTransport:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -178,7 +187,7 @@ class AsyncFleetTransport:
         """Close the inner transport."""
         await self.inner.aclose()
 
-    async def __aenter__(self) -> "AsyncFleetTransport":
+    async def __aenter__(self) -> AsyncFleetTransport:
         return self
 
     async def __aexit__(self, *exc: object) -> None:

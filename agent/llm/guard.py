@@ -112,7 +112,7 @@ class GuardTransport:
         """Close the inner transport."""
         self.inner.close()
 
-    def __enter__(self) -> "GuardTransport":
+    def __enter__(self) -> GuardTransport:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -136,7 +136,7 @@ class AsyncGuardTransport:
         """Close the inner transport."""
         await self.inner.aclose()
 
-    async def __aenter__(self) -> "AsyncGuardTransport":
+    async def __aenter__(self) -> AsyncGuardTransport:
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -86,7 +86,9 @@ def read_adapter(name: str, path: Path | str) -> LoRAModule:
     if not isinstance(rank, int) or rank < 1:
         raise ConfigError(f"the LoRA adapter at {folder} has no valid rank r ({rank!r})")
     if rank > VLLM_LORA_RANKS[-1]:
-        raise ConfigError(f"the LoRA adapter at {folder} has rank {rank}; vLLM serves ranks up to {VLLM_LORA_RANKS[-1]}")
+        raise ConfigError(
+            f"the LoRA adapter at {folder} has rank {rank}; vLLM serves ranks up to {VLLM_LORA_RANKS[-1]}"
+        )
     return LoRAModule(name=name, path=folder, rank=rank)
 
 

@@ -136,8 +136,9 @@ def merge_adapter(base_dir: Path, adapter_dir: Path, out_dir: Path) -> dict[str,
     return {"modules_merged": merged, "scale": scale, "rank": int(config["r"])}
 
 
-def ensure_merged_model(home: Path, base_dir: Path, adapter_dir: Path, merged_dir: Path, *,
-                        log: Callable[[str], None] | None = None) -> Path:
+def ensure_merged_model(
+    home: Path, base_dir: Path, adapter_dir: Path, merged_dir: Path, *, log: Callable[[str], None] | None = None
+) -> Path:
     """``merged_dir`` holding the adapter merged into the base; merge first when missing or stale.
 
     Raises:
@@ -157,8 +158,14 @@ def ensure_merged_model(home: Path, base_dir: Path, adapter_dir: Path, merged_di
         shutil.rmtree(tmp, ignore_errors=True)
         try:
             summary = merge_adapter(base_dir, adapter_dir, tmp)
-            info = {"version": MERGE_VERSION, "adapter": str(adapter_dir), "adapter_sha256": adapter_digest(adapter_dir),
-                    "base": str(base_dir), "base_id": _base_id(base_dir), **summary}
+            info = {
+                "version": MERGE_VERSION,
+                "adapter": str(adapter_dir),
+                "adapter_sha256": adapter_digest(adapter_dir),
+                "base": str(base_dir),
+                "base_id": _base_id(base_dir),
+                **summary,
+            }
             (tmp / _MARKER).write_text(json.dumps(info, indent=2))
             if merged_dir.exists():
                 shutil.rmtree(merged_dir)

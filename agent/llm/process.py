@@ -79,7 +79,7 @@ class RunningServer:
         except subprocess.TimeoutExpired:  # pragma: no cover - the kernel did not reap it
             return None
 
-    def __enter__(self) -> "RunningServer":
+    def __enter__(self) -> RunningServer:
         return self
 
     def __exit__(self, *exc: object) -> None:

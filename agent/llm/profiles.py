@@ -100,8 +100,14 @@ PROFILES: tuple[ModelProfile, ...] = (
     # The tuned bundled model (``crsagent llm tune``): in the agent loop it copies the tool-call
     # syntax and the titles from its prompt, which a repetition penalty forbids (with 1.2 it never
     # calls a tool); its other requests (structured output) keep the base model's penalty.
-    ModelProfile(name="smollm2-crs", pattern=r"smollm2?-135m-crs", max_tokens=256,
-                 extra_body={"repetition_penalty": 1.2}, agent_extra_body={}, **_SMOLLM2),
+    ModelProfile(
+        name="smollm2-crs",
+        pattern=r"smollm2?-135m-crs",
+        max_tokens=256,
+        extra_body={"repetition_penalty": 1.2},
+        agent_extra_body={},
+        **_SMOLLM2,
+    ),
     ModelProfile(
         name="smollm2",
         pattern=r"smollm",
@@ -146,7 +152,9 @@ def profile_for(model_name: str | None, profiles: tuple[ModelProfile, ...] = PRO
     return DEFAULT_PROFILE
 
 
-def serve_flags(profile: ModelProfile, *, tool_call_parser: str | None = None, chat_template: str | None = None) -> list[str]:
+def serve_flags(
+    profile: ModelProfile, *, tool_call_parser: str | None = None, chat_template: str | None = None
+) -> list[str]:
     """The vLLM tool-calling flags for ``profile``; explicit arguments win over the profile.
 
     Args:

@@ -148,9 +148,7 @@ class ServerConfig:
         return serve_flags(self.profile(), tool_call_parser=self.tool_call_parser, chat_template=template)
 
 
-def prepare_server(
-    home: Path, config: ServerConfig, *, log: Callable[[str], None] | None = None
-) -> tuple[Path, str]:
+def prepare_server(home: Path, config: ServerConfig, *, log: Callable[[str], None] | None = None) -> tuple[Path, str]:
     """Set up what the server needs: its environment and, for the bundled model, its weights.
 
     Returns:
@@ -172,8 +170,9 @@ def tuned_model_dir(home: Path) -> Path:
     return llm_home(home) / "models" / TUNED_MODEL_NAME
 
 
-def resolve_adapters(config: ServerConfig, home: Path | None = None, *,
-                     log: Callable[[str], None] | None = None) -> ServerConfig:
+def resolve_adapters(
+    config: ServerConfig, home: Path | None = None, *, log: Callable[[str], None] | None = None
+) -> ServerConfig:
     """``config`` with its LoRA adapters (and, for the merged tuned model, its checkpoint) decided.
 
     Explicit ``lora_modules`` stay as they are, and any model but the bundled one gets none. The
@@ -201,11 +200,19 @@ def resolve_adapters(config: ServerConfig, home: Path | None = None, *,
         raise ConfigError("serving the merged tuned model needs the data home")
     merged = tuned_model_dir(home)
     if log:
-        log(f"the tuned model is served merged ({merged}); "
-            f"the base answers as {BUNDLED_MODEL_NAME} through an undoing adapter")
+        log(
+            f"the tuned model is served merged ({merged}); "
+            f"the base answers as {BUNDLED_MODEL_NAME} through an undoing adapter"
+        )
     undo = LoRAModule(BUNDLED_MODEL_NAME, merged / BASE_LORA, found[0].rank)
-    return replace(config, model=str(merged), served_model_name=TUNED_MODEL_NAME, lora_modules=(undo,),
-                   default_name=TUNED_MODEL_NAME, merge_from=found[0].path)
+    return replace(
+        config,
+        model=str(merged),
+        served_model_name=TUNED_MODEL_NAME,
+        lora_modules=(undo,),
+        default_name=TUNED_MODEL_NAME,
+        merge_from=found[0].path,
+    )
 
 
 def server_command(python: Path, model: str, config: ServerConfig, port: int) -> list[str]:
@@ -294,8 +301,9 @@ def start_server(
             start_new_session=True,
             preexec_fn=die_with_parent,
         )
-    server = RunningServer(base_url=base_url, model_name=config.default_model(), process=process, log_path=log_path,
-                           model_names=names)
+    server = RunningServer(
+        base_url=base_url, model_name=config.default_model(), process=process, log_path=log_path, model_names=names
+    )
     atexit.register(server.stop, 5.0)
     deadline = started + ready_timeout_s
     while True:

@@ -46,8 +46,9 @@ def _kwargs(model: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
     return {"stream_usage": True, **kwargs}
 
 
-def stream_chat(model: Any, messages: Sequence[Any], *, on_chunk: OnChunk, usage: UsageMeter | None = None,
-                **kwargs: Any) -> AIMessage:
+def stream_chat(
+    model: Any, messages: Sequence[Any], *, on_chunk: OnChunk, usage: UsageMeter | None = None, **kwargs: Any
+) -> AIMessage:
     """Call a chat model once, streaming its answer through ``on_chunk``.
 
     Args:
@@ -86,8 +87,9 @@ def stream_chat(model: Any, messages: Sequence[Any], *, on_chunk: OnChunk, usage
     return _finish(total, usage)
 
 
-async def astream_chat(model: Any, messages: Sequence[Any], *, on_chunk: OnChunk, usage: UsageMeter | None = None,
-                       **kwargs: Any) -> AIMessage:
+async def astream_chat(
+    model: Any, messages: Sequence[Any], *, on_chunk: OnChunk, usage: UsageMeter | None = None, **kwargs: Any
+) -> AIMessage:
     """Async :func:`stream_chat`."""
     total: AIMessageChunk | None = None
     stream: AsyncIterator[Any] = model.astream(list(messages), **_kwargs(model, kwargs))

@@ -58,9 +58,7 @@ def _profile_for_model(model: Any) -> ModelProfile:
     return profile_for(name if isinstance(name, str) else None)
 
 
-def structured_request(
-    model: BaseChatModel, schema: type[BaseModel], method: StructuredMethod
-) -> Runnable[Any, Any]:
+def structured_request(model: BaseChatModel, schema: type[BaseModel], method: StructuredMethod) -> Runnable[Any, Any]:
     """The model bound so that its answer follows ``schema`` (constrained decoding where served).
 
     Args:
@@ -116,9 +114,7 @@ def _repair_messages(answer: AIMessage, error: LLMOutputError, method: Structure
     return [AIMessage(content=shown[:2000]), HumanMessage(content=hint)]
 
 
-def _setup(
-    model: BaseChatModel, profile: ModelProfile | None, method: StructuredMethod | None
-) -> StructuredMethod:
+def _setup(model: BaseChatModel, profile: ModelProfile | None, method: StructuredMethod | None) -> StructuredMethod:
     prof = profile or _profile_for_model(model)
     return method or prof.structured_method
 

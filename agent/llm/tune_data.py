@@ -69,7 +69,11 @@ def served_tools(tools: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         fn = tool.get("function") or {}
         if not fn.get("name"):
             raise ConfigError(f"a tool listing without a function name: {json.dumps(tool)[:200]}")
-        body: dict[str, Any] = {"name": fn["name"], "description": fn.get("description"), "parameters": fn.get("parameters")}
+        body: dict[str, Any] = {
+            "name": fn["name"],
+            "description": fn.get("description"),
+            "parameters": fn.get("parameters"),
+        }
         out.append({"type": "function", "function": body})
     return out
 
@@ -95,14 +99,27 @@ def trained_turn(messages: Sequence[dict[str, Any]]) -> list[int]:
     return [i for i, m in enumerate(messages) if i > last_user and m.get("role") == "assistant"]
 
 
-def render_text(tokenizer: Any, template: str, messages: Sequence[dict[str, Any]], tools: Sequence[dict[str, Any]],
-                *, add_generation_prompt: bool = False) -> str:
+def render_text(
+    tokenizer: Any,
+    template: str,
+    messages: Sequence[dict[str, Any]],
+    tools: Sequence[dict[str, Any]],
+    *,
+    add_generation_prompt: bool = False,
+) -> str:
     """The prompt text vLLM builds for ``messages`` and ``tools`` with ``template``."""
-    return tokenizer.apply_chat_template(served_messages(messages), tools=served_tools(tools) or None, chat_template=template,
-                                         add_generation_prompt=add_generation_prompt, tokenize=False)
+    return tokenizer.apply_chat_template(
+        served_messages(messages),
+        tools=served_tools(tools) or None,
+        chat_template=template,
+        add_generation_prompt=add_generation_prompt,
+        tokenize=False,
+    )
 
 
-def render_example(record: dict[str, Any], tokenizer: Any, template: str, max_tokens: int | None = None) -> Example | None:
+def render_example(
+    record: dict[str, Any], tokenizer: Any, template: str, max_tokens: int | None = None
+) -> Example | None:
     """Tokenise a trajectory record with the loss on this turn's assistant messages.
 
     Args:
@@ -135,7 +152,9 @@ def render_example(record: dict[str, Any], tokenizer: Any, template: str, max_to
     ids = list(enc["input_ids"])
     if max_tokens is not None and len(ids) > max_tokens:
         return None
-    labels = [tok if any(a <= start < b for a, b in spans) else IGNORE for tok, (start, _) in zip(ids, enc["offset_mapping"])]
+    labels = [
+        tok if any(a <= start < b for a, b in spans) else IGNORE for tok, (start, _) in zip(ids, enc["offset_mapping"])
+    ]
     return Example(input_ids=ids, labels=labels, record_id=str(record.get("id")))
 
 
@@ -158,4 +177,3 @@ def load_records(path: Path) -> list[dict[str, Any]]:
     if not out:
         raise ConfigError(f"{path} holds no trajectories")
     return out
-

@@ -64,14 +64,18 @@ def validation_loss(model: Any, examples: Sequence[Example], pad_id: int, device
             ids = torch.tensor([ex.input_ids], device=device)
             labels = torch.tensor([ex.labels], device=device)
             logits = model(input_ids=ids).logits[:, :-1].float()
-            total += float(torch.nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)), labels[:, 1:].reshape(-1),
-                                                             ignore_index=IGNORE, reduction="sum"))
+            total += float(
+                torch.nn.functional.cross_entropy(
+                    logits.reshape(-1, logits.size(-1)), labels[:, 1:].reshape(-1), ignore_index=IGNORE, reduction="sum"
+                )
+            )
             count += int((labels[:, 1:] != IGNORE).sum())
     return total / max(1, count)
 
 
-def generate(model: Any, tokenizer: Any, prompt: str, max_new_tokens: int, device: str = "cpu",
-             repetition_penalty: float = 1.0) -> str:
+def generate(
+    model: Any, tokenizer: Any, prompt: str, max_new_tokens: int, device: str = "cpu", repetition_penalty: float = 1.0
+) -> str:
     """Greedy decoding of ``prompt`` until ``<|im_end|>`` (the special tokens kept), with the
     served profile's repetition penalty."""
     import torch
@@ -79,19 +83,29 @@ def generate(model: Any, tokenizer: Any, prompt: str, max_new_tokens: int, devic
     ids = tokenizer(prompt, add_special_tokens=False, return_tensors="pt")["input_ids"].to(device)
     end = tokenizer.convert_tokens_to_ids("<|im_end|>")
     with torch.no_grad():
-        out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=max_new_tokens,
-                             do_sample=False, eos_token_id=end, pad_token_id=end,
-                             repetition_penalty=repetition_penalty)
-    return tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=False).split("<|im_end|>")[0]
+        out = model.generate(
+            input_ids=ids,
+            attention_mask=torch.ones_like(ids),
+            max_new_tokens=max_new_tokens,
+            do_sample=False,
+            eos_token_id=end,
+            pad_token_id=end,
+            repetition_penalty=repetition_penalty,
+        )
+    return tokenizer.decode(out[0, ids.shape[1] :], skip_special_tokens=False).split("<|im_end|>")[0]
 
 
 def _guard_ok(record: dict[str, Any], reply: str, toolkit: Any, first: int) -> bool:
-    from crsagent.graphs.agent_reply import accept_reply
-    from crsagent.graphs.context import CRSContext
     from langchain_core.messages import ToolMessage
 
-    scratch = [ToolMessage(content=m.get("content") or "", tool_call_id=m.get("tool_call_id") or "call_0", name=m.get("name"))
-               for m in record["messages"][first:] if m.get("role") == "tool"]
+    from crsagent.graphs.agent_reply import accept_reply
+    from crsagent.graphs.context import CRSContext
+
+    scratch = [
+        ToolMessage(content=m.get("content") or "", tool_call_id=m.get("tool_call_id") or "call_0", name=m.get("name"))
+        for m in record["messages"][first:]
+        if m.get("role") == "tool"
+    ]
     names = [c["function"]["name"] for m in record["messages"][first:] for c in m.get("tool_calls") or []]
     for msg, name in zip(scratch, names):
         msg.name = msg.name or name
@@ -100,9 +114,16 @@ def _guard_ok(record: dict[str, Any], reply: str, toolkit: Any, first: int) -> b
     return verdict.reason is None and not verdict.note  # a reply the guard had to cut does not pass
 
 
-def generation_metrics(model: Any, tokenizer: Any, template: str, records: Sequence[dict[str, Any]],
-                       toolkits: dict[str, Any], device: str = "cpu", progress: Progress | None = None,
-                       repetition_penalty: float = 1.0) -> dict[str, Any]:
+def generation_metrics(
+    model: Any,
+    tokenizer: Any,
+    template: str,
+    records: Sequence[dict[str, Any]],
+    toolkits: dict[str, Any],
+    device: str = "cpu",
+    progress: Progress | None = None,
+    repetition_penalty: float = 1.0,
+) -> dict[str, Any]:
     """Tool-name accuracy, argument exact match and reply-guard pass rate by greedy decoding.
 
     Args:
@@ -121,10 +142,23 @@ def generation_metrics(model: Any, tokenizer: Any, template: str, records: Seque
         msgs, tools = rec["messages"], rec.get("tools") or []
         turn = trained_turn(msgs)
         first = turn[0]
-        want = [(c["function"]["name"], json.loads(c["function"]["arguments"]) if isinstance(c["function"]["arguments"], str)
-                 else c["function"]["arguments"]) for c in msgs[first].get("tool_calls") or []]
-        text = generate(model, tokenizer, render_text(tokenizer, template, msgs[:first], tools, add_generation_prompt=True), 64, device,
-                        repetition_penalty)
+        want = [
+            (
+                c["function"]["name"],
+                json.loads(c["function"]["arguments"])
+                if isinstance(c["function"]["arguments"], str)
+                else c["function"]["arguments"],
+            )
+            for c in msgs[first].get("tool_calls") or []
+        ]
+        text = generate(
+            model,
+            tokenizer,
+            render_text(tokenizer, template, msgs[:first], tools, add_generation_prompt=True),
+            64,
+            device,
+            repetition_penalty,
+        )
         got = parse_tool_calls(text) or []
         name_ok = (got[0][0] if got else "") == (want[0][0] if want else "")
         names += name_ok
@@ -132,8 +166,14 @@ def generation_metrics(model: Any, tokenizer: Any, template: str, records: Seque
             with_call += 1
             args += got[0][1] == want[0][1]
         last = turn[-1]
-        reply = generate(model, tokenizer, render_text(tokenizer, template, msgs[:last], tools, add_generation_prompt=True), 200, device,
-                         repetition_penalty)
+        reply = generate(
+            model,
+            tokenizer,
+            render_text(tokenizer, template, msgs[:last], tools, add_generation_prompt=True),
+            200,
+            device,
+            repetition_penalty,
+        )
         ok = "<tool_call>" not in reply and _guard_ok(rec, reply, toolkits[rec.get("domain") or "movies"], first)
         guard += ok
         replies += 1
@@ -141,6 +181,11 @@ def generation_metrics(model: Any, tokenizer: Any, template: str, records: Seque
             samples.append({"id": rec.get("id"), "call": text, "want": want, "reply": reply, "guard_ok": ok})
         advance(1)
     n = max(1, len(records))
-    return {"valid_examples": len(records), "tool_name_accuracy": round(names / n, 4),
-            "argument_exact_match": round(args / max(1, with_call), 4), "argument_examples": with_call,
-            "reply_guard_pass_rate": round(guard / max(1, replies), 4), "samples": samples}
+    return {
+        "valid_examples": len(records),
+        "tool_name_accuracy": round(names / n, 4),
+        "argument_exact_match": round(args / max(1, with_call), 4),
+        "argument_examples": with_call,
+        "reply_guard_pass_rate": round(guard / max(1, replies), 4),
+        "samples": samples,
+    }

@@ -58,7 +58,7 @@ class UsageMeter:
         with self._lock:
             self.invalid_outputs += 1
 
-    def merge(self, other: "UsageMeter") -> None:
+    def merge(self, other: UsageMeter) -> None:
         """Add another meter's counts into this one."""
         snap = other.as_dict()
         with self._lock:

@@ -183,7 +183,11 @@ def ensure_llm_env(
         say(f"installing {req.name} (vLLM and its torch; a few minutes the first time)")
         _run([*pip, "install", "--progress-bar", "off", "-r", str(req)], log_file, f"pip install -r {req.name}")
         if device == "cpu":
-            _run([*pip, "uninstall", "-y", *BROKEN_BESIDE_CPU_TORCH], log_file, "removing torchvision/torchaudio/torchcodec")
+            _run(
+                [*pip, "uninstall", "-y", *BROKEN_BESIDE_CPU_TORCH],
+                log_file,
+                "removing torchvision/torchaudio/torchcodec",
+            )
         out = _run([str(python), "-c", _IMPORT_CHECK], log_file, "importing vllm")
         found = [line.split()[1:] for line in out.splitlines() if line.startswith("crsagent-versions ")]
         vllm_v, tf_v = ((found[-1] if found else []) + ["?", "?"])[:2]

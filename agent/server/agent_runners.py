@@ -60,8 +60,9 @@ class CRSAgentRunners:
         checkpoint_url: overrides ``settings.checkpoint_url`` (``memory`` for throw-away sessions).
     """
 
-    def __init__(self, settings: Settings, domain: str = "movies", *, llm: Any = None,
-                 checkpoint_url: str | None = None) -> None:
+    def __init__(
+        self, settings: Settings, domain: str = "movies", *, llm: Any = None, checkpoint_url: str | None = None
+    ) -> None:
         self.settings = settings
         self.domain = domain
         self.llm = llm

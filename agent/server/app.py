@@ -17,19 +17,26 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import HTTPBearer
 
 from crsagent.agent.server.auth import authenticate
 from crsagent.agent.server.config import ServerConfig
 from crsagent.agent.server.errors import install_error_handlers
 from crsagent.agent.server.middleware import BodyLimitMiddleware
+from crsagent.agent.server.models import DEFAULT_MODEL, list_models, resolve_model
 from crsagent.agent.server.privacy_routes import add_privacy_routes
+from crsagent.agent.server.protocol import (
+    ChatCompletion,
+    ChatCompletionRequest,
+    ErrorResponse,
+    Health,
+    ModelCard,
+    ModelList,
+)
 from crsagent.agent.server.ratelimit import RateLimiter
 from crsagent.agent.server.responses import add_responses_routes
-from crsagent.agent.server.models import DEFAULT_MODEL, list_models, resolve_model
-from crsagent.agent.server.protocol import ChatCompletion, ChatCompletionRequest, ErrorResponse, Health, ModelCard, ModelList
 from crsagent.agent.server.runners import RunnerFactory, RunnerPool
 from crsagent.agent.server.serving import ChatService, response_headers, to_completion, to_stream
 from crsagent.agent.server.sessions import SESSION_HEADER, SESSION_ID_PATTERN
@@ -43,7 +50,10 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorResponse, "description": "invalid request"},
     401: {"model": ErrorResponse, "description": "missing or wrong API key"},
     404: {"model": ErrorResponse, "description": "unknown model, or no such session or profile for this key"},
-    409: {"model": ErrorResponse, "description": "the session is busy with another request, on any replica (see Retry-After)"},
+    409: {
+        "model": ErrorResponse,
+        "description": "the session is busy with another request, on any replica (see Retry-After)",
+    },
     429: {"model": ErrorResponse, "description": "rate limit reached (see Retry-After)"},
     503: {"model": ErrorResponse, "description": "the LLM server is unavailable (see Retry-After)"},
 }
@@ -184,9 +194,7 @@ def _document_400_not_422(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            spec = get_openapi(
-                title=app.title, version=app.version, summary=app.summary, routes=app.routes
-            )
+            spec = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
             for path in spec.get("paths", {}).values():
                 for operation in path.values():
                     operation.get("responses", {}).pop("422", None)

@@ -25,8 +25,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
-from dataclasses import dataclass, field
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from crsagent.agent.settings import Settings

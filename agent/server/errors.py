@@ -177,7 +177,7 @@ def validation_message(errors: list[Mapping[str, Any]]) -> tuple[str, str | None
         index = next((p for p in param.split(".")[1:] if p.isdigit()), None)
         param = "input" if index is None else f"input.{index}"
         msg = (
-            f"{param}: input is a string or a list of message items ({{\"role\", \"content\"}}) whose content "
+            f'{param}: input is a string or a list of message items ({{"role", "content"}}) whose content '
             "is a string or input_text / output_text parts; other input types are not supported"
         )
         return msg, param

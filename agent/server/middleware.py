@@ -29,7 +29,9 @@ class BodyLimitMiddleware:
         self.max_bytes = max_bytes
 
     async def _refuse(self, send: Send, size: str) -> None:
-        await self._answer(send, f"the request body is {size}; the limit is {self.max_bytes} bytes", "request_too_large")
+        await self._answer(
+            send, f"the request body is {size}; the limit is {self.max_bytes} bytes", "request_too_large"
+        )
 
     async def _answer(self, send: Send, message: str, code: str) -> None:
         body = json.dumps(error_body(message, "invalid_request_error", None, code)).encode()
@@ -68,7 +70,9 @@ class BodyLimitMiddleware:
         try:
             data.decode("utf-8")
         except UnicodeDecodeError as exc:
-            await self._answer(send, f"the request body is not UTF-8 (byte {exc.start}): send JSON as UTF-8", "invalid_encoding")
+            await self._answer(
+                send, f"the request body is not UTF-8 (byte {exc.start}): send JSON as UTF-8", "invalid_encoding"
+            )
             return
         replayed = False
 

@@ -38,8 +38,7 @@ def resolve_model(model: str, *, variants: tuple[str, ...] = VARIANTS, default_v
     if name in VARIANTS:
         raise APIError(
             404,
-            f"the model '{model}' is not served here: {_why_not_offered(name, variants)}; "
-            f"available models: {shown}",
+            f"the model '{model}' is not served here: {_why_not_offered(name, variants)}; available models: {shown}",
             param="model",
             code="model_not_found",
         )

@@ -85,10 +85,15 @@ class RecommendationOut(BaseModel):
         return {k: (x if math.isfinite(x) else 0.0) for k, x in v.items()}
 
     @classmethod
-    def of(cls, rec: Recommendation) -> "RecommendationOut":
+    def of(cls, rec: Recommendation) -> RecommendationOut:
         """The wire form of an agent's :class:`~crsagent.agent.turns.Recommendation`."""
-        return cls(item_id=rec.item_id, title=rec.title, score=rec.score, explanation=rec.explanation,
-                   signals=dict(rec.signals))
+        return cls(
+            item_id=rec.item_id,
+            title=rec.title,
+            score=rec.score,
+            explanation=rec.explanation,
+            signals=dict(rec.signals),
+        )
 
 
 class ResponseMessage(BaseModel):

@@ -88,8 +88,10 @@ class RateLimiter:
             if not self.shared:
                 raise
             raise APIError(
-                503, "the rate-limit store (PostgreSQL) is unavailable; retry later",
-                code="rate_limit_store_unavailable", headers={"Retry-After": "5"},
+                503,
+                "the rate-limit store (PostgreSQL) is unavailable; retry later",
+                code="rate_limit_store_unavailable",
+                headers={"Retry-After": "5"},
             ) from exc
         wait = max(1, math.ceil(reset_at - time.time()))
         raise APIError(

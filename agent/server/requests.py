@@ -40,9 +40,24 @@ __all__ = [
 
 #: Request fields accepted for compatibility and not forwarded (docs/api.md lists them).
 IGNORED_FIELDS: tuple[str, ...] = (
-    "temperature", "top_p", "max_tokens", "max_completion_tokens", "stop", "seed", "presence_penalty",
-    "frequency_penalty", "store", "logit_bias", "top_logprobs", "parallel_tool_calls", "safety_identifier",
-    "prompt_cache_key", "prompt_cache_retention", "service_tier", "reasoning_effort", "verbosity",
+    "temperature",
+    "top_p",
+    "max_tokens",
+    "max_completion_tokens",
+    "stop",
+    "seed",
+    "presence_penalty",
+    "frequency_penalty",
+    "store",
+    "logit_bias",
+    "top_logprobs",
+    "parallel_tool_calls",
+    "safety_identifier",
+    "prompt_cache_key",
+    "prompt_cache_retention",
+    "service_tier",
+    "reasoning_effort",
+    "verbosity",
 )
 
 

@@ -82,7 +82,7 @@ def _refuse_unsupported(body: ResponseCreateRequest) -> None:
         raise no("tool_choice", "only 'none' or 'auto' are accepted: the agent chooses its own tools")
     fmt = (body.text or {}).get("format")
     if fmt is not None and (not isinstance(fmt, dict) or fmt.get("type") != "text"):
-        raise no("text.format", "only text output is supported ({\"type\": \"text\"})")
+        raise no("text.format", 'only text output is supported ({"type": "text"})')
     if body.background:
         raise no("background", "background responses are not supported; use stream: true")
     if body.conversation is not None:
@@ -113,31 +113,42 @@ class ResponsesService:
 
     def _history(self, body: ResponseCreateRequest) -> list[ChatMessage]:
         cfg = self.chat.config
-        items = [("input", "user", body.input)] if isinstance(body.input, str) else [
-            (f"input.{i}.content", m.role, m.text()) for i, m in enumerate(body.input)]
+        items = (
+            [("input", "user", body.input)]
+            if isinstance(body.input, str)
+            else [(f"input.{i}.content", m.role, m.text()) for i, m in enumerate(body.input)]
+        )
         if not items:
             raise invalid_request("input must hold at least one message", param="input", code="empty_messages")
         if len(items) > cfg.max_messages:
-            raise invalid_request(f"{len(items)} input messages; the limit is {cfg.max_messages}", param="input",
-                                  code="too_many_messages")
+            raise invalid_request(
+                f"{len(items)} input messages; the limit is {cfg.max_messages}", param="input", code="too_many_messages"
+            )
         if body.instructions is not None:
             items.insert(0, ("instructions", "system", body.instructions))
         history = []
         for param, role, text in items:
             if len(text) > cfg.max_message_chars:
-                raise invalid_request(f"{param} is {len(text)} characters; the limit is {cfg.max_message_chars}",
-                                      param=param, code="content_too_long")
+                raise invalid_request(
+                    f"{param} is {len(text)} characters; the limit is {cfg.max_message_chars}",
+                    param=param,
+                    code="content_too_long",
+                )
             try:
                 text.encode("utf-8")
             except UnicodeEncodeError as exc:
-                raise invalid_request(f"{param} is not valid Unicode (unpaired surrogate)", param=param,
-                                      code="invalid_encoding") from exc
+                raise invalid_request(
+                    f"{param} is not valid Unicode (unpaired surrogate)", param=param, code="invalid_encoding"
+                ) from exc
             chat_role = cast(_ChatRole, "system" if role == "developer" else role)  # the request model checked it
             history.append(ChatMessage(role=chat_role, content=text))
         last = items[-1]
         if last[1] != "user":
-            raise invalid_request(f"the last input message must come from the user, not the {last[1]}",
-                                  param=last[0], code="last_message_not_user")
+            raise invalid_request(
+                f"the last input message must come from the user, not the {last[1]}",
+                param=last[0],
+                code="last_message_not_user",
+            )
         if not last[2].strip():
             raise invalid_request("the last user message is empty", param=last[0], code="empty_content")
         return history
@@ -163,23 +174,41 @@ class ResponsesService:
         if body.previous_response_id is not None:
             session_id = await (await self.ids()).session_of(tenant, body.previous_response_id)
             if session_id is None:
-                raise APIError(404, f"Previous response with id '{body.previous_response_id}' not found.",
-                               param="previous_response_id", code="previous_response_not_found")
+                raise APIError(
+                    404,
+                    f"Previous response with id '{body.previous_response_id}' not found.",
+                    param="previous_response_id",
+                    code="previous_response_not_found",
+                )
         elif body.store is not False:
             session_id = response_id  # a new conversation is named after its first response
-        echo = {"model": body.model, "instructions": body.instructions, "metadata": body.metadata or {},
-                "previous_response_id": body.previous_response_id, "user": body.user, "store": body.store is not False}
+        echo = {
+            "model": body.model,
+            "instructions": body.instructions,
+            "metadata": body.metadata or {},
+            "previous_response_id": body.previous_response_id,
+            "user": body.user,
+            "store": body.store is not False,
+        }
 
         def info(result: TurnResult) -> TurnInfo:
             u = result.usage
-            return TurnInfo(variant=variant, session_id=session_id, action=result.action, degraded=result.degraded,
-                            fallback=result.fallback, fallback_reason=result.fallback_reason,
-                            llm_calls=u.llm_calls, tool_calls=u.tool_calls)
+            return TurnInfo(
+                variant=variant,
+                session_id=session_id,
+                action=result.action,
+                degraded=result.degraded,
+                fallback=result.fallback,
+                fallback_reason=result.fallback_reason,
+                llm_calls=u.llm_calls,
+                tool_calls=u.tool_calls,
+            )
 
         shape = ResponseShape(response_id, f"msg_{uuid.uuid4().hex}", int(time.time()), echo, info)
         user_key = scoped(tenant, body.user) if body.user else None
-        return ResponsePlan(variant, history, tenant, session_id, body.previous_response_id, user_key, shape,
-                            body.stream)
+        return ResponsePlan(
+            variant, history, tenant, session_id, body.previous_response_id, user_key, shape, body.stream
+        )
 
     async def _claim(self, plan: ResponsePlan) -> ResponseIds:
         """Under the session's lock: check that the conversation ends at the previous response,
@@ -192,7 +221,9 @@ class ResponsesService:
                 raise invalid_request(
                     f"previous_response_id: '{plan.previous_response_id}' is not the latest response of its "
                     f"conversation ('{head}' is); continuing an earlier response (a fork) is not supported",
-                    param="previous_response_id", code="unsupported_value")
+                    param="previous_response_id",
+                    code="unsupported_value",
+                )
         await ids.record(plan.tenant, plan.shape.response_id, plan.session_id)
         return ids
 
@@ -207,8 +238,9 @@ class ResponsesService:
 
         async def turn(thread_id: str | None) -> AsyncIterator[TurnEvent]:
             if streamed:
-                async for event in runner_events(runner, text=text, history=plan.history, thread_id=thread_id,
-                                                 user_id=plan.user_key):
+                async for event in runner_events(
+                    runner, text=text, history=plan.history, thread_id=thread_id, user_id=plan.user_key
+                ):
                     yield event
             elif thread_id is None:
                 yield TurnDone(await runner.arun_history(plan.history, user_id=plan.user_key))
@@ -224,8 +256,9 @@ class ResponsesService:
             try:
                 earlier = [m for m in plan.history[:-1] if m.role != "system"]
                 if plan.previous_response_id is None and earlier:
-                    seeded = await aseed_thread(runner, [*earlier, plan.history[-1]], thread_id=plan.thread_id,
-                                                user_id=plan.user_key)
+                    seeded = await aseed_thread(
+                        runner, [*earlier, plan.history[-1]], thread_id=plan.thread_id, user_id=plan.user_key
+                    )
                     if seeded is not None:
                         yield TurnDone(seeded)
                         return

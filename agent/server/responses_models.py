@@ -31,9 +31,20 @@ __all__ = [
 
 #: Request fields accepted for compatibility and not forwarded (docs/api.md lists them).
 RESPONSES_IGNORED_FIELDS: tuple[str, ...] = (
-    "temperature", "top_p", "max_output_tokens", "max_tool_calls", "parallel_tool_calls", "truncation",
-    "reasoning", "include", "top_logprobs", "safety_identifier", "prompt_cache_key", "prompt_cache_retention",
-    "service_tier", "stream_options",
+    "temperature",
+    "top_p",
+    "max_output_tokens",
+    "max_tool_calls",
+    "parallel_tool_calls",
+    "truncation",
+    "reasoning",
+    "include",
+    "top_logprobs",
+    "safety_identifier",
+    "prompt_cache_key",
+    "prompt_cache_retention",
+    "service_tier",
+    "stream_options",
 )
 
 
@@ -89,8 +100,13 @@ class ResponseCreateRequest(_Strict):
         json_schema_extra={
             "examples": [
                 {"model": "crsagent", "input": "A film like Heat, but newer?"},
-                {"model": "crs-only", "input": "Something from the 90s", "previous_response_id": "resp_0a1b2c",
-                 "user": "alice", "stream": True},
+                {
+                    "model": "crs-only",
+                    "input": "Something from the 90s",
+                    "previous_response_id": "resp_0a1b2c",
+                    "user": "alice",
+                    "stream": True,
+                },
             ]
         },
     )

@@ -49,8 +49,14 @@ class ResponseShape:
         info: ``(result) -> crsagent object`` of a finished turn.
     """
 
-    def __init__(self, response_id: str, message_id: str, created_at: int, echo: dict[str, Any],
-                 info: Callable[[TurnResult], TurnInfo]) -> None:
+    def __init__(
+        self,
+        response_id: str,
+        message_id: str,
+        created_at: int,
+        echo: dict[str, Any],
+        info: Callable[[TurnResult], TurnInfo],
+    ) -> None:
         self.response_id = response_id
         self.message_id = message_id
         self.created_at = created_at
@@ -69,8 +75,11 @@ class ResponseShape:
     def completed(self, result: TurnResult) -> ResponseObject:
         """The finished response."""
         u = result.usage
-        usage = ResponseUsage(input_tokens=u.prompt_tokens, output_tokens=u.completion_tokens,
-                              total_tokens=max(u.total_tokens, u.prompt_tokens + u.completion_tokens))
+        usage = ResponseUsage(
+            input_tokens=u.prompt_tokens,
+            output_tokens=u.completion_tokens,
+            total_tokens=max(u.total_tokens, u.prompt_tokens + u.completion_tokens),
+        )
         return ResponseObject(
             id=self.response_id,
             created_at=self.created_at,
@@ -84,8 +93,13 @@ class ResponseShape:
 
     def failed(self, exc: APIError) -> ResponseObject:
         """The response of a streamed turn that failed."""
-        return ResponseObject(id=self.response_id, created_at=self.created_at, status="failed",
-                              error={"code": exc.code or exc.type, "message": exc.message}, **self.echo)
+        return ResponseObject(
+            id=self.response_id,
+            created_at=self.created_at,
+            status="failed",
+            error={"code": exc.code or exc.type, "message": exc.message},
+            **self.echo,
+        )
 
 
 class _Events:
@@ -107,13 +121,20 @@ class _Events:
     def opening(self) -> str:
         pending = self.shape.pending()
         item = self.shape.message("", "in_progress").model_dump(mode="json")
-        return "".join([
-            self.response("response.created", pending),
-            self.response("response.in_progress", pending),
-            self.event("response.output_item.added", output_index=0, item=item),
-            self.event("response.content_part.added", item_id=self.shape.message_id, output_index=0,
-                       content_index=0, part=OutputText(text="").model_dump(mode="json")),
-        ])
+        return "".join(
+            [
+                self.response("response.created", pending),
+                self.response("response.in_progress", pending),
+                self.event("response.output_item.added", output_index=0, item=item),
+                self.event(
+                    "response.content_part.added",
+                    item_id=self.shape.message_id,
+                    output_index=0,
+                    content_index=0,
+                    part=OutputText(text="").model_dump(mode="json"),
+                ),
+            ]
+        )
 
     def words(self, text: str) -> Iterator[str]:
         for piece in split_words(text):
@@ -122,20 +143,24 @@ class _Events:
     def closing(self, result: TurnResult) -> str:
         done = self.shape.completed(result)
         part = done.output[0].content[0].model_dump(mode="json")
-        return "".join([
-            self.event("response.output_text.done", **self.where, text=result.reply, logprobs=[]),
-            self.event("response.content_part.done", **self.where, part=part),
-            self.event("response.output_item.done", output_index=0, item=done.output[0].model_dump(mode="json")),
-            self.response("response.completed", done),
-        ])
+        return "".join(
+            [
+                self.event("response.output_text.done", **self.where, text=result.reply, logprobs=[]),
+                self.event("response.content_part.done", **self.where, part=part),
+                self.event("response.output_item.done", output_index=0, item=done.output[0].model_dump(mode="json")),
+                self.response("response.completed", done),
+            ]
+        )
 
     def failure(self, exc: APIError) -> str:
         return self.event("error", code=exc.code, message=exc.message, param=exc.param) + self.response(
-            "response.failed", self.shape.failed(exc))
+            "response.failed", self.shape.failed(exc)
+        )
 
 
-async def response_events(shape: ResponseShape, first: TurnEvent,
-                          next_event: Callable[[], Awaitable[TurnEvent]]) -> AsyncIterator[str]:
+async def response_events(
+    shape: ResponseShape, first: TurnEvent, next_event: Callable[[], Awaitable[TurnEvent]]
+) -> AsyncIterator[str]:
     """The SSE events of a started turn whose first event is already known.
 
     Args:
@@ -155,7 +180,7 @@ async def response_events(shape: ResponseShape, first: TurnEvent,
             yield out.event("crsagent.progress", progress={"type": "tool", "name": event.name})
         elif isinstance(event, TurnDone):
             reply = event.result.reply
-            rest = reply[len(sent):] if reply.startswith(sent) else ""
+            rest = reply[len(sent) :] if reply.startswith(sent) else ""
             yield "".join([*out.words(rest), out.closing(event.result)])
             return
         try:

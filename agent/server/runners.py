@@ -10,14 +10,14 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import Any, Union, cast
+from typing import Any, cast
 
 from crsagent.agent.turns import AgentRunner
 
 __all__ = ["RunnerFactory", "RunnerPool"]
 
 #: ``(variant) -> AgentRunner``; a coroutine function is awaited, a plain function runs in a thread.
-RunnerFactory = Callable[[str], Union[AgentRunner, Awaitable[AgentRunner]]]
+RunnerFactory = Callable[[str], AgentRunner | Awaitable[AgentRunner]]
 
 
 def _is_async(fn: object) -> bool:

@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from crsagent.agent.errors import CrsAgentError
+from crsagent.agent.server.agent_runners import aseed_thread
 from crsagent.agent.server.config import ServerConfig
 from crsagent.agent.server.errors import APIError, from_agent_error, invalid_request
 from crsagent.agent.server.models import resolve_model
+from crsagent.agent.server.privacy import ConversationData
 from crsagent.agent.server.protocol import (
     ChatCompletion,
     ChatCompletionRequest,
@@ -28,8 +30,6 @@ from crsagent.agent.server.protocol import (
     UsageOut,
     message_text,
 )
-from crsagent.agent.server.agent_runners import aseed_thread
-from crsagent.agent.server.privacy import ConversationData
 from crsagent.agent.server.runners import RunnerPool
 from crsagent.agent.server.sessions import SessionLocks, resolve_session_id, scoped
 from crsagent.agent.server.streaming import ChunkWriter, sse_stream
@@ -167,7 +167,9 @@ class ChatService:
                 code="last_message_not_user",
             )
         if not history[-1].content.strip():
-            raise invalid_request("the last user message is empty", param=f"messages.{last}.content", code="empty_content")
+            raise invalid_request(
+                "the last user message is empty", param=f"messages.{last}.content", code="empty_content"
+            )
         if request.user is not None:
             _check_text(request.user, "user", 256)
         session_id = resolve_session_id(session_header, request.metadata)
@@ -217,7 +219,6 @@ class ChatService:
         except CrsAgentError as exc:
             raise from_agent_error(exc, retry_after_s=self.config.retry_after_s) from exc
 
-
     def start_stream(self, plan: TurnPlan) -> TurnStream:
         """Start the planned turn as a stream of events, on its own task (it runs to its end
         even when the client leaves; see :mod:`crsagent.agent.server.turn_stream`).
@@ -229,8 +230,9 @@ class ChatService:
         async def events() -> AsyncIterator[TurnEvent]:
             runner = await self.pool.get(plan.variant)
             if plan.thread_id is None:
-                async for event in runner_events(runner, text=plan.text, history=plan.history, thread_id=None,
-                                                 user_id=plan.user_key):
+                async for event in runner_events(
+                    runner, text=plan.text, history=plan.history, thread_id=None, user_id=plan.user_key
+                ):
                     yield event
                 return
             async with self.locks.hold(plan.thread_id):
@@ -238,8 +240,9 @@ class ChatService:
                 if seeded is not None:
                     yield TurnDone(seeded)
                     return
-                async for event in runner_events(runner, text=plan.text, history=plan.history,
-                                                 thread_id=plan.thread_id, user_id=plan.user_key):
+                async for event in runner_events(
+                    runner, text=plan.text, history=plan.history, thread_id=plan.thread_id, user_id=plan.user_key
+                ):
                     yield event
 
         return self.streams.start(events, self.config.retry_after_s)
@@ -285,8 +288,13 @@ def to_completion(plan: TurnPlan, result: TurnResult) -> ChatCompletion:
 
 def to_stream(plan: TurnPlan, first: TurnEvent, turn: TurnStream) -> AsyncIterator[str]:
     """The streamed answer: SSE events of a started turn whose first event is known, ``data: [DONE]`` last."""
-    return sse_stream(ChunkWriter(plan.completion_id, plan.created, plan.model), first, turn.next,
-                      lambda result: _parts(plan, result), plan.include_usage)
+    return sse_stream(
+        ChunkWriter(plan.completion_id, plan.created, plan.model),
+        first,
+        turn.next,
+        lambda result: _parts(plan, result),
+        plan.include_usage,
+    )
 
 
 def response_headers(plan: TurnPlan) -> Mapping[str, str]:

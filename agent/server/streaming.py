@@ -116,7 +116,7 @@ async def sse_stream(
             yield writer.progress(event.name)
         elif isinstance(event, TurnDone):
             reply = event.result.reply
-            rest = reply[len(sent):] if reply.startswith(sent) else ""
+            rest = reply[len(sent) :] if reply.startswith(sent) else ""
             if not reply.startswith(sent):  # pragma: no cover - the graph keeps the released text as the reply's start
                 log.error("streamed text is not the start of the turn's reply; the rest is not sent")
             recs, usage, info = parts(event.result)

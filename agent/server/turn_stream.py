@@ -27,8 +27,9 @@ log = logging.getLogger("crsagent.server")
 _END = object()
 
 
-async def runner_events(runner: Any, *, text: str, history: list[Any], thread_id: str | None,
-                        user_id: str | None) -> AsyncIterator[TurnEvent]:
+async def runner_events(
+    runner: Any, *, text: str, history: list[Any], thread_id: str | None, user_id: str | None
+) -> AsyncIterator[TurnEvent]:
     """A runner's events for one turn: its own stream (``astream_turn`` / ``astream_history``)
     when it has one, else one :class:`TurnDone` after ``aturn`` / ``arun_history``."""
     if thread_id is not None:

@@ -33,8 +33,18 @@ import numpy as np
 from crsagent.agent.errors import AgentRunError
 from crsagent.agent.settings import Settings
 
-__all__ = ["OPENERS", "FOLLOW_UPS", "NoopRunner", "serve_noop", "dialogue", "run_api_bench", "load_stats", "start_server", "wait_ready",
-           "TARGET_TURNS_PER_S"]
+__all__ = [
+    "OPENERS",
+    "FOLLOW_UPS",
+    "NoopRunner",
+    "serve_noop",
+    "dialogue",
+    "run_api_bench",
+    "load_stats",
+    "start_server",
+    "wait_ready",
+    "TARGET_TURNS_PER_S",
+]
 
 TARGET_TURNS_PER_S = 30.0
 
@@ -67,8 +77,9 @@ def dialogue(index: int, turns: int) -> list[str]:
     return msgs
 
 
-def load_stats(latencies_s: list[float], wall_s: float, errors: int,
-               ttft_s: list[float] | None = None) -> dict[str, float | int]:
+def load_stats(
+    latencies_s: list[float], wall_s: float, errors: int, ttft_s: list[float] | None = None
+) -> dict[str, float | int]:
     """Turns per second and latency percentiles of one load run (with ``ttft_s``, streamed turns:
     also ``ttft_p50_s``, ``ttft_p95_s``, ``turn_p50_s``, ``turn_p95_s``)."""
     lat = np.asarray(latencies_s, dtype=float) * 1000.0
@@ -78,7 +89,8 @@ def load_stats(latencies_s: list[float], wall_s: float, errors: int,
         for name, values in (("ttft", ttft_s), ("turn", latencies_s)):
             for q in (50, 95):
                 extra[f"{name}_p{q}_s"] = round(float(np.percentile(values, q)), 4) if values else float("nan")
-    return {**extra,
+    return {
+        **extra,
         "turns": done,
         "errors": errors,
         "wall_s": round(wall_s, 3),
@@ -131,8 +143,12 @@ class NoopRunner:
 
         self.variant = variant
         recs = [
-            Recommendation(item_id=f"tt000000{i}", title=f"Film {i} (2001)", score=1.0 - i / 10,
-                           explanation="A 2001 film; like the one you liked, it is a thriller.")
+            Recommendation(
+                item_id=f"tt000000{i}",
+                title=f"Film {i} (2001)",
+                score=1.0 - i / 10,
+                explanation="A 2001 film; like the one you liked, it is a thriller.",
+            )
             for i in range(3)
         ]
         reply = "Here are some suggestions for you: " + " ".join(f"{r.title} — {r.explanation}" for r in recs)
@@ -190,8 +206,14 @@ async def _in_process(
 
 
 def start_server(
-    settings: Settings, domain: str, variant: str, port: int, log: Path, noop: bool = False,
-    extra: Sequence[str] = (), llm_base_url: str | None = None,
+    settings: Settings,
+    domain: str,
+    variant: str,
+    port: int,
+    log: Path,
+    noop: bool = False,
+    extra: Sequence[str] = (),
+    llm_base_url: str | None = None,
 ) -> subprocess.Popen[bytes]:
     """``crsagent serve --fake-llm`` (or the no-op API with ``noop``) on a loopback port, keys off.
 
@@ -259,8 +281,9 @@ async def _through_api(
         proc = start_server(settings, domain, variant, port, log, noop=noop, llm_base_url=llm_base_url)
         try:
             await wait_ready(base_url, proc, log, startup_timeout_s)
-            client = openai.AsyncOpenAI(base_url=f"{base_url}/v1", api_key="bench", max_retries=0,
-                                        timeout=900 if llm_base_url else 120)
+            client = openai.AsyncOpenAI(
+                base_url=f"{base_url}/v1", api_key="bench", max_retries=0, timeout=900 if llm_base_url else 120
+            )
             run = uuid.uuid4().hex[:8]
             await client.chat.completions.create(
                 model="crsagent", messages=[{"role": "user", "content": OPENERS[0]}],
@@ -340,28 +363,51 @@ def run_api_bench(
         from crsagent.evals.bench.vllm_metrics import prompt_cache_delta, read_cache_counters
 
         counters = read_cache_counters(llm_base_url)
-        api = asyncio.run(_through_api(settings, domain, variant, sessions, turns, bar(f"API, LLM at {llm_base_url}"),
-                                       startup_timeout_s, stream=stream, llm_base_url=llm_base_url))
-        report: dict[str, Any] = {"bench": "api", "domain": domain, "variant": variant, "llm": llm_base_url,
-                                  "stream": stream, "sessions": sessions, "turns_per_session": turns, "api": api,
-                                  "prompt_cache": prompt_cache_delta(counters, read_cache_counters(llm_base_url)),
-                                  "cpu_count": os.cpu_count()}
+        api = asyncio.run(
+            _through_api(
+                settings,
+                domain,
+                variant,
+                sessions,
+                turns,
+                bar(f"API, LLM at {llm_base_url}"),
+                startup_timeout_s,
+                stream=stream,
+                llm_base_url=llm_base_url,
+            )
+        )
+        report: dict[str, Any] = {
+            "bench": "api",
+            "domain": domain,
+            "variant": variant,
+            "llm": llm_base_url,
+            "stream": stream,
+            "sessions": sessions,
+            "turns_per_session": turns,
+            "api": api,
+            "prompt_cache": prompt_cache_delta(counters, read_cache_counters(llm_base_url)),
+            "cpu_count": os.cpu_count(),
+        }
         if stream:
             from crsagent.evals.bench.turn import LATENCY_TARGETS
 
             report["latency_targets"] = LATENCY_TARGETS
-            report["meets_latency_targets"] = bool(api["ttft_p50_s"] <= LATENCY_TARGETS["ttft_p50_s"]
-                                                   and api["turn_p50_s"] <= LATENCY_TARGETS["turn_p50_s"])
+            report["meets_latency_targets"] = bool(
+                api["ttft_p50_s"] <= LATENCY_TARGETS["ttft_p50_s"]
+                and api["turn_p50_s"] <= LATENCY_TARGETS["turn_p50_s"]
+            )
         return report
 
     api = asyncio.run(
-        _through_api(settings, domain, variant, sessions, turns, bar("through the API"), startup_timeout_s,
-                     stream=stream)
+        _through_api(
+            settings, domain, variant, sessions, turns, bar("through the API"), startup_timeout_s, stream=stream
+        )
     )
     local = asyncio.run(_in_process(settings, domain, variant, sessions, turns, bar("in process")))
     noop = asyncio.run(
-        _through_api(settings, domain, variant, sessions, turns, bar("API, no-op runner"), startup_timeout_s, True,
-                     stream=stream)
+        _through_api(
+            settings, domain, variant, sessions, turns, bar("API, no-op runner"), startup_timeout_s, True, stream=stream
+        )
     )
     ratio = api["turns_per_s"] / local["turns_per_s"] if local["turns_per_s"] else float("nan")
     return {

@@ -39,8 +39,9 @@ def rank_beliefs(toolkit: Any, data_dir: Any, n: int = 200, seed: int = 3) -> li
             msgs = context_to_messages(t.context)
         except Exception:  # noqa: BLE001 - a context without a seeker line is skipped
             continue
-        lc: list[Any] = [HumanMessage(content=m.content) if m.role == "user" else AIMessage(content=m.content)
-                         for m in msgs]
+        lc: list[Any] = [
+            HumanMessage(content=m.content) if m.role == "user" else AIMessage(content=m.content) for m in msgs
+        ]
         out.append((understand({"messages": lc}, runtime)["belief"], dialogue_text(lc, 6), dialogue_text(lc, 1)))
     return out
 

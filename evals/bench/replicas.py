@@ -63,7 +63,8 @@ def postgres_figures(url: str) -> dict[str, dict[str, int]]:
     with psycopg.connect(url, autocommit=True) as conn:
         rows = conn.execute(
             "SELECT relname, n_tup_ins, n_tup_upd, pg_total_relation_size(relid) FROM pg_stat_user_tables "
-            "WHERE relname = ANY(%s)", (list(_TABLES),),
+            "WHERE relname = ANY(%s)",
+            (list(_TABLES),),
         ).fetchall()
     for name, ins, upd, size in rows:
         out[str(name)] = {"inserted": int(ins), "updated": int(upd), "bytes": int(size)}
@@ -77,7 +78,9 @@ def audit_history(messages: list[Any], sent: dict[str, str]) -> tuple[int, int]:
         messages: the session's checkpointed messages (LangChain messages).
         sent: question -> the reply the client received, for every turn that got one.
     """
-    convo = [(m.type, str(m.content)) for m in messages if m.type in ("human", "ai") and not getattr(m, "tool_calls", None)]
+    convo = [
+        (m.type, str(m.content)) for m in messages if m.type in ("human", "ai") and not getattr(m, "tool_calls", None)
+    ]
     where = {text: i for i, (kind, text) in enumerate(convo) if kind == "human"}
     lost = interleaved = 0
     for question, reply in sent.items():
@@ -89,18 +92,38 @@ def audit_history(messages: list[Any], sent: dict[str, str]) -> tuple[int, int]:
     return lost, interleaved
 
 
-def _start_replica(settings: Settings, domain: str, variant: str, port: int, pg_url: str, chroma_url: str,
-                   log: Path) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-c", "from crsagent.agent.cli import main; main()", "serve", "--host", "127.0.0.1",
-           "--port", str(port), "--domain", domain, "--default-variant", variant, "--home", str(settings.home),
-           "--fake-llm", "--log-level", "warning", "--checkpoint-url", pg_url]
+def _start_replica(
+    settings: Settings, domain: str, variant: str, port: int, pg_url: str, chroma_url: str, log: Path
+) -> subprocess.Popen[bytes]:
+    cmd = [
+        sys.executable,
+        "-c",
+        "from crsagent.agent.cli import main; main()",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--domain",
+        domain,
+        "--default-variant",
+        variant,
+        "--home",
+        str(settings.home),
+        "--fake-llm",
+        "--log-level",
+        "warning",
+        "--checkpoint-url",
+        pg_url,
+    ]
     env = {**os.environ, "CRSAGENT_API_KEYS": "", "CRSAGENT_CHROMA_URL": chroma_url}
     with open(log, "wb") as fh:
         return subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env)
 
 
-async def _load(urls: list[str], sessions: int, turns: int, burst: int, variant: str,
-                advance: Callable[[int], None] | None) -> dict[str, Any]:
+async def _load(
+    urls: list[str], sessions: int, turns: int, burst: int, variant: str, advance: Callable[[int], None] | None
+) -> dict[str, Any]:
     import httpx
 
     latencies: list[float] = []
@@ -110,9 +133,11 @@ async def _load(urls: list[str], sessions: int, turns: int, burst: int, variant:
     async def one(client: httpx.AsyncClient, url: str, session: str, text: str) -> None:
         t0 = time.perf_counter()
         try:
-            r = await client.post(f"{url}/v1/chat/completions", headers={"X-Session-Id": session},
-                                  json={"model": variant, "user": f"user-{session}",
-                                        "messages": [{"role": "user", "content": text}]})
+            r = await client.post(
+                f"{url}/v1/chat/completions",
+                headers={"X-Session-Id": session},
+                json={"model": variant, "user": f"user-{session}", "messages": [{"role": "user", "content": text}]},
+            )
         except httpx.HTTPError as exc:
             errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
         else:
@@ -129,8 +154,12 @@ async def _load(urls: list[str], sessions: int, turns: int, burst: int, variant:
         received[session] = {}
         texts = [f"{t} (#{k})" for k, t in enumerate(dialogue(i, turns))]
         for start in range(0, turns, burst):
-            await asyncio.gather(*(one(client, urls[(i + k) % len(urls)], session, texts[k])
-                                   for k in range(start, min(turns, start + burst))))
+            await asyncio.gather(
+                *(
+                    one(client, urls[(i + k) % len(urls)], session, texts[k])
+                    for k in range(start, min(turns, start + burst))
+                )
+            )
 
     limits = httpx.Limits(max_connections=sessions * burst + 8)
     t0 = time.perf_counter()
@@ -174,15 +203,21 @@ def run_replicas_bench(
         published = publish_index(replace(settings, chroma_url=chroma_url), domain)
         publish_s = time.perf_counter() - t0
         ports = [free_port() for _ in range(replicas)]
-        procs = [_start_replica(settings, domain, variant, p, pg_url, chroma_url, root / f"replica-{i}.log")
-                 for i, p in enumerate(ports)]
+        procs = [
+            _start_replica(settings, domain, variant, p, pg_url, chroma_url, root / f"replica-{i}.log")
+            for i, p in enumerate(ports)
+        ]
         urls = [f"http://127.0.0.1:{p}" for p in ports]
         try:
             t0 = time.perf_counter()
 
             async def ready() -> None:
-                await asyncio.gather(*(wait_ready(u, pr, root / f"replica-{i}.log", startup_timeout_s)
-                                       for i, (u, pr) in enumerate(zip(urls, procs))))
+                await asyncio.gather(
+                    *(
+                        wait_ready(u, pr, root / f"replica-{i}.log", startup_timeout_s)
+                        for i, (u, pr) in enumerate(zip(urls, procs))
+                    )
+                )
 
             asyncio.run(ready())
             start_s = time.perf_counter() - t0
@@ -236,8 +271,9 @@ def run_replicas_bench(
         "chroma_rss_mib": chroma_rss_mib,
         "chroma_data_mib": round(chroma_bytes / 2**20, 1),
         "checkpoints": "postgresql",
-        "pg_rows_written_per_turn": round(sum(tables[t]["inserted"] + tables[t]["updated"]
-                                              for t in session_tables) / done, 1),
+        "pg_rows_written_per_turn": round(
+            sum(tables[t]["inserted"] + tables[t]["updated"] for t in session_tables) / done, 1
+        ),
         "pg_session_bytes_per_turn": round(sum(tables[t]["bytes"] for t in session_tables) / done),
         "pg_tables": tables,
         "replica_start_s": round(start_s, 1),

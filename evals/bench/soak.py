@@ -66,7 +66,12 @@ def memory_slope_mib_per_min(samples: list[tuple[float, int]]) -> float:
 
 
 async def _soak(
-    url: str, pid: int, seconds: float, sessions: int, turns: int, sample_every_s: float,
+    url: str,
+    pid: int,
+    seconds: float,
+    sessions: int,
+    turns: int,
+    sample_every_s: float,
     tick: Callable[[int], None] | None,
 ) -> dict[str, Any]:
     import httpx
@@ -178,8 +183,9 @@ def run_soak(
     return _report(raw, minutes=minutes, sessions=sessions, turns=turns, domain=domain, variant=variant, db_mib=db_mib)
 
 
-def _report(raw: dict[str, Any], *, minutes: float, sessions: int, turns: int, domain: str, variant: str,
-            db_mib: float) -> dict[str, Any]:
+def _report(
+    raw: dict[str, Any], *, minutes: float, sessions: int, turns: int, domain: str, variant: str, db_mib: float
+) -> dict[str, Any]:
     done, samples = raw["done"], raw["samples"]
     stats = load_stats([lat for _, lat in done], raw["wall"], sum(raw["errors"].values()))
     lat = np.asarray([lat for _, lat in done], dtype=float) * 1000.0
@@ -187,9 +193,14 @@ def _report(raw: dict[str, Any], *, minutes: float, sessions: int, turns: int, d
     for m in range(int(np.ceil(raw["wall"] / 60.0))):
         window = np.asarray([x * 1000.0 for at, x in done if m * 60 <= at < (m + 1) * 60], dtype=float)
         if window.size:
-            per_minute.append({"minute": m + 1, "turns": int(window.size),
-                               "p50_ms": round(float(np.percentile(window, 50)), 1),
-                               "p95_ms": round(float(np.percentile(window, 95)), 1)})
+            per_minute.append(
+                {
+                    "minute": m + 1,
+                    "turns": int(window.size),
+                    "p50_ms": round(float(np.percentile(window, 50)), 1),
+                    "p95_ms": round(float(np.percentile(window, 95)), 1),
+                }
+            )
     start_kib, end_kib = samples[0][1], samples[-1][1]
     return {
         "bench": "soak",

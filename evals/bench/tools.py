@@ -130,8 +130,11 @@ def query_workload(items: list[Item], n: int = 240, seed: int = 11) -> list[str]
     for i in range(n):
         out.append(
             _QUERY_TEMPLATES[i % len(_QUERY_TEMPLATES)].format(
-                genre=rng.choice(genres), topic=rng.choice(_TOPICS), mood=rng.choice(_MOODS),
-                title=rng.choice(popular).title if popular else "this", person=rng.choice(people),
+                genre=rng.choice(genres),
+                topic=rng.choice(_TOPICS),
+                mood=rng.choice(_MOODS),
+                title=rng.choice(popular).title if popular else "this",
+                person=rng.choice(people),
             )  # fmt: skip
         )
     return out

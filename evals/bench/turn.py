@@ -42,8 +42,16 @@ from crsagent.agent.errors import DataError
 from crsagent.agent.settings import Settings
 from crsagent.evals.bench.vllm_metrics import prompt_cache_delta, read_cache_counters
 
-__all__ = ["TARGETS", "LATENCY_TARGETS", "seeker_dialogues", "PlayStats", "timed_turn", "play", "latency_fields",
-           "run_turn_bench"]
+__all__ = [
+    "TARGETS",
+    "LATENCY_TARGETS",
+    "seeker_dialogues",
+    "PlayStats",
+    "timed_turn",
+    "play",
+    "latency_fields",
+    "run_turn_bench",
+]
 
 TARGETS: dict[str, float] = {"overhead_p50_ms": 50.0, "overhead_p95_ms": 150.0, "llm_calls_per_turn": 3.0}
 #: With the bundled model on real vLLM (issue 16): what a person waits for the first words and the whole turn.
@@ -131,7 +139,9 @@ class PlayStats:
     errors: list[str] = field(default_factory=list)
 
 
-def timed_turn(runner: Any, text: str, *, thread_id: str, user_id: str, stream: bool = True) -> tuple[Any, float | None]:
+def timed_turn(
+    runner: Any, text: str, *, thread_id: str, user_id: str, stream: bool = True
+) -> tuple[Any, float | None]:
     """One turn, streamed when the runner can (``stream_turn``) and ``stream`` is on.
 
     Returns:
@@ -155,8 +165,15 @@ def timed_turn(runner: Any, text: str, *, thread_id: str, user_id: str, stream: 
     return result, first
 
 
-def play(runner: Any, dialogues: list[list[str]], *, turns: int, warmup: int = 0,
-         advance: Callable[[int], None] | None = None, stream: bool = True) -> PlayStats:
+def play(
+    runner: Any,
+    dialogues: list[list[str]],
+    *,
+    turns: int,
+    warmup: int = 0,
+    advance: Callable[[int], None] | None = None,
+    stream: bool = True,
+) -> PlayStats:
     """Play dialogues (each on a fresh thread) until ``turns`` turns are measured.
 
     The first ``warmup`` turns run but are not measured. A turn that raises is counted as
@@ -215,9 +232,12 @@ def _pct_s(values_s: list[float], q: float) -> float:
 def latency_fields(stats: PlayStats) -> dict[str, Any]:
     """``ttft_p50_s``, ``ttft_p95_s``, ``turn_p50_s``, ``turn_p95_s``, ``streamed_turns``, ``fallback_turns``."""
     return {
-        "ttft_p50_s": _pct_s(stats.ttft_s, 50), "ttft_p95_s": _pct_s(stats.ttft_s, 95),
-        "turn_p50_s": _pct_s(stats.latencies_s, 50), "turn_p95_s": _pct_s(stats.latencies_s, 95),
-        "streamed_turns": stats.streamed, "fallback_turns": stats.fallbacks,
+        "ttft_p50_s": _pct_s(stats.ttft_s, 50),
+        "ttft_p95_s": _pct_s(stats.ttft_s, 95),
+        "turn_p50_s": _pct_s(stats.latencies_s, 50),
+        "turn_p95_s": _pct_s(stats.latencies_s, 95),
+        "streamed_turns": stats.streamed,
+        "fallback_turns": stats.fallbacks,
     }
 
 
@@ -270,8 +290,13 @@ def run_turn_bench(
 
     factory = runner_factory or _default_factory
     dialogues = seeker_dialogues(settings.data_dir, limit=max(10, turns))
-    report: dict[str, Any] = {"bench": "turn", "domain": domain, "variant": variant, "dialogues": len(dialogues),
-                              "stream": stream}
+    report: dict[str, Any] = {
+        "bench": "turn",
+        "domain": domain,
+        "variant": variant,
+        "dialogues": len(dialogues),
+        "stream": stream,
+    }
     t0 = time.perf_counter()
     runner = factory(settings, domain, variant, InstantChatModel())
     report["load_s"] = round(time.perf_counter() - t0, 2)
@@ -280,18 +305,22 @@ def run_turn_bench(
         fake = play(runner, dialogues, turns=turns, warmup=warmup, advance=advance, stream=stream)
     finally:
         _close(runner)
-    report.update({
-        "turns": len(fake.latencies_s),
-        "overhead_p50_ms": _pct(fake.latencies_s, 50),
-        "overhead_p95_ms": _pct(fake.latencies_s, 95),
-        "overhead_mean_ms": round(float(np.mean(fake.latencies_s)) * 1000.0, 2) if fake.latencies_s else float("nan"),
-        "overhead_ttft_p50_ms": _pct(fake.ttft_s, 50),
-        "llm_calls_per_turn": round(float(np.mean(fake.llm_calls)), 3) if fake.llm_calls else 0.0,
-        "llm_calls_max": int(max(fake.llm_calls, default=0)),
-        "tool_calls_per_turn": round(float(np.mean(fake.tool_calls)), 3) if fake.tool_calls else 0.0,
-        "crashed_turns": fake.crashed,
-        "errors": fake.errors,
-    })
+    report.update(
+        {
+            "turns": len(fake.latencies_s),
+            "overhead_p50_ms": _pct(fake.latencies_s, 50),
+            "overhead_p95_ms": _pct(fake.latencies_s, 95),
+            "overhead_mean_ms": round(float(np.mean(fake.latencies_s)) * 1000.0, 2)
+            if fake.latencies_s
+            else float("nan"),
+            "overhead_ttft_p50_ms": _pct(fake.ttft_s, 50),
+            "llm_calls_per_turn": round(float(np.mean(fake.llm_calls)), 3) if fake.llm_calls else 0.0,
+            "llm_calls_max": int(max(fake.llm_calls, default=0)),
+            "tool_calls_per_turn": round(float(np.mean(fake.tool_calls)), 3) if fake.tool_calls else 0.0,
+            "crashed_turns": fake.crashed,
+            "errors": fake.errors,
+        }
+    )
     if llm_base_url:
         real_settings = replace(settings, llm_base_url=llm_base_url, llm_model=llm_model or settings.llm_model)
         runner = factory(real_settings, domain, variant, None)
@@ -303,20 +332,24 @@ def run_turn_bench(
             _close(runner)
         report["prompt_cache"] = prompt_cache_delta(counters, read_cache_counters(llm_base_url))
         outputs = sum(real.llm_calls) + sum(real.tool_calls)
-        report.update({
-            "llm_base_url": llm_base_url,
-            "llm_turns": len(real.latencies_s) + real.crashed,
-            "llm_turn_p50_ms": _pct(real.latencies_s, 50),
-            "llm_turn_p95_ms": _pct(real.latencies_s, 95),
-            **latency_fields(real),
-            "llm_outputs": outputs,
-            "llm_invalid_outputs_handled": real.invalid_outputs,
-            "llm_valid_or_handled_rate": round(outputs / (outputs + real.crashed), 4) if outputs + real.crashed else 1.0,
-            "llm_degraded_turns": real.degraded,
-            "llm_crashed_turns": real.crashed,
-            "llm_calls_per_turn_real": round(float(np.mean(real.llm_calls)), 3) if real.llm_calls else 0.0,
-            "llm_errors": real.errors,
-        })
+        report.update(
+            {
+                "llm_base_url": llm_base_url,
+                "llm_turns": len(real.latencies_s) + real.crashed,
+                "llm_turn_p50_ms": _pct(real.latencies_s, 50),
+                "llm_turn_p95_ms": _pct(real.latencies_s, 95),
+                **latency_fields(real),
+                "llm_outputs": outputs,
+                "llm_invalid_outputs_handled": real.invalid_outputs,
+                "llm_valid_or_handled_rate": round(outputs / (outputs + real.crashed), 4)
+                if outputs + real.crashed
+                else 1.0,
+                "llm_degraded_turns": real.degraded,
+                "llm_crashed_turns": real.crashed,
+                "llm_calls_per_turn_real": round(float(np.mean(real.llm_calls)), 3) if real.llm_calls else 0.0,
+                "llm_errors": real.errors,
+            }
+        )
     report["meets_targets"] = bool(
         report["overhead_p50_ms"] <= TARGETS["overhead_p50_ms"]
         and report["overhead_p95_ms"] <= TARGETS["overhead_p95_ms"]
@@ -327,7 +360,9 @@ def run_turn_bench(
     report["targets"] = TARGETS
     if llm_base_url:
         report["latency_targets"] = LATENCY_TARGETS
-        report["meets_latency_targets"] = bool(report["ttft_p50_s"] <= LATENCY_TARGETS["ttft_p50_s"]
-                                               and report["turn_p50_s"] <= LATENCY_TARGETS["turn_p50_s"])
+        report["meets_latency_targets"] = bool(
+            report["ttft_p50_s"] <= LATENCY_TARGETS["ttft_p50_s"]
+            and report["turn_p50_s"] <= LATENCY_TARGETS["turn_p50_s"]
+        )
     report["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
     return report

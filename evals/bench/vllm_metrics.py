@@ -48,5 +48,8 @@ def prompt_cache_delta(before: dict[str, float] | None, after: dict[str, float] 
     prompt = int(after["prompt_tokens_total"] - before["prompt_tokens_total"])
     queries = after["prefix_cache_queries_total"] - before["prefix_cache_queries_total"]
     hits = int(after["prefix_cache_hits_total"] - before["prefix_cache_hits_total"])
-    return {"prompt_tokens": prompt, "cached_prompt_tokens": hits,
-            "cached_share": round(hits / queries, 3) if queries > 0 else None}
+    return {
+        "prompt_tokens": prompt,
+        "cached_prompt_tokens": hits,
+        "cached_share": round(hits / queries, 3) if queries > 0 else None,
+    }

@@ -3,7 +3,13 @@
 from crsagent.evals.simulators.agenda import AgendaSimulator, AgendaUser
 from crsagent.evals.simulators.base import Attribute, Target, UserReply, leaks_title
 from crsagent.evals.simulators.llm import LLMSimulator, LLMUser
-from crsagent.evals.simulators.runner import SimulationResult, run_dialogue, run_simulation, select_targets, summarize_dialogues
+from crsagent.evals.simulators.runner import (
+    SimulationResult,
+    run_dialogue,
+    run_simulation,
+    select_targets,
+    summarize_dialogues,
+)
 
 __all__ = [
     "AgendaSimulator",

@@ -92,7 +92,7 @@ class Target(BaseModel):
     plot: str = ""
 
     @classmethod
-    def from_item(cls, item: Any) -> "Target":
+    def from_item(cls, item: Any) -> Target:
         """From a catalogue :class:`~crsagent.tools.catalog.schema.Item`."""
         return cls(
             item_id=item.item_id,
@@ -103,7 +103,9 @@ class Target(BaseModel):
             cast=list(getattr(item, "cast", []) or []),
             plot=getattr(item, "plot", "") or "",
             brand=getattr(item, "brand", None),
-            product=product_words(item.title, getattr(item, "brand", None)) if getattr(item, "domain", "movies") == "office" else None,
+            product=product_words(item.title, getattr(item, "brand", None))
+            if getattr(item, "domain", "movies") == "office"
+            else None,
         )
 
     def attributes(self) -> list[Attribute]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from typing import Any
+
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
@@ -77,7 +78,9 @@ class LLMUser:
         max_regenerations: retries of a leaking reply before the title is redacted.
     """
 
-    def __init__(self, target: Target, llm: Any, persona: str, *, linker: Linker | None = None, max_regenerations: int = 2):
+    def __init__(
+        self, target: Target, llm: Any, persona: str, *, linker: Linker | None = None, max_regenerations: int = 2
+    ):
         self.target = target
         self.llm = llm
         self.persona = persona
@@ -146,7 +149,12 @@ class LLMSimulator:
     name = "llm"
 
     def __init__(
-        self, llm: BaseChatModel, *, linker: Linker | None = None, max_regenerations: int = 2, max_tokens: int | None = 80
+        self,
+        llm: BaseChatModel,
+        *,
+        linker: Linker | None = None,
+        max_regenerations: int = 2,
+        max_tokens: int | None = 80,
     ):
         self.llm: Any = llm.bind(max_tokens=max_tokens) if max_tokens else llm
         self.linker = linker

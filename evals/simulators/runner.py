@@ -64,7 +64,9 @@ def select_targets(items: Sequence[Any], n: int, *, seed: int = 0, pool: int = 1
     return [Target.from_item(it) for it in random.Random(seed).sample(eligible, n)]
 
 
-def _attr_precision(rec_ids: Sequence[str], user_texts: Sequence[str], target: Target, lookup: ItemLookup | None) -> list[float]:
+def _attr_precision(
+    rec_ids: Sequence[str], user_texts: Sequence[str], target: Target, lookup: ItemLookup | None
+) -> list[float]:
     if lookup is None:
         return []
     stated = revealed_in(user_texts, target)
@@ -217,7 +219,11 @@ def run_simulation(
             continue
         user = simulator.new_user(target, seed=seed + i)
         rec = run_dialogue(
-            agent, user, max_turns=max_turns, thread_id=f"sim-{simulator.name}-{i}-{uuid.uuid4().hex[:8]}", item_lookup=item_lookup
+            agent,
+            user,
+            max_turns=max_turns,
+            thread_id=f"sim-{simulator.name}-{i}-{uuid.uuid4().hex[:8]}",
+            item_lookup=item_lookup,
         )
         rec["key"] = key
         if partial is not None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from langgraph.runtime import Runtime
+
 from crsagent.graphs.belief import Belief, merge_belief
 from crsagent.graphs.context import CRSContext
 from crsagent.graphs.explaining import explain, item_facts
@@ -18,7 +20,6 @@ from crsagent.graphs.prompting import dialogue_text
 from crsagent.graphs.ranking import echo_candidates, rank_candidates
 from crsagent.graphs.state import Candidate, CRSState
 from crsagent.graphs.variants import VariantSpec
-from langgraph.runtime import Runtime
 
 __all__ = ["make_act", "recommendation_records"]
 

@@ -21,6 +21,13 @@ import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.runnables import RunnableConfig
+from langchain_core.tools import BaseTool
+from langgraph.prebuilt import ToolNode
+from langgraph.runtime import Runtime
+from pydantic import BaseModel, ValidationError
+
 from crsagent.graphs.agent_reply import RAW_TOOL_CALL, AgentReply, ReplyRules, accept_reply
 from crsagent.graphs.agent_tools import AGENT_TOOL_NAMES, make_graph_tools
 from crsagent.graphs.belief import merge_belief
@@ -35,12 +42,6 @@ from crsagent.graphs.state import CRSState
 from crsagent.graphs.tool_schemas import compact_tool_schema
 from crsagent.graphs.trace import CHECK_KEY
 from crsagent.graphs.variants import VariantSpec
-from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage, ToolMessage
-from langchain_core.runnables import RunnableConfig
-from langchain_core.tools import BaseTool
-from langgraph.prebuilt import ToolNode
-from langgraph.runtime import Runtime
-from pydantic import BaseModel, ValidationError
 
 __all__ = [
     "CHECK_KEY",
@@ -77,7 +78,9 @@ def agent_tools(toolkit: Any, omit: tuple[str, ...] = ()) -> list[BaseTool]:
         return hit
     pool = {t.name: t for t in toolkit.tools(evidence_from_config) if t.name not in NOT_AGENT_TOOLS}
     pool.update({t.name: t for t in make_graph_tools(toolkit)})
-    order = [n for n in AGENT_TOOL_NAMES if n in pool and n not in omit] + [n for n in pool if n not in AGENT_TOOL_NAMES]
+    order = [n for n in AGENT_TOOL_NAMES if n in pool and n not in omit] + [
+        n for n in pool if n not in AGENT_TOOL_NAMES
+    ]
     tools = [pool[n] for n in order]
     cache[omit] = tools
     return tools
@@ -103,8 +106,12 @@ def agent_prompt(state: CRSState, ctx: CRSContext) -> list[AnyMessage]:
     tk = ctx.toolkit
     belief = merge_belief(state.get("belief"), {})
     profile = (state.get("profile") or {}).get("summary") or "None yet."
-    system = render("agent", noun="movie" if tk.domain == "movies" else "office product",
-                    belief=belief_summary(tk, belief), profile=profile)
+    system = render(
+        "agent",
+        noun="movie" if tk.domain == "movies" else "office product",
+        belief=belief_summary(tk, belief),
+        profile=profile,
+    )
     scratch = [m for m in state.get("scratch") or [] if not isinstance(m, SystemMessage)]
     return [SystemMessage(content=system), *dialogue(state.get("messages") or [], ctx.history_window), *scratch]
 
@@ -155,14 +162,18 @@ def _repairs(state: CRSState) -> int:
     )
 
 
-def _fallback(reason: str, note: str, used: dict[str, Any] | None = None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def _fallback(
+    reason: str, note: str, used: dict[str, Any] | None = None, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
     usage = dict(used or {})
     usage["degraded"] = True
     usage["notes"] = list(usage.get("notes") or []) + [f"agent: fallback ({reason}): {note}"]
     return {**(extra or {}), "fallback_reason": reason, "agent_step": "fallback", "usage": usage}
 
 
-def _final(final: AgentReply, used: dict[str, Any], record: dict[str, Any], extra: Sequence[str] = ()) -> dict[str, Any]:
+def _final(
+    final: AgentReply, used: dict[str, Any], record: dict[str, Any], extra: Sequence[str] = ()
+) -> dict[str, Any]:
     """The state update of a reply: accepted (the guard released it), or the fallback."""
     if final.reason is not None:
         return _fallback(final.reason, final.note, used, record)
@@ -196,10 +207,19 @@ def make_agent(spec: VariantSpec) -> Callable[[CRSState, Runtime[CRSContext]], d
             return _fallback("budget_exhausted", f"{ctx.budgets.llm_calls} LLM call(s) spent", extra=reset)
         offered, listing = tool_listing(ctx)
         rules = ReplyRules(state, ctx)
-        streamer = ReplyStreamer(rules.gate(), runtime.stream_writer) \
-            if (config.get("configurable") or {}).get(STREAM_KEY) else None
-        ai, usage = yield from chat_steps(ctx, state.get("usage"), agent_prompt(state, ctx), step="agent",
-                                         model=bind(ctx.llm, listing, model_profile(ctx).agent_extra_body), on_chunk=streamer and streamer.on_chunk)
+        streamer = (
+            ReplyStreamer(rules.gate(), runtime.stream_writer)
+            if (config.get("configurable") or {}).get(STREAM_KEY)
+            else None
+        )
+        ai, usage = yield from chat_steps(
+            ctx,
+            state.get("usage"),
+            agent_prompt(state, ctx),
+            step="agent",
+            model=bind(ctx.llm, listing, model_profile(ctx).agent_extra_body),
+            on_chunk=streamer and streamer.on_chunk,
+        )
         used: dict[str, Any] = dict(usage)
         if ai is None:
             note = "; ".join(used.get("notes") or []) or "no answer"
@@ -212,28 +232,53 @@ def make_agent(spec: VariantSpec) -> Callable[[CRSState, Runtime[CRSContext]], d
             gate = gate_text(rules.judge, ai.text if isinstance(ai.text, str) else "", tool_calls=bool(ai.tool_calls))
         dropped = bool(gate.released and (ai.tool_calls or ai.invalid_tool_calls))
         if gate.released or gate.refused_at is not None:  # the answer as read: up to a refused sentence, no tool call
-            ai = AIMessage(content=gate.text[:gate.refused_at], id=ai.id, response_metadata=ai.response_metadata,
-                           usage_metadata=ai.usage_metadata)
+            ai = AIMessage(
+                content=gate.text[: gate.refused_at],
+                id=ai.id,
+                response_metadata=ai.response_metadata,
+                usage_metadata=ai.usage_metadata,
+            )
         check = check_calls(ai, offered)
-        msg = AIMessage(content=ai.content, tool_calls=ai.tool_calls, id=ai.id,
-                        additional_kwargs={CHECK_KEY: check}, response_metadata=ai.response_metadata)
+        msg = AIMessage(
+            content=ai.content,
+            tool_calls=ai.tool_calls,
+            id=ai.id,
+            additional_kwargs={CHECK_KEY: check},
+            response_metadata=ai.response_metadata,
+        )
         record = {**reset, "scratch": [msg]}
         if gate.released:  # the reply went out (or would have): tool calls after it are not run
-            return _final(accept_reply(state, ctx, ai.text, rules=rules, gate=gate), used, record,
-                          ["agent: the tool calls written after the reply were not run"] * dropped)
+            return _final(
+                accept_reply(state, ctx, ai.text, rules=rules, gate=gate),
+                used,
+                record,
+                ["agent: the tool calls written after the reply were not run"] * dropped,
+            )
         if check["not_offered"]:
             return _fallback("tool_not_offered", f"called {check['not_offered']}", used, record)
         if check["unparsed"] and not ai.tool_calls:
-            if _repairs(state) >= 1 or llm_calls_left(ctx, {"llm_calls": int((state.get("usage") or {}).get("llm_calls", 0))
-                                                             + int(used.get("llm_calls", 0))}) < 1:
-                return _fallback("invalid_tool_call", "the tool call could not be parsed, after one repair", used, record)
-            fix = HumanMessage(content="Your tool call could not be read. Call one tool with JSON arguments that "
-                                       "follow its schema, or answer the user in plain text.")
+            if (
+                _repairs(state) >= 1
+                or llm_calls_left(
+                    ctx,
+                    {"llm_calls": int((state.get("usage") or {}).get("llm_calls", 0)) + int(used.get("llm_calls", 0))},
+                )
+                < 1
+            ):
+                return _fallback(
+                    "invalid_tool_call", "the tool call could not be parsed, after one repair", used, record
+                )
+            fix = HumanMessage(
+                content="Your tool call could not be read. Call one tool with JSON arguments that "
+                "follow its schema, or answer the user in plain text."
+            )
             return {**record, "scratch": [msg, fix], "agent_step": "agent", "usage": used}
         if ai.tool_calls:
             left = ctx.budgets.tool_calls - int((state.get("usage") or {}).get("tool_calls", 0))
             if left < len(ai.tool_calls):
-                return _fallback("budget_exhausted", f"{len(ai.tool_calls)} tool call(s), {max(left, 0)} left", used, record)
+                return _fallback(
+                    "budget_exhausted", f"{len(ai.tool_calls)} tool call(s), {max(left, 0)} left", used, record
+                )
             return {**record, "agent_step": "tools", "usage": used}
         return _final(accept_reply(state, ctx, ai.text, rules=rules, gate=gate), used, record)
 
@@ -265,9 +310,15 @@ def make_agent_tools_node() -> Callable[..., dict[str, Any]]:
         spent = {"tool_calls": len(last.tool_calls)}
         failed = [m for m in out if isinstance(m, ToolMessage) and m.status == "error"]
         if failed and _repairs(state) >= 1:
-            return {"scratch": out, **_fallback("invalid_tool_call", f"{failed[0].name}: {failed[0].text[:160]}", spent)}
+            return {
+                "scratch": out,
+                **_fallback("invalid_tool_call", f"{failed[0].name}: {failed[0].text[:160]}", spent),
+            }
         if llm_calls_left(ctx, state.get("usage")) < 1:
-            return {"scratch": out, **_fallback("budget_exhausted", "no LLM call left to answer after the tools", spent)}
+            return {
+                "scratch": out,
+                **_fallback("budget_exhausted", "no LLM call left to answer after the tools", spent),
+            }
         return {"scratch": out, "usage": spent, "agent_step": "agent"}
 
     return agent_tools_node

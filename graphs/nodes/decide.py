@@ -20,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Literal
 
+from langgraph.runtime import Runtime
+
 from crsagent.graphs.belief import Belief, belief_filter, evidence_count, merge_belief
 from crsagent.graphs.context import CRSContext
 from crsagent.graphs.cues import asked_field
@@ -27,7 +29,6 @@ from crsagent.graphs.elicitation import Question, answer_lead, choose_question, 
 from crsagent.graphs.moves import unavailable_asked
 from crsagent.graphs.state import CRSState
 from crsagent.graphs.variants import VariantSpec
-from langgraph.runtime import Runtime
 
 __all__ = ["Action", "ACTIONS", "MAX_QUESTIONS", "QUESTION_POOL", "policy", "make_decide"]
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from langgraph.runtime import Runtime
+
 from crsagent.agent.memory import (
     Profile,
     ProfileFacts,
@@ -28,7 +30,6 @@ from crsagent.graphs.belief import (
 )
 from crsagent.graphs.context import CRSContext
 from crsagent.graphs.state import CRSState
-from langgraph.runtime import Runtime
 
 __all__ = ["belief_facts", "remember", "aremember"]
 

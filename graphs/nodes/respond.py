@@ -12,6 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from langchain_core.messages import AIMessage, SystemMessage
+from langgraph.runtime import Runtime
+
 from crsagent.graphs.belief import (
     Belief,
     belief_filter,
@@ -21,9 +24,9 @@ from crsagent.graphs.belief import (
     merge_belief,
 )
 from crsagent.graphs.context import CRSContext
+from crsagent.graphs.effects import Steps, steps_node
 from crsagent.graphs.explaining import explain, item_facts
 from crsagent.graphs.guard import fact_checker, guard_reply
-from crsagent.graphs.effects import Steps, steps_node
 from crsagent.graphs.llm_step import chat_steps
 from crsagent.graphs.nodes.act import recommendation_records
 from crsagent.graphs.nodes.tools import tool_results
@@ -40,8 +43,6 @@ from crsagent.graphs.ranking import rank_candidates
 from crsagent.graphs.state import CRSState
 from crsagent.graphs.templates import template_reply
 from crsagent.graphs.variants import VariantSpec
-from langchain_core.messages import AIMessage, SystemMessage
-from langgraph.runtime import Runtime
 
 __all__ = ["make_respond", "llm_only_allowed"]
 
@@ -161,9 +162,21 @@ def _llm_reply(
         valid = None
     else:
         allowed, valid = None, llm_only_allowed(tk, belief, ctx.weights.genre_filter)
-    g = guard_reply(ai.text, linker=tk.linker, allowed=allowed, blocked=blocked, references=references, valid=valid,
-                    check=fact_checker(tk, references), secret=instruction_shingles())
-    notes = [f"guard: removed {len(g.removed)} item(s) outside the candidates, blocked or misdescribed"] if g.removed else []
+    g = guard_reply(
+        ai.text,
+        linker=tk.linker,
+        allowed=allowed,
+        blocked=blocked,
+        references=references,
+        valid=valid,
+        check=fact_checker(tk, references),
+        secret=instruction_shingles(),
+    )
+    notes = (
+        [f"guard: removed {len(g.removed)} item(s) outside the candidates, blocked or misdescribed"]
+        if g.removed
+        else []
+    )
     notes += [f"guard: {v}" for v in g.violations[:3]]
     if action == "recommend":
         if not g.recommended:

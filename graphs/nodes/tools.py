@@ -18,15 +18,6 @@ import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from crsagent.agent.errors import ToolInputError
-from crsagent.graphs.belief import merge_belief
-from crsagent.graphs.context import CRSContext
-from crsagent.graphs.explaining import make_evidence
-from crsagent.graphs.effects import Steps, steps_node
-from crsagent.graphs.llm_step import chat_steps, model_profile
-from crsagent.graphs.prompting import belief_summary, dialogue, render
-from crsagent.graphs.state import CRSState
-from crsagent.graphs.variants import VariantSpec
 from langchain_core.messages import AIMessage, SystemMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool, ToolException
@@ -34,6 +25,16 @@ from langgraph.prebuilt import ToolNode
 from langgraph.prebuilt.tool_node import ToolInvocationError
 from langgraph.runtime import Runtime
 from pydantic import BaseModel, ValidationError
+
+from crsagent.agent.errors import ToolInputError
+from crsagent.graphs.belief import merge_belief
+from crsagent.graphs.context import CRSContext
+from crsagent.graphs.effects import Steps, steps_node
+from crsagent.graphs.explaining import make_evidence
+from crsagent.graphs.llm_step import chat_steps, model_profile
+from crsagent.graphs.prompting import belief_summary, dialogue, render
+from crsagent.graphs.state import CRSState
+from crsagent.graphs.variants import VariantSpec
 
 __all__ = [
     "EVIDENCE_KEY",
@@ -158,7 +159,11 @@ def make_tool_agent(spec: VariantSpec) -> Callable[[CRSState, Runtime[CRSContext
             return {"usage": used}
         left = ctx.budgets.tool_calls - int((state.get("usage") or {}).get("tool_calls", 0))
         calls = ai.tool_calls[: max(left, 0)]
-        notes = [] if len(calls) == len(ai.tool_calls) else [f"tools: {len(ai.tool_calls) - len(calls)} call(s) over budget dropped"]
+        notes = (
+            []
+            if len(calls) == len(ai.tool_calls)
+            else [f"tools: {len(ai.tool_calls) - len(calls)} call(s) over budget dropped"]
+        )
         if not calls:
             return {"usage": {**used, "notes": notes}}
         msg = AIMessage(content=ai.content, tool_calls=calls, id=ai.id)

@@ -13,6 +13,16 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from langchain_core.messages import (
+    AIMessage,
+    AnyMessage,
+    HumanMessage,
+    RemoveMessage,
+    SystemMessage,
+)
+from langgraph.graph.message import REMOVE_ALL_MESSAGES
+from langgraph.runtime import Runtime
+
 from crsagent.graphs.belief import Belief, merge_belief
 from crsagent.graphs.context import CRSContext
 from crsagent.graphs.effects import ProfileRead, Steps, steps_node
@@ -28,15 +38,6 @@ from crsagent.graphs.understanding import (
     read_user_message,
 )
 from crsagent.graphs.variants import VariantSpec
-from langchain_core.messages import (
-    AIMessage,
-    AnyMessage,
-    HumanMessage,
-    RemoveMessage,
-    SystemMessage,
-)
-from langgraph.graph.message import REMOVE_ALL_MESSAGES
-from langgraph.runtime import Runtime
 
 __all__ = ["make_understand", "AGENT_KEY", "agent_meta", "last_recommended"]
 

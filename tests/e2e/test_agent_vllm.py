@@ -9,21 +9,28 @@ LLM-call budget. Quality is the tuning issue's business.
 from __future__ import annotations
 
 import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.store.memory import InMemoryStore
+
 from crsagent.agent.llm.client import make_chat_model
 from crsagent.agent.settings import Settings
 from crsagent.agent.turns import FALLBACK_REASONS
 from crsagent.graphs.runner import CRSAgent
 from crsagent.tools.toolkit import Toolkit
-from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.store.memory import InMemoryStore
 
 pytestmark = pytest.mark.e2e
 
 
 def test_agent_variant_three_turns_on_the_bundled_model(llm_settings: Settings, movies_home: Settings) -> None:
     toolkit = Toolkit.load(movies_home, "movies", eager=True)
-    agent = CRSAgent.create(llm_settings, variant="agent", toolkit=toolkit, llm=make_chat_model(llm_settings),
-                            checkpointer=InMemorySaver(), store=InMemoryStore())
+    agent = CRSAgent.create(
+        llm_settings,
+        variant="agent",
+        toolkit=toolkit,
+        llm=make_chat_model(llm_settings),
+        checkpointer=InMemorySaver(),
+        store=InMemoryStore(),
+    )
     script = [
         "Hi! I loved The Babadook, can you recommend a horror movie from after 2010?",
         "Not that one, I've seen it.",

@@ -60,8 +60,9 @@ def test_multi_turn_session_over_a_real_llm(client, catalogue):
     tokens = 0
     any_recs = False
     for how, text in turns:
-        kwargs = {"extra_headers": {"X-Session-Id": "e2e-1"}} if how == "header" else {
-            "metadata": {"session_id": "e2e-1"}}
+        kwargs = (
+            {"extra_headers": {"X-Session-Id": "e2e-1"}} if how == "header" else {"metadata": {"session_id": "e2e-1"}}
+        )
         resp = client.chat.completions.create(
             model="crsagent", messages=[{"role": "user", "content": text}], user="e2e-user", **kwargs
         )
@@ -97,12 +98,14 @@ def test_streaming_over_a_real_llm(client, catalogue):
 async def test_concurrent_sessions_over_a_real_llm(api):
     client = openai.AsyncOpenAI(base_url=api, api_key="unused", max_retries=0, timeout=600)
     texts = ["I want a funny animated movie.", "A romantic comedy please.", "A war movie like Saving Private Ryan."]
-    resps = await asyncio.gather(*(
-        client.chat.completions.create(
-            model="crsagent", messages=[{"role": "user", "content": t}], extra_headers={"X-Session-Id": f"e2e-c{i}"}
+    resps = await asyncio.gather(
+        *(
+            client.chat.completions.create(
+                model="crsagent", messages=[{"role": "user", "content": t}], extra_headers={"X-Session-Id": f"e2e-c{i}"}
+            )
+            for i, t in enumerate(texts)
         )
-        for i, t in enumerate(texts)
-    ))
+    )
     for i, resp in enumerate(resps):
         assert resp.model_extra["crsagent"]["session_id"] == f"e2e-c{i}"
         assert resp.choices[0].message.content.strip()

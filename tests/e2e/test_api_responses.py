@@ -27,8 +27,13 @@ LATER = "Something from the 90s?"
 @pytest.fixture(scope="module")
 def api(movies_home: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiProcess]:
     folder = tmp_path_factory.mktemp("api-responses")
-    with ApiProcess(Path(movies_home.home), ["--fake-llm"], {"CRSAGENT_API_KEYS": f"{ALPHA},{BETA}"},
-                    log=folder / "serve.log", sessions=folder / "sessions") as proc:
+    with ApiProcess(
+        Path(movies_home.home),
+        ["--fake-llm"],
+        {"CRSAGENT_API_KEYS": f"{ALPHA},{BETA}"},
+        log=folder / "serve.log",
+        sessions=folder / "sessions",
+    ) as proc:
         yield proc
 
 
@@ -82,18 +87,30 @@ def test_a_conversation_continues_through_previous_response_id(api: ApiProcess) 
     with pytest.raises(openai.NotFoundError) as info:
         client(api, BETA).responses.create(model="crs-only", input="hi", previous_response_id=second.id)
     assert info.value.body["code"] == "previous_response_not_found"
-    assert httpx.get(f"{api.url}/v1/sessions/{first.id}", headers={"Authorization": f"Bearer {BETA}"},
-                     timeout=60).status_code == 404
+    assert (
+        httpx.get(
+            f"{api.url}/v1/sessions/{first.id}", headers={"Authorization": f"Bearer {BETA}"}, timeout=60
+        ).status_code
+        == 404
+    )
 
 
 def test_streamed_responses_continue_the_same_conversation(api: ApiProcess) -> None:
     c = client(api)
     events = list(c.responses.create(model="crs-only", input=OPENER, stream=True))
     kinds = [e.type for e in events]
-    assert kinds[:4] == ["response.created", "response.in_progress", "response.output_item.added",
-                         "response.content_part.added"]
-    assert kinds[-4:] == ["response.output_text.done", "response.content_part.done", "response.output_item.done",
-                          "response.completed"]
+    assert kinds[:4] == [
+        "response.created",
+        "response.in_progress",
+        "response.output_item.added",
+        "response.content_part.added",
+    ]
+    assert kinds[-4:] == [
+        "response.output_text.done",
+        "response.content_part.done",
+        "response.output_item.done",
+        "response.completed",
+    ]
     assert [e.sequence_number for e in events] == list(range(len(events)))
     deltas = [e.delta for e in events if e.type == "response.output_text.delta"]
     done = events[-1].response
@@ -121,29 +138,72 @@ def test_errors_are_openai_error_objects(api: ApiProcess) -> None:
     first = client(api).responses.create(model="crs-only", input=OPENER)
     second = client(api).responses.create(model="crs-only", input=LATER, previous_response_id=first.id)
     cases = [
-        ({"model": "crs-only", "input": "hi", "previous_response_id": "resp_never_issued"}, ALPHA,
-         404, "not_found_error", "previous_response_id", "previous_response_not_found"),
-        ({"model": "crs-only", "input": "hi", "previous_response_id": first.id}, ALPHA,  # a fork
-         400, "invalid_request_error", "previous_response_id", "unsupported_value"),
+        (
+            {"model": "crs-only", "input": "hi", "previous_response_id": "resp_never_issued"},
+            ALPHA,
+            404,
+            "not_found_error",
+            "previous_response_id",
+            "previous_response_not_found",
+        ),
+        (
+            {"model": "crs-only", "input": "hi", "previous_response_id": first.id},
+            ALPHA,  # a fork
+            400,
+            "invalid_request_error",
+            "previous_response_id",
+            "unsupported_value",
+        ),
         ({"model": "gpt-4o", "input": "hi"}, ALPHA, 404, "not_found_error", "model", "model_not_found"),
         ({"model": "crs-only"}, ALPHA, 400, "invalid_request_error", "input", "invalid_value"),
-        ({"model": "crs-only", "input": "hi", "stream": "yes"}, ALPHA, 400, "invalid_request_error", "stream",
-         "invalid_value"),
-        ({"model": "crs-only", "input": "hi", "frobnicate": 1}, ALPHA, 400, "invalid_request_error", "frobnicate",
-         "invalid_value"),
-        ({"model": "crs-only", "input": "hi", "tools": [{"type": "web_search"}]}, ALPHA, 400,
-         "invalid_request_error", "tools", "unsupported_value"),
-        ({"model": "crs-only", "input": [{"role": "user", "content": [{"type": "input_image", "image_url": "x"}]}]},
-         ALPHA, 400, "invalid_request_error", "input", "invalid_value"),
-        ({"model": "crs-only", "input": [{"role": "assistant", "content": "hi"}]}, ALPHA, 400,
-         "invalid_request_error", "input.0.content", "last_message_not_user"),
+        (
+            {"model": "crs-only", "input": "hi", "stream": "yes"},
+            ALPHA,
+            400,
+            "invalid_request_error",
+            "stream",
+            "invalid_value",
+        ),
+        (
+            {"model": "crs-only", "input": "hi", "frobnicate": 1},
+            ALPHA,
+            400,
+            "invalid_request_error",
+            "frobnicate",
+            "invalid_value",
+        ),
+        (
+            {"model": "crs-only", "input": "hi", "tools": [{"type": "web_search"}]},
+            ALPHA,
+            400,
+            "invalid_request_error",
+            "tools",
+            "unsupported_value",
+        ),
+        (
+            {"model": "crs-only", "input": [{"role": "user", "content": [{"type": "input_image", "image_url": "x"}]}]},
+            ALPHA,
+            400,
+            "invalid_request_error",
+            "input",
+            "invalid_value",
+        ),
+        (
+            {"model": "crs-only", "input": [{"role": "assistant", "content": "hi"}]},
+            ALPHA,
+            400,
+            "invalid_request_error",
+            "input.0.content",
+            "last_message_not_user",
+        ),
         ({"model": "crs-only", "input": "hi"}, None, 401, "authentication_error", None, "invalid_api_key"),
     ]
     for body, key, status, kind, param, code in cases:
         r = post(api, body, key)
         assert r.status_code == status, (body, r.text)
-        assert r.json() == {"error": {"message": r.json()["error"]["message"], "type": kind, "param": param,
-                                      "code": code}}, (body, r.text)
+        assert r.json() == {
+            "error": {"message": r.json()["error"]["message"], "type": kind, "param": param, "code": code}
+        }, (body, r.text)
         assert r.json()["error"]["message"], body
     assert "unrecognized request argument supplied: frobnicate" in post(api, cases[5][0]).text
     # the refused fork left the conversation as it was, and it still continues from its latest response

@@ -35,17 +35,24 @@ def start_api(home: Settings, folder: Path, checkpoint_url: str | None, extra: S
     args = ["--fake-llm", "--rate-limit", str(LIMIT), *extra]
     if checkpoint_url is not None:
         args += ["--checkpoint-url", checkpoint_url]
-    return ApiProcess(Path(home.home), args, {"CRSAGENT_API_KEYS": f"{RATE_KEY},{ALPHA},{BETA}"},
-                      log=folder / "serve.log", sessions=folder / "sessions" if checkpoint_url is None else None)
+    return ApiProcess(
+        Path(home.home),
+        args,
+        {"CRSAGENT_API_KEYS": f"{RATE_KEY},{ALPHA},{BETA}"},
+        log=folder / "serve.log",
+        sessions=folder / "sessions" if checkpoint_url is None else None,
+    )
 
 
 @pytest.fixture(scope="module")
-def servers(movies_home: Settings, tmp_path_factory: pytest.TempPathFactory,
-            request: pytest.FixtureRequest) -> Iterator[Callable[[str], ApiProcess]]:
+def servers(
+    movies_home: Settings, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Callable[[str], ApiProcess]]:
     """Starts (once) the server of a backend: ``sqlite``, ``postgres``, or ``cors`` (in-memory
     sessions, ``--cors-origin``)."""
     started: dict[str, ApiProcess] = {}
     with ExitStack() as stack:
+
         def get(backend: str) -> ApiProcess:
             if backend not in started:
                 folder = tmp_path_factory.mktemp(f"api-{backend}")
@@ -129,8 +136,11 @@ def stored_conversations(api: ApiProcess) -> list[list[str]]:
 
     from crsagent.agent.persistence import open_persistence
 
-    url = f"sqlite://{api.sessions}" if api.sessions is not None else next(
-        a for a in api.proc.args if str(a).startswith("postgresql://"))
+    url = (
+        f"sqlite://{api.sessions}"
+        if api.sessions is not None
+        else next(a for a in api.proc.args if str(a).startswith("postgresql://"))
+    )
     with open_persistence(Settings(), url) as pers:
         latest: dict[str, list[str]] = {}
         for tup in pers.checkpointer.list(None):
@@ -145,8 +155,11 @@ def stored_profiles(api: ApiProcess, user: str) -> list[tuple[tuple[str, ...], d
     """``(namespace, value)`` of every stored profile whose namespace ends with ``user``."""
     from crsagent.agent.persistence import open_persistence
 
-    url = f"sqlite://{api.sessions}" if api.sessions is not None else next(
-        a for a in api.proc.args if str(a).startswith("postgresql://"))
+    url = (
+        f"sqlite://{api.sessions}"
+        if api.sessions is not None
+        else next(a for a in api.proc.args if str(a).startswith("postgresql://"))
+    )
     with open_persistence(Settings(), url) as pers:
         items = pers.store.search(("profile",), limit=1000)
     return [(tuple(i.namespace), i.value) for i in items if i.namespace[-1].endswith(user)]
@@ -154,8 +167,11 @@ def stored_profiles(api: ApiProcess, user: str) -> list[tuple[tuple[str, ...], d
 
 def thread_rows(api: ApiProcess, session: str) -> int:
     """Checkpoint rows (checkpoints, blobs, writes) of every thread named after ``session``."""
-    tables = ["checkpoints", "writes"] if api.sessions is not None else [
-        "checkpoints", "checkpoint_blobs", "checkpoint_writes"]
+    tables = (
+        ["checkpoints", "writes"]
+        if api.sessions is not None
+        else ["checkpoints", "checkpoint_blobs", "checkpoint_writes"]
+    )
     return sum(db_rows(api, t, "thread_id", f"%{session}") for t in tables)
 
 
@@ -173,7 +189,9 @@ def client(api: ApiProcess, key: str) -> openai.OpenAI:
 
 def turn(api: ApiProcess, key: str, session: str, user: str, text: str) -> Any:
     return client(api, key).chat.completions.create(
-        model="crs-only", messages=[{"role": "user", "content": text}], user=user,
+        model="crs-only",
+        messages=[{"role": "user", "content": text}],
+        user=user,
         extra_headers={"X-Session-Id": session},
     )
 
@@ -264,23 +282,38 @@ def test_delete_erases_checkpoints_and_store_items(api: ApiProcess) -> None:
 
 def test_cors_preflight_and_exposed_session_header(servers: Callable[[str], ApiProcess]) -> None:
     on = servers("cors")  # --cors-origin https://app.example
-    pre = httpx.options(f"{on.url}/v1/chat/completions", timeout=30, headers={
-        "Origin": ORIGIN, "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "authorization, content-type, x-session-id"})
+    pre = httpx.options(
+        f"{on.url}/v1/chat/completions",
+        timeout=30,
+        headers={
+            "Origin": ORIGIN,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type, x-session-id",
+        },
+    )
     assert pre.status_code == 200, pre.text
     assert pre.headers["access-control-allow-origin"] == ORIGIN
     assert "x-session-id" in pre.headers["access-control-allow-headers"].lower()
-    r = httpx.post(f"{on.url}/v1/chat/completions", timeout=120, json={
-        "model": "crs-only", "messages": [{"role": "user", "content": OPENER}]},
-        headers={"Origin": ORIGIN, "Authorization": f"Bearer {ALPHA}", "X-Session-Id": "cors-1"})
+    r = httpx.post(
+        f"{on.url}/v1/chat/completions",
+        timeout=120,
+        json={"model": "crs-only", "messages": [{"role": "user", "content": OPENER}]},
+        headers={"Origin": ORIGIN, "Authorization": f"Bearer {ALPHA}", "X-Session-Id": "cors-1"},
+    )
     assert r.status_code == 200 and r.headers["x-session-id"] == "cors-1"
     assert r.headers["access-control-allow-origin"] == ORIGIN
     assert "x-session-id" in r.headers["access-control-expose-headers"].lower()
-    other = httpx.options(f"{on.url}/v1/models", timeout=30,
-                          headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"})
+    other = httpx.options(
+        f"{on.url}/v1/models",
+        timeout=30,
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"},
+    )
     assert "access-control-allow-origin" not in other.headers
 
     off = servers("sqlite")  # no --cors-origin: no CORS headers, the preflight is refused
-    pre = httpx.options(f"{off.url}/v1/chat/completions", timeout=30,
-                        headers={"Origin": ORIGIN, "Access-Control-Request-Method": "POST"})
+    pre = httpx.options(
+        f"{off.url}/v1/chat/completions",
+        timeout=30,
+        headers={"Origin": ORIGIN, "Access-Control-Request-Method": "POST"},
+    )
     assert pre.status_code == 405 and "access-control-allow-origin" not in pre.headers

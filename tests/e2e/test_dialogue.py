@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from crsagent.agent.llm.client import make_chat_model
 from crsagent.agent.persistence import open_persistence
 from crsagent.agent.settings import Settings
@@ -26,8 +27,14 @@ def test_full_variant_dialogue_on_the_bundled_model(
 ) -> None:
     toolkit = Toolkit.load(movies_home, "movies", eager=True)
     pers = open_persistence(llm_settings, f"sqlite://{tmp_path}")
-    agent = CRSAgent.create(llm_settings, variant="full", toolkit=toolkit, llm=make_chat_model(llm_settings),
-                            checkpointer=pers.checkpointer, store=pers.store)
+    agent = CRSAgent.create(
+        llm_settings,
+        variant="full",
+        toolkit=toolkit,
+        llm=make_chat_model(llm_settings),
+        checkpointer=pers.checkpointer,
+        store=pers.store,
+    )
     rejected: set[str] = set()
     try:
         script = [

@@ -74,8 +74,14 @@ def test_auto_tool_choice_is_enabled_and_tool_results_render(llm_settings):
     auto = invoke_chat(chat.bind_tools([SearchCatalog], tool_choice="auto"), [HumanMessage("Find me space movies.")])
     assert isinstance(auto, AIMessage) and (auto.content or auto.tool_calls)
     # a conversation with an assistant tool call (content null) and its result renders and answers
-    call = AIMessage(content="", tool_calls=[{"name": "SearchCatalog", "args": {"query": "space", "k": 3}, "id": "call_1"}])
-    history = [HumanMessage("Find me space movies."), call, ToolMessage("Interstellar (2014); Gravity (2013)", tool_call_id="call_1")]
+    call = AIMessage(
+        content="", tool_calls=[{"name": "SearchCatalog", "args": {"query": "space", "k": 3}, "id": "call_1"}]
+    )
+    history = [
+        HumanMessage("Find me space movies."),
+        call,
+        ToolMessage("Interstellar (2014); Gravity (2013)", tool_call_id="call_1"),
+    ]
     reply = invoke_chat(chat.bind_tools([SearchCatalog]), history)
     assert isinstance(reply, AIMessage) and (reply.text.strip() or reply.tool_calls)
 

@@ -77,7 +77,15 @@ def test_base_and_tuned_answer_side_by_side_as_lora_and_merged(settings: Setting
 
     merge_adapter(Path(model_dir), adapter.path, tmp_path / "merged")
     undo = LoRAModule(BUNDLED_MODEL_NAME, tmp_path / "merged" / BASE_LORA, 16)
-    merged = _serve(settings, ServerConfig(port=0, model=str(tmp_path / "merged"), served_model_name=TUNED_MODEL_NAME,
-                                           lora_modules=(undo,), default_name=TUNED_MODEL_NAME))
+    merged = _serve(
+        settings,
+        ServerConfig(
+            port=0,
+            model=str(tmp_path / "merged"),
+            served_model_name=TUNED_MODEL_NAME,
+            lora_modules=(undo,),
+            default_name=TUNED_MODEL_NAME,
+        ),
+    )
     assert _close(merged[TUNED_MODEL_NAME][1], tuned[1])  # merged checkpoint == base + adapter
     assert _close(merged[BUNDLED_MODEL_NAME][1], base[1])  # merged + undoing adapter == base

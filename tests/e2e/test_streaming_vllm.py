@@ -37,12 +37,17 @@ def api(llm_settings: Settings, movies_home: Settings, tmp_path_factory: pytest.
 def test_vllm_token_stream_reaches_the_agents_call(llm_settings: Settings) -> None:
     chunks: list[str] = []
     meter = UsageMeter()
+
     def on_chunk(c: Any) -> bool:
         chunks.append(c.text)
         return True
 
-    answer = stream_chat(make_chat_model(llm_settings), [HumanMessage(content="Name three famous horror films.")],
-                         on_chunk=on_chunk, usage=meter)
+    answer = stream_chat(
+        make_chat_model(llm_settings),
+        [HumanMessage(content="Name three famous horror films.")],
+        on_chunk=on_chunk,
+        usage=meter,
+    )
     assert len([c for c in chunks if c]) > 1 and "".join(chunks) == answer.text
     assert meter.as_dict()["completion_tokens"] > 0  # usage came with the stream
 
@@ -50,7 +55,9 @@ def test_vllm_token_stream_reaches_the_agents_call(llm_settings: Settings) -> No
 def test_a_streamed_turn_on_the_bundled_model(api: str) -> None:
     client = openai.OpenAI(base_url=api, api_key="unused", max_retries=0, timeout=600)
     stream = client.chat.completions.create(
-        model="crsagent", stream=True, stream_options={"include_usage": True},
+        model="crsagent",
+        stream=True,
+        stream_options={"include_usage": True},
         messages=[{"role": "user", "content": "Hi! I loved The Babadook. Can you recommend a horror movie?"}],
         extra_headers={"X-Session-Id": "e2e-stream-1"},
     )
@@ -61,5 +68,7 @@ def test_a_streamed_turn_on_the_bundled_model(api: str) -> None:
     assert content[0][0] < final[0][0]  # the first words came before the end of the answer
     info = final[0][1].model_extra["crsagent"]
     assert info["variant"] == "agent" and "".join(t for _, t in content).strip()
-    print(f"fallback={info['fallback']} reason={info['fallback_reason']} chunks={len(content)} "
-          f"ttft_to_end_s={final[0][0] - content[0][0]:.2f}")
+    print(
+        f"fallback={info['fallback']} reason={info['fallback_reason']} chunks={len(content)} "
+        f"ttft_to_end_s={final[0][0] - content[0][0]:.2f}"
+    )

@@ -16,13 +16,14 @@ figures are in ``docs/tuning.md``.
 from __future__ import annotations
 
 import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.store.memory import InMemoryStore
+
 from crsagent.agent.llm.client import make_chat_model
 from crsagent.agent.llm.lora import TUNED_MODEL_NAME
 from crsagent.agent.settings import Settings
 from crsagent.graphs.runner import CRSAgent
 from crsagent.tools.toolkit import Toolkit
-from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.store.memory import InMemoryStore
 
 pytestmark = pytest.mark.e2e
 
@@ -38,8 +39,9 @@ def test_the_tuned_model_drives_the_turns_through_tool_calls(llm_settings: Setti
     assert llm_settings.llm_model == TUNED_MODEL_NAME, "the bundled server should default to the tuned model"
     toolkit = Toolkit.load(movies_home, "movies", eager=True)
     llm = make_chat_model(llm_settings)  # the tuned profile samples at temperature 0, no repetition penalty
-    agent = CRSAgent.create(llm_settings, variant="agent", toolkit=toolkit, llm=llm,
-                            checkpointer=InMemorySaver(), store=InMemoryStore())
+    agent = CRSAgent.create(
+        llm_settings, variant="agent", toolkit=toolkit, llm=llm, checkpointer=InMemorySaver(), store=InMemoryStore()
+    )
     results = [agent.turn(text, thread_id="e2e-tuned", user_id="e2e-tuned-user") for text in SCRIPT]
 
     for r in results:

@@ -38,10 +38,21 @@ def test_vllm_killed_mid_conversation(movies_home: Settings) -> None:
         print(f"[vllm-killed] {msg}", file=sys.stderr, flush=True)
 
     with LLMServer(movies_home.home, ServerConfig(port=0), ready_timeout_s=900, log=say) as server:
-        llm_settings = replace(movies_home, llm_base_url=server.base_url, llm_model=server.model_name,
-                               llm_timeout_s=TIMEOUT_S, llm_max_retries=RETRIES)
-        agent = CRSAgent.create(llm_settings, variant="full", llm=make_chat_model(llm_settings, forbid_default=False),
-                                toolkit=toolkit, checkpointer=InMemorySaver(), store=InMemoryStore())
+        llm_settings = replace(
+            movies_home,
+            llm_base_url=server.base_url,
+            llm_model=server.model_name,
+            llm_timeout_s=TIMEOUT_S,
+            llm_max_retries=RETRIES,
+        )
+        agent = CRSAgent.create(
+            llm_settings,
+            variant="full",
+            llm=make_chat_model(llm_settings, forbid_default=False),
+            toolkit=toolkit,
+            checkpointer=InMemorySaver(),
+            store=InMemoryStore(),
+        )
         live = agent.turn(OPENER, thread_id="vk", user_id="vk-user")
         assert live.usage.llm_calls >= 1 and live.usage.completion_tokens > 0  # vLLM answered
         assert live.reply.strip()

@@ -26,8 +26,14 @@ def run_example(name: str, home: Path, timeout: int = 300) -> dict:
     """Run ``examples/<name>`` from the repository root; its last stdout line as JSON."""
     env = {k: v for k, v in os.environ.items() if k not in ("CRSAGENT_LLM_BASE_URL", "CRSAGENT_VARIANT")}
     env["CRSAGENT_HOME"] = str(home.resolve())
-    proc = subprocess.run([sys.executable, str(EXAMPLES / name)], cwd=repo_root(), env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable, str(EXAMPLES / name)],
+        cwd=repo_root(),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
 

@@ -68,8 +68,19 @@ class StubLLMProcess:
     def __init__(self, mode: str = "ok", delay_s: float = 0.0, port: int = 0, startup_timeout_s: float = 60.0) -> None:
         self._dir = tempfile.mkdtemp(prefix="crsagent-stub-")
         port_file = Path(self._dir) / "port"
-        cmd = [_PY, "-m", "crsagent.tests.reliability.stub_llm", "--port-file", str(port_file),
-               "--mode", mode, "--delay-s", str(delay_s), "--port", str(port)]
+        cmd = [
+            _PY,
+            "-m",
+            "crsagent.tests.reliability.stub_llm",
+            "--port-file",
+            str(port_file),
+            "--mode",
+            mode,
+            "--delay-s",
+            str(delay_s),
+            "--port",
+            str(port),
+        ]
         self.proc = subprocess.Popen(cmd, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + startup_timeout_s
         while not port_file.exists():
@@ -109,7 +120,7 @@ class StubLLMProcess:
         if self.proc.stderr is not None:
             self.proc.stderr.close()
 
-    def __enter__(self) -> "StubLLMProcess":
+    def __enter__(self) -> StubLLMProcess:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -128,20 +139,42 @@ class ApiProcess:
         startup_timeout_s: how long it may take to answer ``/health``.
     """
 
-    def __init__(self, home: Path, args: list[str], env: dict[str, str] | None = None, *, log: Path,
-                 sessions: Path | None = None, startup_timeout_s: float = 300.0) -> None:
+    def __init__(
+        self,
+        home: Path,
+        args: list[str],
+        env: dict[str, str] | None = None,
+        *,
+        log: Path,
+        sessions: Path | None = None,
+        startup_timeout_s: float = 300.0,
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
         self.sessions = sessions
         if sessions is not None:
             args = [*args, "--checkpoint-url", f"sqlite://{sessions}"]
-        cmd = [_PY, "-c", "from crsagent.agent.cli import main; main()", "serve", "--host", "127.0.0.1",
-               "--port", str(self.port), "--home", str(home), "--log-level", "warning", *args]
+        cmd = [
+            _PY,
+            "-c",
+            "from crsagent.agent.cli import main; main()",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--home",
+            str(home),
+            "--log-level",
+            "warning",
+            *args,
+        ]
         log.parent.mkdir(parents=True, exist_ok=True)
         with open(log, "ab") as fh:
-            self.proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT,
-                                         env=child_env(CRSAGENT_HOME=str(home), **(env or {})))
+            self.proc = subprocess.Popen(
+                cmd, stdout=fh, stderr=subprocess.STDOUT, env=child_env(CRSAGENT_HOME=str(home), **(env or {}))
+            )
         self.started_s = self._wait_ready(startup_timeout_s)
 
     def _wait_ready(self, timeout_s: float) -> float:
@@ -178,7 +211,7 @@ class ApiProcess:
             self.proc.kill()
             return self.proc.wait(timeout=30)
 
-    def __enter__(self) -> "ApiProcess":
+    def __enter__(self) -> ApiProcess:
         return self
 
     def __exit__(self, *exc: object) -> None:

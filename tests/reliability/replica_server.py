@@ -49,8 +49,12 @@ class SmallCatalogueRunners:
             self._pers = await aopen_persistence(self.settings)
         toolkit = Toolkit("movies", db=ProductDB.open(self.catalog, domain="movies"))
         return await asyncio.to_thread(
-            CRSAgent.create, self.settings, variant=variant, toolkit=toolkit,
-            checkpointer=self._pers.checkpointer, store=self._pers.store,
+            CRSAgent.create,
+            self.settings,
+            variant=variant,
+            toolkit=toolkit,
+            checkpointer=self._pers.checkpointer,
+            store=self._pers.store,
         )
 
     async def aclose(self) -> None:
@@ -71,8 +75,13 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     settings = Settings(home=Path(tempfile.mkdtemp(prefix="crsagent-replica-")), checkpoint_url=args.pg)
     config = ServerConfig(
-        variants=("crs-only",), default_variant="crs-only", warm_up=True, api_keys=tuple(args.api_key),
-        shared_state_url=args.pg, session_wait_s=args.wait_s, rate_limit_per_minute=args.rate_limit,
+        variants=("crs-only",),
+        default_variant="crs-only",
+        warm_up=True,
+        api_keys=tuple(args.api_key),
+        shared_state_url=args.pg,
+        session_wait_s=args.wait_s,
+        rate_limit_per_minute=args.rate_limit,
     )
     app = create_app(SmallCatalogueRunners(settings, args.catalog), config)
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)

@@ -56,8 +56,13 @@ class StubState:
     def stats(self) -> dict[str, Any]:
         """Counters and the current mode."""
         with self.lock:
-            return {"mode": self.mode, "delay_s": self.delay_s, "chat_requests": self.chat_requests,
-                    "by_mode": dict(self.by_mode), "pid": os.getpid()}
+            return {
+                "mode": self.mode,
+                "delay_s": self.delay_s,
+                "chat_requests": self.chat_requests,
+                "by_mode": dict(self.by_mode),
+                "pid": os.getpid(),
+            }
 
 
 def minimal_instance(schema: dict[str, Any], root: dict[str, Any] | None = None) -> Any:
@@ -104,7 +109,10 @@ def minimal_instance(schema: dict[str, Any], root: dict[str, Any] | None = None)
 
 def _completion(message: dict[str, Any], finish: str = "stop") -> dict[str, Any]:
     return {
-        "id": "chatcmpl-stub", "object": "chat.completion", "created": int(time.time()), "model": MODEL,
+        "id": "chatcmpl-stub",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": MODEL,
         "choices": [{"index": 0, "message": {"role": "assistant", **message}, "finish_reason": finish}],
         "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18},
     }

@@ -36,20 +36,29 @@ def chat(url: str, text: str, *, stream: bool = False) -> tuple[dict[str, Any], 
     assert resp.status_code == 200, resp.text
     if not stream:
         return resp.json(), wall
-    events = [line[len("data: "):] for line in resp.text.splitlines() if line.startswith("data: ")]
+    events = [line[len("data: ") :] for line in resp.text.splitlines() if line.startswith("data: ")]
     assert events[-1] == "[DONE]"
     chunks = [json.loads(e) for e in events[:-1]]
     text_out = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
     final = next(c for c in chunks if c["choices"] and c["choices"][0]["finish_reason"] == "stop")
-    return {"crsagent": final["crsagent"], "content": text_out,
-            "recommendations": final["choices"][0]["delta"]["recommendations"]}, wall
+    return {
+        "crsagent": final["crsagent"],
+        "content": text_out,
+        "recommendations": final["choices"][0]["delta"]["recommendations"],
+    }, wall
 
 
 def test_serve_survives_llm_down_at_start_up_later_and_killed(movies_home, tmp_path):
     port = free_port()
     folder = tmp_path / "sessions"
-    args = ["--llm-base-url", f"http://127.0.0.1:{port}/v1", "--checkpoint-url", f"sqlite://{folder}",
-            "--default-variant", "full"]  # the U-NEED full pipeline: its LLM steps degrade one by one
+    args = [
+        "--llm-base-url",
+        f"http://127.0.0.1:{port}/v1",
+        "--checkpoint-url",
+        f"sqlite://{folder}",
+        "--default-variant",
+        "full",
+    ]  # the U-NEED full pipeline: its LLM steps degrade one by one
     env = {"CRSAGENT_LLM_TIMEOUT_S": str(TIMEOUT_S), "CRSAGENT_LLM_MAX_RETRIES": str(RETRIES)}
     with ApiProcess(movies_home.home, args, env, log=tmp_path / "serve.log") as api:  # nothing on the LLM port
         models = httpx.get(f"{api.url}/v1/models", timeout=30).json()

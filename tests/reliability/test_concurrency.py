@@ -46,8 +46,21 @@ def run_writers(folder: Path, catalog: Path, tags: list[str], thread: str | None
     open_persistence(Settings(), f"sqlite://{folder}").close()  # create the tables once
     procs = []
     for tag in tags:
-        cmd = [sys.executable, "-m", "crsagent.tests.reliability.writer", "--dir", str(folder),
-               "--catalog", str(catalog), "--tag", tag, "--turns", str(TURNS), "--go", str(go)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "crsagent.tests.reliability.writer",
+            "--dir",
+            str(folder),
+            "--catalog",
+            str(catalog),
+            "--tag",
+            tag,
+            "--turns",
+            str(TURNS),
+            "--go",
+            str(go),
+        ]
         cmd += ["--thread", thread] if thread else []
         procs.append(subprocess.Popen(cmd, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     time.sleep(0.5)
@@ -97,8 +110,14 @@ async def test_concurrent_api_requests_on_the_same_and_different_sessions(movies
     folder = tmp_path / "sessions"
     runners = CRSAgentRunners(movies_home, "movies", checkpoint_url=f"sqlite://{folder}")
     config = ServerConfig(variants=("crs-only",), default_variant="crs-only", warm_up=True)
-    texts = ["I loved The Babadook.", "Any horror films?", "Something from after 2010 please.",
-             "Not that one, I've seen it.", "Maybe something a bit lighter?", "Great, anything else like that?"]
+    texts = [
+        "I loved The Babadook.",
+        "Any horror films?",
+        "Something from after 2010 please.",
+        "Not that one, I've seen it.",
+        "Maybe something a bit lighter?",
+        "Great, anything else like that?",
+    ]
     with serve_in_thread(create_app(runners, config)) as url:
         async with httpx.AsyncClient(base_url=url, timeout=300) as client:
 

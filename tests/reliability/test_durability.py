@@ -31,8 +31,12 @@ from crsagent.tests.reliability.procs import ApiProcess, StubLLMProcess
 
 pytestmark = pytest.mark.slow
 
-DIALOGUE = [OPENER, "Not that one, I've seen it.", "Something from after 2010 please.",
-            "Great, anything else like that?"]
+DIALOGUE = [
+    OPENER,
+    "Not that one, I've seen it.",
+    "Something from after 2010 please.",
+    "Great, anything else like that?",
+]
 
 
 def chat(url: str, text: str, session: str, user: str, model: str = "crs-only") -> dict[str, Any]:
@@ -75,8 +79,12 @@ def kill_during_turn(api: ApiProcess, stub: StubLLMProcess, session: str, text: 
 
     def doomed() -> None:
         try:
-            box["resp"] = httpx.post(f"{api.url}/v1/chat/completions", headers={"X-Session-Id": session}, timeout=150,
-                                     json={"model": "crsagent", "messages": [{"role": "user", "content": text}]})
+            box["resp"] = httpx.post(
+                f"{api.url}/v1/chat/completions",
+                headers={"X-Session-Id": session},
+                timeout=150,
+                json={"model": "crsagent", "messages": [{"role": "user", "content": text}]},
+            )
         except httpx.HTTPError as exc:
             box["error"] = exc
 

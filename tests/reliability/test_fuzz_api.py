@@ -25,8 +25,14 @@ from crsagent.tests.reliability.helpers import API_KEYS
 
 pytestmark = pytest.mark.slow
 
-OPERATIONS = [("/v1/chat/completions", "POST", 40), ("/v1/responses", "POST", 40), ("/v1/models", "GET", 5),
-              ("/v1/models/{model}", "GET", 15), ("/health", "GET", 3), ("/v1/health", "GET", 3)]
+OPERATIONS = [
+    ("/v1/chat/completions", "POST", 40),
+    ("/v1/responses", "POST", 40),
+    ("/v1/models", "GET", 5),
+    ("/v1/models/{model}", "GET", 15),
+    ("/health", "GET", 3),
+    ("/v1/health", "GET", 3),
+]
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
@@ -39,8 +45,12 @@ def test_fuzzing_the_served_spec(fake_api, authorized, path, method, examples):
     codes: list[int] = []
 
     @given(case=operation.as_strategy())
-    @settings(max_examples=examples if authorized else min(examples, 10), deadline=None,
-              suppress_health_check=list(HealthCheck), database=None)
+    @settings(
+        max_examples=examples if authorized else min(examples, 10),
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        database=None,
+    )
     def fuzz(case):
         response = case.call_and_validate(base_url=fake_api.url, headers=headers, checks=CHECKS, timeout=120)
         codes.append(response.status_code)

@@ -25,8 +25,15 @@ IDS = st.sampled_from([f"tt{i:07d}" for i in range(12)])
 GENRES = st.sampled_from(["horror", "comedy", "drama", "sci-fi", "romance"])
 ids = st.lists(IDS, max_size=8)
 genres = st.lists(GENRES, max_size=4)
-facts = st.builds(ProfileFacts, liked=ids, disliked=ids, rejected=ids, genres_liked=genres, genres_disliked=genres,
-                  people_liked=st.lists(st.sampled_from(["Jordan Peele", "Ari Aster", "Nora Ephron"]), max_size=3))
+facts = st.builds(
+    ProfileFacts,
+    liked=ids,
+    disliked=ids,
+    rejected=ids,
+    genres_liked=genres,
+    genres_disliked=genres,
+    people_liked=st.lists(st.sampled_from(["Jordan Peele", "Ari Aster", "Nora Ephron"]), max_size=3),
+)
 many_ids = st.lists(st.integers(0, 500).map(lambda i: f"tt{i:07d}"), min_size=0, max_size=120)
 
 
@@ -63,24 +70,41 @@ def test_profile_lists_are_bounded_and_keep_the_newest(old: list[str], new: list
     merged = merge_facts(ProfileFacts(liked=old), ProfileFacts(liked=new))
     assert len(merged.liked) <= MAX_FACT_ITEMS
     fresh = list(dict.fromkeys(new))
-    assert merged.liked[-min(len(fresh), MAX_FACT_ITEMS):] == fresh[-MAX_FACT_ITEMS:] or not fresh
+    assert merged.liked[-min(len(fresh), MAX_FACT_ITEMS) :] == fresh[-MAX_FACT_ITEMS:] or not fresh
 
 
-belief_updates = st.fixed_dictionaries({}, optional={
-    "constraints": st.dictionaries(st.sampled_from(["year_min", "year_max"]), st.integers(1900, 2030), max_size=2),
-    "genres": st.dictionaries(GENRES, st.sampled_from(["like", "dislike"]), max_size=3),
-    "items": st.dictionaries(IDS, st.fixed_dictionaries({"opinion": st.sampled_from(["liked", "disliked"]),
-                                                          "source": st.sampled_from(["linker", "llm", "profile"])}),
-                             max_size=4),
-    "soft": st.lists(st.text(max_size=30), max_size=2),
-    "rejected": st.lists(IDS, max_size=3),
-    "mentioned": st.lists(IDS, max_size=3),
-    "recommended": st.lists(IDS, max_size=3),
-})
-usage_updates = st.fixed_dictionaries({}, optional={
-    "llm_calls": st.integers(0, 3), "tool_calls": st.integers(0, 4), "prompt_tokens": st.integers(0, 10_000),
-    "degraded": st.booleans(), "notes": st.lists(st.text(max_size=40), max_size=2), "reset": st.booleans(),
-})
+belief_updates = st.fixed_dictionaries(
+    {},
+    optional={
+        "constraints": st.dictionaries(st.sampled_from(["year_min", "year_max"]), st.integers(1900, 2030), max_size=2),
+        "genres": st.dictionaries(GENRES, st.sampled_from(["like", "dislike"]), max_size=3),
+        "items": st.dictionaries(
+            IDS,
+            st.fixed_dictionaries(
+                {
+                    "opinion": st.sampled_from(["liked", "disliked"]),
+                    "source": st.sampled_from(["linker", "llm", "profile"]),
+                }
+            ),
+            max_size=4,
+        ),
+        "soft": st.lists(st.text(max_size=30), max_size=2),
+        "rejected": st.lists(IDS, max_size=3),
+        "mentioned": st.lists(IDS, max_size=3),
+        "recommended": st.lists(IDS, max_size=3),
+    },
+)
+usage_updates = st.fixed_dictionaries(
+    {},
+    optional={
+        "llm_calls": st.integers(0, 3),
+        "tool_calls": st.integers(0, 4),
+        "prompt_tokens": st.integers(0, 10_000),
+        "degraded": st.booleans(),
+        "notes": st.lists(st.text(max_size=40), max_size=2),
+        "reset": st.booleans(),
+    },
+)
 SERDE = JsonPlusSerializer()
 
 

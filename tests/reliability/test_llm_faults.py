@@ -42,8 +42,15 @@ def make_agent(home: Settings, toolkit: Toolkit, base_url: str, *, model: str | 
     """The ``full`` agent against ``base_url``, with the test's timeout and retries."""
     settings = llm_settings(home, base_url, llm_model=model, llm_timeout_s=TIMEOUT_S, llm_max_retries=RETRIES)
     llm = make_chat_model(settings, forbid_default=False)
-    return CRSAgent.create(settings, variant="full", llm=llm, toolkit=toolkit,
-                           checkpointer=InMemorySaver(), store=InMemoryStore(), budgets=BUDGET)
+    return CRSAgent.create(
+        settings,
+        variant="full",
+        llm=llm,
+        toolkit=toolkit,
+        checkpointer=InMemorySaver(),
+        store=InMemoryStore(),
+        budgets=BUDGET,
+    )
 
 
 def timed_turn(agent: CRSAgent, text: str, thread: str) -> tuple[Any, float]:
@@ -112,7 +119,10 @@ def test_stub_killed_between_turns_then_back(movies_home, movies_toolkit, stub):
         assert third.degraded is False and revived.requests == third.usage.llm_calls
     state = agent.graph.get_state({"configurable": {"thread_id": "kill-1"}}).values
     assert [m.text for m in state["messages"] if m.type == "human"] == [
-        OPENER, "Something from after 2010 please.", "Great, anything else like that?"]
+        OPENER,
+        "Something from after 2010 please.",
+        "Great, anything else like that?",
+    ]
     assert {x["item_id"] for x in third.belief["liked"]} >= {x["item_id"] for x in first.belief["liked"]}
 
 

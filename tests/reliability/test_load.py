@@ -13,9 +13,9 @@ import time
 
 import httpx
 import pytest
+
 from crsagent.agent.server.auth import key_identity
 from crsagent.agent.server.sessions import scoped
-
 from crsagent.evals.bench.api import dialogue
 from crsagent.tests.reliability.helpers import API_KEYS, read_thread, thread_counts
 
@@ -36,8 +36,9 @@ async def test_64_sessions_by_10_turns(fake_api):
             body = {"model": "crsagent", "user": f"load-user-{i}", "messages": [{"role": "user", "content": text}]}
             t0 = time.monotonic()
             try:
-                r = await client.post("/v1/chat/completions", json=body,
-                                      headers={**headers, "X-Session-Id": f"load-{i}"})
+                r = await client.post(
+                    "/v1/chat/completions", json=body, headers={**headers, "X-Session-Id": f"load-{i}"}
+                )
             except httpx.HTTPError as exc:
                 errors.append(f"{i}: {type(exc).__name__}: {exc}")
                 continue
@@ -55,8 +56,10 @@ async def test_64_sessions_by_10_turns(fake_api):
     lost = {i: thread_counts(read_thread(fake_api.sessions, scoped(tenant, f"load-{i}"))) for i in range(SESSIONS)}
     assert {i: c for i, c in lost.items() if c != (TURNS, TURNS)} == {}
     p95_ms = sorted(latencies)[int(0.95 * len(latencies)) - 1] * 1000
-    print(f"\n64x10 turns: {wall:.1f} s, {len(latencies) / wall:.1f} turns/s, p95 {p95_ms:.0f} ms, "
-          f"server RSS {fake_api.rss_kib // 1024} MiB")
+    print(
+        f"\n64x10 turns: {wall:.1f} s, {len(latencies) / wall:.1f} turns/s, p95 {p95_ms:.0f} ms, "
+        f"server RSS {fake_api.rss_kib // 1024} MiB"
+    )
 
 
 def test_the_instant_fake_llm_keeps_its_memory_bounded():

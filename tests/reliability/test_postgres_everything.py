@@ -57,16 +57,19 @@ def test_crs_dialogue_with_postgres_everything(pg, movies_home, movies_toolkit):
     assert toolkit.db.count() == movies_toolkit.db.count()
     with open_persistence(pg) as pers:
         assert pers.kind == "postgres"
-        agent = CRSAgent.create(pg, variant="crs-only", toolkit=toolkit, checkpointer=pers.checkpointer,
-                                store=pers.store)
+        agent = CRSAgent.create(
+            pg, variant="crs-only", toolkit=toolkit, checkpointer=pers.checkpointer, store=pers.store
+        )
         on_pg = dialogue(agent, "pg-user")
         state = agent.graph.get_state({"configurable": {"thread_id": "pg-user-1"}}).values
         assert sum(m.type == "human" for m in state["messages"]) == len(DIALOGUE)
         assert BABADOOK in agent.profile("pg-user")["facts"]["liked"]
     with open_persistence(movies_home, "memory") as mem:
-        ref = CRSAgent.create(movies_home, variant="crs-only", toolkit=movies_toolkit,
-                              checkpointer=mem.checkpointer, store=mem.store)
+        ref = CRSAgent.create(
+            movies_home, variant="crs-only", toolkit=movies_toolkit, checkpointer=mem.checkpointer, store=mem.store
+        )
         on_lite = dialogue(ref, "lite-user")
+
     def ids(turns: list[Any]) -> list[list[str]]:
         return [[r.item_id for r in t.recommendations] for t in turns]
 
@@ -98,9 +101,11 @@ def test_api_on_postgres_is_stateless_across_server_instances(pg):
 
     async def turn(url: str, text: str) -> dict[str, Any]:
         async with httpx.AsyncClient(timeout=300) as client:
-            r = await client.post(f"{url}/v1/chat/completions", headers={"X-Session-Id": "pg-api"},
-                                  json={"model": "crs-only", "user": "pg-api-user",
-                                        "messages": [{"role": "user", "content": text}]})
+            r = await client.post(
+                f"{url}/v1/chat/completions",
+                headers={"X-Session-Id": "pg-api"},
+                json={"model": "crs-only", "user": "pg-api-user", "messages": [{"role": "user", "content": text}]},
+            )
             assert r.status_code == 200, r.text
             return r.json()
 
@@ -112,8 +117,9 @@ def test_api_on_postgres_is_stateless_across_server_instances(pg):
         b = asyncio.run(turn(two, DIALOGUE[1]))  # the other replica
     first = {r["item_id"] for r in a["choices"][0]["message"]["recommendations"]}
     with open_persistence(pg) as pers:
-        graph = CRSAgent.create(pg, variant="crs-only", checkpointer=pers.checkpointer, store=pers.store,
-                                toolkit=Toolkit.load(pg, "movies")).graph
+        graph = CRSAgent.create(
+            pg, variant="crs-only", checkpointer=pers.checkpointer, store=pers.store, toolkit=Toolkit.load(pg, "movies")
+        ).graph
         state = graph.get_state({"configurable": {"thread_id": "pg-api"}}).values
     assert [m.text for m in state["messages"] if m.type == "human"] == [OPENER, DIALOGUE[1]]
     assert first & set(belief_of(state)["rejected"])  # replica two saw what replica one recommended

@@ -77,9 +77,23 @@ def replicas(postgres_url: str, small_catalog: Path, tmp_path_factory: pytest.Te
     try:
         for i in range(2):
             port, log = free_port(), root / f"replica-{i}.log"
-            cmd = [sys.executable, "-m", "crsagent.tests.reliability.replica_server", "--pg", postgres_url,
-                   "--catalog", str(small_catalog), "--port", str(port), "--rate-limit", str(RATE_LIMIT),
-                   "--api-key", KEY_TURNS, "--api-key", KEY_LIMIT]
+            cmd = [
+                sys.executable,
+                "-m",
+                "crsagent.tests.reliability.replica_server",
+                "--pg",
+                postgres_url,
+                "--catalog",
+                str(small_catalog),
+                "--port",
+                str(port),
+                "--rate-limit",
+                str(RATE_LIMIT),
+                "--api-key",
+                KEY_TURNS,
+                "--api-key",
+                KEY_LIMIT,
+            ]
             with open(log, "wb") as fh:
                 procs.append((subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=child_env()), log))
             urls.append(f"http://127.0.0.1:{port}")
@@ -110,25 +124,33 @@ def test_turns_of_one_session_on_two_replicas_run_one_at_a_time(replicas, postgr
 
     async def send(client: httpx.AsyncClient, url: str, session: str, text: str) -> httpx.Response:
         return await client.post(
-            f"{url}/v1/chat/completions", headers={"X-Session-Id": session, "Authorization": f"Bearer {KEY_TURNS}"},
+            f"{url}/v1/chat/completions",
+            headers={"X-Session-Id": session, "Authorization": f"Bearer {KEY_TURNS}"},
             json={"model": "crs-only", "messages": [{"role": "user", "content": text}]},
         )
 
     async def run() -> list[httpx.Response]:
         async with httpx.AsyncClient(timeout=120) as client:
-            jobs = [send(client, replicas[k % 2], f"shared-{s}", f"session {s} turn {k}: any horror film?")
-                    for s in range(SESSIONS) for k in range(TURNS)]
+            jobs = [
+                send(client, replicas[k % 2], f"shared-{s}", f"session {s} turn {k}: any horror film?")
+                for s in range(SESSIONS)
+                for k in range(TURNS)
+            ]
             return await asyncio.gather(*jobs)
 
     answers = asyncio.run(run())
-    assert [r.status_code for r in answers] == [200] * (SESSIONS * TURNS), [r.text for r in answers if r.status_code != 200]
+    assert [r.status_code for r in answers] == [200] * (SESSIONS * TURNS), [
+        r.text for r in answers if r.status_code != 200
+    ]
     settings = Settings(checkpoint_url=postgres_url)
     tenant = key_identity(KEY_TURNS)
     for s in range(SESSIONS):
         msgs = _history(settings, f"{tenant}/shared-{s}")
         asked = [m.content for m in msgs if isinstance(m, HumanMessage)]
         assert sorted(asked) == sorted(f"session {s} turn {k}: any horror film?" for k in range(TURNS))
-        kinds = ["user" if isinstance(m, HumanMessage) else "reply" for m in msgs if isinstance(m, (HumanMessage, AIMessage))]
+        kinds = [
+            "user" if isinstance(m, HumanMessage) else "reply" for m in msgs if isinstance(m, (HumanMessage, AIMessage))
+        ]
         assert kinds == ["user", "reply"] * TURNS  # each turn ran whole before the next began
 
 
@@ -143,7 +165,9 @@ def test_the_rate_limit_is_counted_once_across_replicas(replicas):
         assert r.status_code == 429 and r.json()["error"]["code"] == "rate_limit_exceeded"
         assert int(r.headers["Retry-After"]) >= 1
     with httpx.Client(timeout=30) as client:  # another key still has its own allowance
-        assert client.get(f"{replicas[0]}/v1/models", headers={"Authorization": f"Bearer {KEY_TURNS}"}).status_code == 200
+        assert (
+            client.get(f"{replicas[0]}/v1/models", headers={"Authorization": f"Bearer {KEY_TURNS}"}).status_code == 200
+        )
 
 
 def test_a_session_locked_elsewhere_waits_then_gets_409(postgres_url, small_catalog, tmp_path):
@@ -151,19 +175,23 @@ def test_a_session_locked_elsewhere_waits_then_gets_409(postgres_url, small_cata
     on it waits for its bound and gets 409 ``session_busy`` with ``Retry-After``; once the lock
     is released the same request goes through."""
     settings = Settings(home=tmp_path, checkpoint_url=postgres_url)
-    config = ServerConfig(variants=("crs-only",), default_variant="crs-only", shared_state_url=postgres_url,
-                          session_wait_s=0.5)
+    config = ServerConfig(
+        variants=("crs-only",), default_variant="crs-only", shared_state_url=postgres_url, session_wait_s=0.5
+    )
     body = {"model": "crs-only", "messages": [{"role": "user", "content": "a scary film please"}]}
     with serve_in_thread(create_app(SmallCatalogueRunners(settings, small_catalog), config)) as url:
         with psycopg.connect(postgres_url, autocommit=True) as holder:
             holder.execute("SELECT pg_advisory_lock(%s)", (advisory_key("held-elsewhere"),))
-            busy = httpx.post(f"{url}/v1/chat/completions", headers={"X-Session-Id": "held-elsewhere"}, json=body,
-                              timeout=60)
-            other = httpx.post(f"{url}/v1/chat/completions", headers={"X-Session-Id": "free-one"}, json=body,
-                               timeout=60)
+            busy = httpx.post(
+                f"{url}/v1/chat/completions", headers={"X-Session-Id": "held-elsewhere"}, json=body, timeout=60
+            )
+            other = httpx.post(
+                f"{url}/v1/chat/completions", headers={"X-Session-Id": "free-one"}, json=body, timeout=60
+            )
             holder.execute("SELECT pg_advisory_unlock(%s)", (advisory_key("held-elsewhere"),))
-        again = httpx.post(f"{url}/v1/chat/completions", headers={"X-Session-Id": "held-elsewhere"}, json=body,
-                           timeout=60)
+        again = httpx.post(
+            f"{url}/v1/chat/completions", headers={"X-Session-Id": "held-elsewhere"}, json=body, timeout=60
+        )
     assert busy.status_code == 409, busy.text
     err = busy.json()["error"]
     assert err["code"] == "session_busy" and err["type"] == "conflict_error"
@@ -209,15 +237,20 @@ async def test_a_request_cancelled_while_waiting_leaves_no_lock_behind(postgres_
         with pg.connect(postgres_url, autocommit=True) as holder:
             holder.execute("SELECT pg_advisory_lock(%s)", (advisory_key("cancelled"),))
             waiter = asyncio.create_task(locks.acquire("cancelled"))
-            while not holder.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
-                                     ).fetchone()[0]:
+            while not holder.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            ).fetchone()[0]:
                 await asyncio.sleep(0.05)  # until the waiter really waits in PostgreSQL
             waiter.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await waiter
             assert len(locks) == 0
-            assert holder.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
-                                  ).fetchone()[0] == 0
+            assert (
+                holder.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted").fetchone()[
+                    0
+                ]
+                == 0
+            )
             holder.execute("SELECT pg_advisory_unlock(%s)", (advisory_key("cancelled"),))
         async with locks.hold("cancelled"):
             pass
@@ -245,8 +278,10 @@ def test_replicas_starting_together_on_a_fresh_database_all_start(postgres_url):
     with psycopg.connect(postgres_url, autocommit=True) as admin:
         admin.execute("CREATE DATABASE fresh_replicas")
     fresh = postgres_url.rsplit("/", 1)[0] + "/fresh_replicas"
-    procs = [subprocess.Popen([sys.executable, "-c", _OPEN_PERSISTENCE, fresh], stderr=subprocess.PIPE,
-                              env=child_env()) for _ in range(3)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", _OPEN_PERSISTENCE, fresh], stderr=subprocess.PIPE, env=child_env())
+        for _ in range(3)
+    ]
     errors = [p.communicate(timeout=120)[1].decode()[-500:] for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], errors
     with psycopg.connect(fresh) as conn:
@@ -268,8 +303,10 @@ def test_the_shared_rate_store_forgets_expired_hits(postgres_url, monkeypatch):
         assert [limiter.hit(item, "alice") for _ in range(3)] == [True, True, False]
         assert limiter.get_window_stats(item, "alice").remaining == 0
         with psycopg.connect(postgres_url, autocommit=True) as conn:
-            conn.execute(f"INSERT INTO {limitstore.HITS_TABLE} (key, at) SELECT 'gone', "
-                         "extract(epoch from now()) - 600 FROM generate_series(1, 5)")
+            conn.execute(
+                f"INSERT INTO {limitstore.HITS_TABLE} (key, at) SELECT 'gone', "
+                "extract(epoch from now()) - 600 FROM generate_series(1, 5)"
+            )
             assert limiter.hit(item, "bob") is True  # the fourth acquire of this process sweeps
             left = conn.execute(f"SELECT count(*) FROM {limitstore.HITS_TABLE} WHERE key = 'gone'").fetchone()[0]
         assert left == 0
@@ -288,9 +325,11 @@ def test_crsagent_serve_on_postgres_takes_the_shared_session_lock(movies_home, p
     with ApiProcess(movies_home.home, args, {"CRSAGENT_SESSION_LOCK_WAIT_S": "1"}, log=tmp_path / "serve.log") as api:
         with psycopg.connect(postgres_url, autocommit=True) as holder:
             holder.execute("SELECT pg_advisory_lock(%s)", (advisory_key("serve-held"),))
-            busy = httpx.post(f"{api.url}/v1/chat/completions", headers={"X-Session-Id": "serve-held"}, json=body,
-                              timeout=120)
-            free = httpx.post(f"{api.url}/v1/chat/completions", headers={"X-Session-Id": "serve-free"}, json=body,
-                              timeout=120)
+            busy = httpx.post(
+                f"{api.url}/v1/chat/completions", headers={"X-Session-Id": "serve-held"}, json=body, timeout=120
+            )
+            free = httpx.post(
+                f"{api.url}/v1/chat/completions", headers={"X-Session-Id": "serve-free"}, json=body, timeout=120
+            )
     assert busy.status_code == 409 and busy.json()["error"]["code"] == "session_busy", busy.text
     assert free.status_code == 200, free.text

@@ -21,8 +21,7 @@ from langgraph.store.memory import InMemoryStore
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from crsagent.agent.server import ServerConfig, create_app
-from crsagent.agent.server import auth
+from crsagent.agent.server import ServerConfig, auth, create_app
 from crsagent.agent.testing import FunctionChatModel, tool_call_message
 from crsagent.evals.bench.api import NoopRunner
 from crsagent.graphs.runner import CRSAgent
@@ -93,15 +92,29 @@ def test_api_keys_are_compared_in_constant_time(monkeypatch):
             assert all(a == given.encode() for a, _ in seen)
 
 
-@pytest.mark.parametrize("header", [
-    None, "", "Bearer", "Bearer ", f"Basic {API_KEYS[0]}", f"Bearer {API_KEYS[0][:-1]}",
-    f"Bearer {API_KEYS[0]}x", f"Bearer {API_KEYS[0].upper()}", f"Bearer {API_KEYS[0]},{API_KEYS[1]}",
-    "Bearer \u00e9\u0000", f"Token {API_KEYS[1]}",
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        None,
+        "",
+        "Bearer",
+        "Bearer ",
+        f"Basic {API_KEYS[0]}",
+        f"Bearer {API_KEYS[0][:-1]}",
+        f"Bearer {API_KEYS[0]}x",
+        f"Bearer {API_KEYS[0].upper()}",
+        f"Bearer {API_KEYS[0]},{API_KEYS[1]}",
+        "Bearer \u00e9\u0000",
+        f"Token {API_KEYS[1]}",
+    ],
+)
 def test_wrong_or_missing_keys_get_401_on_every_route(fake_api, header):
     headers = {} if header is None else {"Authorization": header}
-    for method, path, body in (("GET", "/v1/models", None), ("GET", "/v1/models/crsagent", None),
-                               ("POST", "/v1/chat/completions", chat_body("hi"))):
+    for method, path, body in (
+        ("GET", "/v1/models", None),
+        ("GET", "/v1/models/crsagent", None),
+        ("POST", "/v1/chat/completions", chat_body("hi")),
+    ):
         try:
             r = httpx.request(method, f"{fake_api.url}{path}", json=body, headers=headers, timeout=30)
         except (httpx.LocalProtocolError, UnicodeEncodeError):
@@ -113,8 +126,12 @@ def test_wrong_or_missing_keys_get_401_on_every_route(fake_api, header):
 
 def test_both_keys_work_and_health_needs_none(fake_api):
     for key in API_KEYS:
-        r = httpx.post(f"{fake_api.url}/v1/chat/completions", json=chat_body(OPENER),
-                       headers={"Authorization": f"Bearer {key}"}, timeout=120)
+        r = httpx.post(
+            f"{fake_api.url}/v1/chat/completions",
+            json=chat_body(OPENER),
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=120,
+        )
         assert r.status_code == 200 and r.json()["choices"][0]["message"]["recommendations"]
     assert httpx.get(f"{fake_api.url}/health", timeout=30).status_code == 200
 
@@ -133,8 +150,12 @@ def test_oversized_bodies_are_refused_over_a_real_socket(fake_api):
             yield b"y" * 10_000
         yield b'"}]}'
 
-    r = httpx.post(f"{fake_api.url}/v1/chat/completions", content=chunks(),
-                   headers={**GOOD, "Content-Type": "application/json"}, timeout=60)
+    r = httpx.post(
+        f"{fake_api.url}/v1/chat/completions",
+        content=chunks(),
+        headers={**GOOD, "Content-Type": "application/json"},
+        timeout=60,
+    )
     assert r.status_code == 400 and r.json()["error"]["code"] == "request_too_large"
     # a Content-Length that promises a huge body is refused before it is sent
     with socket.create_connection(("127.0.0.1", fake_api.port), timeout=30) as sock:
@@ -188,8 +209,12 @@ def test_hostile_user_text_changes_nothing(fake_api, catalogue_file, movies_tool
     before, counts = file_sha256(catalogue_file), table_counts(movies_toolkit.db)
     for i, s in enumerate(HOSTILE):
         for model in ("crs-only", "crsagent"):
-            r = httpx.post(f"{fake_api.url}/v1/chat/completions", json=chat_body(f"I loved {s} and Heat", model),
-                           headers={**GOOD, "X-Session-Id": f"hostile-{i}"}, timeout=120)
+            r = httpx.post(
+                f"{fake_api.url}/v1/chat/completions",
+                json=chat_body(f"I loved {s} and Heat", model),
+                headers={**GOOD, "X-Session-Id": f"hostile-{i}"},
+                timeout=120,
+            )
             assert r.status_code in (200, 400), (s, r.text)
             if r.status_code == 200:
                 recs = r.json()["choices"][0]["message"]["recommendations"]
@@ -203,15 +228,20 @@ def test_hostile_tool_arguments_are_literal_and_change_nothing(movies_toolkit, c
     before, counts = file_sha256(catalogue_file), table_counts(movies_toolkit.db)
     everything = movies_toolkit.db.count()
     for s in HOSTILE:
-        for args in ({"filter": {"text_contains": s}, "limit": 50}, {"filter": {"people": [s]}},
-                     {"filter": {"brand": s, "genres_any": [s]}}, {"filter": {"exclude_ids": [s]}, "limit": 1}):
+        for args in (
+            {"filter": {"text_contains": s}, "limit": 50},
+            {"filter": {"people": [s]}},
+            {"filter": {"brand": s, "genres_any": [s]}},
+            {"filter": {"exclude_ids": [s]}, "limit": 1},
+        ):
             call = {"type": "tool_call", "id": "c1", "name": "search_products", "args": args}
             msg = tools["search_products"].invoke(call)
             assert msg.status != "error" or "Error" in msg.text or "invalid" in msg.text
             if msg.status != "error" and "text_contains" in args["filter"]:
                 needle = s.lower()
-                expected = sum(needle in it.title.lower() or needle in it.plot.lower()
-                               for it in movies_toolkit.items().values())
+                expected = sum(
+                    needle in it.title.lower() or needle in it.plot.lower() for it in movies_toolkit.items().values()
+                )
                 assert msg.artifact.total == expected < everything  # % and _ are literal, not wildcards
         got = tools["get_items"].invoke({"type": "tool_call", "id": "c2", "name": "get_items", "args": {"ids": [s]}})
         assert got.status == "error" and "unknown item" in got.text
@@ -226,16 +256,25 @@ def test_hostile_tool_calls_from_the_llm_inside_the_graph(movies_home, movies_to
     def llm(request):
         if request.tools:
             name = request.forced_tool or "search_products"
-            args = {"query": HOSTILE[0], "k": 5} if name == "vector_search" else {
-                "filter": {"text_contains": HOSTILE[0], "people": ["%"]}}
+            args = (
+                {"query": HOSTILE[0], "k": 5}
+                if name == "vector_search"
+                else {"filter": {"text_contains": HOSTILE[0], "people": ["%"]}}
+            )
             return tool_call_message(name, args)
         if request.json_schema is not None:
             return {"intent": "recommend", "liked_titles": [HOSTILE[0]], "preferences": HOSTILE[1]}
         return f"Sure. {HOSTILE[0]}"
 
     fake = FunctionChatModel(llm)
-    agent = CRSAgent.create(movies_home, variant="full", llm=fake, toolkit=movies_toolkit,
-                            checkpointer=InMemorySaver(), store=InMemoryStore())
+    agent = CRSAgent.create(
+        movies_home,
+        variant="full",
+        llm=fake,
+        toolkit=movies_toolkit,
+        checkpointer=InMemorySaver(),
+        store=InMemoryStore(),
+    )
     for i, s in enumerate(HOSTILE[:4]):
         r = agent.turn(f"{s} I loved Heat", thread_id=f"hostile-graph-{i}", user_id=s[:20] or "u")
         assert r.reply.strip() and all(movies_toolkit.has(x.item_id) for x in r.recommendations)
@@ -265,8 +304,11 @@ def _query_only_off_attach_a_file_and_write(conn: Any, where: Path) -> None:
 WRITES = {
     "delete": lambda conn, where: conn.execute(delete(items_table)),
     "update": lambda conn, where: conn.execute(update(items_table).values(title="pwned")),
-    "insert": lambda conn, where: conn.execute(insert(items_table).values(
-        item_id="tt0000000", domain="movies", title="x", title_lc="x", plot="", plot_lc="", record="{}")),
+    "insert": lambda conn, where: conn.execute(
+        insert(items_table).values(
+            item_id="tt0000000", domain="movies", title="x", title_lc="x", plot="", plot_lc="", record="{}"
+        )
+    ),
     "drop": lambda conn, where: conn.execute(text("DROP TABLE items")),
     "query_only_off": lambda conn, where: _query_only_off_then_delete(conn),
     "attach_file": _attach_a_file_and_write,

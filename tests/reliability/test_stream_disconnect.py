@@ -32,7 +32,15 @@ class Server:
     def __init__(self, home: Path, folder: Path, log: Path) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        cmd = [sys.executable, "-m", "crsagent.tests.support.streaming_llm", str(home), str(self.port), str(folder), "0.05"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "crsagent.tests.support.streaming_llm",
+            str(home),
+            str(self.port),
+            str(folder),
+            "0.05",
+        ]
         with open(log, "ab") as fh:
             self.proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=child_env())
         deadline = time.monotonic() + 300
@@ -69,7 +77,9 @@ def _body(text: str, stream: bool) -> dict:
 
 def _first_words(client: httpx.Client, session: str) -> str:
     """Stream a turn and leave after its first content chunk; return what was received."""
-    with client.stream("POST", "/v1/chat/completions", json=_body(ASK, True), headers={"X-Session-Id": session}) as resp:
+    with client.stream(
+        "POST", "/v1/chat/completions", json=_body(ASK, True), headers={"X-Session-Id": session}
+    ) as resp:
         assert resp.status_code == 200
         for line in resp.iter_lines():
             choices = json.loads(line[6:]).get("choices") if line.startswith("data: {") else None
@@ -86,8 +96,11 @@ def test_a_client_that_leaves_mid_stream_leaves_the_finished_turn(server: tuple[
         received = _first_words(client, "left")  # the connection closes here, mid-reply
         assert received and len(received) < len(full) and full.startswith(received)
         # the next request on the session waits for the turn that is still running, then continues it
-        second = client.post("/v1/chat/completions", json=_body("Something from after 2010 please.", False),
-                             headers={"X-Session-Id": "left"})
+        second = client.post(
+            "/v1/chat/completions",
+            json=_body("Something from after 2010 please.", False),
+            headers={"X-Session-Id": "left"},
+        )
         assert second.status_code == 200
         stored = client.get("/v1/sessions/left").json()["messages"]
     assert [m["role"] for m in stored] == ["user", "assistant", "user", "assistant"]
@@ -98,8 +111,9 @@ def test_a_client_that_leaves_mid_stream_leaves_the_finished_turn(server: tuple[
 def test_a_turn_cut_short_by_a_crash_leaves_no_trace(server: tuple[Server, Path]) -> None:
     srv, folder = server
     with httpx.Client(base_url=srv.url, timeout=120) as client:
-        with client.stream("POST", "/v1/chat/completions", json=_body(ASK, True),
-                           headers={"X-Session-Id": "crashed"}) as resp:
+        with client.stream(
+            "POST", "/v1/chat/completions", json=_body(ASK, True), headers={"X-Session-Id": "crashed"}
+        ) as resp:
             for line in resp.iter_lines():
                 if '"content":"' in line and '"content":""' not in line:
                     srv.stop()  # SIGKILL while the reply is being generated

@@ -38,8 +38,9 @@ def main(argv: list[str] | None = None) -> None:
     settings = Settings(home=Path(args.dir))
     toolkit = Toolkit("movies", db=ProductDB.open(args.catalog, domain="movies"))
     with open_persistence(settings, f"sqlite://{args.dir}") as pers:
-        agent = CRSAgent.create(settings, variant="crs-only", toolkit=toolkit,
-                                checkpointer=pers.checkpointer, store=pers.store)
+        agent = CRSAgent.create(
+            settings, variant="crs-only", toolkit=toolkit, checkpointer=pers.checkpointer, store=pers.store
+        )
         agent.turn("warm-up", thread_id=f"warm-{args.tag}", user_id=f"warm-{args.tag}")
         deadline = time.monotonic() + 120
         while args.go is not None and not args.go.exists() and time.monotonic() < deadline:

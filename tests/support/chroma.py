@@ -67,8 +67,11 @@ def chroma_server(startup_timeout_s: float = 60.0) -> Iterator[ChromaServer]:
     port = _free_port()
     log = root / "server.log"
     with open(log, "wb") as fh:
-        proc = subprocess.Popen([str(exe), "run", "--path", str(root / "data"), "--host", "127.0.0.1",
-                                 "--port", str(port)], stdout=fh, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [str(exe), "run", "--path", str(root / "data"), "--host", "127.0.0.1", "--port", str(port)],
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + startup_timeout_s

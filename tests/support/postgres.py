@@ -60,18 +60,34 @@ def postgres_server(dbname: str = "crsagent") -> Iterator[str]:
     try:
         subprocess.run(
             [*prefix, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", user, "--no-sync"],
-            check=True, capture_output=True,
+            check=True,
+            capture_output=True,
         )
         opts = f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
         subprocess.run(
             [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", opts, "-w", "-t", "60", "start"],
-            check=True, capture_output=True,
+            check=True,
+            capture_output=True,
         )
         deadline = time.monotonic() + 30
         while True:
             r = subprocess.run(
-                [*prefix, str(bindir / "psql"), "-h", "127.0.0.1", "-p", str(port), "-U", user, "-d", "postgres",
-                 "-c", f"CREATE DATABASE {dbname}"], capture_output=True, text=True,
+                [
+                    *prefix,
+                    str(bindir / "psql"),
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(port),
+                    "-U",
+                    user,
+                    "-d",
+                    "postgres",
+                    "-c",
+                    f"CREATE DATABASE {dbname}",
+                ],
+                capture_output=True,
+                text=True,
             )
             if r.returncode == 0:
                 break
@@ -83,6 +99,7 @@ def postgres_server(dbname: str = "crsagent") -> Iterator[str]:
         tail = log.read_text()[-2000:] if log.exists() else ""
         raise RuntimeError(f"PostgreSQL failed to start: {exc.stderr!r} {tail}") from exc
     finally:
-        subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True)
+        subprocess.run(
+            [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], capture_output=True
+        )
         shutil.rmtree(root, ignore_errors=True)

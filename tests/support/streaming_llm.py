@@ -32,8 +32,10 @@ def _answer(request: FakeRequest) -> Any:
     if len(titles) < 3:
         return "I could not find anything for that, sorry about it."
     invented = f" {INVENTED_SENTENCE}" if INVENT in request.last_user_text.lower() else ""
-    return (f"You might enjoy {titles[0]}, which fits what you told me well.{invented} "
-            f"{titles[1]} is another good pick for tonight. {titles[2]} could be worth a look as well.")
+    return (
+        f"You might enjoy {titles[0]}, which fits what you told me well.{invented} "
+        f"{titles[1]} is another good pick for tonight. {titles[2]} could be worth a look as well."
+    )
 
 
 def recommender_llm(token_latency_s: float = 0.0) -> FunctionChatModel:

@@ -30,7 +30,16 @@ from difflib import SequenceMatcher
 from crsagent.tools.catalog.schema import Item
 from crsagent.tools.catalog.titles import parse_title, title_key
 
-__all__ = ["Finding", "ERROR_KINDS", "REVIEW_KINDS", "YEAR_GAP", "SIMILAR", "titles_agree", "years_agree", "audit_movies"]
+__all__ = [
+    "Finding",
+    "ERROR_KINDS",
+    "REVIEW_KINDS",
+    "YEAR_GAP",
+    "SIMILAR",
+    "titles_agree",
+    "years_agree",
+    "audit_movies",
+]
 
 ERROR_KINDS: tuple[str, ...] = ("imdb_title_mismatch", "imdb_year_mismatch", "metadata_other_film")
 REVIEW_KINDS: tuple[str, ...] = ("duplicate_title",)  # suspicious, often two real films: listed, not repaired
@@ -59,7 +68,23 @@ class Finding:
         return asdict(self)
 
 
-_ROMAN = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "i": "1", "ii": "2", "iii": "3", "iv": "4", "v": "5", "vi": "6", "vii": "7", "viii": "8", "ix": "9", "x": "10"}
+_ROMAN = {
+    "one": "1",
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "i": "1",
+    "ii": "2",
+    "iii": "3",
+    "iv": "4",
+    "v": "5",
+    "vi": "6",
+    "vii": "7",
+    "viii": "8",
+    "ix": "9",
+    "x": "10",
+}
 _NOISE = frozenset({"the", "a", "an", "movie", "film", "and"})
 
 
@@ -145,15 +170,27 @@ def audit_movies(
             continue  # the build kept the link for the mentions but not the name
         if imdb == item_id:
             if not titles_agree(r.title, m.title, m.aliases):
-                out.append(Finding("imdb_title_mismatch", item_id, rid,
-                                   f"ReDial '{name}' has the IMDb id of MovieLens '{ml}'"))
+                out.append(
+                    Finding("imdb_title_mismatch", item_id, rid, f"ReDial '{name}' has the IMDb id of MovieLens '{ml}'")
+                )
             elif not years_agree(r.year, m.year):
-                out.append(Finding("imdb_year_mismatch", item_id, rid,
-                                   f"ReDial '{name}' and MovieLens '{ml}' share IMDb id {imdb} but not the year"))
+                out.append(
+                    Finding(
+                        "imdb_year_mismatch",
+                        item_id,
+                        rid,
+                        f"ReDial '{name}' and MovieLens '{ml}' share IMDb id {imdb} but not the year",
+                    )
+                )
         elif imdb and (kept_metadata is None or kept_metadata.get(rid, True)):
-            out.append(Finding("metadata_other_film", item_id, rid,
-                               f"ReDial '{name}' joined '{ml}' ({item_id}) by title, but its people and plot "
-                               f"are those of {imdb}"))
+            out.append(
+                Finding(
+                    "metadata_other_film",
+                    item_id,
+                    rid,
+                    f"ReDial '{name}' joined '{ml}' ({item_id}) by title, but its people and plot are those of {imdb}",
+                )
+            )
     groups: dict[str, list[Item]] = defaultdict(list)
     for it in by_id.values():
         groups[title_key(it.title)].append(it)
@@ -161,6 +198,12 @@ def audit_movies(
         dated = sorted((it for it in its if it.year), key=lambda it: (it.year, it.item_id))
         for a, b in zip(dated, dated[1:]):
             if b.year - a.year <= 1:  # type: ignore[operator]
-                out.append(Finding("duplicate_title", b.item_id, a.item_id,
-                                   f"'{b.display_title}' and '{a.display_title}' may be one film"))
+                out.append(
+                    Finding(
+                        "duplicate_title",
+                        b.item_id,
+                        a.item_id,
+                        f"'{b.display_title}' and '{a.display_title}' may be one film",
+                    )
+                )
     return out

@@ -137,9 +137,7 @@ def _merge_movie(
     return item, aliases
 
 
-def _near_year(
-    title: str, year: int, by_title: dict[tuple[str, int], set[str]], drafts: dict[str, _Draft]
-) -> set[str]:
+def _near_year(title: str, year: int, by_title: dict[tuple[str, int], set[str]], drafts: dict[str, _Draft]) -> set[str]:
     """MovieLens movies with exactly this title (article included) released a year apart,
     that no ReDial movie joined by IMDb id yet (release years differ between sources)."""
     exact = title_key(title, drop_article=False)

@@ -78,7 +78,9 @@ _READ_PRAGMAS = frozenset(
     {"table_info", "table_xinfo", "table_list", "index_list", "index_info", "index_xinfo", "foreign_key_list",
      "database_list", "collation_list", "function_list", "compile_options"}
 )  # fmt: skip
-_READ_ACTIONS = frozenset({sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION, sqlite3.SQLITE_RECURSIVE})
+_READ_ACTIONS = frozenset(
+    {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION, sqlite3.SQLITE_RECURSIVE}
+)
 
 
 def _read_only_authorizer(action: int, arg1: str | None, arg2: str | None, db: str | None, source: str | None) -> int:
@@ -145,7 +147,7 @@ class ProductDB:
 
     # -- opening ---------------------------------------------------------------------
     @classmethod
-    def open(cls, url_or_path: str | Path, read_only: bool = True, domain: str | None = None) -> "ProductDB":
+    def open(cls, url_or_path: str | Path, read_only: bool = True, domain: str | None = None) -> ProductDB:
         """Open a catalogue: a SQLite file path or a SQLAlchemy URL (``postgresql+psycopg://...``).
 
         Args:
@@ -179,7 +181,7 @@ class ProductDB:
         return cls(engine, domain)
 
     @classmethod
-    def for_domain(cls, settings: Settings, domain: str) -> "ProductDB":
+    def for_domain(cls, settings: Settings, domain: str) -> ProductDB:
         """Open a domain's catalogue: ``settings.database_url`` when set, else the built artifact.
 
         Raises:
@@ -226,7 +228,7 @@ class ProductDB:
         """Release the database connections."""
         self.engine.dispose()
 
-    def __enter__(self) -> "ProductDB":
+    def __enter__(self) -> ProductDB:
         return self
 
     def __exit__(self, *exc: object) -> None:

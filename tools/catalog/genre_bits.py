@@ -33,7 +33,7 @@ class GenreBits:
     complete: bool = True
 
     @classmethod
-    def assign(cls, item_genres: Iterable[Iterable[str]], max_bits: int = MAX_BITS) -> "GenreBits":
+    def assign(cls, item_genres: Iterable[Iterable[str]], max_bits: int = MAX_BITS) -> GenreBits:
         """Give bits to the most common genres (ties by name).
 
         Args:
@@ -58,6 +58,6 @@ class GenreBits:
         return {"bits": self.bits, "complete": self.complete}
 
     @classmethod
-    def from_json(cls, value: dict[str, Any]) -> "GenreBits":
+    def from_json(cls, value: dict[str, Any]) -> GenreBits:
         """The inverse of :meth:`to_json`."""
         return cls({str(k): int(v) for k, v in value["bits"].items()}, bool(value["complete"]))

@@ -105,7 +105,7 @@ class ItemFilter(BaseModel):
     text_contains: str | None = Field(default=None, max_length=200)
 
     @model_validator(mode="after")
-    def _consistent(self) -> "ItemFilter":
+    def _consistent(self) -> ItemFilter:
         if self.year_min is not None and self.year_max is not None and self.year_min > self.year_max:
             raise InvalidFilterError(f"year_min ({self.year_min}) is after year_max ({self.year_max})")
         clash = {g.lower() for g in self.genres_all} & {g.lower() for g in self.exclude_genres}

@@ -25,9 +25,7 @@ ARTICLES: tuple[str, ...] = (
 )  # fmt: skip
 
 _YEAR_RE = re.compile(r"\s*\((\d{4})(?:\s*[-–]\s*(?:\d{4})?)?\)\s*$")
-_TRAILING_ARTICLE_RE = re.compile(
-    r"^(?P<body>.+?),\s+(?P<art>" + "|".join(re.escape(a) for a in ARTICLES) + r")\s*$"
-)
+_TRAILING_ARTICLE_RE = re.compile(r"^(?P<body>.+?),\s+(?P<art>" + "|".join(re.escape(a) for a in ARTICLES) + r")\s*$")
 _TRAILING_PAREN_RE = re.compile(r"\s*\(([^()]*)\)\s*$")
 _AKA_RE = re.compile(r"^(?:a\.k\.a\.|aka)\s+", re.IGNORECASE)
 _KEY_ARTICLES = ("the ", "a ", "an ")

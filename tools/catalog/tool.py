@@ -51,7 +51,7 @@ class ProductCard(BaseModel):
     summary: str = ""
 
     @classmethod
-    def from_item(cls, item: Item) -> "ProductCard":
+    def from_item(cls, item: Item) -> ProductCard:
         """The card of an item; the plot or description is cut to a short summary."""
         plot = item.plot
         if len(plot) > PLOT_CHARS:

@@ -90,9 +90,7 @@ def movielens_histories(data_dir: Path, id_map: dict[str, str] | None = None) ->
         id_map: MovieLens movieId (as text) -> catalogue id, for example the catalogue's
             ``source_map("movielens")``; default: ``tt`` + links.csv's imdbId.
     """
-    links = (
-        {int(k): v for k, v in id_map.items()} if id_map is not None else movielens_imdb_map(data_dir)
-    )
+    links = {int(k): v for k, v in id_map.items()} if id_map is not None else movielens_imdb_map(data_dir)
     path = Path(data_dir) / "movielens-latest-small" / "ratings.csv"
     by_user: dict[int, list[tuple[int, int, float]]] = {}
     for r in _read_csv(path):
@@ -105,9 +103,7 @@ def movielens_histories(data_dir: Path, id_map: dict[str, str] | None = None) ->
     out = []
     for uid in sorted(by_user):
         rows = sorted(by_user[uid])
-        out.append(
-            UserHistory(f"ml-{uid}", [links[m] for _, m, _ in rows], [x for _, _, x in rows], "movielens")
-        )
+        out.append(UserHistory(f"ml-{uid}", [links[m] for _, m, _ in rows], [x for _, _, x in rows], "movielens"))
     return out
 
 

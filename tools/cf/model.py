@@ -178,7 +178,7 @@ class CFModel:
         prior: np.ndarray | None = None,
         titles: dict[str, str] | None = None,
         on_iteration: Callable[[int], None] | None = None,
-    ) -> "CFModel":
+    ) -> CFModel:
         """Train ALS on a binary users x items matrix (columns follow ``item_ids``)."""
         from implicit.cpu.als import AlternatingLeastSquares
         from threadpoolctl import threadpool_limits
@@ -203,7 +203,9 @@ class CFModel:
         counts = np.asarray((matrix > 0).sum(axis=0)).ravel()
         factors = np.asarray(als.item_factors, dtype=np.float32)
         if content is not None:
-            factors = impute_cold_factors(factors, counts > 0, content, int(p["cold_neighbours"]), float(p["cold_shrink"]))
+            factors = impute_cold_factors(
+                factors, counts > 0, content, int(p["cold_neighbours"]), float(p["cold_shrink"])
+            )
         else:
             factors[counts == 0] = 0.0
         return cls(item_ids, factors, counts, p, content, prior, titles)
@@ -241,7 +243,9 @@ class CFModel:
             return np.zeros(self.factors.shape[1], dtype=np.float32)
         alpha = float(self.params["alpha"])
         c_dis = alpha * float(self.params["dislike_confidence"])
-        conf = alpha * recency_weights(liked.size, float(self.params["recency_boost"]), float(self.params["recency_tau"]))
+        conf = alpha * recency_weights(
+            liked.size, float(self.params["recency_boost"]), float(self.params["recency_tau"])
+        )
         y_l, y_d = self.factors[liked], self.factors[disliked]
         a = self._gram + ((conf - 1.0)[:, None] * y_l).T @ y_l
         if disliked.size:
@@ -370,7 +374,7 @@ class CFModel:
         self._neighbours[(item_id, k)] = found
         return list(found)
 
-    def neighbour_source(self) -> "NeighbourPairs":
+    def neighbour_source(self) -> NeighbourPairs:
         """This model as the explainer's neighbour source: ``(id, score)`` pairs, no result objects."""
         return NeighbourPairs(self)
 
@@ -397,7 +401,7 @@ class CFModel:
         (path / "cf.json").write_text(json.dumps(meta))
 
     @classmethod
-    def load(cls, path: Path) -> "CFModel":
+    def load(cls, path: Path) -> CFModel:
         """Read a model written by :meth:`save`."""
         path = Path(path)
         if not (path / "cf.json").exists():

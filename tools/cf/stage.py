@@ -26,8 +26,14 @@ DEPENDS: tuple[str, ...] = ("catalog", "search")
 VERSION = 3  # 3: content vectors really come from the search index (ids.json format)
 # chosen on the validation splits (2nd- to 5th-to-last positive held out); see docs/models.md
 PARAMS: dict[str, dict[str, float]] = {
-    "movies": {"factors": 64, "regularization": 10.0, "alpha": 5.0, "iterations": 15,
-               "recency_boost": 10.0, "recency_tau": 2.0},
+    "movies": {
+        "factors": 64,
+        "regularization": 10.0,
+        "alpha": 5.0,
+        "iterations": 15,
+        "recency_boost": 10.0,
+        "recency_tau": 2.0,
+    },
     "office": {"factors": 64, "regularization": 1.0, "alpha": 10.0, "iterations": 15},
 }
 

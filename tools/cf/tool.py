@@ -53,7 +53,9 @@ class ScoreIntentsArgs(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    liked: list[str] = Field(default_factory=list, max_length=MAX_IDS, description="Ids of items the user liked, oldest first.")
+    liked: list[str] = Field(
+        default_factory=list, max_length=MAX_IDS, description="Ids of items the user liked, oldest first."
+    )
     dialogue_text: str = Field(default="", max_length=4000, description="What the user said so far.")
     k: int = Field(default=10, ge=1, le=MAX_K, description="How many items to return (1-50).")
 
@@ -115,7 +117,9 @@ def make_model_tools(cf: CFModel | None, intent: Any | None, db: Any | None) -> 
             res = intent.score(liked or [], dialogue_text, k=k)  # type: ignore[union-attr]
         except ToolInputError as exc:
             raise ToolException(str(exc)) from exc
-        intents = [IntentWeight(intent_id=m, probability=round(p, 4), label=lab) for m, p, lab in res.intents[:TOP_INTENTS]]
+        intents = [
+            IntentWeight(intent_id=m, probability=round(p, 4), label=lab) for m, p, lab in res.intents[:TOP_INTENTS]
+        ]
         result = ScoreIntentsResult(intents=intents, items=_rounded(res.items))
         return result.model_dump_json(exclude_none=True), result
 

@@ -38,7 +38,11 @@ def holdout_level(histories: Sequence[UserHistory], level: int = 0) -> tuple[lis
 
 
 def level_metrics(
-    universe: Universe, histories: Sequence[UserHistory], level: int, params: dict[str, Any] | None = None, search_dir: Any = None
+    universe: Universe,
+    histories: Sequence[UserHistory],
+    level: int,
+    params: dict[str, Any] | None = None,
+    search_dir: Any = None,
 ) -> dict[str, float]:
     """CF and popularity Recall@10 / NDCG@10 of one level (training items of a user are excluded)."""
     train, targets = holdout_level(histories, level)
@@ -70,5 +74,10 @@ def validate_cf(
     per = {lv: level_metrics(universe, histories, lv, params, _search_dir(store)) for lv in levels}
     keys = [k for k in per[levels[0]] if k != "users"]
     mean = {k: round(float(np.mean([m[k] for m in per.values()])), 4) for k in keys}
-    return {"domain": domain, "params": params or {}, "levels": list(levels), "mean": mean,
-            "per_level": {str(lv): {k: round(v, 4) for k, v in m.items()} for lv, m in per.items()}}
+    return {
+        "domain": domain,
+        "params": params or {},
+        "levels": list(levels),
+        "mean": mean,
+        "per_level": {str(lv): {k: round(v, 4) for k, v in m.items()} for lv, m in per.items()},
+    }

@@ -53,14 +53,14 @@ class Universe:
         return np.array([it.popularity for it in self.items], dtype=np.float32)
 
     @classmethod
-    def from_db(cls, db: object, domain: str) -> "Universe":
+    def from_db(cls, db: object, domain: str) -> Universe:
         """Read items and source maps from a :class:`~crsagent.tools.catalog.db.ProductDB`."""
         sources = {"movies": ("movielens", "redial"), "office": ("amazon",)}.get(domain, ())
         maps = {s: db.source_map(s) for s in sources}  # type: ignore[attr-defined]
         return cls(domain, db.all_items(), maps)  # type: ignore[attr-defined]
 
     @classmethod
-    def from_catalog_dir(cls, catalog_dir: Path, domain: str) -> "Universe":
+    def from_catalog_dir(cls, catalog_dir: Path, domain: str) -> Universe:
         """Open the catalogue artifact folder read-only and read it."""
         from crsagent.tools.catalog.db import DB_FILE, ProductDB
 

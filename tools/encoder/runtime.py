@@ -45,7 +45,7 @@ INT8_FILE = "model.int8.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 CONFIG_FILE = "encoder.json"
 _lock = threading.Lock()
-_active: "OnnxEncoder | None" = None
+_active: OnnxEncoder | None = None
 
 
 class OnnxEncoder:

@@ -53,8 +53,15 @@ class Explainer:
             explainer lives; 0 turns the cache off).
     """
 
-    def __init__(self, db: ItemSource, cf: NeighbourSource | None = None, *, max_reasons: int = 2,
-                 neighbour_k: int = 100, cache_size: int = 50_000) -> None:
+    def __init__(
+        self,
+        db: ItemSource,
+        cf: NeighbourSource | None = None,
+        *,
+        max_reasons: int = 2,
+        neighbour_k: int = 100,
+        cache_size: int = 50_000,
+    ) -> None:
         self.db = db
         self.cf = cf
         self.max_reasons = max_reasons
@@ -64,8 +71,9 @@ class Explainer:
         self._lock = threading.Lock()  # tools run in worker threads
 
     # -- public ------------------------------------------------------------------------
-    def explain(self, item_id: str | None, evidence: Evidence | None = None,
-                kind: NarrativeKind = "purchase_reason") -> Explanation:
+    def explain(
+        self, item_id: str | None, evidence: Evidence | None = None, kind: NarrativeKind = "purchase_reason"
+    ) -> Explanation:
         """One narrative.
 
         Args:
@@ -87,8 +95,9 @@ class Explainer:
             raise ToolInputError(f"kind '{kind}' explains an item: give an item id")
         return self.explain_many([item_id], evidence, kind)[0]
 
-    def explain_many(self, item_ids: Sequence[str], evidence: Evidence | None = None,
-                     kind: NarrativeKind = "purchase_reason") -> list[Explanation]:
+    def explain_many(
+        self, item_ids: Sequence[str], evidence: Evidence | None = None, kind: NarrativeKind = "purchase_reason"
+    ) -> list[Explanation]:
         """Narratives for several items, in order (one database read for all).
 
         Raises:

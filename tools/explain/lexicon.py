@@ -25,28 +25,75 @@ __all__ = [
 
 #: Surface form -> canonical genre (MovieLens and ReDial genres, lower case).
 GENRE_ALIASES: dict[str, str] = {
-    "action": "action", "adventure": "adventure", "adventures": "adventure",
-    "animation": "animation", "animated": "animation", "cartoon": "animation",
-    "biography": "biography", "biopic": "biography", "biographical": "biography",
-    "children": "children", "children's": "children", "kids": "children",
-    "comedy": "comedy", "comedies": "comedy", "comedic": "comedy",
-    "crime": "crime", "documentary": "documentary", "documentaries": "documentary",
-    "drama": "drama", "dramas": "drama",
-    "family": "family", "fantasy": "fantasy",
-    "film-noir": "film-noir", "film noir": "film-noir", "noir": "film-noir",
-    "history": "history", "historical": "history",
-    "horror": "horror", "music": "music", "musical": "musical", "musicals": "musical",
-    "mystery": "mystery", "mysteries": "mystery",
-    "romance": "romance", "romantic": "romance", "romances": "romance",
-    "sci-fi": "sci-fi", "sci fi": "sci-fi", "scifi": "sci-fi", "science fiction": "sci-fi",
+    "action": "action",
+    "adventure": "adventure",
+    "adventures": "adventure",
+    "animation": "animation",
+    "animated": "animation",
+    "cartoon": "animation",
+    "biography": "biography",
+    "biopic": "biography",
+    "biographical": "biography",
+    "children": "children",
+    "children's": "children",
+    "kids": "children",
+    "comedy": "comedy",
+    "comedies": "comedy",
+    "comedic": "comedy",
+    "crime": "crime",
+    "documentary": "documentary",
+    "documentaries": "documentary",
+    "drama": "drama",
+    "dramas": "drama",
+    "family": "family",
+    "fantasy": "fantasy",
+    "film-noir": "film-noir",
+    "film noir": "film-noir",
+    "noir": "film-noir",
+    "history": "history",
+    "historical": "history",
+    "horror": "horror",
+    "music": "music",
+    "musical": "musical",
+    "musicals": "musical",
+    "mystery": "mystery",
+    "mysteries": "mystery",
+    "romance": "romance",
+    "romantic": "romance",
+    "romances": "romance",
+    "sci-fi": "sci-fi",
+    "sci fi": "sci-fi",
+    "scifi": "sci-fi",
+    "science fiction": "sci-fi",
     "science-fiction": "sci-fi",
-    "sport": "sport", "sports": "sport", "short": "short", "war": "war",
-    "thriller": "thriller", "thrillers": "thriller",
-    "western": "western", "westerns": "western", "news": "news",
+    "sport": "sport",
+    "sports": "sport",
+    "short": "short",
+    "war": "war",
+    "thriller": "thriller",
+    "thrillers": "thriller",
+    "western": "western",
+    "westerns": "western",
+    "news": "news",
 }
 # Words that are genres only next to a film word ("a war film", not "war veteran").
-_AMBIGUOUS = {"family", "music", "history", "historical", "war", "sport", "sports", "short", "news",
-              "crime", "kids", "children", "children's", "noir", "cartoon"}
+_AMBIGUOUS = {
+    "family",
+    "music",
+    "history",
+    "historical",
+    "war",
+    "sport",
+    "sports",
+    "short",
+    "news",
+    "crime",
+    "kids",
+    "children",
+    "children's",
+    "noir",
+    "cartoon",
+}
 _FILM_CONTEXT = re.compile(
     r"^[\s/,&\-]*(?:(?:and|or)\s+)?(?:[a-z\-']+[\s/,&\-]+(?:(?:and|or)\s+)?){0,3}?"
     r"(?:films?|movies?|genre|flicks?|pictures?|drama|comedy|thriller|documentary|story|stories|epic)\b"
@@ -63,10 +110,21 @@ _COUNT_RE = re.compile(r"(?<![\w.])(\d[\d,]*)\s+(?:MovieLens\s+)?(?:user\s+)?rat
 _WORD_RE = re.compile(r"[^\W\d_][\w'’.\-]*")
 _CONNECTORS = {"de", "van", "von", "der", "den", "da", "del", "di", "du", "la", "le", "bin", "al", "dos"}
 _ROLE_WORDS = {
-    "director": "directors", "directors": "directors", "filmmaker": "directors",
-    "writer": "writers", "writers": "writers", "screenwriter": "writers",
-    "star": "cast", "stars": "cast", "starring": "cast", "actor": "cast", "actress": "cast",
-    "actors": "cast", "co-star": "cast", "co-stars": "cast", "co-starring": "cast",
+    "director": "directors",
+    "directors": "directors",
+    "filmmaker": "directors",
+    "writer": "writers",
+    "writers": "writers",
+    "screenwriter": "writers",
+    "star": "cast",
+    "stars": "cast",
+    "starring": "cast",
+    "actor": "cast",
+    "actress": "cast",
+    "actors": "cast",
+    "co-star": "cast",
+    "co-stars": "cast",
+    "co-starring": "cast",
 }
 _ROLE_CUES = [
     (re.compile(r"(?:directed|helmed)\s+by\s*$|(?:director|filmmaker)s?\s*$", re.I), "directors"),
@@ -76,12 +134,80 @@ _ROLE_CUES = [
 ]
 _LIST_GLUE = re.compile(r"^\s*(?:,\s*(?:and\s+)?|and\s+|&\s*)$", re.I)
 _STOP = {
-    "the", "a", "an", "this", "that", "these", "those", "it", "its", "it's", "if", "you", "your",
-    "because", "and", "but", "with", "also", "like", "so", "as", "in", "on", "for", "of", "to",
-    "fans", "film", "movie", "we", "i", "my", "our", "here", "there", "then", "when", "while",
-    "since", "after", "before", "from", "by", "yes", "no", "not", "try", "watch", "see", "check",
-    "both", "all", "one", "people", "users", "movielens", "customers", "who", "what", "why",
-    "how", "is", "was", "are", "he", "she", "they", "his", "her", "their", "mr", "mrs", "ms", "dr",
+    "the",
+    "a",
+    "an",
+    "this",
+    "that",
+    "these",
+    "those",
+    "it",
+    "its",
+    "it's",
+    "if",
+    "you",
+    "your",
+    "because",
+    "and",
+    "but",
+    "with",
+    "also",
+    "like",
+    "so",
+    "as",
+    "in",
+    "on",
+    "for",
+    "of",
+    "to",
+    "fans",
+    "film",
+    "movie",
+    "we",
+    "i",
+    "my",
+    "our",
+    "here",
+    "there",
+    "then",
+    "when",
+    "while",
+    "since",
+    "after",
+    "before",
+    "from",
+    "by",
+    "yes",
+    "no",
+    "not",
+    "try",
+    "watch",
+    "see",
+    "check",
+    "both",
+    "all",
+    "one",
+    "people",
+    "users",
+    "movielens",
+    "customers",
+    "who",
+    "what",
+    "why",
+    "how",
+    "is",
+    "was",
+    "are",
+    "he",
+    "she",
+    "they",
+    "his",
+    "her",
+    "their",
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
 }
 
 
@@ -106,7 +232,7 @@ def find_genres(text: str) -> list[str]:
     found: list[str] = []
     for m in _GENRE_RE.finditer(text):
         word = m.group(1).lower()
-        if word in _AMBIGUOUS and not _FILM_CONTEXT.match(text[m.end(): m.end() + 60].lower()):
+        if word in _AMBIGUOUS and not _FILM_CONTEXT.match(text[m.end() : m.end() + 60].lower()):
             continue
         g = GENRE_ALIASES[word]
         if g not in found:
@@ -193,8 +319,12 @@ def find_names(text: str) -> list[NameSpan]:
                 toks.append(w2)
                 end = e2
                 j += 1
-            elif w2.lower() in _CONNECTORS and j + 1 < len(words) and words[j + 1][2][0].isupper() \
-                    and not text[e2:words[j + 1][0]].strip():
+            elif (
+                w2.lower() in _CONNECTORS
+                and j + 1 < len(words)
+                and words[j + 1][2][0].isupper()
+                and not text[e2 : words[j + 1][0]].strip()
+            ):
                 toks.extend([w2, words[j + 1][2]])
                 end = words[j + 1][1]
                 j += 2

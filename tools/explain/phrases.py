@@ -15,8 +15,18 @@ from crsagent.tools.catalog.schema import Item
 from crsagent.tools.explain.lexicon import canonical_genre
 from crsagent.tools.explain.schema import Evidence, Fact
 
-__all__ = ["Sentence", "join", "describe", "neighbour_cf", "neighbour_content", "intent", "soft_match",
-           "rating", "quote", "summary"]
+__all__ = [
+    "Sentence",
+    "join",
+    "describe",
+    "neighbour_cf",
+    "neighbour_content",
+    "intent",
+    "soft_match",
+    "rating",
+    "quote",
+    "summary",
+]
 
 Sentence = tuple[str, list[Fact], list[str]]
 _GENRE_WORD = {"children": "children's", "film-noir": "noir", "sci-fi": "sci-fi"}
@@ -45,8 +55,10 @@ def _matched_genres(item: Item, ev: Evidence) -> list[str]:
 
 def _matched_people(item: Item, ev: Evidence) -> dict[str, list[str]]:
     wanted = {p.casefold() for p in ev.people}
-    return {r: [p for p in getattr(item, r) if p.casefold() in wanted or p.split()[-1].casefold() in wanted]
-            for r in ("directors", "writers", "cast")}
+    return {
+        r: [p for p in getattr(item, r) if p.casefold() in wanted or p.split()[-1].casefold() in wanted]
+        for r in ("directors", "writers", "cast")
+    }
 
 
 def describe(item: Item, ev: Evidence | None = None, prefer: AbstractSet[str] = frozenset()) -> tuple[Sentence, int]:
@@ -135,14 +147,20 @@ def neighbour_content(item: Item, liked: Item) -> Sentence | None:
 
 def intent(label: str) -> Sentence:
     """``It suits your current taste for "<intent>".``"""
-    return (f'It suits your current taste for "{label}".', [Fact(field="intent", value=label, source="evidence")],
-            [label])
+    return (
+        f'It suits your current taste for "{label}".',
+        [Fact(field="intent", value=label, source="evidence")],
+        [label],
+    )
 
 
 def soft_match(pref: str) -> Sentence:
     """``It came up as a close match for what you described ("...").``"""
-    return (f'It came up as a close match for what you described ("{pref}").',
-            [Fact(field="soft_preference", value=pref, source="evidence")], [pref])
+    return (
+        f'It came up as a close match for what you described ("{pref}").',
+        [Fact(field="soft_preference", value=pref, source="evidence")],
+        [pref],
+    )
 
 
 def rating(item: Item) -> Sentence | None:
@@ -150,8 +168,14 @@ def rating(item: Item) -> Sentence | None:
     if item.rating_mean is None or item.rating_count <= 0:
         return None
     text = f"MovieLens users rate it {item.rating_mean:.1f}/5 across {item.rating_count} ratings."
-    return text, [Fact(field="rating_mean", value=round(item.rating_mean, 1)),
-                  Fact(field="rating_count", value=item.rating_count)], []
+    return (
+        text,
+        [
+            Fact(field="rating_mean", value=round(item.rating_mean, 1)),
+            Fact(field="rating_count", value=item.rating_count),
+        ],
+        [],
+    )
 
 
 def quote(item: Item, limit: int = 240) -> Sentence | None:
@@ -180,12 +204,18 @@ def summary(ev: Evidence, liked: list[Item], disliked: list[Item]) -> list[Sente
     if liked:
         titles = [i.display_title for i in liked[:4]]
         verb = "bought" if office else "liked"
-        out.append((f"You {verb} {join(titles)}.", [Fact(field="liked", value=t, source="evidence") for t in titles],
-                    titles))
+        out.append(
+            (f"You {verb} {join(titles)}.", [Fact(field="liked", value=t, source="evidence") for t in titles], titles)
+        )
     if disliked:
         titles = [i.display_title for i in disliked[:3]]
-        out.append((f"You did not care for {join(titles)}.",
-                    [Fact(field="disliked", value=t, source="evidence") for t in titles], titles))
+        out.append(
+            (
+                f"You did not care for {join(titles)}.",
+                [Fact(field="disliked", value=t, source="evidence") for t in titles],
+                titles,
+            )
+        )
     want: list[str] = []
     facts: list[Fact] = []
     if ev.genres:
@@ -207,14 +237,27 @@ def summary(ev: Evidence, liked: list[Item], disliked: list[Item]) -> list[Sente
             years = f", released in {ev.year_min} or later"
         elif ev.year_max:
             years = f", released in {ev.year_max} or earlier"
-        facts.extend(Fact(field=k, value=v, source="evidence")
-                     for k, v in (("year_min", ev.year_min), ("year_max", ev.year_max)) if v)
+        facts.extend(
+            Fact(field=k, value=v, source="evidence")
+            for k, v in (("year_min", ev.year_min), ("year_max", ev.year_max))
+            if v
+        )
         out.append((f"You are looking for {join(want)}{years}.", facts, []))
     if ev.soft_preferences:
         prefs = ev.soft_preferences[:3]
-        out.append((f"In your words: {join([repr(p) for p in prefs])}.",
-                    [Fact(field="soft_preference", value=p, source="evidence") for p in prefs], prefs))
+        out.append(
+            (
+                f"In your words: {join([repr(p) for p in prefs])}.",
+                [Fact(field="soft_preference", value=p, source="evidence") for p in prefs],
+                prefs,
+            )
+        )
     if ev.intent:
-        out.append((f'Your current taste: "{ev.intent}".', [Fact(field="intent", value=ev.intent, source="evidence")],
-                    [ev.intent]))
+        out.append(
+            (
+                f'Your current taste: "{ev.intent}".',
+                [Fact(field="intent", value=ev.intent, source="evidence")],
+                [ev.intent],
+            )
+        )
     return out

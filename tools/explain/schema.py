@@ -51,7 +51,7 @@ class Evidence(BaseModel):
     signals: dict[str, dict[str, float]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
-    def _consistent(self) -> "Evidence":
+    def _consistent(self) -> Evidence:
         if self.year_min is not None and self.year_max is not None and self.year_min > self.year_max:
             raise InvalidFilterError(f"year_min ({self.year_min}) is after year_max ({self.year_max})")
         return self
@@ -62,9 +62,7 @@ class Evidence(BaseModel):
             return None
         if year is None:
             return False
-        return (self.year_min is None or year >= self.year_min) and (
-            self.year_max is None or year <= self.year_max
-        )
+        return (self.year_min is None or year >= self.year_min) and (self.year_max is None or year <= self.year_max)
 
 
 class Fact(BaseModel):

@@ -30,14 +30,15 @@ class ExplainItemsArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     item_ids: list[str] = Field(
-        default_factory=list, max_length=10,
+        default_factory=list,
+        max_length=10,
         description="Catalogue ids of the items to explain (from a search or recommendation result). "
-                    "May be empty for kind='user_summary'.",
+        "May be empty for kind='user_summary'.",
     )
     kind: NarrativeKind = Field(
         default="purchase_reason",
         description="purchase_reason: why this user would like each item; endorsement: a short blurb "
-                    "from the item's facts; user_summary: a summary of the user's preferences.",
+        "from the item's facts; user_summary: a summary of the user's preferences.",
     )
 
 
@@ -71,12 +72,15 @@ def make_explain_tools(explainer: Explainer, evidence_provider: EvidenceProvider
         id, empty id list for an item narrative) comes back as a tool error the LLM can fix.
     """
 
-    def explain_items(item_ids: list[str] | None = None, kind: NarrativeKind = "purchase_reason",
-                      config: RunnableConfig = None) -> tuple[str, ExplainItemsResult]:  # type: ignore[assignment]
+    def explain_items(
+        item_ids: list[str] | None = None, kind: NarrativeKind = "purchase_reason", config: RunnableConfig = None
+    ) -> tuple[str, ExplainItemsResult]:  # type: ignore[assignment]
         ids = list(item_ids or [])
         if not ids and kind != "user_summary":
-            raise ToolException(f"give item_ids to explain (kind '{kind}' explains items); "
-                                "use ids from the recommendation or search results")
+            raise ToolException(
+                f"give item_ids to explain (kind '{kind}' explains items); "
+                "use ids from the recommendation or search results"
+            )
         try:
             evidence = _call_provider(evidence_provider, config)
             result = ExplainItemsResult(explanations=explainer.explain_many(ids, evidence, kind))
@@ -88,8 +92,8 @@ def make_explain_tools(explainer: Explainer, evidence_provider: EvidenceProvider
         func=explain_items,
         name="explain_items",
         description="Explain recommended items to the user with facts from the catalogue and the user's "
-                    "stated preferences (or summarise the user's preferences). Every fact is checked "
-                    "against the item's record.",
+        "stated preferences (or summarise the user's preferences). Every fact is checked "
+        "against the item's record.",
         args_schema=ExplainItemsArgs,
         response_format="content_and_artifact",
         handle_tool_error=True,

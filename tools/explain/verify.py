@@ -122,7 +122,7 @@ def _name_matches(span: str, names: Iterable[str]) -> bool:
     targets = [f" {norm_name(n)} " for n in names]
     runs = [words]
     if len(words) >= 3:
-        runs += [words[a: len(words) - b] for a in range(3) for b in range(3 - a) if len(words) - a - b >= 2]
+        runs += [words[a : len(words) - b] for a in range(3) for b in range(3 - a) if len(words) - a - b >= 2]
     return any(f" {' '.join(run)} " in t for run in runs for t in targets)
 
 
@@ -232,8 +232,7 @@ def _rating_ok(problem: str, ratings: set[float], counts: set[int]) -> bool:
     return m is not None and int(m.group(1)) in counts
 
 
-def verify_summary(text: str, evidence: Evidence, liked: Iterable[Item] = (),
-                   allowed: Iterable[str] = ()) -> list[str]:
+def verify_summary(text: str, evidence: Evidence, liked: Iterable[Item] = (), allowed: Iterable[str] = ()) -> list[str]:
     """Check a user summary against the evidence and the records of the liked items.
 
     Args:
@@ -248,9 +247,7 @@ def verify_summary(text: str, evidence: Evidence, liked: Iterable[Item] = (),
     liked = list(liked)
     truth = GroundTruth(label="the user profile")
     truth.years = {y for y in (evidence.year_min, evidence.year_max) if y} | {i.year for i in liked if i.year}
-    truth.genres = {canonical_genre(g) for g in evidence.genres} | {
-        canonical_genre(g) for i in liked for g in i.genres
-    }
+    truth.genres = {canonical_genre(g) for g in evidence.genres} | {canonical_genre(g) for i in liked for g in i.genres}
     for r in _ROLES:  # the user named people without roles: any role may be stated
         truth.people[r].extend(evidence.people)
         for i in liked:

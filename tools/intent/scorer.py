@@ -8,8 +8,8 @@ mixture score of every item.
 from __future__ import annotations
 
 import json
-from operator import itemgetter
 from collections.abc import Callable, Sequence
+from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
@@ -194,7 +194,7 @@ class IntentScorer:
         (path / "intent.json").write_text(json.dumps(meta))
 
     @classmethod
-    def load(cls, path: Path, seq: SeqModel | None = None, embed_fn: EmbedFn | None = None) -> "IntentScorer":
+    def load(cls, path: Path, seq: SeqModel | None = None, embed_fn: EmbedFn | None = None) -> IntentScorer:
         """Read a scorer written by :meth:`save`.
 
         Args:

@@ -22,7 +22,18 @@ from crsagent.tools.intent.train import build_examples, train_intent
 from crsagent.tools.pipeline import BuildContext
 from crsagent.tools.seq.model import SeqModel
 
-__all__ = ["NAME", "DEPENDS", "VERSION", "PARAMS", "PER_USER", "SYNTHETIC_FILE", "synthetic_path", "input_hash", "build", "load_intent"]
+__all__ = [
+    "NAME",
+    "DEPENDS",
+    "VERSION",
+    "PARAMS",
+    "PER_USER",
+    "SYNTHETIC_FILE",
+    "synthetic_path",
+    "input_hash",
+    "build",
+    "load_intent",
+]
 
 NAME = "intent"
 DEPENDS: tuple[str, ...] = ("catalog", "seq")

@@ -25,12 +25,22 @@ from crsagent.tools.catalog.schema import Item
 from crsagent.tools.cf.data import UserHistory, redial_dialogues
 from crsagent.tools.intent.split import dialogue_split
 
-__all__ = ["Examples", "template_text", "wish_text", "user_examples", "redial_examples", "synthetic_examples", "TitleWords"]
+__all__ = [
+    "Examples",
+    "template_text",
+    "wish_text",
+    "user_examples",
+    "redial_examples",
+    "synthetic_examples",
+    "TitleWords",
+]
 
 _MENTION = re.compile(r"@(\d+)")
 _WORD = re.compile(r"[a-z][a-z\-]{2,}")
-_STOP = set("the and for with pack count inch inches black white blue red green size color colors set "
-            "assorted new per box sheets sheet".split())
+_STOP = set(
+    "the and for with pack count inch inches black white blue red green size color colors set "
+    "assorted new per box sheets sheet".split()
+)
 
 
 @dataclass
@@ -49,7 +59,7 @@ class Examples:
         self.targets.append(target)
         self.origins.append(origin)
 
-    def extend(self, other: "Examples") -> "Examples":
+    def extend(self, other: Examples) -> Examples:
         """Append all of ``other``; returns self."""
         for a, b, c, d in zip(other.behaviours, other.texts, other.targets, other.origins):
             self.add(a, b, c, d)
@@ -89,11 +99,13 @@ def _movie_template(items: Sequence[Item], rng: np.random.Generator) -> str:
     dec = decades.most_common(1)[0][0] if decades else None
     director = next((d for d, c in directors.most_common(1) if c >= 2), None)
     parts = [
-        rng.choice([
-            f"I'm in the mood for {' or '.join(g[:2])} movies.",
-            f"I really like {g[0]} films" + (f", and {g[1]} too." if len(g) > 1 else "."),
-            f"Can you suggest a {g[0]} movie" + (f" with some {g[1]}?" if len(g) > 1 else "?"),
-        ])
+        rng.choice(
+            [
+                f"I'm in the mood for {' or '.join(g[:2])} movies.",
+                f"I really like {g[0]} films" + (f", and {g[1]} too." if len(g) > 1 else "."),
+                f"Can you suggest a {g[0]} movie" + (f" with some {g[1]}?" if len(g) > 1 else "?"),
+            ]
+        )
     ]
     if dec and rng.random() < 0.6:
         parts.append(rng.choice([f"Something from the {dec}s would be great.", f"I enjoy movies from the {dec}s."]))
@@ -109,11 +121,13 @@ def _office_template(items: Sequence[Item], words: TitleWords, rng: np.random.Ge
     brands = Counter(it.brand for it in items if it.brand)
     brand = next((b for b, c in brands.most_common(1)), None)
     parts = [
-        rng.choice([
-            f"I need {' and '.join(kw[:2])} for my office.",
-            f"Looking for {kw[0]} supplies" + (f", maybe {kw[1]}." if len(kw) > 1 else "."),
-            f"Can you recommend some {kw[0]}?",
-        ])
+        rng.choice(
+            [
+                f"I need {' and '.join(kw[:2])} for my office.",
+                f"Looking for {kw[0]} supplies" + (f", maybe {kw[1]}." if len(kw) > 1 else "."),
+                f"Can you recommend some {kw[0]}?",
+            ]
+        )
     ]
     if brand and rng.random() < 0.6:
         parts.append(rng.choice([f"I usually buy {brand}.", f"I like the {brand} brand."]))
@@ -136,9 +150,7 @@ def wish_text(target: Item, rng: np.random.Generator, domain: str, words: TitleW
     return text
 
 
-def template_text(
-    items: Sequence[Item], rng: np.random.Generator, domain: str, words: TitleWords | None = None
-) -> str:
+def template_text(items: Sequence[Item], rng: np.random.Generator, domain: str, words: TitleWords | None = None) -> str:
     """A synthetic statement of taste over ``items`` (most recent last; the last 20 are used)."""
     recent = list(items)[-20:]
     if domain == "office":

@@ -22,7 +22,15 @@ from crsagent.tools.intent.scorer import EmbedFn, IntentScorer, embed_text
 from crsagent.tools.intent.texts import Examples, TitleWords, redial_examples, user_examples
 from crsagent.tools.seq.model import SeqModel
 
-__all__ = ["build_examples", "embed_examples", "train_intent", "intent_labels", "zscore", "fuse_scores", "FUSION_WEIGHT"]
+__all__ = [
+    "build_examples",
+    "embed_examples",
+    "train_intent",
+    "intent_labels",
+    "zscore",
+    "fuse_scores",
+    "FUSION_WEIGHT",
+]
 
 #: weight of the intent scores when fused with CF (z-scores), chosen on the validation split
 FUSION_WEIGHT: dict[str, float] = {"movies": 0.5, "office": 0.5}
@@ -45,7 +53,9 @@ def build_examples(
     return ex
 
 
-def intent_labels(assign: np.ndarray, behaviours: Sequence[Sequence[str]], by_id: dict[str, Item], domain: str, k: int) -> list[str]:
+def intent_labels(
+    assign: np.ndarray, behaviours: Sequence[Sequence[str]], by_id: dict[str, Item], domain: str, k: int
+) -> list[str]:
     """A readable name per intent: the attributes most over-represented among its examples.
 
     Args:
@@ -111,8 +121,13 @@ def train_intent(
     v = np.array([seq.index[i] - 1 for i in examples.targets], dtype=np.int64)
     data = EMData(b=b, t=t, v=v, b_empty=seq.embed_many([[]])[0])
     net, trace = fit_em(
-        data, len(seq.item_ids), params, item_init=seq.item_embeddings(), device=str(seq.device),
-        log=log, on_iteration=on_iteration,
+        data,
+        len(seq.item_ids),
+        params,
+        item_init=seq.item_embeddings(),
+        device=str(seq.device),
+        log=log,
+        on_iteration=on_iteration,
     )
     with torch.no_grad():
         prior, _ = net.p_logits(torch.as_tensor(b, device=seq.device), torch.as_tensor(t, device=seq.device))

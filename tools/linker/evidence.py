@@ -37,8 +37,17 @@ from crsagent.tools.linker.text import ARTICLES, Token
 from crsagent.tools.linker.title_index import FULL, SHORT, TitleIndex
 from crsagent.tools.linker.usage import DECISIVE, VIEWING_CUES, YIELDS_TO_VIEWING, other_use
 
-__all__ = ["Candidate", "score", "confidence", "CUE_BEFORE", "CUE_GLUE", "KIND_AFTER", "LIST_WORDS", "CUE_BONUS",
-           "USAGE_PENALTY"]
+__all__ = [
+    "Candidate",
+    "score",
+    "confidence",
+    "CUE_BEFORE",
+    "CUE_GLUE",
+    "KIND_AFTER",
+    "LIST_WORDS",
+    "CUE_BONUS",
+    "USAGE_PENALTY",
+]
 
 CUE_BEFORE: frozenset[str] = frozenset(
     """seen watched watch watching rewatch rewatched rewatching saw see liked loved love like
@@ -149,8 +158,9 @@ def _capitalised(text: str, tokens: list[Token], s: int, e: int) -> bool:
     content = [t for i, t in enumerate(span) if i == 0 or t.norm not in FUNCTION_WORDS]
     if not all(t.raw[:1].isupper() for t in content):
         return False
-    others = [t for t in tokens[:s] + tokens[e:] if len(t.raw) > 1 and t.raw[:1].isalpha()
-              and not _PRONOUN_I.match(t.raw)]  # "I'm", "I've" are capitalised in any text
+    others = [
+        t for t in tokens[:s] + tokens[e:] if len(t.raw) > 1 and t.raw[:1].isalpha() and not _PRONOUN_I.match(t.raw)
+    ]  # "I'm", "I've" are capitalised in any text
     if not others or sum(t.raw[:1].isupper() for t in others) / len(others) > 0.3:
         return False  # the whole message is title case or shouting
     if len(content) > 1 and span[-1].raw[:1].isupper():

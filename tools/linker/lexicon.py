@@ -18,9 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from crsagent.tools.catalog.schema import Item, ItemFilter
 from crsagent.tools.linker.common_words import COMMON_WORDS, FUNCTION_WORDS
+from crsagent.tools.linker.frequency import KNOWN_WORD_ZIPF, zipf
 from crsagent.tools.linker.fuzzy import TypoIndex
 from crsagent.tools.linker.negation import negated_mask
-from crsagent.tools.linker.frequency import KNOWN_WORD_ZIPF, zipf
 from crsagent.tools.linker.people import brand_keys, people_keys
 from crsagent.tools.linker.text import Token, norm_phrase, tokenize
 from crsagent.tools.linker.vocab import GENRE_SYNONYMS
@@ -117,7 +117,7 @@ class AttributeLexicon:
         self._known = set(vocab) | COMMON_WORDS
 
     @classmethod
-    def from_items(cls, items: Iterable[Item], ref_year: int | None = None) -> "AttributeLexicon":
+    def from_items(cls, items: Iterable[Item], ref_year: int | None = None) -> AttributeLexicon:
         """Build the lexicon from a catalogue's genres, people and brands.
 
         Args:
@@ -145,7 +145,7 @@ class AttributeLexicon:
         return cls(keys, ref_year if ref_year is not None else (max(years) if years else 2018))
 
     @classmethod
-    def from_db(cls, db: Any, ref_year: int | None = None) -> "AttributeLexicon":
+    def from_db(cls, db: Any, ref_year: int | None = None) -> AttributeLexicon:
         """Build the lexicon from a product database's items."""
         return cls.from_items(db.all_items(), ref_year=ref_year)
 

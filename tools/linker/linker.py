@@ -85,7 +85,7 @@ class EntityLinker:
         items: Iterable[Item],
         aliases: Mapping[str, Sequence[str]] | None = None,
         min_confidence: float = DEFAULT_MIN_CONFIDENCE,
-    ) -> "EntityLinker":
+    ) -> EntityLinker:
         """Build a linker over catalogue items.
 
         Args:
@@ -99,7 +99,7 @@ class EntityLinker:
         return cls(TitleIndex.build(items, aliases), min_confidence=min_confidence)
 
     @classmethod
-    def from_db(cls, db: Any, min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> "EntityLinker":
+    def from_db(cls, db: Any, min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> EntityLinker:
         """Build a linker over a product database's items and alternative titles (about a second
         for the 12,000 movies)."""
         return cls.from_items(db.all_items(), db.aliases(), min_confidence=min_confidence)

@@ -70,4 +70,3 @@ def tokenize(text: str) -> list[Token]:
 def norm_phrase(text: str) -> tuple[str, ...]:
     """The token tuple of a phrase (for dictionary keys)."""
     return tuple(t.norm for t in tokenize(text))
-

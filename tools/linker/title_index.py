@@ -26,8 +26,7 @@ from crsagent.tools.linker.common_words import CHAT_WORDS, FUNCTION_WORDS
 from crsagent.tools.linker.frequency import zipf
 from crsagent.tools.linker.text import ARTICLES, norm_phrase
 
-__all__ = ["FULL", "VARIANT", "SHORT", "Entry", "TitleIndex", "key_commonness", "MAX_KEY_TOKENS",
-           "SURNAME_MIN_CREDITS"]
+__all__ = ["FULL", "VARIANT", "SHORT", "Entry", "TitleIndex", "key_commonness", "MAX_KEY_TOKENS", "SURNAME_MIN_CREDITS"]
 
 FULL, VARIANT, SHORT = 0, 1, 2
 MAX_KEY_TOKENS = 12
@@ -108,7 +107,7 @@ class TitleIndex:
     credits: dict[int, frozenset[str]] | None = None
 
     @classmethod
-    def build(cls, items: Iterable[Item], aliases: Mapping[str, Sequence[str]] | None = None) -> "TitleIndex":
+    def build(cls, items: Iterable[Item], aliases: Mapping[str, Sequence[str]] | None = None) -> TitleIndex:
         """Index the titles (and alternative titles) of items.
 
         Args:
@@ -155,8 +154,12 @@ class TitleIndex:
             people_max_len[phrase[0]] = max(people_max_len.get(phrase[0], 0), len(phrase))
         surnames = frozenset(p[-1] for p, n in credits.items() if len(p) >= 2 and n >= SURNAME_MIN_CREDITS)
         shared = {i for v in keys.values() if len(v) > 1 for i in v}  # only items that share a key need them
-        item_credits = {i: frozenset(norm_phrase(n)[-1] for n in (*items[i].directors, *items[i].cast[:_TOP_BILLED])
-                                     if norm_phrase(n)) for i in shared}
+        item_credits = {
+            i: frozenset(
+                norm_phrase(n)[-1] for n in (*items[i].directors, *items[i].cast[:_TOP_BILLED]) if norm_phrase(n)
+            )
+            for i in shared
+        }
         return cls(
             credits=item_credits,
             surnames=surnames,

@@ -26,10 +26,16 @@ def _syn(targets: str, phrases: str) -> dict[str, tuple[str, ...]]:
 
 
 GENRE_SYNONYMS: dict[str, tuple[str, ...]] = {
-    **_syn("horror", "horror, horrors, horror movie, scary, scare, scares, spooky, creepy, frightening, terrifying,"
-                     " slasher, slashers, gore, gory, zombie, zombies, haunted house, haunting"),
-    **_syn("comedy", "comedy, comedies, comedic, funny, funnier, funniest, hilarious, humor, humour, humorous,"
-                     " laugh, laughs, goofy, slapstick, parody, spoof"),
+    **_syn(
+        "horror",
+        "horror, horrors, horror movie, scary, scare, scares, spooky, creepy, frightening, terrifying,"
+        " slasher, slashers, gore, gory, zombie, zombies, haunted house, haunting",
+    ),
+    **_syn(
+        "comedy",
+        "comedy, comedies, comedic, funny, funnier, funniest, hilarious, humor, humour, humorous,"
+        " laugh, laughs, goofy, slapstick, parody, spoof",
+    ),
     **_syn("romance", "romance, romances, romantic, love story, love stories, chick flick, chick flicks"),
     **_syn("romance,comedy", "romcom, romcoms, rom com, rom coms, romantic comedy, romantic comedies"),
     **_syn("sci-fi", "sci fi, scifi, science fiction, syfy, futuristic, dystopian, dystopia, space opera"),
@@ -37,8 +43,10 @@ GENRE_SYNONYMS: dict[str, tuple[str, ...]] = {
     **_syn("adventure", "adventure, adventures, adventurous, swashbuckler, treasure hunt"),
     **_syn("thriller", "thriller, thrillers, suspense, suspenseful, thrilling, edge of my seat, psychological"),
     **_syn("drama", "drama, dramas, dramatic, tearjerker, tear jerker, tearjerkers"),
-    **_syn("crime", "crime, crimes, gangster, gangsters, mafia, mob, mobster, mobsters, heist, heists, cop, cops,"
-                    " heist movie"),
+    **_syn(
+        "crime",
+        "crime, crimes, gangster, gangsters, mafia, mob, mobster, mobsters, heist, heists, cop, cops, heist movie",
+    ),
     **_syn("mystery", "mystery, mysteries, whodunit, whodunnit, detective, detectives, murder mystery"),
     **_syn("fantasy", "fantasy, fantasies, magical, wizards, wizard, dragons, fairy tale, fairy tales"),
     **_syn("family,children", "family, family friendly, kid friendly, kids, for kids, children, childrens, kiddie"),

@@ -117,15 +117,25 @@ class RedialPrior:
 
     def to_dict(self) -> dict:
         """The learned counts as JSON-able data (the ``prior`` build artifact; ``base`` left out)."""
-        return {"suggested": self.suggested, "transitions": self.transitions, "comention": self.comention,
-                "dialogues": self.dialogues, "echo_rates": list(self.echo_rates)}
+        return {
+            "suggested": self.suggested,
+            "transitions": self.transitions,
+            "comention": self.comention,
+            "dialogues": self.dialogues,
+            "echo_rates": list(self.echo_rates),
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping, base: Mapping[str, float] | None = None) -> RedialPrior:
         """The prior from :meth:`to_dict` data, with a smoothing ``base`` (item -> mass)."""
-        return cls(suggested=dict(data["suggested"]), transitions=dict(data["transitions"]),
-                   comention=dict(data.get("comention") or {}), base=dict(base or {}),
-                   dialogues=int(data["dialogues"]), echo_rates=tuple(data["echo_rates"]))
+        return cls(
+            suggested=dict(data["suggested"]),
+            transitions=dict(data["transitions"]),
+            comention=dict(data.get("comention") or {}),
+            base=dict(base or {}),
+            dialogues=int(data["dialogues"]),
+            echo_rates=tuple(data["echo_rates"]),
+        )
 
     def echo(self, mentioned: Sequence[str]) -> dict[str, float]:
         """Re-mention scores of the items mentioned so far (the ranking's ``echo`` signal).

@@ -21,7 +21,15 @@ from typing import Any
 
 import numpy as np
 
-from crsagent.agent.errors import BuildError, ConfigError, DataError, EmptyQueryError, ToolInputError, UnknownItemError, UserError
+from crsagent.agent.errors import (
+    BuildError,
+    ConfigError,
+    DataError,
+    EmptyQueryError,
+    ToolInputError,
+    UnknownItemError,
+    UserError,
+)
 from crsagent.tools.catalog.schema import Item, ItemFilter, ScoredItem
 from crsagent.tools.search.documents import DOC_VERSION, item_document
 from crsagent.tools.search.embedding import EMBED_DIM, embed_texts
@@ -183,7 +191,7 @@ class VectorIndex:
         return {"items": len(items), "dim": EMBED_DIM, "doc_version": DOC_VERSION, "reused": len(done)}
 
     @classmethod
-    def build(cls, items: Iterable[Item], path: Path, embed: Embedder = embed_texts, db: Any = None) -> "VectorIndex":
+    def build(cls, items: Iterable[Item], path: Path, embed: Embedder = embed_texts, db: Any = None) -> VectorIndex:
         """Write an index folder (see :meth:`write`) and load it."""
         cls.write(items, path, embed=embed)
         return cls.load(path, embed=embed, db=db)
@@ -198,7 +206,7 @@ class VectorIndex:
         *,
         chroma_url: str | None = None,
         chroma_collection: str | None = None,
-    ) -> "VectorIndex":
+    ) -> VectorIndex:
         """Open an index folder for queries (nothing is written).
 
         Args:
@@ -317,7 +325,12 @@ class VectorIndex:
         return {ids[row]: round(score, 6) for row, score in self._query_hits(text, k, filter, candidate_ids, db)}
 
     def _query_hits(
-        self, text: str, k: int, filter: ItemFilter | dict[str, Any] | None, candidate_ids: Sequence[str] | None, db: Any
+        self,
+        text: str,
+        k: int,
+        filter: ItemFilter | dict[str, Any] | None,
+        candidate_ids: Sequence[str] | None,
+        db: Any,
     ) -> list[tuple[int, float]]:
         k = self._check_k(k)
         if not isinstance(text, str) or not text.strip():
@@ -337,7 +350,9 @@ class VectorIndex:
         exclude_ids: Iterable[str] = (),
     ) -> list[ScoredItem]:
         """Like :meth:`query`, from a unit vector (an item's embedding, a fused profile ...)."""
-        return [self._scored(row, score) for row, score in self._vector_hits(vec, k, filter, candidate_ids, db, exclude_ids)]
+        return [
+            self._scored(row, score) for row, score in self._vector_hits(vec, k, filter, candidate_ids, db, exclude_ids)
+        ]
 
     def vector_scores(
         self,
@@ -353,7 +368,10 @@ class VectorIndex:
             UnknownItemError: candidate ids not in the catalogue.
         """
         ids = self.ids
-        return {ids[row]: round(score, 6) for row, score in self._vector_hits(vec, k, None, candidate_ids, None, exclude_ids)}
+        return {
+            ids[row]: round(score, 6)
+            for row, score in self._vector_hits(vec, k, None, candidate_ids, None, exclude_ids)
+        }
 
     def _vector_hits(
         self,

@@ -36,7 +36,9 @@ def http_client(url: str) -> Any:
         raise ConfigError(f"CRSAGENT_CHROMA_URL must be http(s)://host:port, got {url!r}")
     ssl = parts.scheme == "https"
     return chromadb.HttpClient(
-        host=parts.hostname, port=parts.port or (443 if ssl else 8000), ssl=ssl,
+        host=parts.hostname,
+        port=parts.port or (443 if ssl else 8000),
+        ssl=ssl,
         settings=ChromaSettings(anonymized_telemetry=False),
     )
 
@@ -81,14 +83,17 @@ def publish(index_dir: Path, url: str, name: str) -> dict[str, Any]:
                 return {"collection": name, "items": total, "published": False}
             server.delete_collection(name)
         remote = server.create_collection(
-            name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}},
+            name,
+            embedding_function=None,
+            configuration={"hnsw": {"space": "cosine"}},
             metadata=dict(local.metadata or {}),
         )
         batch = max(1, min(int(server.get_max_batch_size()), PUBLISH_BATCH))
         for offset in range(0, total, batch):
             got = local.get(limit=batch, offset=offset, include=["embeddings", "documents", "metadatas"])
-            remote.add(ids=got["ids"], embeddings=got["embeddings"], documents=got["documents"],
-                       metadatas=got["metadatas"])
+            remote.add(
+                ids=got["ids"], embeddings=got["embeddings"], documents=got["documents"], metadatas=got["metadatas"]
+            )
         if remote.count() != total:
             raise DataError(f"published {remote.count()} of {total} items", Path(index_dir))
         return {"collection": name, "items": total, "published": True}
@@ -110,8 +115,10 @@ def open_collection(url: str, name: str, expected: int) -> tuple[Any, Any]:
         col = client.get_collection(name, embedding_function=None)
     except Exception as exc:  # NotFoundError, or the server is unreachable
         client.close()
-        raise DataError(f"no collection {name!r} on the chroma server {url}: {exc}; run `crsagent build` "
-                        f"with CRSAGENT_CHROMA_URL set") from exc
+        raise DataError(
+            f"no collection {name!r} on the chroma server {url}: {exc}; run `crsagent build` "
+            f"with CRSAGENT_CHROMA_URL set"
+        ) from exc
     if col.count() != expected:
         client.close()
         raise DataError(f"collection {name!r} on {url} holds {col.count()} items, the index {expected}")

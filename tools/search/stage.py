@@ -18,7 +18,15 @@ from crsagent.tools.search.documents import DOC_VERSION
 from crsagent.tools.search.index import INDEX_VERSION, VectorIndex
 
 __all__ = [
-    "NAME", "DEPENDS", "VERSION", "EMBED_MODEL", "input_hash", "build", "index_path", "load_index", "publish_index",
+    "NAME",
+    "DEPENDS",
+    "VERSION",
+    "EMBED_MODEL",
+    "input_hash",
+    "build",
+    "index_path",
+    "load_index",
+    "publish_index",
 ]
 
 NAME = "search"
@@ -29,9 +37,7 @@ EMBED_MODEL = "all-MiniLM-L6-v2"
 
 def input_hash(ctx: BuildContext) -> str:
     """The stage's own inputs (the catalogue's hash is added by the pipeline)."""
-    return hash_inputs(
-        [], {"version": VERSION, "index": INDEX_VERSION, "doc": DOC_VERSION, "model": EMBED_MODEL}
-    )
+    return hash_inputs([], {"version": VERSION, "index": INDEX_VERSION, "doc": DOC_VERSION, "model": EMBED_MODEL})
 
 
 def build(ctx: BuildContext, out_dir: Path) -> dict[str, Any]:

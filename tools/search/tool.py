@@ -94,9 +94,13 @@ def make_search_tools(index: VectorIndex, db: Any = None) -> list[BaseTool]:
         except UserError as exc:  # a filter but no product database wired in
             raise ToolException(f"{exc}; call vector_search without a filter") from exc
         titles = _display_titles(db, [h.item_id for h in hits])
-        result = VectorSearchResult(query=query, items=[
-            SearchHit(item_id=h.item_id, title=titles.get(h.item_id, h.title), score=round(h.score, 4)) for h in hits
-        ])
+        result = VectorSearchResult(
+            query=query,
+            items=[
+                SearchHit(item_id=h.item_id, title=titles.get(h.item_id, h.title), score=round(h.score, 4))
+                for h in hits
+            ],
+        )
         return result.model_dump_json(exclude_none=True), result
 
     tool: Any = StructuredTool.from_function(

@@ -86,7 +86,7 @@ class SeqModel:
         params: SeqParams | dict | None = None,
         device: str | None = None,
         on_epoch: Callable[[int, float], None] | None = None,
-    ) -> "SeqModel":
+    ) -> SeqModel:
         """Train on item-id sequences (ids outside ``item_ids`` are skipped).
 
         Args:
@@ -168,7 +168,7 @@ class SeqModel:
         (path / "seq.json").write_text(json.dumps(meta))
 
     @classmethod
-    def load(cls, path: Path, device: str | None = None) -> "SeqModel":
+    def load(cls, path: Path, device: str | None = None) -> SeqModel:
         """Read a model written by :meth:`save` (onto ``device``; default CUDA if available)."""
         path = Path(path)
         if not (path / "seq.json").exists():
@@ -177,7 +177,14 @@ class SeqModel:
         if meta.get("format") != FORMAT_VERSION:
             raise DataError(f"sequential model format {meta.get('format')} != {FORMAT_VERSION}; rebuild", path)
         p = SeqParams(**meta["params"])
-        net = SASRec(len(meta["item_ids"]), int(p["dim"]), int(p["n_layers"]), int(p["n_heads"]), int(p["max_len"]), float(p["dropout"]))
+        net = SASRec(
+            len(meta["item_ids"]),
+            int(p["dim"]),
+            int(p["n_layers"]),
+            int(p["n_heads"]),
+            int(p["max_len"]),
+            float(p["dropout"]),
+        )
         net.load_state_dict(torch.load(path / "seq.pt", map_location="cpu", weights_only=True))
         return cls(meta["item_ids"], net.to(device or default_device()), p)
 
@@ -195,7 +202,10 @@ def _windows(seqs: list[list[int]], width: int) -> np.ndarray:
 
 
 def _train(
-    sequences: Sequence[Sequence[str]], item_ids: Sequence[str], p: SeqParams, device: str,
+    sequences: Sequence[Sequence[str]],
+    item_ids: Sequence[str],
+    p: SeqParams,
+    device: str,
     on_epoch: Callable[[int, float], None] | None,
 ) -> SASRec:
     torch.manual_seed(int(p["seed"]))
@@ -204,7 +214,9 @@ def _train(
     windows = _windows([[index[i] for i in s if i in index] for s in sequences], int(p["max_len"]) + 1)
     if len(windows) == 0:
         raise DataError("no training sequence with two or more known items")
-    net = SASRec(len(item_ids), int(p["dim"]), int(p["n_layers"]), int(p["n_heads"]), int(p["max_len"]), float(p["dropout"]))
+    net = SASRec(
+        len(item_ids), int(p["dim"]), int(p["n_layers"]), int(p["n_heads"]), int(p["max_len"]), float(p["dropout"])
+    )
     net.to(device).train()
     opt = torch.optim.Adam(net.parameters(), lr=float(p["lr"]), weight_decay=float(p["weight_decay"]))
     data = torch.as_tensor(windows, device=device)

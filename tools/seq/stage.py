@@ -57,7 +57,9 @@ def build(ctx: BuildContext, out_dir: Path) -> dict[str, Any]:
 
     model = train_seq(universe, histories, on_epoch=on_epoch)
     model.save(out_dir)
-    ctx.log(f"{ctx.domain} SASRec: loss {losses[0]:.3f} -> {losses[-1]:.3f} over {len(losses)} epochs on {model.device}")
+    ctx.log(
+        f"{ctx.domain} SASRec: loss {losses[0]:.3f} -> {losses[-1]:.3f} over {len(losses)} epochs on {model.device}"
+    )
     return {"sequences": len(histories), "items": len(model.item_ids), "final_loss": round(losses[-1], 4)}
 
 

@@ -83,8 +83,12 @@ def test_typical_filters(movies: ProductDB) -> None:
 def test_tools_on_the_real_catalogue(movies: ProductDB) -> None:
     search, get = make_catalog_tools(movies)
     msg = search.invoke(
-        {"name": "search_products", "args": {"filter": {"genres_any": ["horror"], "year_min": 2014, "year_max": 2014},
-                                             "limit": 50}, "id": "1", "type": "tool_call"}
+        {
+            "name": "search_products",
+            "args": {"filter": {"genres_any": ["horror"], "year_min": 2014, "year_max": 2014}, "limit": 50},
+            "id": "1",
+            "type": "tool_call",
+        }
     )
     assert msg.status == "success" and "tt2321549" in [c.item_id for c in msg.artifact.items]
 
@@ -93,7 +97,9 @@ def test_office_catalogue(office: ProductDB, office_home: Settings) -> None:
     items = office.all_items()
     assert len(items) == OFFICE_ITEMS and all(i.item_id.startswith("amz-") for i in items)
     assert set(office.source_map("amazon").values()) == office.ids()
-    assert not any(re.search(r"<\s*/?\s*(p|br|div|b|li|ul|span)\b|\{[^}]*:[^}]*;|&(amp|nbsp|quot);", i.plot) for i in items)
+    assert not any(
+        re.search(r"<\s*/?\s*(p|br|div|b|li|ul|span)\b|\{[^}]*:[^}]*;|&(amp|nbsp|quot);", i.plot) for i in items
+    )
     hp = office.filter(ItemFilter(brand="hp"), limit=None)
     assert hp and all(i.brand and i.brand.lower() == "hp" for i in hp)
     with (office_home.data_dir / "amazon-office" / "valid.csv").open(encoding="utf-8") as fh:

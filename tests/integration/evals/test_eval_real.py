@@ -12,8 +12,24 @@ from crsagent.agent.settings import Settings
 from crsagent.evals.datasets import TitleResolver, catalog_items, load_turns, select_turns
 from crsagent.evals.replay import PopularityRunner, run_replay
 
-REQUIRED = ("recall@1", "recall@10", "recall@50", "n", "filtered_recall@1", "filtered_recall@10", "filtered_recall@50", "filtered_n",
-            "dedup_recall@1", "dedup_recall@10", "dedup_recall@50", "dedup_n", "sr", "rdl", "dedup_sr", "dedup_rdl")
+REQUIRED = (
+    "recall@1",
+    "recall@10",
+    "recall@50",
+    "n",
+    "filtered_recall@1",
+    "filtered_recall@10",
+    "filtered_recall@50",
+    "filtered_n",
+    "dedup_recall@1",
+    "dedup_recall@10",
+    "dedup_recall@50",
+    "dedup_n",
+    "sr",
+    "rdl",
+    "dedup_sr",
+    "dedup_rdl",
+)
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +59,23 @@ def test_every_dev_title_maps_to_the_real_catalogue(movies):
 def test_replay_crs_only_on_30_real_turns(movies, dev30, tmp_path):
     settings, items, resolver = movies
     out = tmp_path / "replay.json"
-    res = CliRunner().invoke(app, ["eval", "replay", "--variant", "crs-only", "--limit", "30", "--sample-seed", "11",
-                                   "--json", str(out), "--home", str(settings.home)])
+    res = CliRunner().invoke(
+        app,
+        [
+            "eval",
+            "replay",
+            "--variant",
+            "crs-only",
+            "--limit",
+            "30",
+            "--sample-seed",
+            "11",
+            "--json",
+            str(out),
+            "--home",
+            str(settings.home),
+        ],
+    )
     assert res.exit_code == 0, res.output
     s = _last_json(res.stdout)
     assert all(k in s for k in REQUIRED)
@@ -62,8 +93,23 @@ def test_replay_crs_only_on_30_real_turns(movies, dev30, tmp_path):
     assert s["recall@50"] >= pop["recall@50"] - 0.1  # not far below the popularity baseline
     part = tmp_path / "replay.partial.jsonl"
     assert len(part.read_text().splitlines()) == 31  # header + one line per turn
-    again = CliRunner().invoke(app, ["eval", "replay", "--variant", "crs-only", "--limit", "30", "--sample-seed", "11",
-                                     "--json", str(out), "--home", str(settings.home)])
+    again = CliRunner().invoke(
+        app,
+        [
+            "eval",
+            "replay",
+            "--variant",
+            "crs-only",
+            "--limit",
+            "30",
+            "--sample-seed",
+            "11",
+            "--json",
+            str(out),
+            "--home",
+            str(settings.home),
+        ],
+    )
     resumed = _last_json(again.stdout)
     assert resumed["resumed"] == 30 and resumed["recall@50"] == s["recall@50"]
 
@@ -71,8 +117,22 @@ def test_replay_crs_only_on_30_real_turns(movies, dev30, tmp_path):
 def test_simulate_understanding_report_commands(movies, tmp_path):
     settings, _, _ = movies
     home = ["--home", str(settings.home)]
-    sim = CliRunner().invoke(app, ["eval", "simulate", "--simulator", "agenda", "--targets", "3", "--max-turns", "3",
-                                   "--json", str(tmp_path / "sim.json"), *home])
+    sim = CliRunner().invoke(
+        app,
+        [
+            "eval",
+            "simulate",
+            "--simulator",
+            "agenda",
+            "--targets",
+            "3",
+            "--max-turns",
+            "3",
+            "--json",
+            str(tmp_path / "sim.json"),
+            *home,
+        ],
+    )
     assert sim.exit_code == 0, sim.output
     s = _last_json(sim.stdout)
     assert s["dialogues"] == 3 and set(s["success_by_turn"]) == {"1", "2", "3"}
@@ -80,17 +140,40 @@ def test_simulate_understanding_report_commands(movies, tmp_path):
     lines = (tmp_path / "sim.transcripts.jsonl").read_text().splitlines()
     assert len(lines) == 3 and json.loads(lines[0])["transcript"][0]["role"] == "user"
 
-    und = CliRunner().invoke(app, ["eval", "understanding", "--limit", "20", "--sample-seed", "3",
-                                   "--json", str(tmp_path / "und.json"), *home])
+    und = CliRunner().invoke(
+        app,
+        ["eval", "understanding", "--limit", "20", "--sample-seed", "3", "--json", str(tmp_path / "und.json"), *home],
+    )
     assert und.exit_code == 0, und.output
     u = _last_json(und.stdout)
     assert u["turns"] == 20 and u["items"]["gold"] > 0 and u["items"]["recall"] > 0.5
 
-    rep = CliRunner().invoke(app, ["eval", "report", "--crs-limit", "15", "--sim-targets", "2", "--max-turns", "2",
-                                   "--understanding-limit", "10", "--out", str(tmp_path / "rep"), *home])
+    rep = CliRunner().invoke(
+        app,
+        [
+            "eval",
+            "report",
+            "--crs-limit",
+            "15",
+            "--sim-targets",
+            "2",
+            "--max-turns",
+            "2",
+            "--understanding-limit",
+            "10",
+            "--out",
+            str(tmp_path / "rep"),
+            *home,
+        ],
+    )
     assert rep.exit_code == 0, rep.output
     r = _last_json(rep.stdout)
-    assert set(r["claims"]) == {"LLM assists CRS", "CRS assists LLM", "Latent intents help", "CF + semantic fusion helps"}
+    assert set(r["claims"]) == {
+        "LLM assists CRS",
+        "CRS assists LLM",
+        "Latent intents help",
+        "CF + semantic fusion helps",
+    }
     for name in ("report.md", "report.json", "recall.png", "success.png"):
         assert (tmp_path / "rep" / name).stat().st_size > 0
 
@@ -110,6 +193,8 @@ def test_leak_free_catalogue_on_the_real_build(movies, tmp_path):
         after = {it.item_id: it for it in db.all_items()}
     assert set(after) == {it.item_id for it in items}
     assert all(after[it.item_id].mentions <= it.mentions for it in items)
-    assert sum(it.mentions for it in items) - sum(it.mentions for it in after.values()) > 1000  # the held-out half's mentions
+    assert (
+        sum(it.mentions for it in items) - sum(it.mentions for it in after.values()) > 1000
+    )  # the held-out half's mentions
     assert all(after[it.item_id].popularity == it.rating_count + after[it.item_id].mentions for it in items)
     assert leak_free_settings(settings, "corpus", tmp_path / "c") is settings

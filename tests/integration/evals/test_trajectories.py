@@ -20,10 +20,26 @@ from crsagent.tools.toolkit import Toolkit
 
 
 @pytest.fixture(scope="module")
-def produced(movies_home: Settings, office_home: Settings, tmp_path_factory: pytest.TempPathFactory) -> tuple[list[dict], dict, Path]:
+def produced(
+    movies_home: Settings, office_home: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[list[dict], dict, Path]:
     out = tmp_path_factory.mktemp("traj") / "t.jsonl"
-    args = ["eval", "trajectories", "--home", str(movies_home.home), "--json", str(out), "--turns", "40",
-            "--sim-dialogues", "2", "--max-turns", "3", "--seed", "3"]
+    args = [
+        "eval",
+        "trajectories",
+        "--home",
+        str(movies_home.home),
+        "--json",
+        str(out),
+        "--turns",
+        "40",
+        "--sim-dialogues",
+        "2",
+        "--max-turns",
+        "3",
+        "--seed",
+        "3",
+    ]
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 0, res.output
     summary = json.loads(res.stdout.strip().splitlines()[-1])
@@ -36,8 +52,11 @@ def test_redial_trajectories_come_from_the_tuning_half_only(produced, movies_hom
     redial = [r for r in records if r["source"] == "redial"]
     assert redial, summary
     assert all(dialogue_split(r["dialog_id"]) == TRAIN for r in redial)
-    held = {t.dialog_id for t in load_turns(movies_home.data_dir / "redial" / "dev_turns.jsonl")
-            if dialogue_split(t.dialog_id) == HELDOUT}
+    held = {
+        t.dialog_id
+        for t in load_turns(movies_home.data_dir / "redial" / "dev_turns.jsonl")
+        if dialogue_split(t.dialog_id) == HELDOUT
+    }
     assert held and not held & {r["dialog_id"] for r in redial}
     assert summary["redial_turns"] == 40 and summary["redial_split"].startswith("train")
 
@@ -52,8 +71,24 @@ def test_a_check_half_turn_is_refused(movies_home: Settings) -> None:
 
 def test_the_validation_split_draws_the_check_half_and_unseen_seeds(movies_home: Settings, tmp_path: Path) -> None:
     out = tmp_path / "valid.jsonl"
-    args = ["eval", "trajectories", "--home", str(movies_home.home), "--json", str(out), "--split", "check", "--turns", "12",
-            "--sim-dialogues", "1", "--max-turns", "2", "--seed", "3"]
+    args = [
+        "eval",
+        "trajectories",
+        "--home",
+        str(movies_home.home),
+        "--json",
+        str(out),
+        "--split",
+        "check",
+        "--turns",
+        "12",
+        "--sim-dialogues",
+        "1",
+        "--max-turns",
+        "2",
+        "--seed",
+        "3",
+    ]
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 0, res.output
     summary = json.loads(res.stdout.strip().splitlines()[-1])
@@ -62,7 +97,9 @@ def test_the_validation_split_draws_the_check_half_and_unseen_seeds(movies_home:
     assert redial and all(dialogue_split(r["dialog_id"]) == HELDOUT and r["split"] == HELDOUT for r in redial)
     assert summary["sim_seeds"] == {"movies": VALIDATION_SIM_SEED, "office": VALIDATION_SIM_SEED + 1}
     assert {r["seed"] for r in records if r["source"] == "agenda"} <= {VALIDATION_SIM_SEED, VALIDATION_SIM_SEED + 1}
-    bad = CliRunner().invoke(app, ["eval", "trajectories", "--home", str(movies_home.home), "--json", str(out), "--split", "test"])
+    bad = CliRunner().invoke(
+        app, ["eval", "trajectories", "--home", str(movies_home.home), "--json", str(out), "--split", "test"]
+    )
     assert bad.exit_code != 0 and "--split" in bad.output
 
 
@@ -99,8 +136,22 @@ def test_records_hold_the_agent_nodes_messages_and_the_teachers_tool_calls(produ
 def test_the_file_is_deterministic_for_a_seed(produced, movies_home: Settings, tmp_path: Path) -> None:
     _, _, first = produced
     again = tmp_path / "again.jsonl"
-    args = ["eval", "trajectories", "--home", str(movies_home.home), "--json", str(again), "--turns", "40",
-            "--sim-dialogues", "2", "--max-turns", "3", "--seed", "3"]
+    args = [
+        "eval",
+        "trajectories",
+        "--home",
+        str(movies_home.home),
+        "--json",
+        str(again),
+        "--turns",
+        "40",
+        "--sim-dialogues",
+        "2",
+        "--max-turns",
+        "3",
+        "--seed",
+        "3",
+    ]
     assert CliRunner().invoke(app, args).exit_code == 0
     assert again.read_bytes() == first.read_bytes()
 

@@ -14,8 +14,9 @@ from crsagent.tools.explain import verify
 
 
 def test_chat_script_with_the_crs_only_agent(movies_home):
-    result = CliRunner().invoke(app, ["chat", "--variant", "crs-only", "--home", str(movies_home.home),
-                                      "--user-id", "it-chat"])
+    result = CliRunner().invoke(
+        app, ["chat", "--variant", "crs-only", "--home", str(movies_home.home), "--user-id", "it-chat"]
+    )
     assert result.exit_code == 0, result.output
     out = result.output
     lines = out.splitlines()

@@ -16,8 +16,9 @@ def test_three_turn_dialogue_with_constraint_rejection_and_profile(
     movies_home: Settings, movies_toolkit: Toolkit, tmp_path: Path
 ) -> None:
     pers = open_persistence(movies_home, f"sqlite://{tmp_path}")
-    agent = CRSAgent.create(movies_home, variant="crs-only", toolkit=movies_toolkit,
-                            checkpointer=pers.checkpointer, store=pers.store)
+    agent = CRSAgent.create(
+        movies_home, variant="crs-only", toolkit=movies_toolkit, checkpointer=pers.checkpointer, store=pers.store
+    )
     try:
         r1 = agent.turn("I loved the babadook, something from after 2010", thread_id="t1", user_id="ann")
         assert {"item_id": BABADOOK, "source": "linker"} in r1.belief["liked"]

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from crsagent.agent.persistence import aopen_persistence, open_persistence
 from crsagent.agent.settings import Settings
 from crsagent.graphs.runner import CRSAgent
@@ -32,8 +33,9 @@ def _check(r1: Any, r2: Any, r3: Any) -> None:
 
 def test_sync_backend(url: str, movies_home: Settings, movies_toolkit: Toolkit) -> None:
     with open_persistence(movies_home, url) as p:
-        agent = CRSAgent.create(movies_home, variant="crs-only", toolkit=movies_toolkit,
-                                checkpointer=p.checkpointer, store=p.store)
+        agent = CRSAgent.create(
+            movies_home, variant="crs-only", toolkit=movies_toolkit, checkpointer=p.checkpointer, store=p.store
+        )
         user = f"u-{uuid.uuid4().hex}"
         r1 = agent.turn("I loved the babadook", thread_id=f"{user}-1", user_id=user)
         r2 = agent.turn("seen it", thread_id=f"{user}-1", user_id=user)
@@ -45,8 +47,9 @@ def test_async_backend(url: str, movies_home: Settings, movies_toolkit: Toolkit)
     async def main() -> tuple[Any, Any, Any]:
         p = await aopen_persistence(movies_home, url)
         try:
-            agent = CRSAgent.create(movies_home, variant="crs-only", toolkit=movies_toolkit,
-                                    checkpointer=p.checkpointer, store=p.store)
+            agent = CRSAgent.create(
+                movies_home, variant="crs-only", toolkit=movies_toolkit, checkpointer=p.checkpointer, store=p.store
+            )
             user = f"a-{uuid.uuid4().hex}"
             r1 = await agent.aturn("I loved the babadook", thread_id=f"{user}-1", user_id=user)
             r2 = await agent.aturn("seen it", thread_id=f"{user}-1", user_id=user)

@@ -17,10 +17,9 @@ from typing import Any
 
 import pytest
 
-from crsagent.tests.support.loopback import loopback_server
-
 from crsagent.agent.llm.venv import llm_home
 from crsagent.agent.settings import Settings
+from crsagent.tests.support.loopback import loopback_server
 
 _MARKER = "crsagent-llm-env.json"
 

@@ -51,8 +51,12 @@ RENDERS = [
     ("llama3-template", "llama3", "<|start_header_id|>assistant<|end_header_id|>\n\n", "<|eot_id|>"),
     ("mistral-template", "mistral", "[/INST]", "</s>"),
 ]
-FAMILY_PROFILE = {"qwen": "Qwen/Qwen2.5-7B-Instruct", "hermes": "NousResearch/Hermes-3-Llama-3.1-8B",
-                  "llama3": "meta-llama/Llama-3.1-8B-Instruct", "mistral": "mistralai/Mistral-7B-Instruct-v0.3"}
+FAMILY_PROFILE = {
+    "qwen": "Qwen/Qwen2.5-7B-Instruct",
+    "hermes": "NousResearch/Hermes-3-Llama-3.1-8B",
+    "llama3": "meta-llama/Llama-3.1-8B-Instruct",
+    "mistral": "mistralai/Mistral-7B-Instruct-v0.3",
+}
 
 
 @pytest.fixture(scope="module")
@@ -61,17 +65,33 @@ def parsed(llm_env_python: Path, tmp_path_factory: pytest.TempPathFactory) -> di
     folder = tmp_path_factory.mktemp("vllm-contract")
     by_name = {p.name: p for p in PROFILES}
     renders = [
-        {"id": rid, "parser": by_name[prof].tool_call_parser, "template": str(template_path(by_name[prof].chat_template)),
-         "messages": HISTORY, "start": start, "end": end}
+        {
+            "id": rid,
+            "parser": by_name[prof].tool_call_parser,
+            "template": str(template_path(by_name[prof].chat_template)),
+            "messages": HISTORY,
+            "start": start,
+            "end": end,
+        }
         for rid, prof, start, end in RENDERS
     ]
     (folder / "in.json").write_text(json.dumps({"tools": TOOLS, "cases": CASES, "renders": renders}), encoding="utf-8")
     proc = subprocess.run(
         [str(llm_env_python), str(HERE / "vllm_parse.py"), str(folder / "in.json"), str(folder / "out.json")],
-        capture_output=True, text=True, timeout=540, env={"PATH": "/usr/bin:/bin", "HOME": str(folder), "VLLM_NO_USAGE_STATS": "1",
-                                                          "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"},
+        capture_output=True,
+        text=True,
+        timeout=540,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(folder),
+            "VLLM_NO_USAGE_STATS": "1",
+            "HF_HUB_OFFLINE": "1",
+            "TRANSFORMERS_OFFLINE": "1",
+        },
     )
-    assert proc.returncode == 0, f"vllm_parse.py failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    assert proc.returncode == 0, (
+        f"vllm_parse.py failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    )
     return json.loads((folder / "out.json").read_text(encoding="utf-8"))
 
 
@@ -84,7 +104,9 @@ def _through_client(stub: Any, response: dict[str, Any]) -> AIMessage:
         answer = chat.bind_tools(TOOLS, tool_choice="auto").invoke([HumanMessage("Something like Alien, after 2010?")])
     assert isinstance(answer, AIMessage)
     sent = stub.requests[-1]
-    assert [t["function"]["name"] for t in sent["tools"]] == ["recommend", "get_items"] and sent["tool_choice"] == "auto"
+    assert [t["function"]["name"] for t in sent["tools"]] == ["recommend", "get_items"] and sent[
+        "tool_choice"
+    ] == "auto"
     return answer
 
 

@@ -62,20 +62,34 @@ def main(inp: str, out: str) -> None:
         # As OpenAIServingChat does (vllm 0.32, entrypoints/openai/chat_completion/serving.py):
         # the parser class composed at start-up, adjust_request while rendering, then parse()
         # of the finished text and the message of the tool_choice="auto" branch.
-        parser_cls = ParserManager.get_parser(tool_parser_name=parser_name, enable_auto_tools=True,
-                                              tool_strict_level="parameter", model_name="contract", tokenizer=tok)
+        parser_cls = ParserManager.get_parser(
+            tool_parser_name=parser_name,
+            enable_auto_tools=True,
+            tool_strict_level="parameter",
+            model_name="contract",
+            tokenizer=tok,
+        )
         request = ChatCompletionRequest(model="contract", messages=[{"role": "user", "content": "hi"}], tools=tools,
                                         tool_choice="auto")  # fmt: skip
-        request = parser_cls(tok, request.tools, model_config=None, chat_template_kwargs={}).adjust_request(request=request)
+        request = parser_cls(tok, request.tools, model_config=None, chat_template_kwargs={}).adjust_request(
+            request=request
+        )
         parser = parser_cls(tok, request.tools, chat_template_kwargs={}, model_config=None)
         token_ids = tok.encode(raw, add_special_tokens=False)
-        _reasoning, content, tool_calls = parser.parse(raw, request, enable_auto_tools=True, model_output_token_ids=token_ids)
+        _reasoning, content, tool_calls = parser.parse(
+            raw, request, enable_auto_tools=True, model_output_token_ids=token_ids
+        )
         if tool_calls:
-            message = ChatMessage(role="assistant", content=content,
-                                  tool_calls=[ToolCall(id=tc.id or make_tool_call_id(), function=tc) for tc in tool_calls])
+            message = ChatMessage(
+                role="assistant",
+                content=content,
+                tool_calls=[ToolCall(id=tc.id or make_tool_call_id(), function=tc) for tc in tool_calls],
+            )
         else:
             message = ChatMessage(role="assistant", content=content)
-        choice = ChatCompletionResponseChoice(index=0, message=message, finish_reason="tool_calls" if tool_calls else "stop")
+        choice = ChatCompletionResponseChoice(
+            index=0, message=message, finish_reason="tool_calls" if tool_calls else "stop"
+        )
         choice = maybe_filter_parallel_tool_calls(choice, request)
         response = ChatCompletionResponse(id=f"chatcmpl-{uuid.uuid4().hex}", created=int(time.time()), model="contract",
                                           choices=[choice],

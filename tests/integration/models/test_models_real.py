@@ -78,12 +78,24 @@ def test_intent_scorer_reads_text_and_behaviour(movies):
 def test_tools_answer_over_the_real_catalogue(movies):
     cf, intent, db = movies
     tools = {t.name: t for t in make_model_tools(cf, intent, db)}
-    msg = tools["recommend_cf"].invoke({"type": "tool_call", "id": "1", "name": "recommend_cf",
-                                        "args": {"liked": [TOY_STORY], "k": 5, "filter": {"year_min": 2000}}})
+    msg = tools["recommend_cf"].invoke(
+        {
+            "type": "tool_call",
+            "id": "1",
+            "name": "recommend_cf",
+            "args": {"liked": [TOY_STORY], "k": 5, "filter": {"year_min": 2000}},
+        }
+    )
     items = db.get_items([i.item_id for i in msg.artifact.items])
     assert len(items) == 5 and all(r.year and r.year >= 2000 for r in items)
-    msg = tools["score_intents"].invoke({"type": "tool_call", "id": "2", "name": "score_intents",
-                                         "args": {"liked": [TOY_STORY], "dialogue_text": "something funny", "k": 3}})
+    msg = tools["score_intents"].invoke(
+        {
+            "type": "tool_call",
+            "id": "2",
+            "name": "score_intents",
+            "args": {"liked": [TOY_STORY], "dialogue_text": "something funny", "k": 3},
+        }
+    )
     assert len(msg.artifact.items) == 3 and msg.artifact.intents
 
 

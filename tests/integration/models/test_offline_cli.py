@@ -12,8 +12,22 @@ from crsagent.agent.cli import app
 
 def test_offline_bench_only_prints_json_last(movies_home, tmp_path):
     out = tmp_path / "bench.json"
-    res = CliRunner().invoke(app, ["eval", "offline", "--domain", "movies", "--bench-only", "--bench-scale", "20000",
-                                   "--home", str(movies_home.home), "--json", str(out)])
+    res = CliRunner().invoke(
+        app,
+        [
+            "eval",
+            "offline",
+            "--domain",
+            "movies",
+            "--bench-only",
+            "--bench-scale",
+            "20000",
+            "--home",
+            str(movies_home.home),
+            "--json",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     last = json.loads(res.stdout.strip().splitlines()[-1])
     assert last == json.loads(out.read_text())

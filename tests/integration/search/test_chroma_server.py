@@ -24,8 +24,11 @@ from crsagent.tools.toolkit import Toolkit
 
 pytestmark = pytest.mark.slow
 
-QUERIES = ["a scary horror movie about a haunted house and ghosts", "astronauts stranded in outer space",
-           "a heartwarming animated film for kids"]
+QUERIES = [
+    "a scary horror movie about a haunted house and ghosts",
+    "astronauts stranded in outer space",
+    "a heartwarming animated film for kids",
+]
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +42,8 @@ def chroma_url() -> Iterator[str]:
 def published(movies_home: Settings, chroma_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """``crsagent build --stage search`` with CRSAGENT_CHROMA_URL: the built index goes to the server."""
     result = CliRunner().invoke(
-        app, ["build", "--domain", "movies", "--stage", "search", "--home", str(movies_home.home)],
+        app,
+        ["build", "--domain", "movies", "--stage", "search", "--home", str(movies_home.home)],
         env={"CRSAGENT_CHROMA_URL": chroma_url, "CRSAGENT_HOME": str(movies_home.home)},
     )
     assert result.exit_code == 0, result.output

@@ -65,7 +65,9 @@ def assert_catalogue_items(recs: list[dict], catalogue: ProductDB) -> None:
 def test_multi_turn_session_with_structured_recommendations(client, catalogue):
     session = "it-session-1"
     first = client.chat.completions.create(
-        model="crs-only", messages=[{"role": "user", "content": OPENER}], user="it-user-1",
+        model="crs-only",
+        messages=[{"role": "user", "content": OPENER}],
+        user="it-user-1",
         extra_headers={"X-Session-Id": session},
     )
     assert first.choices[0].message.content.strip()
@@ -76,7 +78,8 @@ def test_multi_turn_session_with_structured_recommendations(client, catalogue):
     second = client.chat.completions.create(
         model="crsagent:crs-only",
         messages=[{"role": "user", "content": "ignored"}, {"role": "user", "content": "Not that one, I've seen it."}],
-        user="it-user-1", metadata={"session_id": session},
+        user="it-user-1",
+        metadata={"session_id": session},
     )
     assert_catalogue_items(recs_of(second), catalogue)
     assert recs_of(first)[0]["item_id"] not in {r["item_id"] for r in recs_of(second)}
@@ -102,9 +105,11 @@ def test_stateless_history_is_replayed(client, catalogue):
 def test_streaming_equals_non_streaming(client, model):
     messages = [{"role": "user", "content": "I'm looking for a funny animated movie like Toy Story."}]
     plain = client.chat.completions.create(model=model, messages=messages)
-    chunks = list(client.chat.completions.create(
-        model=model, messages=messages, stream=True, stream_options={"include_usage": True}
-    ))
+    chunks = list(
+        client.chat.completions.create(
+            model=model, messages=messages, stream=True, stream_options={"include_usage": True}
+        )
+    )
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text == plain.choices[0].message.content and text.strip()
     final = [c for c in chunks if c.choices and c.choices[0].finish_reason == "stop"]
@@ -126,15 +131,19 @@ def test_full_variant_with_instant_llm_counts_llm_calls(client, catalogue):
 async def test_concurrent_sessions_do_not_mix(api):
     """Concurrent conversations give what the same conversations give one at a time."""
     client = openai.AsyncOpenAI(base_url=api, api_key="unused", max_retries=0, timeout=120)
-    openers = [OPENER, "Can you recommend a crime thriller like Heat or Se7en?",
-               "I want a funny animated movie for the family."]
+    openers = [
+        OPENER,
+        "Can you recommend a crime thriller like Heat or Se7en?",
+        "I want a funny animated movie for the family.",
+    ]
     follow = "Something from after 2010 please."
 
     async def conversation(tag: str, i: int) -> list[list[str]]:
         out = []
         for text in (openers[i % len(openers)], follow):
             resp = await client.chat.completions.create(
-                model="crs-only", messages=[{"role": "user", "content": text}],
+                model="crs-only",
+                messages=[{"role": "user", "content": text}],
                 extra_headers={"X-Session-Id": f"{tag}-{i}"},
             )
             out.append([r["item_id"] for r in recs_of(resp)])
@@ -149,8 +158,9 @@ async def test_concurrent_sessions_do_not_mix(api):
 
 def test_unreachable_llm_gives_the_documented_degraded_answer(movies_home, tmp_path, catalogue):
     """docs/api.md: an LLM failure inside the graph is a 200 with ``degraded: true`` (every variant)."""
-    dead = dataclasses.replace(movies_home, llm_base_url="http://127.0.0.1:9/v1", llm_model="none",
-                               llm_max_retries=0, llm_timeout_s=5.0)
+    dead = dataclasses.replace(
+        movies_home, llm_base_url="http://127.0.0.1:9/v1", llm_model="none", llm_max_retries=0, llm_timeout_s=5.0
+    )
     runners = CRSAgentRunners(dead, "movies", checkpoint_url="memory")
     with allow_real_llm(), serve_in_thread(create_app(runners, ServerConfig())) as url:  # a dead loopback port
         client = openai.OpenAI(base_url=url + "/v1", api_key="unused", max_retries=0, timeout=120)
@@ -168,13 +178,16 @@ async def test_llm_calls_of_concurrent_sessions_go_out_concurrently(movies_home)
     runners = CRSAgentRunners(movies_home, "movies", llm=llm, checkpoint_url="memory")
     with serve_in_thread(create_app(runners, ServerConfig(warm_up=True))) as url:
         client = openai.AsyncOpenAI(base_url=url + "/v1", api_key="unused", max_retries=0, timeout=300)
-        resps = await asyncio.gather(*(
-            client.chat.completions.create(
-                model="crsagent", messages=[{"role": "user", "content": f"{OPENER} ({i})"}],
-                extra_headers={"X-Session-Id": f"llm-par-{i}"},
+        resps = await asyncio.gather(
+            *(
+                client.chat.completions.create(
+                    model="crsagent",
+                    messages=[{"role": "user", "content": f"{OPENER} ({i})"}],
+                    extra_headers={"X-Session-Id": f"llm-par-{i}"},
+                )
+                for i in range(4)
             )
-            for i in range(4)
-        ))
+        )
         await client.close()
     assert all(r.model_extra["crsagent"]["llm_calls"] >= 1 for r in resps)
     assert llm.max_in_flight >= 3  # no global lock, no blocked loop: the sessions' LLM requests overlap

@@ -31,9 +31,23 @@ def server(movies_home: Settings, tmp_path_factory: pytest.TempPathFactory):
     env["CRSAGENT_HOME"] = str(movies_home.home.resolve())
     log = tmp_path_factory.mktemp("serve") / "serve.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([str(Path(sys.executable).with_name("crsagent")), "serve", "--fake-llm", "--host",
-                                 "127.0.0.1", "--port", str(port), "--checkpoint-url", "memory"],
-                                env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [
+                str(Path(sys.executable).with_name("crsagent")),
+                "serve",
+                "--fake-llm",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--checkpoint-url",
+                "memory",
+            ],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + 180
         while True:

@@ -20,8 +20,10 @@ from crsagent.agent.settings import Settings, repo_root
 
 def test_no_server_errors_with_the_real_agent(movies_home: Settings):
     """schemathesis on the chat operation, served by CRSAgent (crs-only): no input gives a 5xx."""
-    app = create_app(CRSAgentRunners(movies_home, "movies", checkpoint_url="memory"),
-                     ServerConfig(variants=("crs-only",), default_variant="crs-only"))
+    app = create_app(
+        CRSAgentRunners(movies_home, "movies", checkpoint_url="memory"),
+        ServerConfig(variants=("crs-only",), default_variant="crs-only"),
+    )
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     operation = schema["/v1/chat/completions"]["POST"]
     served: list[int] = []

@@ -49,9 +49,23 @@ def langgraph_dev(movies_home: Settings, tmp_path: Path):
     (tmp_path / "langgraph.json").write_text(json.dumps(config))
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [str(exe if exe.exists() else shutil.which("langgraph")), "dev", "--host", "127.0.0.1", "--port", str(port),
-             "--no-browser", "--no-reload", "--config", str(tmp_path / "langgraph.json")],
-            cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                str(exe if exe.exists() else shutil.which("langgraph")),
+                "dev",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-browser",
+                "--no-reload",
+                "--config",
+                str(tmp_path / "langgraph.json"),
+            ],
+            cwd=tmp_path,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -86,16 +100,24 @@ def test_a_two_turn_thread_through_langgraph_dev(langgraph_dev):
     assert "user_id" in schemas["context_schema"]["properties"]
 
     thread = client.threads.create()
-    first = client.runs.wait(thread["thread_id"], "crsagent", context={"user_id": "studio-user"},
-                             input={"messages": [{"role": "user", "content": "I loved The Babadook. Any other horror films?"}]})
+    first = client.runs.wait(
+        thread["thread_id"],
+        "crsagent",
+        context={"user_id": "studio-user"},
+        input={"messages": [{"role": "user", "content": "I loved The Babadook. Any other horror films?"}]},
+    )
     assert "__error__" not in first, first.get("__error__")
     recs = first["recommendations"]
     assert len(recs) == 3 and all(r["item_id"].startswith("tt") for r in recs)
     assert first["messages"][-1]["type"] == "ai" and recs[0]["title"] in first["messages"][-1]["content"]
 
     turned_down = recs[0]
-    second = client.runs.wait(thread["thread_id"], "crsagent", context={"user_id": "studio-user"},
-                              input={"messages": [{"role": "user", "content": f"I've seen {turned_down['title']}. Something else?"}]})
+    second = client.runs.wait(
+        thread["thread_id"],
+        "crsagent",
+        context={"user_id": "studio-user"},
+        input={"messages": [{"role": "user", "content": f"I've seen {turned_down['title']}. Something else?"}]},
+    )
     assert "__error__" not in second, second.get("__error__")
     assert turned_down["item_id"] not in {r["item_id"] for r in second["recommendations"]}
     state = client.threads.get_state(thread["thread_id"])

@@ -42,8 +42,7 @@ def served(movies_home: Settings, tmp_path_factory: pytest.TempPathFactory) -> I
 
 def test_a_new_session_is_seeded_from_the_history(served):
     client, folder = served
-    resp = client.chat.completions.create(model="crs-only", messages=HISTORY,
-                                          extra_headers={"X-Session-Id": "seed-1"})
+    resp = client.chat.completions.create(model="crs-only", messages=HISTORY, extra_headers={"X-Session-Id": "seed-1"})
     assert resp.model_extra["crsagent"]["session_id"] == "seed-1"
     state = read_thread(folder, "seed-1")
     assert thread_counts(state)[0] == 2  # both user messages are in the thread
@@ -53,8 +52,11 @@ def test_a_new_session_is_seeded_from_the_history(served):
 
 def test_an_existing_session_takes_only_the_new_message(served):
     client, folder = served
-    client.chat.completions.create(model="crs-only", messages=[{"role": "user", "content": "I loved Heat"}],
-                                   extra_headers={"X-Session-Id": "seed-2"})
+    client.chat.completions.create(
+        model="crs-only",
+        messages=[{"role": "user", "content": "I loved Heat"}],
+        extra_headers={"X-Session-Id": "seed-2"},
+    )
     again = [*HISTORY[:2], {"role": "user", "content": "Something newer?"}]
     client.chat.completions.create(model="crs-only", messages=again, extra_headers={"X-Session-Id": "seed-2"})
     state = read_thread(folder, "seed-2")

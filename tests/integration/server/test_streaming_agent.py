@@ -67,7 +67,9 @@ def _check_stream(seen: dict, plain: openai.types.chat.ChatCompletion, ends: lis
     assert seen["progress"] and seen["progress"][0] == {"type": "tool", "name": "recommend"}
     assert seen["order"].index("progress") < seen["order"].index("content") < seen["order"].index("final")
     recs = seen["final"].choices[0].delta.model_extra["recommendations"]
-    assert [r["item_id"] for r in recs] == [r["item_id"] for r in plain.choices[0].message.model_extra["recommendations"]]
+    assert [r["item_id"] for r in recs] == [
+        r["item_id"] for r in plain.choices[0].message.model_extra["recommendations"]
+    ]
     assert seen["final"].model_extra["crsagent"]["fallback"] is False
     assert seen["usage"] is not None and seen["usage"].total_tokens > 0
     # the first words reached the client while the LLM was still generating the reply
@@ -78,13 +80,17 @@ def test_sync_client_streams_tokens_before_the_llm_finishes(base_url: str, llm: 
     client = openai.OpenAI(base_url=base_url, api_key="unused", max_retries=0, timeout=120)
     before = len(llm.stream_ends)
     stream = client.chat.completions.create(
-        model=MODEL, messages=[{"role": "user", "content": ASK}], stream=True,
-        stream_options={"include_usage": True}, extra_headers={"X-Session-Id": "stream-sync-1"},
+        model=MODEL,
+        messages=[{"role": "user", "content": ASK}],
+        stream=True,
+        stream_options={"include_usage": True},
+        extra_headers={"X-Session-Id": "stream-sync-1"},
     )
     chunks = [(time.monotonic(), c) for c in stream]
     ends = llm.stream_ends[before:]
-    plain = client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": ASK}],
-                                           extra_headers={"X-Session-Id": "stream-sync-2"})
+    plain = client.chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": ASK}], extra_headers={"X-Session-Id": "stream-sync-2"}
+    )
     _check_stream(_read(chunks), plain, ends)
 
 
@@ -93,7 +99,9 @@ def test_async_client_streams_tokens_before_the_llm_finishes(base_url: str, llm:
         client = openai.AsyncOpenAI(base_url=base_url, api_key="unused", max_retries=0, timeout=120)
         before = len(llm.stream_ends)
         stream = await client.chat.completions.create(
-            model=MODEL, messages=[{"role": "user", "content": ASK}], stream=True,
+            model=MODEL,
+            messages=[{"role": "user", "content": ASK}],
+            stream=True,
             stream_options={"include_usage": True},
         )
         chunks = [(time.monotonic(), c) async for c in stream]

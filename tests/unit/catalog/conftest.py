@@ -35,14 +35,35 @@ ML_MOVIES = [
     (7, "Babadook, The (2014)", "Drama|Horror"),
     (8, "Wonder, The (2016)", "Drama"),
 ]
-ML_LINKS = {1: "0133093", 2: "0114709", 3: "0112682", 4: "0114369", 5: "0999999", 6: "1590193", 7: "2321549", 8: "5765000"}
+ML_LINKS = {
+    1: "0133093",
+    2: "0114709",
+    3: "0112682",
+    4: "0114369",
+    5: "0999999",
+    6: "1590193",
+    7: "2321549",
+    8: "5765000",
+}
 ML_RATINGS = [(1, 1, 5.0), (2, 1, 4.0), (3, 1, 4.5), (1, 2, 3.0), (2, 2, 4.0), (1, 7, 4.0), (3, 4, 2.5)]
 
 REDIAL = {
     "100": ("The Matrix (1999)", ["action", "sci-fi"], "A hacker learns the truth.", ["Lana Wachowski"], "tt0133093"),
     "101": ("The Matrix", ["action"], "", [], "tt0133093"),
-    "102": ("The Babadook (2014)", ["horror", "thriller"], "A mother and her son face a monster.", ["Jennifer Kent"], "tt9999991"),
-    "103": ("The Commuter (2017)", ["action", "mystery"], "An insurance salesman on a train.", ["Jaume Collet-Serra"], "tt9999992"),
+    "102": (
+        "The Babadook (2014)",
+        ["horror", "thriller"],
+        "A mother and her son face a monster.",
+        ["Jennifer Kent"],
+        "tt9999991",
+    ),
+    "103": (
+        "The Commuter (2017)",
+        ["action", "mystery"],
+        "An insurance salesman on a train.",
+        ["Jaume Collet-Serra"],
+        "tt9999992",
+    ),
     "104": ("Redial Only Film (2010)", ["comedy"], "Only in ReDial.", ["Jane Doe"], "tt0000104"),
     "105": ("Redial Only Film Again (2010)", ["comedy"], "Listed twice.", ["Jane Doe"], "tt0000104"),
     "106": ("Toy Story (1995)", ["animation", "family"], "Toys come alive.", ["John Lasseter"], "tt0114709"),
@@ -66,7 +87,12 @@ OFFICE_ITEMS = {
     },
     "1": {"title": "Stapler", "description": "['A stapler.']", "brand": "Swingline", "categories": ""},
     "2": {"title": "Sticky Notes", "description": "", "brand": "", "categories": ""},
-    "3": {"title": "Broken Quotes Pen", "description": "['It's a 12\" pen', 'Blue ink']", "brand": "BIC", "categories": ""},
+    "3": {
+        "title": "Broken Quotes Pen",
+        "description": "['It's a 12\" pen', 'Blue ink']",
+        "brand": "BIC",
+        "categories": "",
+    },
 }
 OFFICE_SEQUENCES = [("U1", [0, 1], 2), ("U2", [0], 1), ("U3", [1, 0, 3], 0)]
 
@@ -86,7 +112,9 @@ def write_tiny_data(root: Path) -> Path:
     write_csv(ml / "movies.csv", ["movieId", "title", "genres"], ML_MOVIES)
     write_csv(ml / "links.csv", ["movieId", "imdbId", "tmdbId"], [(m, i, "") for m, i in ML_LINKS.items()])
     write_csv(ml / "ratings.csv", ["userId", "movieId", "rating", "timestamp"], [(*r, 0) for r in ML_RATINGS])
-    write_csv(ml / "tags.csv", ["userId", "movieId", "tag", "timestamp"], [(1, 1, "Cyberpunk", 0), (2, 1, "cyberpunk", 0)])
+    write_csv(
+        ml / "tags.csv", ["userId", "movieId", "tag", "timestamp"], [(1, 1, "Cyberpunk", 0), (2, 1, "cyberpunk", 0)]
+    )
     rd = root / "redial"
     rd.mkdir(parents=True, exist_ok=True)
     info = {
@@ -130,7 +158,9 @@ def build_catalog(settings: Settings, domain: str, force: bool = False) -> Path:
     from crsagent.tools.pipeline import BuildContext
 
     ctx = BuildContext(settings=settings, domain=domain, store=ArtifactStore(settings.home, domain), force=force)
-    path, _ = ctx.store.build(stage.NAME, hash_inputs([], stage.input_hash(ctx)), lambda out: stage.build(ctx, out), force=force)
+    path, _ = ctx.store.build(
+        stage.NAME, hash_inputs([], stage.input_hash(ctx)), lambda out: stage.build(ctx, out), force=force
+    )
     return path
 
 

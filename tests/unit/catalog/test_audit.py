@@ -52,8 +52,10 @@ def test_join_repairs_what_the_audit_finds() -> None:
 
 
 def test_duplicate_titles_are_listed_for_review() -> None:
-    items = [Item(item_id="a", domain="movies", title="Insidious", year=2010),
-             Item(item_id="b", domain="movies", title="Insidious", year=2011),
-             Item(item_id="c", domain="movies", title="Heat", year=1995)]
+    items = [
+        Item(item_id="a", domain="movies", title="Insidious", year=2010),
+        Item(item_id="b", domain="movies", title="Insidious", year=2011),
+        Item(item_id="c", domain="movies", title="Heat", year=1995),
+    ]
     found = audit_movies(items, {}, {}, {})
     assert [(f.kind, f.item_id, f.source_id) for f in found] == [("duplicate_title", "b", "a")]

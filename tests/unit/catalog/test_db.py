@@ -20,7 +20,7 @@ from crsagent.tools.catalog.tables import items as items_table
 
 HOSTILE = [
     "'; DROP TABLE items; --",
-    "\" OR 1=1 --",
+    '" OR 1=1 --',
     "%",
     "_",
     "%' OR '1'='1",
@@ -72,7 +72,7 @@ def test_filter_returns_full_items_and_orders(movies_db: ProductDB) -> None:
     by_rating = movies_db.filter(None, limit=None, order_by="rating")
     ratings = [i.rating_mean for i in by_rating]
     rated = [r for r in ratings if r is not None]
-    assert rated == sorted(rated, reverse=True) and ratings[len(rated):] == [None] * (len(ratings) - len(rated))
+    assert rated == sorted(rated, reverse=True) and ratings[len(rated) :] == [None] * (len(ratings) - len(rated))
     titles = [i.title.lower() for i in movies_db.filter(None, limit=None, order_by="title")]
     assert titles == sorted(titles)
     assert movies_db.filter(None, limit=0) == []
@@ -132,8 +132,12 @@ def test_absurd_filters_get_clear_errors(movies_db: ProductDB) -> None:
 def test_hostile_strings_are_data(movies_db: ProductDB, hostile: str) -> None:
     before = movies_db.count()
     f = ItemFilter(
-        genres_any=[hostile], people=[hostile], text_contains=hostile, brand=hostile,
-        include_ids=[hostile], exclude_ids=[hostile],
+        genres_any=[hostile],
+        people=[hostile],
+        text_contains=hostile,
+        brand=hostile,
+        include_ids=[hostile],
+        exclude_ids=[hostile],
     )
     assert movies_db.filter_ids(f) == []
     assert movies_db.filter_ids(ItemFilter(text_contains=hostile)) == []  # % and _ are literal

@@ -182,16 +182,24 @@ def test_more_genres_than_bits(make_db) -> None:
     """Genres beyond the 62 bits are matched through the join table, with the same results."""
     genres = [f"g{k:02d}" for k in range(70)]
     items = [
-        Item(item_id=f"tt{k:07d}", domain="movies", title=f"t{k}", genres=[genres[k % 70], genres[(k * 7) % 70]],
-             popularity=float(k % 9))
+        Item(
+            item_id=f"tt{k:07d}",
+            domain="movies",
+            title=f"t{k}",
+            genres=[genres[k % 70], genres[(k * 7) % 70]],
+            popularity=float(k % 9),
+        )
         for k in range(140)
     ]
     db = make_db(items)
     if db.use_genre_bits:
         assert db.genre_bits is not None and not db.genre_bits.complete and len(db.genre_bits.bits) == 62
     for f in [
-        ItemFilter(genres_any=["g69", "g00"]), ItemFilter(genres_any=["g65"]), ItemFilter(genres_all=["g03", "g21"]),
-        ItemFilter(genres_all=["g66"], exclude_genres=["g02"]), ItemFilter(exclude_genres=["g64", "g01", "nope"]),
+        ItemFilter(genres_any=["g69", "g00"]),
+        ItemFilter(genres_any=["g65"]),
+        ItemFilter(genres_all=["g03", "g21"]),
+        ItemFilter(genres_all=["g66"], exclude_genres=["g02"]),
+        ItemFilter(exclude_genres=["g64", "g01", "nope"]),
         ItemFilter(genres_any=["nope"]),
     ]:
         assert db.filter_ids(f) == reference(items, f)

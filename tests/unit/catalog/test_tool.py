@@ -34,7 +34,9 @@ def test_search_products_returns_typed_result(tools: dict, movies_db: ProductDB)
     assert msg.artifact.total == movies_db.count({"genres_any": ["horror", "action"]}) == 3
     assert [c.item_id for c in msg.artifact.items] == ["tt0133093", "tt2321549"]
     content = json.loads(msg.content)
-    assert content["total"] == 3 and content["items"][0]["title"] == "The Matrix (1999)"  # the display title, as every tool
+    assert (
+        content["total"] == 3 and content["items"][0]["title"] == "The Matrix (1999)"
+    )  # the display title, as every tool
 
 
 def test_search_products_order_and_default_filter(tools: dict) -> None:
@@ -55,8 +57,16 @@ def test_get_items_keeps_order(tools: dict) -> None:
     [
         ("get_items", {"ids": ["tt0133093", "tt404"]}, "unknown item id(s): tt404"),
         ("get_items", {"ids": []}, "ids: List should have at least 1 item"),
-        ("search_products", {"filter": {"year_min": 2010, "year_max": 1990}}, "year_min (2010) is after year_max (1990)"),
-        ("search_products", {"filter": {"min_rating": 9}}, "filter.min_rating: Input should be less than or equal to 5"),
+        (
+            "search_products",
+            {"filter": {"year_min": 2010, "year_max": 1990}},
+            "year_min (2010) is after year_max (1990)",
+        ),
+        (
+            "search_products",
+            {"filter": {"min_rating": 9}},
+            "filter.min_rating: Input should be less than or equal to 5",
+        ),
         ("search_products", {"filter": {"colour": "red"}}, "filter.colour: Extra inputs are not permitted"),
         ("search_products", {"limit": 500}, "limit: Input should be less than or equal to 50"),
         ("search_products", {"order_by": "price"}, "order_by"),

@@ -34,8 +34,14 @@ class StreamingRunner:
         if not fallback:
             yield ReplyDelta("First sentence.")
         time.sleep(0.03)
-        yield TurnDone(TurnResult(reply="First sentence. Second.", usage=Usage(llm_calls=1), fallback=fallback,
-                                  fallback_reason="guard_rejected" if fallback else None))
+        yield TurnDone(
+            TurnResult(
+                reply="First sentence. Second.",
+                usage=Usage(llm_calls=1),
+                fallback=fallback,
+                fallback_reason="guard_rejected" if fallback else None,
+            )
+        )
 
     def turn(self, text: str, *, thread_id: str, user_id: str | None = None) -> TurnResult:
         raise AssertionError("the bench streams a runner that can")
@@ -46,8 +52,21 @@ class StreamingRunner:
 
 def test_bench_turn_reports_ttft_and_turn_percentiles(monkeypatch, tmp_path: Path) -> None:
     monkeypatch.setattr(bench_turn, "_default_factory", lambda settings, domain, variant, llm: StreamingRunner(llm))
-    result = CliRunner().invoke(app, ["bench", "turn", "--turns", "6", "--variant", "agent",
-                                      "--llm-base-url", "http://127.0.0.1:9/v1", "--llm-turns", "6"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "bench",
+            "turn",
+            "--turns",
+            "6",
+            "--variant",
+            "agent",
+            "--llm-base-url",
+            "http://127.0.0.1:9/v1",
+            "--llm-turns",
+            "6",
+        ],
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.output.strip().splitlines()[-1])
     assert report["ttft_p50_s"] < report["turn_p50_s"] <= report["turn_p95_s"]

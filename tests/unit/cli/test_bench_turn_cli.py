@@ -63,8 +63,21 @@ def test_bench_turn_cli_reports_keys_and_ranges(monkeypatch, tmp_path: Path):
 
     monkeypatch.setattr(bench_turn, "_default_factory", factory)
     out = tmp_path / "turn.json"
-    result = CliRunner().invoke(app, ["bench", "turn", "--turns", "6", "--json", str(out),
-                                      "--llm-base-url", "http://127.0.0.1:9/v1", "--llm-turns", "4"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "bench",
+            "turn",
+            "--turns",
+            "6",
+            "--json",
+            str(out),
+            "--llm-base-url",
+            "http://127.0.0.1:9/v1",
+            "--llm-turns",
+            "4",
+        ],
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.output.strip().splitlines()[-1])
     assert report == json.loads(out.read_text())

@@ -20,7 +20,9 @@ def test_render_names_the_fallback_reason_and_the_llm_tool_calls() -> None:
     session = chat_mod.ChatSession.__new__(chat_mod.ChatSession)
     session.out = console
     session.render(TurnResult(reply="Try Us.", fallback=True, fallback_reason="guard_rejected"), 1.0)
-    trace = [{"type": "llm", "content": "", "tool_calls": [{"name": "recommend", "args": {}, "id": "1", "valid": True}]}]
+    trace = [
+        {"type": "llm", "content": "", "tool_calls": [{"name": "recommend", "args": {}, "id": "1", "valid": True}]}
+    ]
     session.render(TurnResult(reply="Try Us.", trace=trace), 1.0)
     text = console.export_text()
     assert "fallback: guard_rejected" in text and "LLM called recommend" in text

@@ -28,8 +28,9 @@ class EchoRunner:
         if self.fail_on and self.fail_on in text:
             raise LLMUnavailableError("the LLM server is down")
         n = len(self.calls)
-        rec = Recommendation(item_id=f"tt{n:07d}", title=f"Film {n}", score=0.5 + n / 100,
-                             explanation=f"reason-{n}", signals={"cf": 0.1})
+        rec = Recommendation(
+            item_id=f"tt{n:07d}", title=f"Film {n}", score=0.5 + n / 100, explanation=f"reason-{n}", signals={"cf": 0.1}
+        )
         return TurnResult(reply=f"reply-{n}", recommendations=[rec], usage=Usage(llm_calls=2, tool_calls=1))
 
     async def aturn(self, text: str, *, thread_id: str, user_id: str | None = None) -> TurnResult:

@@ -68,8 +68,11 @@ def test_demo_builds_serves_chats_and_stops(demo_env):
     result = CliRunner().invoke(app, ["demo"])
     assert result.exit_code == 0, result.output
     ev = demo_env["events"]
-    assert ev[:3] == ["build:movies", "serve:port=0:device=cpu",
-                      "runner:http://127.0.0.1:5999/v1:smollm2-135m-instruct:movies:agent"]
+    assert ev[:3] == [
+        "build:movies",
+        "serve:port=0:device=cpu",
+        "runner:http://127.0.0.1:5999/v1:smollm2-135m-instruct:movies:agent",
+    ]
     assert [e for e in ev if e.startswith("turn:")] == [f"turn:{m}" for m in chat_mod.DEFAULT_SCRIPT]
     assert ev[-2:] == ["close", "stop"]
     assert "re: Why would I like the first one?" in result.output

@@ -38,7 +38,11 @@ def metrics_url() -> Iterator[str]:
 
 def test_counters_and_their_difference(metrics_url: str) -> None:
     now = read_cache_counters(metrics_url)
-    assert now == {"prompt_tokens_total": 1000.0, "prefix_cache_queries_total": 1000.0, "prefix_cache_hits_total": 600.0}
+    assert now == {
+        "prompt_tokens_total": 1000.0,
+        "prefix_cache_queries_total": 1000.0,
+        "prefix_cache_hits_total": 600.0,
+    }
     before = {"prompt_tokens_total": 200.0, "prefix_cache_queries_total": 200.0, "prefix_cache_hits_total": 100.0}
     assert prompt_cache_delta(before, now) == {"prompt_tokens": 800, "cached_prompt_tokens": 500, "cached_share": 0.625}
 

@@ -44,8 +44,20 @@ def redial_items(redial_info: dict) -> list[FakeItem]:
     for rid, rec in redial_info.items():
         iid = rec.get("imdb_id") or f"rd{rid}"
         title, year = split_title_year(rec["name"])
-        items.setdefault(iid, FakeItem(iid, title, year, list(rec.get("genre", [])), list(rec.get("director", [])),
-                                       list(rec.get("star", [])), rec.get("plot", ""), int(rid), float(len(items))))
+        items.setdefault(
+            iid,
+            FakeItem(
+                iid,
+                title,
+                year,
+                list(rec.get("genre", [])),
+                list(rec.get("director", [])),
+                list(rec.get("star", [])),
+                rec.get("plot", ""),
+                int(rid),
+                float(len(items)),
+            ),
+        )
     return list(items.values())
 
 
@@ -74,7 +86,9 @@ class FakeRunner:
 
     variant = "fake"
 
-    def __init__(self, rank_fn: Callable[[list[ChatMessage]], list[str]], fail_after: int | None = None, llm_calls: int = 0):
+    def __init__(
+        self, rank_fn: Callable[[list[ChatMessage]], list[str]], fail_after: int | None = None, llm_calls: int = 0
+    ):
         self.rank_fn = rank_fn
         self.fail_after = fail_after
         self.llm_calls = llm_calls
@@ -87,7 +101,11 @@ class FakeRunner:
             raise KeyboardInterrupt
         self.seen_k.append(ranking_k)
         ids = self.rank_fn(list(messages))[:ranking_k]
-        return TurnResult(reply="ok", ranking=[rec(i) for i in ids], usage=Usage(llm_calls=self.llm_calls, total_tokens=10 * self.llm_calls))
+        return TurnResult(
+            reply="ok",
+            ranking=[rec(i) for i in ids],
+            usage=Usage(llm_calls=self.llm_calls, total_tokens=10 * self.llm_calls),
+        )
 
     async def arun_history(self, messages, *, user_id=None, ranking_k=50):
         return self.run_history(messages, user_id=user_id, ranking_k=ranking_k)

@@ -18,7 +18,9 @@ from crsagent.evals.datasets import (
 
 
 def test_context_roles_alternate_back_from_the_seeker():
-    msgs = context_to_messages(["", "Hi, what do you like?", "Horror like The Babadook (2014)", "Try It (2017)", "Seen it"])
+    msgs = context_to_messages(
+        ["", "Hi, what do you like?", "Horror like The Babadook (2014)", "Try It (2017)", "Seen it"]
+    )
     assert [m.role for m in msgs] == ["assistant", "user", "assistant", "user"]
     assert msgs[0].content == "Hi, what do you like?"
     assert msgs[-1].content == "Seen it"
@@ -81,7 +83,10 @@ def test_resolver_orders_its_evidence(fake_item_cls):
         fake_item_cls("tt3", "Heat", 1995, popularity=9),
         fake_item_cls("tt4", "Heat", 1986, popularity=2),
     ]
-    info = {"10": {"name": "The Shining  (1980)", "imdb_id": "tt1"}, "11": {"name": "Odd Name (1980)", "imdb_id": "tt9"}}
+    info = {
+        "10": {"name": "The Shining  (1980)", "imdb_id": "tt1"},
+        "11": {"name": "Odd Name (1980)", "imdb_id": "tt9"},
+    }
     r = TitleResolver(items, info)
     assert r.resolve("The Shining (1980)") == "tt1"  # by normalised title + year
     assert r.resolve("The Shining  (1980)") == "tt1"  # by ReDial record

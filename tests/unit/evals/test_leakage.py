@@ -48,7 +48,10 @@ def test_mention_count_sources(data_dir):
 
 def test_item_mentions_sum_the_joined_movies():
     assert item_mentions({"1": 10.0, "2": 6.0, "3": 4.0}, {"1": "tt1", "2": "tt1", "3": "tt3", "4": "tt4"}) == {
-        "tt1": 16.0, "tt3": 4.0, "tt4": 0.0}
+        "tt1": 16.0,
+        "tt3": 4.0,
+        "tt4": 0.0,
+    }
 
 
 def test_linked_data_dir_replaces_only_the_counts(data_dir, tmp_path):
@@ -56,5 +59,9 @@ def test_linked_data_dir_replaces_only_the_counts(data_dir, tmp_path):
     _link_data_dir(data_dir, dst, {"1": 3.0, "2": 0.0})
     assert (dst / "other.txt").read_text() == "x" and (dst / "redial" / "dev_dialogues.jsonl").is_symlink()
     assert (dst / "redial" / MENTIONS_FILE).read_text().splitlines() == [
-        "movieId,movieName,nbMentions", "1,A (2000),3", "2,B (2001),0", "3,C (2002),0"]
+        "movieId,movieName,nbMentions",
+        "1,A (2000),3",
+        "2,B (2001),0",
+        "3,C (2002),0",
+    ]
     assert (data_dir / "redial" / MENTIONS_FILE).read_text().startswith("movieId,movieName,nbMentions\n1,A (2000),10")

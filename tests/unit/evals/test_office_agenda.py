@@ -40,8 +40,12 @@ def test_the_office_user_opens_with_the_product_and_rejects_by_brand() -> None:
     user = AgendaSimulator(lookup).new_user(Target.from_item(ITEMS[0]), seed=1)
     opening = user.first_message().text
     assert "dry erase markers" in opening and "watch" not in opening and "EXPO 86074" not in opening
-    wrong = TurnResult(reply="Try these.", recommendations=[Recommendation(item_id="amz-2", title=ITEMS[1].title, score=1.0)])
+    wrong = TurnResult(
+        reply="Try these.", recommendations=[Recommendation(item_id="amz-2", title=ITEMS[1].title, score=1.0)]
+    )
     reply = user.reply(wrong).text
     assert "dry erase markers" in reply or "Expo" in reply
-    right = TurnResult(reply="Try these.", recommendations=[Recommendation(item_id="amz-1", title=ITEMS[0].title, score=1.0)])
+    right = TurnResult(
+        reply="Try these.", recommendations=[Recommendation(item_id="amz-1", title=ITEMS[0].title, score=1.0)]
+    )
     assert user.reply(right).accepted

@@ -41,21 +41,42 @@ def test_sr_and_rdl_by_hand():
 
 
 def _items(fake_item_cls):
-    return [fake_item_cls(i, t, y, popularity=p) for i, t, y, p in (
-        ("bab", "The Babadook", 2014, 5.0), ("shi", "The Shining", 1980, 4.0), ("ext", "The Exorcist", 1973, 3.0),
-        ("oth", "The Others", 2001, 2.0), ("fol", "It Follows", 2014, 1.0))]
+    return [
+        fake_item_cls(i, t, y, popularity=p)
+        for i, t, y, p in (
+            ("bab", "The Babadook", 2014, 5.0),
+            ("shi", "The Shining", 1980, 4.0),
+            ("ext", "The Exorcist", 1973, 3.0),
+            ("oth", "The Others", 2001, 2.0),
+            ("fol", "It Follows", 2014, 1.0),
+        )
+    ]
 
 
 def _turns():
     """Two dialogues: d1 with two recommender turns, d2 with one."""
     return [
-        ReplayTurn(dialog_id="d1", turn_id=2, context=["", "Hi", "I loved The Babadook (2014)"],
-                   entity=["The Babadook (2014)"], rec=["The Shining (1980)"]),
-        ReplayTurn(dialog_id="d1", turn_id=4,
-                   context=["", "Hi", "I loved The Babadook (2014)", "Try The Shining (1980)", "Seen it, more?"],
-                   entity=["The Babadook (2014)", "The Shining (1980)"], rec=["The Shining (1980)", "The Exorcist (1973)"]),
-        ReplayTurn(dialog_id="d2", turn_id=2, context=["", "Hello", "Something like It Follows (2014)"],
-                   entity=["It Follows (2014)"], rec=["The Others (2001)"]),
+        ReplayTurn(
+            dialog_id="d1",
+            turn_id=2,
+            context=["", "Hi", "I loved The Babadook (2014)"],
+            entity=["The Babadook (2014)"],
+            rec=["The Shining (1980)"],
+        ),
+        ReplayTurn(
+            dialog_id="d1",
+            turn_id=4,
+            context=["", "Hi", "I loved The Babadook (2014)", "Try The Shining (1980)", "Seen it, more?"],
+            entity=["The Babadook (2014)", "The Shining (1980)"],
+            rec=["The Shining (1980)", "The Exorcist (1973)"],
+        ),
+        ReplayTurn(
+            dialog_id="d2",
+            turn_id=2,
+            context=["", "Hello", "Something like It Follows (2014)"],
+            entity=["It Follows (2014)"],
+            rec=["The Others (2001)"],
+        ),
     ]
 
 
@@ -97,13 +118,26 @@ def test_replay_protocols_on_hand_made_dialogues(fake_item_cls, fake_runner_cls)
     # dedup top-1s: d1 shi (.5), ext (0); d2 oth (0) -> SR 1/2, RDL (.25 + 0) / 2 = .125
     assert s["dedup_sr"] == 0.5 and s["dedup_rdl"] == 0.125
     assert s["sr_dialogues"] == 2
-    split = run_replay(runner, _turns(), resolver, ks=(1,), rewards=REWARDS,
-                       splits={"d2 only": lambda r: r["dialog_id"] == "d2"}).summary["splits"]["d2 only"]
-    assert (split["sr"], split["rdl"], split["dedup_sr"], split["dedup_rdl"], split["dedup_n"]) == (1.0, 1.0, 0.0, 0.0, 1)
+    split = run_replay(
+        runner, _turns(), resolver, ks=(1,), rewards=REWARDS, splits={"d2 only": lambda r: r["dialog_id"] == "d2"}
+    ).summary["splits"]["d2 only"]
+    assert (split["sr"], split["rdl"], split["dedup_sr"], split["dedup_rdl"], split["dedup_n"]) == (
+        1.0,
+        1.0,
+        0.0,
+        0.0,
+        1,
+    )
 
 
 def test_without_rewards_there_is_no_sr_and_old_records_count_as_no_prediction():
-    records = [{"dialog_id": "d1", "turn_id": 1, "samples": [{"title": "t", "item_id": "a", "rank": 1, "mentioned": False, "filtered_rank": 1}]}]
+    records = [
+        {
+            "dialog_id": "d1",
+            "turn_id": 1,
+            "samples": [{"title": "t", "item_id": "a", "rank": 1, "mentioned": False, "filtered_rank": 1}],
+        }
+    ]
     s = summarize(records, ks=(1,))
     assert "sr" not in s and s["dedup_recall@1"] == 1.0
     s = summarize(records, ks=(1,), rewards={"d1": {"a": 1.0}})  # a record from before top-1 was stored
@@ -121,14 +155,29 @@ def test_top1_fields_with_an_empty_ranking(fake_item_cls):
 def test_load_seeker_rewards(tmp_path, fake_item_cls):
     resolver = TitleResolver(_items(fake_item_cls))
     dialogues = [
-        {"conversationId": 1, "movieMentions": {"10": "The Babadook (2014)", "11": "The Shining  (1980)", "12": "Unknown (1900)",
-                                                "13": "The Exorcist (1973)"},
-         "initiatorQuestions": {"10": {"liked": 1, "seen": 1}, "11": {"liked": 0, "seen": 1}, "12": {"liked": 1}},
-         # the seeker's form wins for 10; 13 is only in the recommender's form
-         "respondentQuestions": {"10": {"liked": 0, "seen": 0}, "13": {"liked": 2, "seen": 1}}},
-        {"conversationId": 2, "movieMentions": {"10": "The Babadook (2014)"}, "initiatorQuestions": {}, "respondentQuestions": {}},
-        {"conversationId": 3, "movieMentions": {"20": "The Others (2001)", "21": "The Others (2001)"},
-         "initiatorQuestions": {"20": {"liked": 2, "seen": 1}, "21": {"liked": 1, "seen": 1}}},
+        {
+            "conversationId": 1,
+            "movieMentions": {
+                "10": "The Babadook (2014)",
+                "11": "The Shining  (1980)",
+                "12": "Unknown (1900)",
+                "13": "The Exorcist (1973)",
+            },
+            "initiatorQuestions": {"10": {"liked": 1, "seen": 1}, "11": {"liked": 0, "seen": 1}, "12": {"liked": 1}},
+            # the seeker's form wins for 10; 13 is only in the recommender's form
+            "respondentQuestions": {"10": {"liked": 0, "seen": 0}, "13": {"liked": 2, "seen": 1}},
+        },
+        {
+            "conversationId": 2,
+            "movieMentions": {"10": "The Babadook (2014)"},
+            "initiatorQuestions": {},
+            "respondentQuestions": {},
+        },
+        {
+            "conversationId": 3,
+            "movieMentions": {"20": "The Others (2001)", "21": "The Others (2001)"},
+            "initiatorQuestions": {"20": {"liked": 2, "seen": 1}, "21": {"liked": 1, "seen": 1}},
+        },
     ]
     path = tmp_path / "dialogues.jsonl"
     path.write_text("".join(json.dumps(d) + "\n" for d in dialogues) + "\n")

@@ -34,13 +34,26 @@ def _turn(context, entity, rec):
 def test_score_turn_filtered_protocol(fake_item_cls):
     from crsagent.evals.datasets import TitleResolver
 
-    items = [fake_item_cls("bab", "The Babadook", 2014), fake_item_cls("shi", "The Shining", 1980), fake_item_cls("x", "X", 2000)]
+    items = [
+        fake_item_cls("bab", "The Babadook", 2014),
+        fake_item_cls("shi", "The Shining", 1980),
+        fake_item_cls("x", "X", 2000),
+    ]
     res = TitleResolver(items)
-    turn = _turn(["", "Hi", "I loved The Babadook (2014)"], ["The Babadook (2014)"],
-                 ["The Babadook (2014)", "The Shining (1980)", "Missing Movie (1950)"])
+    turn = _turn(
+        ["", "Hi", "I loved The Babadook (2014)"],
+        ["The Babadook (2014)"],
+        ["The Babadook (2014)", "The Shining (1980)", "Missing Movie (1950)"],
+    )
     samples = score_turn(turn, ["bab", "x", "shi"], res)
     by = {s["title"]: s for s in samples}
-    assert by["The Babadook (2014)"] == {"title": "The Babadook (2014)", "item_id": "bab", "rank": 1, "mentioned": True, "filtered_rank": None}
+    assert by["The Babadook (2014)"] == {
+        "title": "The Babadook (2014)",
+        "item_id": "bab",
+        "rank": 1,
+        "mentioned": True,
+        "filtered_rank": None,
+    }
     assert by["The Shining (1980)"]["rank"] == 3 and by["The Shining (1980)"]["filtered_rank"] == 2
     assert by["Missing Movie (1950)"]["item_id"] is None and by["Missing Movie (1950)"]["rank"] is None
     s = summarize([{"samples": samples}], ks=(1, 2, 3))
@@ -104,7 +117,9 @@ def test_replay_resumes_after_an_interruption(tmp_path, turns_path, resolver, fa
     assert resumed.summary["resumed"] == 12
     for key in ("recall@1", "recall@10", "recall@50", "n", "filtered_recall@10", "filtered_n"):
         assert resumed.summary[key] == whole.summary[key]
-    assert resumed.records == whole.records or [r["samples"] for r in resumed.records] == [r["samples"] for r in whole.records]
+    assert resumed.records == whole.records or [r["samples"] for r in resumed.records] == [
+        r["samples"] for r in whole.records
+    ]
 
 
 def test_async_replay_matches_sync(turns_path, resolver, fake_runner_cls):
@@ -131,7 +146,9 @@ def test_splits_and_popularity_baseline(turns_path, resolver, redial_items):
     pop = PopularityRunner(redial_items)
     first = pop.run_history([], ranking_k=3).ranking
     assert [r.score for r in first] == sorted((r.score for r in first), reverse=True)
-    res = run_replay(pop, turns, resolver, splits={"a": lambda r: r["dialog_id"] < "5", "b": lambda r: r["dialog_id"] >= "5"})
+    res = run_replay(
+        pop, turns, resolver, splits={"a": lambda r: r["dialog_id"] < "5", "b": lambda r: r["dialog_id"] >= "5"}
+    )
     sp = res.summary["splits"]
     assert sp["a"]["n"] + sp["b"]["n"] == res.summary["n"]
 
@@ -144,6 +161,10 @@ def test_bad_arguments(resolver, fake_runner_cls):
 def test_replay_summary_counts_fallbacks_by_reason() -> None:
     from crsagent.evals.protocols import summarize as summarize_records
 
-    recs = [{"samples": [], "fallback_reason": "guard_rejected"}, {"samples": [], "fallback_reason": None},
-            {"samples": [], "fallback_reason": "guard_rejected"}, {"samples": [], "fallback_reason": "llm_error"}]
+    recs = [
+        {"samples": [], "fallback_reason": "guard_rejected"},
+        {"samples": [], "fallback_reason": None},
+        {"samples": [], "fallback_reason": "guard_rejected"},
+        {"samples": [], "fallback_reason": "llm_error"},
+    ]
     assert summarize_records(recs)["fallbacks"] == {"guard_rejected": 2, "llm_error": 1}

@@ -21,9 +21,22 @@ PNG = b"\x89PNG\r\n\x1a\n"
 def outcome(name, hits, n=40, kind="variant"):
     ranks = {f"d{i}:1:0": (1 if i < hits else None) for i in range(n)}
     r = hits / n
-    return RunOutcome(name=name, kind=kind, ranks=ranks,
-                      summary={"recall@1": r, "recall@10": r, "recall@50": r, "n": n, "turns": n,
-                               "filtered_recall@1": r, "filtered_recall@10": r, "filtered_recall@50": r, "filtered_n": n})
+    return RunOutcome(
+        name=name,
+        kind=kind,
+        ranks=ranks,
+        summary={
+            "recall@1": r,
+            "recall@10": r,
+            "recall@50": r,
+            "n": n,
+            "turns": n,
+            "filtered_recall@1": r,
+            "filtered_recall@10": r,
+            "filtered_recall@50": r,
+            "filtered_n": n,
+        },
+    )
 
 
 def test_paired_delta_and_verdicts():
@@ -57,10 +70,22 @@ def test_paired_delta_and_verdicts():
 
 def test_write_report_files(tmp_path):
     data = ReportData(
-        replay={"crs-only": outcome("crs-only", 12), "crs-only -intent": outcome("crs-only -intent", 8, kind="ablation")},
-        simulation={"crs-only": {"simulator": "agenda", "dialogues": 10, "success_rate": 0.4, "avg_turns": 4.1,
-                                 "success_by_turn": {"1": 0.1, "2": 0.3, "3": 0.4}, "llm_calls_per_dialogue": 0.0,
-                                 "hit_precision": 0.2, "attribute_precision": 0.7}},
+        replay={
+            "crs-only": outcome("crs-only", 12),
+            "crs-only -intent": outcome("crs-only -intent", 8, kind="ablation"),
+        },
+        simulation={
+            "crs-only": {
+                "simulator": "agenda",
+                "dialogues": 10,
+                "success_rate": 0.4,
+                "avg_turns": 4.1,
+                "success_by_turn": {"1": 0.1, "2": 0.3, "3": 0.4},
+                "llm_calls_per_dialogue": 0.0,
+                "hit_precision": 0.2,
+                "attribute_precision": 0.7,
+            }
+        },
         notes=["full: not run (no LLM server)"],
     )
     obj = write_report(data, tmp_path / "rep")
@@ -85,14 +110,29 @@ def test_run_report_skips_what_it_cannot_run_and_resumes(tmp_path, turns_path, r
             raise LLMUnavailableError("no server")
         return fake_runner_cls(lambda m: [resolver.resolve(t.rec[0]) for t in turns])
 
-    obj = run_report(make_agent, turns, resolver, tmp_path / "r", sample=5, llm_available=False,
-                     ablations={"crs-only -cf": {"cf": False}})
+    obj = run_report(
+        make_agent,
+        turns,
+        resolver,
+        tmp_path / "r",
+        sample=5,
+        llm_available=False,
+        ablations={"crs-only -cf": {"cf": False}},
+    )
     assert set(obj["replay"]) == {"crs-only", "crs-only -cf"}
     assert made == [("crs-only", None), ("crs-only", {"cf": False})]
     assert any("llm-only: not run" in n for n in obj["notes"])
     assert (tmp_path / "r" / "partial" / "crs-only.partial.jsonl").exists()
-    again = run_report(make_agent, turns, resolver, tmp_path / "r", sample=5, llm_available=True,
-                       variants=("crs-only", "full"), ablations={})
+    again = run_report(
+        make_agent,
+        turns,
+        resolver,
+        tmp_path / "r",
+        sample=5,
+        llm_available=True,
+        variants=("crs-only", "full"),
+        ablations={},
+    )
     assert again["replay"]["crs-only"]["summary"]["resumed"] == 12
     assert any("full: not run (LLMUnavailableError" in n for n in again["notes"])
 
@@ -117,14 +157,31 @@ def test_claims_can_be_judged_on_some_dialogues_only(tmp_path):
 def test_protocol_table_shows_both_halves_beside_the_anchors(tmp_path):
     from crsagent.evals.anchors import ANCHORS
 
-    half = {"recall@1": 0.05, "recall@10": 0.221, "recall@50": 0.41, "dedup_recall@1": 0.012, "dedup_recall@10": 0.17,
-            "dedup_recall@50": 0.36, "dedup_n": 1629, "sr": 0.5, "rdl": 0.25, "dedup_sr": 0.2, "dedup_rdl": 0.06,
-            "turns": 1319, "n": 1766}
+    half = {
+        "recall@1": 0.05,
+        "recall@10": 0.221,
+        "recall@50": 0.41,
+        "dedup_recall@1": 0.012,
+        "dedup_recall@10": 0.17,
+        "dedup_recall@50": 0.36,
+        "dedup_n": 1629,
+        "sr": 0.5,
+        "rdl": 0.25,
+        "dedup_sr": 0.2,
+        "dedup_rdl": 0.06,
+        "turns": 1319,
+        "n": 1766,
+    }
     run = outcome("crs-only", 12)
     run.summary["splits"] = {"heldout": half, "train": {**half, "recall@1": 0.9}}
-    obj = write_report(ReportData(replay={"crs-only": run, "popularity": outcome("popularity", 2, kind="baseline")}), tmp_path)
+    obj = write_report(
+        ReportData(replay={"crs-only": run, "popularity": outcome("popularity", 2, kind="baseline")}), tmp_path
+    )
     md = (tmp_path / "report.md").read_text()
-    assert "| crs-only | heldout | 0.050 | 0.221 | 0.410 | 0.012 | 0.170 | 0.360 | 1629 | 0.500 | 0.250 | 0.200 | 0.060 |" in md
+    assert (
+        "| crs-only | heldout | 0.050 | 0.221 | 0.410 | 0.012 | 0.170 | 0.360 | 1629 | 0.500 | 0.250 | 0.200 | 0.060 |"
+        in md
+    )
     assert "| crs-only | train | 0.900 |" in md
     assert "| popularity | all | 0.050 | 0.050 | 0.050 | – |" in md  # no splits, no dedup keys: shown as missing
     assert (
@@ -139,12 +196,21 @@ def test_protocol_table_shows_both_halves_beside_the_anchors(tmp_path):
 def test_run_report_reports_sr_and_rdl_from_the_given_rewards(tmp_path, turns_path, resolver, fake_runner_cls):
     from crsagent.evals.datasets import load_turns
 
-    turns = load_turns(turns_path)[:2]  # dialogue 16162: The Shining is a ground truth of turn 2 and mentioned by turn 4
+    turns = load_turns(turns_path)[
+        :2
+    ]  # dialogue 16162: The Shining is a ground truth of turn 2 and mentioned by turn 4
     assert {t.dialog_id for t in turns} == {"16162"}
     shining = resolver.resolve("The Shining (1980)")
     agent = fake_runner_cls(lambda m: [shining])
-    obj = run_report(lambda v, s: agent, turns, resolver, tmp_path / "r", llm_available=False, ablations={},
-                     rewards={"16162": {shining: 1.0}})
+    obj = run_report(
+        lambda v, s: agent,
+        turns,
+        resolver,
+        tmp_path / "r",
+        llm_available=False,
+        ablations={},
+        rewards={"16162": {shining: 1.0}},
+    )
     s = obj["replay"]["crs-only"]["summary"]
     # top-1 is The Shining at both turns: SR 1, RDL (1 + 1) / 2; once mentioned it is no dedup top-1: (1 + 0) / 2
     assert (s["sr"], s["rdl"], s["dedup_sr"], s["dedup_rdl"], s["sr_dialogues"]) == (1.0, 1.0, 1.0, 0.5, 1)

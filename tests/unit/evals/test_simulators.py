@@ -11,8 +11,15 @@ from crsagent.evals.simulators.agenda import asked_kind
 from crsagent.evals.simulators.base import redact_title, revealed_in
 from crsagent.evals.simulators.runner import select_targets
 
-SHINING = Target(item_id="t-shining", title="The Shining", year=1980, genres=["horror", "drama"],
-                 directors=["Stanley Kubrick"], cast=["Jack Nicholson"], plot="A family heads to an isolated hotel.")
+SHINING = Target(
+    item_id="t-shining",
+    title="The Shining",
+    year=1980,
+    genres=["horror", "drama"],
+    directors=["Stanley Kubrick"],
+    cast=["Jack Nicholson"],
+    plot="A family heads to an isolated hotel.",
+)
 
 
 @pytest.fixture
@@ -30,8 +37,12 @@ def catalogue(fake_item_cls):
 def result(reply="", recs=(), action="recommend", llm_calls=0, make_rec=None):
     from crsagent.agent.turns import Recommendation
 
-    return TurnResult(reply=reply, action=action, usage=Usage(llm_calls=llm_calls),
-                      recommendations=[Recommendation(item_id=i, title=i, score=1.0) for i in recs])
+    return TurnResult(
+        reply=reply,
+        action=action,
+        usage=Usage(llm_calls=llm_calls),
+        recommendations=[Recommendation(item_id=i, title=i, score=1.0) for i in recs],
+    )
 
 
 def test_leak_detection():

@@ -32,16 +32,24 @@ def test_write_synthetic_lines_and_resume(tmp_path, fake_item_cls, scripted_agen
         "tt2": fake_item_cls("tt2", "Other", 2001, ["drama"]),
         "tt3": fake_item_cls("tt3", "Liked Before", 1990, ["comedy"]),
     }
-    cases = [SyntheticCase("ml-1", "tt1", ("tt3",)), SyntheticCase("ml-2", "tt2", ("tt3",)), SyntheticCase("ml-3", "tt404", ())]
+    cases = [
+        SyntheticCase("ml-1", "tt1", ("tt3",)),
+        SyntheticCase("ml-2", "tt2", ("tt3",)),
+        SyntheticCase("ml-3", "tt404", ()),
+    ]
 
     def script(i, text, thread_id):
         ids = ["tt1"] if "comedy" in text else []
-        return TurnResult(reply="What genre?" if not ids else "Try this",
-                          recommendations=[Recommendation(item_id=x, title=x, score=1) for x in ids])
+        return TurnResult(
+            reply="What genre?" if not ids else "Try this",
+            recommendations=[Recommendation(item_id=x, title=x, score=1) for x in ids],
+        )
 
     out = tmp_path / "syn.jsonl"
     with PartialResults(tmp_path / "syn.partial.jsonl", {"n": 3}) as p:
-        summary = write_synthetic(scripted_agent_cls(script), AgendaSimulator(items.get), cases, items.get, out, max_turns=2, partial=p)
+        summary = write_synthetic(
+            scripted_agent_cls(script), AgendaSimulator(items.get), cases, items.get, out, max_turns=2, partial=p
+        )
     rows = [json.loads(x) for x in out.read_text().splitlines()]
     assert summary["dialogues"] == 2 and summary["skipped"] == 1 and summary["success_rate"] == 0.5
     assert [r["user_id"] for r in rows] == ["ml-1", "ml-2"]
@@ -50,5 +58,7 @@ def test_write_synthetic_lines_and_resume(tmp_path, fake_item_cls, scripted_agen
     assert "Target One" not in rows[0]["user_text"]
     assert not rows[1]["success"] and rows[1]["turns"] == 2
     with PartialResults(tmp_path / "syn.partial.jsonl", {"n": 3}) as p:
-        again = write_synthetic(scripted_agent_cls(lambda *a: 1 / 0), AgendaSimulator(items.get), cases, items.get, out, partial=p)
+        again = write_synthetic(
+            scripted_agent_cls(lambda *a: 1 / 0), AgendaSimulator(items.get), cases, items.get, out, partial=p
+        )
     assert again["dialogues"] == 2

@@ -9,14 +9,27 @@ from crsagent.evals.tuning_claim import judge_tuning_claim, paired_mean_delta, t
 TUNED, BASE = "smollm2-135m-crs", "smollm2-135m-instruct"
 
 
-def _row(model: str, *, fallbacks: list[bool], valid: int = 1, attempted: int = 1, hit_every: int = 0,
-         sims: list[int] | None = None) -> dict:
+def _row(
+    model: str,
+    *,
+    fallbacks: list[bool],
+    valid: int = 1,
+    attempted: int = 1,
+    hit_every: int = 0,
+    sims: list[int] | None = None,
+) -> dict:
     ranks = {f"d{i}:1:0": (1 if hit_every and i % hit_every == 0 else None) for i in range(40)}
-    turns = [{"source": "replay", "fallback": f, "valid": valid, "attempted": attempted, "llm_calls": 1, "seconds": 1.0}
-             for f in fallbacks]
-    return {"variant": "agent", "model": model, "turns": len(turns),
-            "fallback_rate": sum(fallbacks) / len(fallbacks),
-            "samples": {"turns": turns, "replay_ranks": ranks, "sim_success": sims or [0] * 10}}
+    turns = [
+        {"source": "replay", "fallback": f, "valid": valid, "attempted": attempted, "llm_calls": 1, "seconds": 1.0}
+        for f in fallbacks
+    ]
+    return {
+        "variant": "agent",
+        "model": model,
+        "turns": len(turns),
+        "fallback_rate": sum(fallbacks) / len(fallbacks),
+        "samples": {"turns": turns, "replay_ranks": ranks, "sim_success": sims or [0] * 10},
+    }
 
 
 def test_wilson_matches_the_textbook_values() -> None:
@@ -38,8 +51,13 @@ def test_intervals_are_seeded_and_cover_the_difference() -> None:
 
 
 def test_fewer_fallbacks_and_nothing_worse_reproduce_the_claim() -> None:
-    run = {"rows": [_row(TUNED, fallbacks=[False] * 36 + [True] * 4, hit_every=4),
-                    _row(BASE, fallbacks=[True] * 38 + [False] * 2, hit_every=4), {"variant": "crs-only", "model": None}]}
+    run = {
+        "rows": [
+            _row(TUNED, fallbacks=[False] * 36 + [True] * 4, hit_every=4),
+            _row(BASE, fallbacks=[True] * 38 + [False] * 2, hit_every=4),
+            {"variant": "crs-only", "model": None},
+        ]
+    }
     out = judge_tuning_claim(run)
     assert out["verdict"] == "reproduced"
     fb = out["comparisons"]["fallback_rate"]
@@ -53,15 +71,21 @@ def test_fewer_fallbacks_and_nothing_worse_reproduce_the_claim() -> None:
 def test_a_worse_tuned_model_contradicts_and_a_mixed_one_is_inconclusive() -> None:
     worse = {"rows": [_row(TUNED, fallbacks=[True] * 40), _row(BASE, fallbacks=[False] * 40)]}
     assert judge_tuning_claim(worse)["verdict"] == "contradicted"
-    mixed = {"rows": [_row(TUNED, fallbacks=[False] * 40, hit_every=0),
-                      _row(BASE, fallbacks=[True] * 40, hit_every=1)]}  # fewer fallbacks, far fewer hits
+    mixed = {
+        "rows": [_row(TUNED, fallbacks=[False] * 40, hit_every=0), _row(BASE, fallbacks=[True] * 40, hit_every=1)]
+    }  # fewer fallbacks, far fewer hits
     out = judge_tuning_claim(mixed)
     assert out["verdict"] == "inconclusive" and "mixed" in out["note"]
     assert out["comparisons"]["replay_recall@10"]["direction"] == "worsened"
 
 
 def test_tool_calls_of_a_base_that_never_calls_are_still_compared() -> None:
-    run = {"rows": [_row(TUNED, fallbacks=[True] * 40, valid=1, attempted=1), _row(BASE, fallbacks=[True] * 40, valid=0, attempted=0)]}
+    run = {
+        "rows": [
+            _row(TUNED, fallbacks=[True] * 40, valid=1, attempted=1),
+            _row(BASE, fallbacks=[True] * 40, valid=0, attempted=0),
+        ]
+    }
     out = judge_tuning_claim(run)
     assert out["comparisons"]["tool_call_valid_rate"]["direction"] == "not measured"  # undefined without attempts
     turns = out["comparisons"]["valid_tool_call_turn_rate"]
@@ -101,8 +125,18 @@ def test_the_report_shows_the_claim_and_only_tuning_judges_it_alone(tmp_path) ->
     assert obj["tuning_claim"]["verdict"] == "reproduced"
     assert "## The tuning claim" in (tmp_path / "full" / "report.md").read_text()
     (tmp_path / "agent.json").write_text(json.dumps(run))
-    result = CliRunner().invoke(app, ["eval", "report", "--agent-json", str(tmp_path / "agent.json"), "--only-tuning",
-                                      "--out", str(tmp_path / "only")])
+    result = CliRunner().invoke(
+        app,
+        [
+            "eval",
+            "report",
+            "--agent-json",
+            str(tmp_path / "agent.json"),
+            "--only-tuning",
+            "--out",
+            str(tmp_path / "only"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     last = json.loads(result.output.strip().splitlines()[-1])
     assert last["claims"] == {"Tuning the LLM on synthetic dialogues improves its CRS behaviour": "reproduced"}

@@ -8,7 +8,7 @@ from langchain_core.messages import AIMessage, ToolMessage
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode
 
-from crsagent.tools.explain import Evidence, ExplainItemsArgs, ExplainItemsResult, Explainer, make_explain_tools
+from crsagent.tools.explain import Evidence, Explainer, ExplainItemsArgs, ExplainItemsResult, make_explain_tools
 
 BABADOOK, SHINING = "tt2321549", "tt0081505"
 

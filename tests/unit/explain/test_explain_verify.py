@@ -145,14 +145,19 @@ def test_lexicon_finds_claims():
     assert find_genres("a sci-fi horror-comedy; a science fiction epic") == ["sci-fi", "horror", "comedy"]
     names = find_names("directed by Jennifer Kent, starring Essie Davis and Samuel L. Jackson. Then Paris.")
     assert [(n.text, n.role) for n in names] == [
-        ("Jennifer Kent", "directors"), ("Essie Davis", "cast"), ("Samuel L. Jackson", "cast")]
+        ("Jennifer Kent", "directors"),
+        ("Essie Davis", "cast"),
+        ("Samuel L. Jackson", "cast"),
+    ]
 
 
 def test_verify_reply_checks_against_the_recommended_items(movie_catalog):
     items = [movie_catalog.get_item(BABADOOK), movie_catalog.get_item(SHINING)]
     shining = items[1]
-    ok = (f"The Babadook (2014) is a horror film by Jennifer Kent, and The Shining, from 1980, stars "
-          f"Jack Nicholson; MovieLens users rate it {shining.rating_mean:.1f}/5.")
+    ok = (
+        f"The Babadook (2014) is a horror film by Jennifer Kent, and The Shining, from 1980, stars "
+        f"Jack Nicholson; MovieLens users rate it {shining.rating_mean:.1f}/5."
+    )
     assert verify_reply(ok, items) == []
     assert verify_reply("Both are comedies from 1999.", items) != []
     problems = verify_reply("The Shining, directed by Jordan Peele.", items)

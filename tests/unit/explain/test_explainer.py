@@ -60,19 +60,26 @@ def test_matched_attributes_are_stated(movie_catalog):
     explainer = Explainer(movie_catalog)
     ev = Evidence(genres=["horror"], people=["Jennifer Kent"], year_min=2010, intent="slow-burn dread")
     ex = explainer.explain(BABADOOK, ev)
-    assert ("The Babadook is a 2014 horror film written and directed by Jennifer Kent, "
-            "which fits the years you asked for.") in ex.text
+    assert (
+        "The Babadook is a 2014 horror film written and directed by Jennifer Kent, which fits the years you asked for."
+    ) in ex.text
     assert 'It suits your current taste for "slow-burn dread".' in ex.text
     fields = {(f.field, f.value) for f in ex.facts}
-    assert {("year", 2014), ("genres", "horror"), ("directors", "Jennifer Kent"), ("intent", "slow-burn dread")} <= fields
+    assert {
+        ("year", 2014),
+        ("genres", "horror"),
+        ("directors", "Jennifer Kent"),
+        ("intent", "slow-burn dread"),
+    } <= fields
     # a genre the user did not ask for and the item does not have is never stated
     assert "comedy" not in ex.text
 
 
 def test_signals_choose_the_reasons(movie_catalog):
     explainer = Explainer(movie_catalog, max_reasons=1)
-    ev = Evidence(soft_preferences=["isolated hotel"], intent="classic horror",
-                  signals={SHINING: {"vector": 0.9, "intent": 0.1}})
+    ev = Evidence(
+        soft_preferences=["isolated hotel"], intent="classic horror", signals={SHINING: {"vector": 0.9, "intent": 0.1}}
+    )
     assert "close match for what you described" in explainer.explain(SHINING, ev).text
     ev = ev.model_copy(update={"signals": {SHINING: {"vector": 0.1, "intent": 0.9}}})
     text = explainer.explain(SHINING, ev).text
@@ -88,8 +95,10 @@ def test_endorsement_and_user_summary(movie_catalog):
     ev = Evidence(liked_ids=[BABADOOK, "tt0000000"], disliked_ids=[SHINING], genres=["horror"], year_min=2010)
     summary = explainer.explain(None, ev, "user_summary")
     assert summary.item_id is None and summary.kind == "user_summary"
-    assert summary.text == ("You liked The Babadook (2014). You did not care for The Shining (1980). "
-                            "You are looking for horror films, released in 2010 or later.")
+    assert summary.text == (
+        "You liked The Babadook (2014). You did not care for The Shining (1980). "
+        "You are looking for horror films, released in 2010 or later."
+    )
     assert explainer.explain(None, Evidence(), "user_summary").text == "We do not know your preferences yet."
 
 

@@ -15,15 +15,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from langchain_core.tools import StructuredTool
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.store.memory import InMemoryStore
+from pydantic import BaseModel, Field
+
 from crsagent.agent.errors import UnknownItemError
 from crsagent.graphs.context import CRSContext
 from crsagent.tools.catalog.schema import Item, ItemFilter, ScoredItem
 from crsagent.tools.linker.linker import Mention
 from crsagent.tools.toolkit import Toolkit
-from langchain_core.tools import StructuredTool
-from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.store.memory import InMemoryStore
-from pydantic import BaseModel, Field
 
 
 def _m(i: int, title: str, year: int, genres: str, director: str, pop: float, cast: str = "") -> Item:
@@ -91,7 +92,9 @@ class FakeDB:
     def all_items(self) -> list[Item]:
         return sorted(self.items, key=lambda i: -i.popularity)
 
-    def filter_ids(self, f: ItemFilter | None = None, limit: int | None = None, order_by: str = "popularity") -> list[str]:
+    def filter_ids(
+        self, f: ItemFilter | None = None, limit: int | None = None, order_by: str = "popularity"
+    ) -> list[str]:
         f = f or ItemFilter()
         self.calls.append(f)
         ids = [i.item_id for i in self.all_items() if passes(i, f)]
@@ -121,8 +124,17 @@ class FakeLinker:
                     continue
                 for k in range(m.start(), m.end()):
                     taken[k] = True
-                out.append(Mention(item_id=it.item_id, start=m.start(), end=m.end(), surface=text[m.start() : m.end()],
-                                   title=it.title, year=it.year, confidence=0.9))
+                out.append(
+                    Mention(
+                        item_id=it.item_id,
+                        start=m.start(),
+                        end=m.end(),
+                        surface=text[m.start() : m.end()],
+                        title=it.title,
+                        year=it.year,
+                        confidence=0.9,
+                    )
+                )
         return sorted(out, key=lambda m: m.start)
 
 
@@ -163,8 +175,14 @@ class FakeLexicon:
 class FakeCF:
     """Scores items by genre overlap with the liked items (disliked overlap subtracts)."""
 
-    def recommend(self, liked: Sequence[str], disliked: Sequence[str] = (), k: int = 50,
-                  candidate_ids: Sequence[str] | None = None, exclude: Sequence[str] = ()) -> list[ScoredItem]:
+    def recommend(
+        self,
+        liked: Sequence[str],
+        disliked: Sequence[str] = (),
+        k: int = 50,
+        candidate_ids: Sequence[str] | None = None,
+        exclude: Sequence[str] = (),
+    ) -> list[ScoredItem]:
         for i in list(liked) + list(disliked):
             if i not in BY_ID:
                 raise UnknownItemError([i])
@@ -172,20 +190,29 @@ class FakeCF:
         dis = {g for i in disliked for g in BY_ID[i].genres}
         pool = candidate_ids if candidate_ids is not None else list(BY_ID)
         drop = set(liked) | set(disliked) | set(exclude)
-        scored = [(i, len(like & set(BY_ID[i].genres)) - 0.5 * len(dis & set(BY_ID[i].genres))) for i in pool if i not in drop]
+        scored = [
+            (i, len(like & set(BY_ID[i].genres)) - 0.5 * len(dis & set(BY_ID[i].genres))) for i in pool if i not in drop
+        ]
         scored.sort(key=lambda t: (-t[1], t[0]))
         return [ScoredItem(item_id=i, score=float(s)) for i, s in scored[:k]]
 
-    def recommend_scores(self, liked: Sequence[str], disliked: Sequence[str] = (), k: int = 50,
-                         candidate_ids: Sequence[str] | None = None, exclude: Sequence[str] = ()) -> dict[str, float]:
+    def recommend_scores(
+        self,
+        liked: Sequence[str],
+        disliked: Sequence[str] = (),
+        k: int = 50,
+        candidate_ids: Sequence[str] | None = None,
+        exclude: Sequence[str] = (),
+    ) -> dict[str, float]:
         return {h.item_id: h.score for h in self.recommend(liked, disliked, k, candidate_ids, exclude)}
 
 
 class FakeIndex:
     """Word overlap between the query and an item's title, genres and plot."""
 
-    def query(self, text: str, k: int = 10, filter: Any = None, candidate_ids: Sequence[str] | None = None,
-              db: Any = None) -> list[ScoredItem]:
+    def query(
+        self, text: str, k: int = 10, filter: Any = None, candidate_ids: Sequence[str] | None = None, db: Any = None
+    ) -> list[ScoredItem]:
         words = set(re.findall(r"[a-z-]+", text.lower()))
         pool = candidate_ids if candidate_ids is not None else list(BY_ID)
         out = []
@@ -196,8 +223,9 @@ class FakeIndex:
         out.sort(key=lambda t: (-t[1], t[0]))
         return [ScoredItem(item_id=i, score=s) for i, s in out[:k]]
 
-    def query_scores(self, text: str, k: int = 10, filter: Any = None, candidate_ids: Sequence[str] | None = None,
-                     db: Any = None) -> dict[str, float]:
+    def query_scores(
+        self, text: str, k: int = 10, filter: Any = None, candidate_ids: Sequence[str] | None = None, db: Any = None
+    ) -> dict[str, float]:
         return {h.item_id: h.score for h in self.query(text, k, filter, candidate_ids, db)}
 
     # item embeddings: one axis per genre of the catalogue, unit length
@@ -214,8 +242,13 @@ class FakeIndex:
             rows.append([x / n for x in v])
         return rows
 
-    def vector_scores(self, vec: Sequence[float], k: int = 10, candidate_ids: Sequence[str] | None = None,
-                      exclude_ids: Sequence[str] = ()) -> dict[str, float]:
+    def vector_scores(
+        self,
+        vec: Sequence[float],
+        k: int = 10,
+        candidate_ids: Sequence[str] | None = None,
+        exclude_ids: Sequence[str] = (),
+    ) -> dict[str, float]:
         pool = [i for i in (candidate_ids if candidate_ids is not None else list(BY_ID)) if i not in set(exclude_ids)]
         out = [(i, sum(a * b for a, b in zip(vec, self.item_vectors([i])[0]))) for i in pool]
         out.sort(key=lambda t: (-t[1], t[0]))
@@ -231,15 +264,17 @@ class IntentResult:
 class FakeIntent:
     """One intent, "spooky horror", that favours horror items."""
 
-    def score(self, liked_ids: Sequence[str], dialogue_text: str, k: int = 50,
-              candidate_ids: Sequence[str] | None = None) -> IntentResult:
+    def score(
+        self, liked_ids: Sequence[str], dialogue_text: str, k: int = 50, candidate_ids: Sequence[str] | None = None
+    ) -> IntentResult:
         pool = candidate_ids if candidate_ids is not None else list(BY_ID)
         items = [ScoredItem(item_id=i, score=1.0 if "horror" in BY_ID[i].genres else 0.1) for i in pool]
         items.sort(key=lambda s: (-s.score, s.item_id))
         return IntentResult(intents=[(0, 0.9, "spooky horror")], items=items[:k])
 
-    def score_pairs(self, liked_ids: Sequence[str], dialogue_text: str, k: int = 50,
-                    candidate_ids: Sequence[str] | None = None) -> tuple[list[tuple[int, float, str]], dict[str, float]]:
+    def score_pairs(
+        self, liked_ids: Sequence[str], dialogue_text: str, k: int = 50, candidate_ids: Sequence[str] | None = None
+    ) -> tuple[list[tuple[int, float, str]], dict[str, float]]:
         res = self.score(liked_ids, dialogue_text, k, candidate_ids)
         return res.intents, {h.item_id: h.score for h in res.items}
 
@@ -259,24 +294,34 @@ def fake_tools() -> list[Any]:
 
     def get_items(ids: list[str]) -> str:
         got = db.get_items(ids)
-        return json.dumps({"items": [i.model_dump(mode="json", include={"item_id", "title", "directors"}) for i in got]})
+        return json.dumps(
+            {"items": [i.model_dump(mode="json", include={"item_id", "title", "directors"}) for i in got]}
+        )
 
     def vector_search(query: str, k: int = 5) -> str:
         return json.dumps({"items": [h.model_dump() for h in index.query(query, k=k)]})
 
     return [
-        StructuredTool.from_function(get_items, name="get_items", description="Facts of items by id.",
-                                     args_schema=GetItemsArgs),
-        StructuredTool.from_function(vector_search, name="vector_search", description="Semantic search.",
-                                     args_schema=SearchArgs),
+        StructuredTool.from_function(
+            get_items, name="get_items", description="Facts of items by id.", args_schema=GetItemsArgs
+        ),
+        StructuredTool.from_function(
+            vector_search, name="vector_search", description="Semantic search.", args_schema=SearchArgs
+        ),
     ]
 
 
 def make_toolkit(**overrides: Any) -> Toolkit:
     """A toolkit of fakes (override or remove a handle with ``name=None``)."""
     handles: dict[str, Any] = {
-        "db": FakeDB(), "linker": FakeLinker(), "lexicon": FakeLexicon(), "cf": FakeCF(),
-        "index": FakeIndex(), "intent": FakeIntent(), "explainer": None, "tools": fake_tools(),
+        "db": FakeDB(),
+        "linker": FakeLinker(),
+        "lexicon": FakeLexicon(),
+        "cf": FakeCF(),
+        "index": FakeIndex(),
+        "intent": FakeIntent(),
+        "explainer": None,
+        "tools": fake_tools(),
     }
     handles.update(overrides)
     return Toolkit("movies", **handles)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from langchain_core.messages import HumanMessage
+
 from crsagent.graphs.nodes.act import make_act
 from crsagent.graphs.ranking import FusionWeights
 from crsagent.graphs.variants import VARIANT_SPECS
-from langchain_core.messages import HumanMessage
 
 LIKED_BABADOOK = {"items": {"tt0000001": {"opinion": "liked", "source": "linker"}}, "constraints": {"year_min": 2015}}
 

@@ -9,19 +9,27 @@ from __future__ import annotations
 
 from typing import Any
 
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.store.memory import InMemoryStore
+
 from crsagent.agent.testing import ScriptedChatModel, tool_call_message
 from crsagent.graphs.builder import build_crs_graph
 from crsagent.graphs.context import Budgets, CRSContext
 from crsagent.graphs.runner import CRSAgent
 from crsagent.graphs.trace import trace_counts
-from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
-from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.store.memory import InMemoryStore
 
 
 def _agent(fakes: Any, llm: Any, **kw: Any) -> CRSAgent:
-    return CRSAgent.create(None, variant="agent", llm=llm,
-                           toolkit=fakes.make_toolkit(), checkpointer=InMemorySaver(), store=InMemoryStore(), **kw)
+    return CRSAgent.create(
+        None,
+        variant="agent",
+        llm=llm,
+        toolkit=fakes.make_toolkit(),
+        checkpointer=InMemorySaver(),
+        store=InMemoryStore(),
+        **kw,
+    )
 
 
 def _tools_of(result: Any) -> list[str]:
@@ -29,11 +37,13 @@ def _tools_of(result: Any) -> list[str]:
 
 
 def test_multi_round_tool_use_and_the_reply_names_tool_results(fakes: Any) -> None:
-    llm = ScriptedChatModel([
-        tool_call_message("recommend", {"k": 3, "genres": ["horror"]}, call_id="r1"),
-        tool_call_message("get_items", {"ids": [fakes.WITCH]}, call_id="g1"),
-        "Try The Witch, a slow-burn horror film.",
-    ])
+    llm = ScriptedChatModel(
+        [
+            tool_call_message("recommend", {"k": 3, "genres": ["horror"]}, call_id="r1"),
+            tool_call_message("get_items", {"ids": [fakes.WITCH]}, call_id="g1"),
+            "Try The Witch, a slow-burn horror film.",
+        ]
+    )
     agent = _agent(fakes, llm)
     res = agent.turn("I loved The Babadook, something scary after 2010", thread_id="t1")
     llm.assert_exhausted()
@@ -55,11 +65,13 @@ def test_multi_round_tool_use_and_the_reply_names_tool_results(fakes: Any) -> No
 
 
 def test_bad_arguments_are_repaired_once(fakes: Any) -> None:
-    llm = ScriptedChatModel([
-        tool_call_message("recommend", {"k": 99}, call_id="r1"),
-        tool_call_message("recommend", {"k": 2}, call_id="r2"),
-        "How about Get Out?",
-    ])
+    llm = ScriptedChatModel(
+        [
+            tool_call_message("recommend", {"k": 99}, call_id="r1"),
+            tool_call_message("recommend", {"k": 2}, call_id="r2"),
+            "How about Get Out?",
+        ]
+    )
     res = _agent(fakes, llm).turn("a horror film please", thread_id="t")
     llm.assert_exhausted()
     assert [e["status"] for e in res.trace if e["type"] == "tool"] == ["error", "success"]
@@ -70,10 +82,12 @@ def test_bad_arguments_are_repaired_once(fakes: Any) -> None:
 
 
 def test_a_second_invalid_call_falls_back(fakes: Any) -> None:
-    llm = ScriptedChatModel([
-        tool_call_message("recommend", {"k": 99}, call_id="r1"),
-        tool_call_message("recommend", {"k": 0}, call_id="r2"),
-    ])
+    llm = ScriptedChatModel(
+        [
+            tool_call_message("recommend", {"k": 99}, call_id="r1"),
+            tool_call_message("recommend", {"k": 0}, call_id="r2"),
+        ]
+    )
     res = _agent(fakes, llm).turn("a horror film please", thread_id="t")
     llm.assert_exhausted()
     assert res.fallback is True and res.fallback_reason == "invalid_tool_call"
@@ -109,10 +123,12 @@ def test_prompt_injection_asking_for_a_tool_not_offered(fakes: Any) -> None:
 
 
 def test_budget_exhaustion_falls_back(fakes: Any) -> None:
-    llm = ScriptedChatModel([
-        tool_call_message("recommend", {"k": 3}, call_id="r1"),
-        tool_call_message("get_items", {"ids": [fakes.US]}, call_id="g1"),
-    ])
+    llm = ScriptedChatModel(
+        [
+            tool_call_message("recommend", {"k": 3}, call_id="r1"),
+            tool_call_message("get_items", {"ids": [fakes.US]}, call_id="g1"),
+        ]
+    )
     res = _agent(fakes, llm, budgets=Budgets(llm_calls=2)).turn("a horror film please", thread_id="t")
     llm.assert_exhausted()
     assert res.fallback_reason == "budget_exhausted" and res.usage.llm_calls == 2
@@ -120,10 +136,12 @@ def test_budget_exhaustion_falls_back(fakes: Any) -> None:
 
 
 def test_guard_rejection_falls_back(fakes: Any) -> None:
-    llm = ScriptedChatModel([
-        tool_call_message("recommend", {"k": 2}, call_id="r1"),
-        "You should watch Toy Story (1995) and The Matrix (1999).",
-    ])
+    llm = ScriptedChatModel(
+        [
+            tool_call_message("recommend", {"k": 2}, call_id="r1"),
+            "You should watch Toy Story (1995) and The Matrix (1999).",
+        ]
+    )
     res = _agent(fakes, llm).turn("a horror film after 2010 please", thread_id="t")
     llm.assert_exhausted()
     assert res.fallback_reason == "guard_rejected"
@@ -131,12 +149,14 @@ def test_guard_rejection_falls_back(fakes: Any) -> None:
 
 
 def test_a_reply_naming_a_rejected_item_fails_the_guard(fakes: Any) -> None:
-    llm = ScriptedChatModel([
-        tool_call_message("recommend", {"k": 3}, call_id="r1"),
-        "Get Out is great.",
-        tool_call_message("recommend", {"k": 3}, call_id="r2"),
-        "Get Out again! Or Us, also by Jordan Peele.",
-    ])
+    llm = ScriptedChatModel(
+        [
+            tool_call_message("recommend", {"k": 3}, call_id="r1"),
+            "Get Out is great.",
+            tool_call_message("recommend", {"k": 3}, call_id="r2"),
+            "Get Out again! Or Us, also by Jordan Peele.",
+        ]
+    )
     agent = _agent(fakes, llm)
     first = agent.turn("a horror film after 2010 please", thread_id="t")
     assert not first.fallback and [r.item_id for r in first.recommendations] == [fakes.GET_OUT]
@@ -158,12 +178,18 @@ def test_a_request_for_items_answered_without_tools_or_items_falls_back(fakes: A
 def test_no_llm_falls_back_and_the_profile_summary_reaches_the_prompt(fakes: Any) -> None:
     tk = fakes.make_toolkit()
     graph = build_crs_graph("agent").compile(checkpointer=InMemorySaver())
-    state = graph.invoke({"messages": [HumanMessage(content="hi")]}, {"configurable": {"thread_id": "t"}},
-                         context=CRSContext(toolkit=tk, llm=None))
+    state = graph.invoke(
+        {"messages": [HumanMessage(content="hi")]},
+        {"configurable": {"thread_id": "t"}},
+        context=CRSContext(toolkit=tk, llm=None),
+    )
     assert state["fallback_reason"] == "no_llm" and isinstance(state["messages"][-1], AIMessage)
     llm = ScriptedChatModel(["Hello! What kind of film are you after?"])
-    graph.invoke({"messages": [HumanMessage(content="hi")], "profile": {"summary": "Loves slow-burn horror."}},
-                 {"configurable": {"thread_id": "t2"}}, context=CRSContext(toolkit=tk, llm=llm))
+    graph.invoke(
+        {"messages": [HumanMessage(content="hi")], "profile": {"summary": "Loves slow-burn horror."}},
+        {"configurable": {"thread_id": "t2"}},
+        context=CRSContext(toolkit=tk, llm=llm),
+    )
     assert "Loves slow-burn horror." in llm.requests[0].messages[0].content
 
 
@@ -176,8 +202,14 @@ def test_a_custom_tools_items_can_be_recommended(fakes: Any) -> None:
         return f'{{"items": [{{"item_id": "{fakes.ARRIVAL}", "title": "Arrival (2016)"}}]}}'
 
     llm = ScriptedChatModel([tool_call_message("staff_picks", {}, call_id="s1"), "Our staff love Arrival."])
-    agent = CRSAgent.create(None, variant="agent", llm=llm, toolkit=fakes.make_toolkit().with_tools(staff_picks),
-                            checkpointer=InMemorySaver(), store=InMemoryStore())
+    agent = CRSAgent.create(
+        None,
+        variant="agent",
+        llm=llm,
+        toolkit=fakes.make_toolkit().with_tools(staff_picks),
+        checkpointer=InMemorySaver(),
+        store=InMemoryStore(),
+    )
     res = agent.turn("what do you suggest this week?", thread_id="t")
     assert "staff_picks" in llm.requests[0].tool_names
     assert not res.fallback and [r.item_id for r in res.recommendations] == [fakes.ARRIVAL]

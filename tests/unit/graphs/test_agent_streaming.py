@@ -9,11 +9,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.store.memory import InMemoryStore
+
 from crsagent.agent.testing import ScriptedChatModel, tool_call_message
 from crsagent.graphs.runner import CRSAgent
 from crsagent.graphs.streaming import ReplyDelta, ToolStarted, TurnDone
-from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.store.memory import InMemoryStore
 
 ASK = "I loved The Babadook, something scary after 2010"
 INVENTED = "You should also watch Zorblax Returns (1987)."
@@ -27,8 +28,14 @@ def script() -> list[Any]:
 
 
 def _agent(fakes: Any, llm: Any) -> CRSAgent:
-    return CRSAgent.create(None, variant="agent", llm=llm,
-                           toolkit=fakes.make_toolkit(), checkpointer=InMemorySaver(), store=InMemoryStore())
+    return CRSAgent.create(
+        None,
+        variant="agent",
+        llm=llm,
+        toolkit=fakes.make_toolkit(),
+        checkpointer=InMemorySaver(),
+        store=InMemoryStore(),
+    )
 
 
 def test_the_stream_is_the_reply_and_a_refused_sentence_never_goes_out(fakes: Any) -> None:
@@ -39,7 +46,8 @@ def test_the_stream_is_the_reply_and_a_refused_sentence_never_goes_out(fakes: An
     assert isinstance(done, TurnDone) and [type(e) for e in events].count(TurnDone) == 1
     assert [e.name for e in events if isinstance(e, ToolStarted)] == ["recommend"]
     assert events.index(next(e for e in events if isinstance(e, ToolStarted))) < events.index(
-        next(e for e in events if isinstance(e, ReplyDelta)))
+        next(e for e in events if isinstance(e, ReplyDelta))
+    )
     assert deltas == ["Try The Witch, a slow-burn horror film.", " It is a good fit."]
     assert "".join(deltas) == done.result.reply == plain.reply
     assert "Zorblax" not in "".join(deltas) and "It is great" not in done.result.reply
@@ -61,8 +69,12 @@ def test_async_stream_matches_and_the_checkpoint_holds_the_reply(fakes: Any) -> 
 
 
 def test_a_reply_the_guard_refuses_sends_nothing_and_the_fallback_follows(fakes: Any) -> None:
-    llm = ScriptedChatModel([tool_call_message("recommend", {"k": 2}, call_id="r1"),
-                             "You should watch Toy Story (1995) and The Matrix (1999). The Witch is good too."])
+    llm = ScriptedChatModel(
+        [
+            tool_call_message("recommend", {"k": 2}, call_id="r1"),
+            "You should watch Toy Story (1995) and The Matrix (1999). The Witch is good too.",
+        ]
+    )
     events = list(_agent(fakes, llm).stream_turn("a horror film after 2010 please", thread_id="t"))
     assert not [e for e in events if isinstance(e, ReplyDelta)]
     result = events[-1].result
@@ -70,10 +82,13 @@ def test_a_reply_the_guard_refuses_sends_nothing_and_the_fallback_follows(fakes:
 
 
 def test_text_before_a_tool_call_is_held_until_it_is_grounded(fakes: Any) -> None:
-    llm = ScriptedChatModel([
-        tool_call_message("recommend", {"k": 3}, call_id="r1", content="Let me look for horror films. "),
-        "The Witch is a slow-burn horror film.",
-    ], token_latency_s=0.001)
+    llm = ScriptedChatModel(
+        [
+            tool_call_message("recommend", {"k": 3}, call_id="r1", content="Let me look for horror films. "),
+            "The Witch is a slow-burn horror film.",
+        ],
+        token_latency_s=0.001,
+    )
     events = list(_agent(fakes, llm).stream_turn(ASK, thread_id="t"))
     llm.assert_exhausted()
     assert [e.text for e in events if isinstance(e, ReplyDelta)] == ["The Witch is a slow-burn horror film."]
@@ -82,8 +97,14 @@ def test_text_before_a_tool_call_is_held_until_it_is_grounded(fakes: Any) -> Non
 
 def test_a_refused_sentence_ends_the_answer_before_anything_was_sent(fakes: Any) -> None:
     def answers() -> list[Any]:
-        return [tool_call_message("recommend", {"k": 3}, call_id="r0",
-                                  content=f"{INVENTED} It is a classic. Another sentence here. And one more. ")]
+        return [
+            tool_call_message(
+                "recommend",
+                {"k": 3},
+                call_id="r0",
+                content=f"{INVENTED} It is a classic. Another sentence here. And one more. ",
+            )
+        ]
 
     llm = ScriptedChatModel(answers(), token_latency_s=0.001)
     events = list(_agent(fakes, llm).stream_turn(ASK, thread_id="t"))
@@ -98,10 +119,13 @@ def test_a_refused_sentence_ends_the_answer_before_anything_was_sent(fakes: Any)
 
 
 def test_after_a_tool_a_reply_without_items_streams_sentence_by_sentence(fakes: Any) -> None:
-    llm = ScriptedChatModel([
-        tool_call_message("suggest_question", {}, call_id="q1"),
-        "What kind of horror do you like? Slow burn or jump scares? Tell me more.",
-    ], token_latency_s=0.001)
+    llm = ScriptedChatModel(
+        [
+            tool_call_message("suggest_question", {}, call_id="q1"),
+            "What kind of horror do you like? Slow burn or jump scares? Tell me more.",
+        ],
+        token_latency_s=0.001,
+    )
     events = list(_agent(fakes, llm).stream_turn("hi, a movie for tonight?", thread_id="t"))
     deltas = [e.text for e in events if isinstance(e, ReplyDelta)]
     assert deltas == ["What kind of horror do you like?", " Slow burn or jump scares?", " Tell me more."]
@@ -116,17 +140,27 @@ def test_a_reply_to_a_request_for_items_without_a_tool_is_not_read_past_its_seco
     assert not [e for e in events if isinstance(e, ReplyDelta)] and llm.stream_ends == []  # the stream was closed
     assert result.fallback_reason == "guard_rejected" and result.recommendations  # the policy recommended
     assert [e["content"] for e in result.trace if e["type"] == "llm"] == ["Sure, I can help. Horror is a great genre."]
-    preamble = ScriptedChatModel([tool_call_message("recommend", {"k": 3}, call_id="r1", content="Sure, let me look. "),
-                                  "The Witch is a slow-burn horror film."])
+    preamble = ScriptedChatModel(
+        [
+            tool_call_message("recommend", {"k": 3}, call_id="r1", content="Sure, let me look. "),
+            "The Witch is a slow-burn horror film.",
+        ]
+    )
     res = _agent(fakes, preamble).turn("Can you recommend a horror film from after 2010?", thread_id="t2")
     assert not res.fallback and res.reply == "The Witch is a slow-burn horror film."  # a one-sentence preamble is fine
 
 
 def test_tool_calls_written_after_a_released_reply_are_not_run(fakes: Any) -> None:
     def answers() -> list[Any]:
-        return [tool_call_message("recommend", {"k": 3}, call_id="r1"),
-                tool_call_message("get_items", {"ids": [fakes.WITCH]}, call_id="g1",
-                                  content="Try The Witch, a slow-burn horror film. It is great. ")]
+        return [
+            tool_call_message("recommend", {"k": 3}, call_id="r1"),
+            tool_call_message(
+                "get_items",
+                {"ids": [fakes.WITCH]},
+                call_id="g1",
+                content="Try The Witch, a slow-burn horror film. It is great. ",
+            ),
+        ]
 
     events = list(_agent(fakes, ScriptedChatModel(answers(), token_latency_s=0.001)).stream_turn(ASK, thread_id="t"))
     streamed = events[-1].result

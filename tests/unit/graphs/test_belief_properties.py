@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from crsagent.graphs.belief import (
     DICT_FIELDS,
     LIST_FIELDS,
@@ -15,8 +18,6 @@ from crsagent.graphs.belief import (
     resolved_constraints,
 )
 from crsagent.graphs.state import USAGE_COUNTERS, add_usage
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 IDS = st.sampled_from([f"tt{i:07d}" for i in range(8)])
 GENRES = st.sampled_from(["horror", "comedy", "drama", "sci-fi"])
@@ -32,8 +33,11 @@ constraints = st.dictionaries(
     max_size=3,
 ).map(
     lambda d: {
-        k: (v if (k in ("year_min", "year_max") and (v is None or isinstance(v, int) and not isinstance(v, bool)))
-            else (3.5 if k == "min_rating" else ("Acme" if k == "brand" else None)))
+        k: (
+            v
+            if (k in ("year_min", "year_max") and (v is None or isinstance(v, int) and not isinstance(v, bool)))
+            else (3.5 if k == "min_rating" else ("Acme" if k == "brand" else None))
+        )
         for k, v in d.items()
     }
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from crsagent.graphs.content import content_scores
 from crsagent.graphs.ranking import FusionWeights, collect_signals, rank_candidates
 
@@ -21,13 +22,16 @@ def test_the_closest_items_to_the_context_profile_come_first(fakes: Any) -> None
 def test_candidates_unknown_ids_and_empty_contexts(fakes: Any) -> None:
     idx = fakes.FakeIndex()
     assert set(content_scores(idx, [fakes.GET_OUT], 5, candidate_ids=[fakes.SUPERBAD, fakes.ARRIVAL])) == {
-        fakes.SUPERBAD, fakes.ARRIVAL,
+        fakes.SUPERBAD,
+        fakes.ARRIVAL,
     }
     assert content_scores(idx, ["tt9999999"], 5) == {}  # not in the index: no profile
     assert content_scores(idx, [], 5) == {}
     assert content_scores(idx, [fakes.GET_OUT], 0) == {}
     # a repeated or unknown context id does not change the profile
-    assert content_scores(idx, [fakes.GET_OUT, fakes.GET_OUT, "tt9999999"], 4) == content_scores(idx, [fakes.GET_OUT], 4)
+    assert content_scores(idx, [fakes.GET_OUT, fakes.GET_OUT, "tt9999999"], 4) == content_scores(
+        idx, [fakes.GET_OUT], 4
+    )
 
 
 def test_the_pipeline_leaves_disliked_items_out_of_the_profile(fakes: Any) -> None:

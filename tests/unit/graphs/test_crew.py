@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 import pytest
+
 from crsagent.graphs.crew import crew_scores
 from crsagent.graphs.ranking import FusionWeights, collect_signals, rank_candidates
 

@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 import pytest
+
 from crsagent.graphs.elicitation import bucketed_entropy, choose_question
 from crsagent.graphs.nodes.decide import MAX_QUESTIONS, make_decide, policy
 from crsagent.graphs.variants import VARIANT_SPECS
@@ -54,7 +55,9 @@ def test_question_maximises_entropy_and_skips_asked(toolkit: Any) -> None:
     assert q is not None
     from crsagent.graphs.elicitation import attribute_values
 
-    others = [bucketed_entropy(attribute_values(i, a) for i in items)[0] for a in ("genre", "decade", "director", "actor")]
+    others = [
+        bucketed_entropy(attribute_values(i, a) for i in items)[0] for a in ("genre", "decade", "director", "actor")
+    ]
     assert q.entropy == pytest.approx(max(others), abs=1e-3)
     q2 = choose_question("movies", items, {"asked": [q.attribute]})
     assert q2 is not None and q2.attribute != q.attribute
@@ -76,7 +79,12 @@ def test_decide_node_asks_and_records_the_attribute(runtime: Any) -> None:
 
 def test_decide_recommends_when_nothing_is_left_to_ask(runtime: Any) -> None:
     asked = {"asked": ["genre", "decade", "director", "actor"][:1]}
-    belief = {**asked, "genres": {"horror": "like"}, "people": {"Ari Aster": "like"}, "constraints": {"year_min": 2018, "year_max": 2018}}
+    belief = {
+        **asked,
+        "genres": {"horror": "like"},
+        "people": {"Ari Aster": "like"},
+        "constraints": {"year_min": 2018, "year_max": 2018},
+    }
     # one liked genre + person + years is enough evidence anyway; force the elicit path with intent
     out = make_decide(VARIANT_SPECS["crs-only"])({"intent": "elicit", "belief": belief}, runtime)
     assert out["action"] == "recommend"

@@ -19,21 +19,30 @@ def test_echo_candidates_skip_rejected_items_and_need_a_weight(fakes: Any) -> No
     got = echo_candidates(tk, belief, dataclasses.replace(DEFAULT_WEIGHTS, echo=10.0))
     assert [c["item_id"] for c in got] == [fakes.BABADOOK, fakes.ALIEN]  # Get Out was rejected
     assert [c["score"] for c in got] == [10.0, 5.0] and got[0]["signals"] == {"echo": 1.0}
-    assert echo_candidates(fakes.make_toolkit(prior=None), belief, dataclasses.replace(DEFAULT_WEIGHTS, echo=10.0)) == []
+    assert (
+        echo_candidates(fakes.make_toolkit(prior=None), belief, dataclasses.replace(DEFAULT_WEIGHTS, echo=10.0)) == []
+    )
 
 
 def test_catalogue_ranking_merges_by_score_with_fused_candidates_first_at_ties() -> None:
     cands = [{"item_id": "p", "score": 3.0, "signals": {}}, {"item_id": "q", "score": 1.0, "signals": {}}]
-    echoes = [{"item_id": "e", "score": 3.0, "signals": {"echo": 1.0}}, {"item_id": "f", "score": 2.0, "signals": {"echo": 0.5}}]
+    echoes = [
+        {"item_id": "e", "score": 3.0, "signals": {"echo": 1.0}},
+        {"item_id": "f", "score": 2.0, "signals": {"echo": 0.5}},
+    ]
     assert [c["item_id"] for c in catalogue_ranking(cands, echoes)] == ["p", "e", "f", "q"]
     assert catalogue_ranking(cands, []) == cands
 
 
 def test_the_ranking_holds_re_mentions_and_the_recommendations_never_do(settings: Settings, fakes: Any) -> None:
     tk = fakes.make_toolkit(prior=RedialPrior(echo_rates=(0.5, 0.25)))
-    agent = CRSAgent.create(settings, variant="crs-only", toolkit=tk, weights=dataclasses.replace(DEFAULT_WEIGHTS, echo=100.0))
+    agent = CRSAgent.create(
+        settings, variant="crs-only", toolkit=tk, weights=dataclasses.replace(DEFAULT_WEIGHTS, echo=100.0)
+    )
     try:
-        r = agent.run_history([ChatMessage(role="user", content="I loved The Babadook, any horror films?")], ranking_k=5)
+        r = agent.run_history(
+            [ChatMessage(role="user", content="I loved The Babadook, any horror films?")], ranking_k=5
+        )
     finally:
         agent.close()
     assert r.ranking[0].item_id == fakes.BABADOOK and r.ranking[0].signals == {"echo": 1.0}

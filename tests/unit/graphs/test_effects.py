@@ -6,13 +6,13 @@ import asyncio
 from typing import Any
 
 import pytest
+from langchain_core.messages import HumanMessage
+from langgraph.store.memory import InMemoryStore
 
 from crsagent.agent.errors import LLMUnavailableError
 from crsagent.agent.memory import Profile, save_profile
 from crsagent.agent.testing import FunctionChatModel, InstantChatModel, ScriptedChatModel
 from crsagent.graphs.effects import ChatCall, ProfileRead, arun_steps, async_version, run_steps, steps_node
-from langchain_core.messages import HumanMessage
-from langgraph.store.memory import InMemoryStore
 
 
 def _steps(llm: Any, store: Any) -> Any:

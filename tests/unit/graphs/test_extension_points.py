@@ -8,16 +8,17 @@ import threading
 from typing import Any
 
 import pytest
-from crsagent.agent.errors import ConfigError
-from crsagent.agent.settings import Settings
-from crsagent.graphs.builder import build_crs_graph, inline
-from crsagent.graphs.nodes.agent import agent_tools
-from crsagent.graphs.runner import CRSAgent
 from langchain_core.tools import tool
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.store.memory import InMemoryStore
 from typing_extensions import TypedDict
+
+from crsagent.agent.errors import ConfigError
+from crsagent.agent.settings import Settings
+from crsagent.graphs.builder import build_crs_graph, inline
+from crsagent.graphs.nodes.agent import agent_tools
+from crsagent.graphs.runner import CRSAgent
 
 
 @tool
@@ -55,8 +56,14 @@ def test_from_graph_keeps_turn_results_threads_and_the_contract(tmp_path: Any, f
     builder.add_node("audit", lambda state: {"focus": ["audited"]})
     builder.add_edge("remember", "audit")  # edges only add: remember -> END stays
     builder.add_edge("audit", END)
-    agent = CRSAgent.from_graph(builder, Settings(home=tmp_path), name="audited", toolkit=fakes.make_toolkit(),
-                                checkpointer=InMemorySaver(), store=InMemoryStore())
+    agent = CRSAgent.from_graph(
+        builder,
+        Settings(home=tmp_path),
+        name="audited",
+        toolkit=fakes.make_toolkit(),
+        checkpointer=InMemorySaver(),
+        store=InMemoryStore(),
+    )
     r1 = agent.turn("I loved The Babadook, something after 2010", thread_id="t1")
     assert agent.variant == "audited" and r1.recommendations and r1.belief["focus"] == ["audited"]
     r2 = agent.turn("Not that one, I've seen it.", thread_id="t1")

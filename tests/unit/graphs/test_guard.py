@@ -10,7 +10,14 @@ from crsagent.graphs.guard import guard_reply, split_sentences
 def test_sentences_split_on_ends_and_lines_not_on_list_numbers_or_titles() -> None:
     text = "Here you go:\n1. Get Out (2017). A classic. Dr. Strangelove is old! Try Us too.\n2. Airplane!"
     parts = [text[s:e] for s, e in split_sentences(text)]
-    assert parts == ["Here you go:", "1. Get Out (2017).", "A classic.", "Dr. Strangelove is old!", "Try Us too.", "2. Airplane!"]
+    assert parts == [
+        "Here you go:",
+        "1. Get Out (2017).",
+        "A classic.",
+        "Dr. Strangelove is old!",
+        "Try Us too.",
+        "2. Airplane!",
+    ]
 
 
 def test_items_outside_candidates_and_rejected_items_are_removed(toolkit: Any, fakes: Any) -> None:
@@ -38,8 +45,13 @@ def test_a_sentence_with_one_bad_item_loses_its_good_items_too(toolkit: Any, fak
 
 
 def test_any_catalogue_item_with_a_validity_check(toolkit: Any, fakes: Any) -> None:
-    g = guard_reply("Watch Alien. Or Arrival.", linker=toolkit.linker, allowed=None, blocked=set(),
-                    valid=lambda i: i == fakes.ARRIVAL)
+    g = guard_reply(
+        "Watch Alien. Or Arrival.",
+        linker=toolkit.linker,
+        allowed=None,
+        blocked=set(),
+        valid=lambda i: i == fakes.ARRIVAL,
+    )
     assert g.recommended == [fakes.ARRIVAL] and g.reply == "Or Arrival."
 
 

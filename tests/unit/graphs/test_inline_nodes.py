@@ -6,9 +6,10 @@ import asyncio
 import threading
 from typing import Any
 
-from crsagent.graphs.builder import build_crs_graph, inline
 from langgraph.graph import END, START, StateGraph
 from typing_extensions import TypedDict
+
+from crsagent.graphs.builder import build_crs_graph, inline
 
 
 class _S(TypedDict, total=False):
@@ -46,6 +47,13 @@ def test_an_inline_node_still_runs_in_a_sync_graph() -> None:
 def test_the_crs_graph_keeps_its_drawable_edges() -> None:
     """Inline routers are given their destinations, so the graph still draws every branch."""
     edges = {(e.source, e.target) for e in build_crs_graph("full").compile().get_graph().edges}
-    for edge in (("act", "tool_agent"), ("act", "respond"), ("tool_agent", "tools"), ("tools", "tool_agent"),
-                 ("tools", "respond"), ("understand", "decide"), ("decide", "act")):
+    for edge in (
+        ("act", "tool_agent"),
+        ("act", "respond"),
+        ("tool_agent", "tools"),
+        ("tools", "tool_agent"),
+        ("tools", "respond"),
+        ("understand", "decide"),
+        ("decide", "act"),
+    ):
         assert edge in edges, edge

@@ -7,10 +7,11 @@ from typing import Any
 
 import numpy as np
 import pytest
-from crsagent.tools.prior.redial import RedialPrior, learn_prior, read_mentions
+
 from crsagent.graphs.ranking import SIGNALS, FusionWeights, SignalTable, collect_signals, rank_candidates
 from crsagent.graphs.tuning import RawTurn, evaluate, to_signals
 from crsagent.tools.intent.split import dialogue_split
+from crsagent.tools.prior.redial import RedialPrior, learn_prior, read_mentions
 
 # conversation ids by split (SHA-256 of the id, first byte even -> train)
 TRAIN_IDS = [str(i) for i in range(1, 40) if dialogue_split(str(i)) == "train"][:2]
@@ -161,7 +162,8 @@ def test_rates_count_recommender_messages_that_name_a_movie_by_recency_rank() ->
 def test_rates_never_increase_with_age_and_echo_scores_the_latest_items() -> None:
     dialogues = [
         # rank 1 comes back more often than rank 0 here; the running minimum evens them out
-        _dialogue(ECHO_TRAIN[i], [(SEEKER, "@1 @2"), (RECOMMENDER, "@1 @3")]) for i in range(3)
+        _dialogue(ECHO_TRAIN[i], [(SEEKER, "@1 @2"), (RECOMMENDER, "@1 @3")])
+        for i in range(3)
     ]
     p = learn_prior(dialogues, ECHO_IDS)
     assert p.echo_rates[0] == 0.0 and p.echo_rates[1] == 0.0

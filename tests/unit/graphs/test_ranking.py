@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from crsagent.graphs.ranking import (
     FusionWeights,
     SignalTable,
@@ -59,7 +60,9 @@ def test_missing_tools_are_skipped_and_liked_items_drive_cf(fakes: Any) -> None:
     assert fakes.TOY_STORY not in table.pool  # liked items are excluded
     full = collect_signals(fakes.make_toolkit(), belief, "")
     assert set(full.scores) >= {"cf", "popularity", "intent", "content"}
-    top = fuse(full, FusionWeights(vector=0, cf=1, intent=0, popularity=0, attr=0, prior=0, trans=0, crew=0, content=0), k=1)[0]
+    top = fuse(
+        full, FusionWeights(vector=0, cf=1, intent=0, popularity=0, attr=0, prior=0, trans=0, crew=0, content=0), k=1
+    )[0]
     assert top["item_id"] == fakes.PADDINGTON  # shares the most genres with Toy Story
 
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from crsagent.graphs.cues import asked_field, comparatives, is_correction, is_greeting_only, points_at_all, points_at_one
+from crsagent.graphs.cues import (
+    asked_field,
+    comparatives,
+    is_correction,
+    is_greeting_only,
+    points_at_all,
+    points_at_one,
+)
 from crsagent.graphs.elicitation import Question, answer_lead, closing_text
 from crsagent.graphs.moves import unavailable_asked
 from crsagent.graphs.templates import template_reply
@@ -32,7 +39,10 @@ def test_soft_preferences_are_clean_clauses() -> None:
     spans = [(8, 20), (37, 47)]  # the title, "after 2010"
     assert clean_soft(text, spans) == "any horror"
     assert clean_soft("Not the second one, I don't like. Something scarier?") == "Something scarier"
-    assert clean_soft("I loved Alien and Aliens. Something similar please", [(8, 13), (18, 24)]) == "Something similar please"
+    assert (
+        clean_soft("I loved Alien and Aliens. Something similar please", [(8, 13), (18, 24)])
+        == "Something similar please"
+    )
     assert clean_soft("anything but horror, something from the 90s", [(36, 43)]) == ""
 
 
@@ -61,6 +71,9 @@ def test_closing_lines_vary_and_answers_lead_with_the_field(toolkit: Any, fakes:
 
 def test_an_explanation_sentence_is_said_once_per_reply() -> None:
     same = "Like The Babadook (2014), which you liked, it is a horror film."
-    recs = [{"title": "A", "explanation": f"A is a 2014 film. {same}"}, {"title": "B", "explanation": f"B is a 2015 film. {same}"}]
+    recs = [
+        {"title": "A", "explanation": f"A is a 2014 film. {same}"},
+        {"title": "B", "explanation": f"B is a 2015 film. {same}"},
+    ]
     reply = template_reply("recommend", domain="movies", recommendations=recs, question="Any director you like?")
     assert reply.count(same) == 1 and reply.endswith("Any director you like?")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from langchain_core.messages import AIMessageChunk
 
 from crsagent.graphs.reply_gate import ReplyStreamer, SentenceGate, Verdict, gate_text
-from langchain_core.messages import AIMessageChunk
 
 
 def judge(prefix: str, final: bool = True) -> Verdict:
@@ -22,13 +22,16 @@ def tokens(text: str) -> list[str]:
     return re.findall(r"\S+\s*|\s+", text)
 
 
-@pytest.mark.parametrize("text, released, state", [
-    ("Try GOOD one. It is fine. And a BAD one. More text.", "Try GOOD one. It is fine.", "cut"),
-    ("Here you go. Try GOOD one.", "Here you go. Try GOOD one.", "done"),
-    ("A BAD start. Try GOOD one.", "", "failed"),
-    ("Nothing grounded here. Still nothing.", "", "failed"),
-    ("Try GOOD one.\n\nAlso fine!  ", "Try GOOD one.\n\nAlso fine!", "done"),
-])
+@pytest.mark.parametrize(
+    "text, released, state",
+    [
+        ("Try GOOD one. It is fine. And a BAD one. More text.", "Try GOOD one. It is fine.", "cut"),
+        ("Here you go. Try GOOD one.", "Here you go. Try GOOD one.", "done"),
+        ("A BAD start. Try GOOD one.", "", "failed"),
+        ("Nothing grounded here. Still nothing.", "", "failed"),
+        ("Try GOOD one.\n\nAlso fine!  ", "Try GOOD one.\n\nAlso fine!", "done"),
+    ],
+)
 def test_token_by_token_releases_what_the_whole_text_releases(text: str, released: str, state: str) -> None:
     whole = gate_text(judge, text)
     gate = SentenceGate(judge)
@@ -47,8 +50,10 @@ def test_a_sentence_goes_out_as_soon_as_it_is_complete_and_grounded() -> None:
 
 
 def test_the_streamer_ends_the_text_at_the_first_tool_call_and_stops_after_a_reply() -> None:
-    call = AIMessageChunk(content="", tool_call_chunks=[{"name": "recommend", "args": "{}", "id": "c", "index": 0,
-                                                          "type": "tool_call_chunk"}])
+    call = AIMessageChunk(
+        content="",
+        tool_call_chunks=[{"name": "recommend", "args": "{}", "id": "c", "index": 0, "type": "tool_call_chunk"}],
+    )
     sent: list[dict] = []
     streamer = ReplyStreamer(SentenceGate(judge), sent.append)
     assert streamer.on_chunk(AIMessageChunk(content="Try GOOD one. And"))

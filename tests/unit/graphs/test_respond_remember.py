@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from langchain_core.messages import HumanMessage
+
 from crsagent.agent.memory import (
     Profile,
     ProfileFacts,
@@ -17,11 +19,13 @@ from crsagent.graphs.nodes.remember import aremember, remember
 from crsagent.graphs.nodes.respond import make_respond
 from crsagent.graphs.nodes.understand import AGENT_KEY
 from crsagent.graphs.variants import VARIANT_SPECS
-from langchain_core.messages import HumanMessage
 
 
 def _rec(fakes: Any, *ids: str) -> list[dict[str, Any]]:
-    return [{"item_id": i, "title": fakes.BY_ID[i].display_title, "score": 1.0, "explanation": "", "signals": {}} for i in ids]
+    return [
+        {"item_id": i, "title": fakes.BY_ID[i].display_title, "score": 1.0, "explanation": "", "signals": {}}
+        for i in ids
+    ]
 
 
 def _cands(*ids: str) -> list[dict[str, Any]]:
@@ -29,8 +33,12 @@ def _cands(*ids: str) -> list[dict[str, Any]]:
 
 
 def test_template_reply_names_the_recommendations_and_records_them(runtime: Any, fakes: Any) -> None:
-    state = {"action": "recommend", "recommendations": _rec(fakes, fakes.GET_OUT, fakes.US),
-             "candidates": _cands(fakes.GET_OUT, fakes.US), "messages": [HumanMessage(content="hi")]}
+    state = {
+        "action": "recommend",
+        "recommendations": _rec(fakes, fakes.GET_OUT, fakes.US),
+        "candidates": _cands(fakes.GET_OUT, fakes.US),
+        "messages": [HumanMessage(content="hi")],
+    }
     out = make_respond(VARIANT_SPECS["crs-only"])(state, runtime)
     msg = out["messages"][0]
     assert "Get Out (2017)" in msg.content and "Us (2019)" in msg.content
@@ -52,8 +60,13 @@ def _llm_runtime(runtime: Any, llm: Any) -> Any:
 
 def test_llm_reply_is_guarded_and_its_choice_becomes_the_recommendations(runtime: Any, fakes: Any) -> None:
     llm = ScriptedChatModel(["Try Us, it is creepy. Or The Shining!"])
-    state = {"action": "recommend", "recommendations": _rec(fakes, fakes.GET_OUT),
-             "candidates": _cands(fakes.GET_OUT, fakes.US), "belief": {}, "messages": [HumanMessage(content="scary")]}
+    state = {
+        "action": "recommend",
+        "recommendations": _rec(fakes, fakes.GET_OUT),
+        "candidates": _cands(fakes.GET_OUT, fakes.US),
+        "belief": {},
+        "messages": [HumanMessage(content="scary")],
+    }
     out = make_respond(VARIANT_SPECS["crs-assists-llm"])(state, _llm_runtime(runtime, llm))
     assert out["messages"][0].content == "Try Us, it is creepy."
     assert [r["item_id"] for r in out["recommendations"]] == [fakes.US]
@@ -63,8 +76,13 @@ def test_llm_reply_is_guarded_and_its_choice_becomes_the_recommendations(runtime
 
 def test_sentences_with_false_facts_are_removed(runtime: Any, fakes: Any) -> None:
     llm = ScriptedChatModel(["Us (2019) is a horror film by Jordan Peele. Get Out is a 1994 comedy."])
-    state = {"action": "recommend", "recommendations": _rec(fakes, fakes.US),
-             "candidates": _cands(fakes.GET_OUT, fakes.US), "belief": {}, "messages": [HumanMessage(content="scary")]}
+    state = {
+        "action": "recommend",
+        "recommendations": _rec(fakes, fakes.US),
+        "candidates": _cands(fakes.GET_OUT, fakes.US),
+        "belief": {},
+        "messages": [HumanMessage(content="scary")],
+    }
     out = make_respond(VARIANT_SPECS["full"])(state, _llm_runtime(runtime, llm))
     assert out["messages"][0].content == "Us (2019) is a horror film by Jordan Peele."
     assert [r["item_id"] for r in out["recommendations"]] == [fakes.US]
@@ -73,8 +91,13 @@ def test_sentences_with_false_facts_are_removed(runtime: Any, fakes: Any) -> Non
 
 def test_llm_reply_without_a_grounded_item_falls_back_to_the_template(runtime: Any, fakes: Any) -> None:
     llm = ScriptedChatModel(["You should watch Alien."])
-    state = {"action": "recommend", "recommendations": _rec(fakes, fakes.GET_OUT),
-             "candidates": _cands(fakes.GET_OUT), "belief": {}, "messages": [HumanMessage(content="scary")]}
+    state = {
+        "action": "recommend",
+        "recommendations": _rec(fakes, fakes.GET_OUT),
+        "candidates": _cands(fakes.GET_OUT),
+        "belief": {},
+        "messages": [HumanMessage(content="scary")],
+    }
     out = make_respond(VARIANT_SPECS["full"])(state, _llm_runtime(runtime, llm))
     assert "Get Out" in out["messages"][0].content and "Alien" not in out["messages"][0].content
     assert [r["item_id"] for r in out["recommendations"]] == [fakes.GET_OUT]
@@ -83,9 +106,13 @@ def test_llm_reply_without_a_grounded_item_falls_back_to_the_template(runtime: A
 
 def test_rejected_items_are_never_recommended_by_the_llm(runtime: Any, fakes: Any) -> None:
     llm = ScriptedChatModel(["Get Out again? Or Us."])
-    state = {"action": "recommend", "recommendations": _rec(fakes, fakes.US),
-             "candidates": _cands(fakes.GET_OUT, fakes.US), "belief": {"rejected": [fakes.GET_OUT]},
-             "messages": [HumanMessage(content="more")]}
+    state = {
+        "action": "recommend",
+        "recommendations": _rec(fakes, fakes.US),
+        "candidates": _cands(fakes.GET_OUT, fakes.US),
+        "belief": {"rejected": [fakes.GET_OUT]},
+        "messages": [HumanMessage(content="more")],
+    }
     out = make_respond(VARIANT_SPECS["full"])(state, _llm_runtime(runtime, llm))
     assert fakes.GET_OUT not in [r["item_id"] for r in out["recommendations"]]
     assert "Get Out" not in out["messages"][0].content
@@ -93,9 +120,14 @@ def test_rejected_items_are_never_recommended_by_the_llm(runtime: Any, fakes: An
 
 def test_remember_writes_the_profile_under_the_user(runtime: Any, fakes: Any) -> None:
     rt = type(runtime)(context=CRSContext(toolkit=runtime.context.toolkit, user_id="ann"), store=runtime.store)
-    belief = {"items": {fakes.BABADOOK: {"opinion": "liked", "source": "linker"},
-                        fakes.US: {"opinion": "disliked", "source": "user-reject"}},
-              "rejected": [fakes.US], "genres": {"horror": "like", "comedy": "dislike"}}
+    belief = {
+        "items": {
+            fakes.BABADOOK: {"opinion": "liked", "source": "linker"},
+            fakes.US: {"opinion": "disliked", "source": "user-reject"},
+        },
+        "rejected": [fakes.US],
+        "genres": {"horror": "like", "comedy": "dislike"},
+    }
     out = remember({"belief": belief, "turn": 1}, rt)
     stored = load_profile(runtime.store, "ann")
     assert stored is not None and out["profile"]["user_id"] == "ann"
@@ -133,13 +165,24 @@ def test_profile_facts_merge_latest_wins() -> None:
 
 def test_llm_answers_and_questions_must_stay_on_topic(runtime: Any, fakes: Any) -> None:
     respond = make_respond(VARIANT_SPECS["full"])
-    base = {"belief": {"recommended": [fakes.US]}, "focus": [fakes.US], "candidates": _cands(fakes.GET_OUT),
-            "messages": [HumanMessage(content="who directed it?")]}
+    base = {
+        "belief": {"recommended": [fakes.US]},
+        "focus": [fakes.US],
+        "candidates": _cands(fakes.GET_OUT),
+        "messages": [HumanMessage(content="who directed it?")],
+    }
     off = respond({**base, "action": "answer"}, _llm_runtime(runtime, ScriptedChatModel(["I love chatting with you."])))
     assert "Jordan Peele" in off["messages"][0].content and off["usage"]["degraded"]  # the template answered
-    on = respond({**base, "action": "answer"}, _llm_runtime(runtime, ScriptedChatModel(["Us was directed by Jordan Peele."])))
+    on = respond(
+        {**base, "action": "answer"}, _llm_runtime(runtime, ScriptedChatModel(["Us was directed by Jordan Peele."]))
+    )
     assert on["messages"][0].content == "Us was directed by Jordan Peele." and not on["usage"].get("degraded")
-    q = {"action": "elicit", "question": {"text": "What kind of movie?"}, "belief": {}, "messages": [HumanMessage(content="hi")]}
+    q = {
+        "action": "elicit",
+        "question": {"text": "What kind of movie?"},
+        "belief": {},
+        "messages": [HumanMessage(content="hi")],
+    }
     bad = respond(q, _llm_runtime(runtime, ScriptedChatModel(["Hello there."])))
     assert bad["messages"][0].content == "What kind of movie?"
     good = respond(q, _llm_runtime(runtime, ScriptedChatModel(["Which genre do you fancy tonight?"])))

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from crsagent.agent.errors import ConfigError, EmptyQueryError, ToolInputError
 from crsagent.agent.persistence import (
     CHECKPOINT_FILE,
@@ -82,11 +83,18 @@ def test_async_turns_with_sync_and_async_sqlite(settings: Settings, fakes: Any) 
         a = await sync_agent.aturn("I loved The Babadook", thread_id="s", user_id="u")
         sync_agent.close()
         pers = await aopen_persistence(settings, f"sqlite://{settings.home / 'async'}")
-        async_agent = CRSAgent.create(settings, variant="full", toolkit=fakes.make_toolkit(), llm=InstantChatModel(),
-                                      checkpointer=pers.checkpointer, store=pers.store)
+        async_agent = CRSAgent.create(
+            settings,
+            variant="full",
+            toolkit=fakes.make_toolkit(),
+            llm=InstantChatModel(),
+            checkpointer=pers.checkpointer,
+            store=pers.store,
+        )
         assert async_agent.mode == "async"
-        results = await asyncio.gather(*[async_agent.aturn("I loved The Babadook", thread_id=f"a{i}", user_id="u")
-                                         for i in range(4)])
+        results = await asyncio.gather(
+            *[async_agent.aturn("I loved The Babadook", thread_id=f"a{i}", user_id="u") for i in range(4)]
+        )
         follow = await async_agent.aturn("not that one", thread_id="a0", user_id="u")
         profile = await async_agent.aprofile("u")
         await pers.aclose()

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
+from langchain_core.tools import StructuredTool, tool
+from pydantic import BaseModel, Field
+
 from crsagent.agent.llm.profiles import DEFAULT_PROFILE, profile_for
 from crsagent.graphs.context import CRSContext
 from crsagent.graphs.nodes.agent import tool_listing
 from crsagent.graphs.tool_schemas import compact_tool_schema, first_sentence
-from langchain_core.tools import StructuredTool, tool
-from pydantic import BaseModel, Field
 
 
 class Window(BaseModel):
@@ -32,8 +33,9 @@ def _find(**kwargs: Any) -> str:
     return "{}"
 
 
-FIND = StructuredTool.from_function(_find, name="find", description="Find items by meaning. Slow on big catalogues.",
-                                    args_schema=FindArgs)
+FIND = StructuredTool.from_function(
+    _find, name="find", description="Find items by meaning. Slow on big catalogues.", args_schema=FindArgs
+)
 
 
 @tool

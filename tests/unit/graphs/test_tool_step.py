@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from langchain_core.messages import HumanMessage, ToolMessage
+from langgraph.checkpoint.memory import InMemorySaver
+
 from crsagent.agent.llm.profiles import ModelProfile
 from crsagent.agent.testing import ScriptedChatModel, tool_call_message
 from crsagent.graphs.builder import build_crs_graph
@@ -14,8 +17,6 @@ from crsagent.graphs.routers import (
     route_after_tool_agent,
     route_after_tools,
 )
-from langchain_core.messages import HumanMessage, ToolMessage
-from langgraph.checkpoint.memory import InMemorySaver
 
 NATIVE = ModelProfile(name="native", pattern="native", native_tool_calls=True)
 
@@ -28,9 +29,20 @@ def _run(fakes: Any, variant: str, llm: Any, text: str, **ctx_kw: Any) -> dict[s
 
 
 def test_unreliable_model_gets_a_forced_tool_and_the_guard_checks_the_reply(fakes: Any) -> None:
-    understanding: dict[str, Any] = {"intent": "recommend", "liked_titles": [], "disliked_titles": [], "liked_genres": [],
-                     "disliked_genres": [], "people": [], "year_min": None, "year_max": None, "preferences": ""}
-    llm = ScriptedChatModel([understanding, {"query": "scary slow burn", "k": 3}, "You might like The Witch. Also Alien!"])
+    understanding: dict[str, Any] = {
+        "intent": "recommend",
+        "liked_titles": [],
+        "disliked_titles": [],
+        "liked_genres": [],
+        "disliked_genres": [],
+        "people": [],
+        "year_min": None,
+        "year_max": None,
+        "preferences": "",
+    }
+    llm = ScriptedChatModel(
+        [understanding, {"query": "scary slow burn", "k": 3}, "You might like The Witch. Also Alien!"]
+    )
     state = _run(fakes, "full", llm, "I loved The Babadook, something scary after 2010")
     llm.assert_exhausted()
     assert llm.requests[1].forced_tool == "vector_search"
@@ -43,11 +55,13 @@ def test_unreliable_model_gets_a_forced_tool_and_the_guard_checks_the_reply(fake
 
 
 def test_bad_argument_goes_back_to_the_llm_which_fixes_it(fakes: Any) -> None:
-    llm = ScriptedChatModel([
-        tool_call_message("get_items", {"ids": []}, call_id="c1"),
-        tool_call_message("get_items", {"ids": [fakes.GET_OUT]}, call_id="c2"),
-        "Get Out was directed by Jordan Peele.",
-    ])
+    llm = ScriptedChatModel(
+        [
+            tool_call_message("get_items", {"ids": []}, call_id="c1"),
+            tool_call_message("get_items", {"ids": [fakes.GET_OUT]}, call_id="c2"),
+            "Get Out was directed by Jordan Peele.",
+        ]
+    )
     state = _run(fakes, "crs-assists-llm", llm, "Who directed Get Out?", model_profile=NATIVE)
     llm.assert_exhausted()
     tool_msgs = [m for m in state["scratch"] if isinstance(m, ToolMessage)]
@@ -61,15 +75,21 @@ def test_bad_argument_goes_back_to_the_llm_which_fixes_it(fakes: Any) -> None:
 
 
 def test_unknown_tool_and_unknown_id_come_back_as_tool_errors(fakes: Any) -> None:
-    llm = ScriptedChatModel([
-        {"content": "", "tool_calls": [
-            {"name": "launch_rockets", "args": {}, "id": "c1", "type": "tool_call"},
-            {"name": "get_items", "args": {"ids": ["tt9999999"]}, "id": "c2", "type": "tool_call"},
-        ]},
-        "Get Out is by Jordan Peele.",
-    ])
-    state = _run(fakes, "crs-assists-llm", llm, "Who directed Get Out?", model_profile=NATIVE,
-                 budgets=Budgets(tool_rounds=1))
+    llm = ScriptedChatModel(
+        [
+            {
+                "content": "",
+                "tool_calls": [
+                    {"name": "launch_rockets", "args": {}, "id": "c1", "type": "tool_call"},
+                    {"name": "get_items", "args": {"ids": ["tt9999999"]}, "id": "c2", "type": "tool_call"},
+                ],
+            },
+            "Get Out is by Jordan Peele.",
+        ]
+    )
+    state = _run(
+        fakes, "crs-assists-llm", llm, "Who directed Get Out?", model_profile=NATIVE, budgets=Budgets(tool_rounds=1)
+    )
     llm.assert_exhausted()
     errors = [m for m in state["scratch"] if isinstance(m, ToolMessage)]
     assert [m.status for m in errors] == ["error", "error"]
@@ -79,10 +99,13 @@ def test_unknown_tool_and_unknown_id_come_back_as_tool_errors(fakes: Any) -> Non
 
 
 def test_tool_calls_over_budget_are_dropped(fakes: Any) -> None:
-    calls = [{"name": "get_items", "args": {"ids": [fakes.GET_OUT]}, "id": f"c{i}", "type": "tool_call"} for i in range(3)]
+    calls = [
+        {"name": "get_items", "args": {"ids": [fakes.GET_OUT]}, "id": f"c{i}", "type": "tool_call"} for i in range(3)
+    ]
     llm = ScriptedChatModel([{"content": "", "tool_calls": calls}, "Jordan Peele directed Get Out."])
-    state = _run(fakes, "crs-assists-llm", llm, "Who directed Get Out?", model_profile=NATIVE,
-                 budgets=Budgets(tool_calls=1))
+    state = _run(
+        fakes, "crs-assists-llm", llm, "Who directed Get Out?", model_profile=NATIVE, budgets=Budgets(tool_calls=1)
+    )
     assert len([m for m in state["scratch"] if isinstance(m, ToolMessage)]) == 1
     assert state["usage"]["tool_calls"] == 1
     assert any("over budget" in n for n in state["usage"]["notes"])
@@ -90,7 +113,9 @@ def test_tool_calls_over_budget_are_dropped(fakes: Any) -> None:
 
 def test_no_tool_step_when_it_would_not_leave_a_reply_call(fakes: Any) -> None:
     llm = ScriptedChatModel(["Jordan Peele directed it."])
-    state = _run(fakes, "crs-assists-llm", llm, "Who directed Get Out?", model_profile=NATIVE, budgets=Budgets(llm_calls=1))
+    state = _run(
+        fakes, "crs-assists-llm", llm, "Who directed Get Out?", model_profile=NATIVE, budgets=Budgets(llm_calls=1)
+    )
     llm.assert_exhausted()
     assert state["usage"]["llm_calls"] == 1 and not state.get("scratch")
 

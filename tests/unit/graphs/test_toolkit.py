@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+
 from crsagent.agent.errors import NotBuiltError
 from crsagent.agent.settings import Settings
 from crsagent.tools.toolkit import Toolkit

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from langchain_core.messages import AIMessage, HumanMessage
+
 from crsagent.agent.errors import LLMUnavailableError
 from crsagent.agent.memory import Profile, ProfileFacts, save_profile
 from crsagent.agent.testing import ScriptedChatModel
@@ -12,7 +14,6 @@ from crsagent.graphs.context import CRSContext
 from crsagent.graphs.nodes.understand import AGENT_KEY, make_understand
 from crsagent.graphs.understanding import read_user_message
 from crsagent.graphs.variants import VARIANT_SPECS
-from langchain_core.messages import AIMessage, HumanMessage
 
 
 def test_liked_title_and_year_constraint(toolkit: Any, fakes: Any) -> None:
@@ -78,8 +79,11 @@ def _state(*texts: str, **extra: Any) -> dict[str, Any]:
 def test_node_reads_only_new_messages_and_uses_last_recommendations(runtime: Any, fakes: Any) -> None:
     node = make_understand(VARIANT_SPECS["crs-only"])
     prev = AIMessage(content="Try Get Out.", additional_kwargs={AGENT_KEY: {"recommended": [fakes.GET_OUT]}})
-    state = {"messages": [HumanMessage(content="I love Alien"), prev, HumanMessage(content="seen it already")],
-             "cursor": 2, "turn": 1}
+    state = {
+        "messages": [HumanMessage(content="I love Alien"), prev, HumanMessage(content="seen it already")],
+        "cursor": 2,
+        "turn": 1,
+    }
     out = node(state, runtime)
     assert out["intent"] == "reject"
     assert out["belief"]["rejected"] == [fakes.GET_OUT]
@@ -90,8 +94,13 @@ def test_node_reads_only_new_messages_and_uses_last_recommendations(runtime: Any
 
 def test_history_mode_links_assistant_messages(runtime: Any, fakes: Any) -> None:
     node = make_understand(VARIANT_SPECS["crs-only"])
-    state = {"messages": [HumanMessage(content="I like horror"), AIMessage(content="Have you seen Us?"),
-                          HumanMessage(content="nope, seen it")]}
+    state = {
+        "messages": [
+            HumanMessage(content="I like horror"),
+            AIMessage(content="Have you seen Us?"),
+            HumanMessage(content="nope, seen it"),
+        ]
+    }
     out = node(state, runtime)
     assert out["belief"]["rejected"] == [fakes.US]
     assert fakes.US in out["belief"]["mentioned"]

@@ -7,6 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from langchain_core.messages import HumanMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.memory import InMemorySaver
+
 from crsagent.agent.errors import ConfigError, LLMUnavailableError
 from crsagent.agent.testing import (
     FunctionChatModel,
@@ -17,9 +21,6 @@ from crsagent.agent.turns import VARIANTS
 from crsagent.graphs.builder import build_crs_graph
 from crsagent.graphs.context import CRSContext
 from crsagent.graphs.variants import VARIANT_SPECS, get_variant
-from langchain_core.messages import HumanMessage
-from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.memory import InMemorySaver
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 
@@ -49,7 +50,12 @@ def _turns(fakes: Any, variant: str, llm: Any, texts: list[str]) -> list[dict[st
     return [graph.invoke({"messages": [HumanMessage(content=t)]}, cfg, context=ctx) for t in texts]
 
 
-DIALOGUE = ["Hi!", "I loved The Babadook, something after 2010", "Not that one, I've seen it.", "Why would I like the first one?"]
+DIALOGUE = [
+    "Hi!",
+    "I loved The Babadook, something after 2010",
+    "Not that one, I've seen it.",
+    "Why would I like the first one?",
+]
 
 
 def test_crs_only_never_calls_an_llm(fakes: Any) -> None:
@@ -64,7 +70,12 @@ def test_crs_only_never_calls_an_llm(fakes: Any) -> None:
     ("variant", "calls"),
     # turn 1 elicits (no tool step); the explain turn's forced get_items gets minimal (bad) ids from the
     # instant model, so crs-assists-llm, which has a call to spare, lets the LLM retry once
-    [("llm-assists-crs", [1, 1, 1, 1]), ("crs-assists-llm", [1, 2, 2, 3]), ("full", [2, 3, 3, 3]), ("llm-only", [1, 1, 1, 1])],
+    [
+        ("llm-assists-crs", [1, 1, 1, 1]),
+        ("crs-assists-llm", [1, 2, 2, 3]),
+        ("full", [2, 3, 3, 3]),
+        ("llm-only", [1, 1, 1, 1]),
+    ],
 )
 def test_llm_calls_per_turn(fakes: Any, variant: str, calls: list[int]) -> None:
     llm = InstantChatModel()

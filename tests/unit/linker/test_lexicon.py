@@ -124,8 +124,14 @@ def test_brands_for_office_products() -> None:
     items = [
         Item(item_id=f"amz-{i}", domain="office", title=t, brand=b, popularity=1.0)
         for i, (t, b) in enumerate(
-            [("Gel pens", "Pilot"), ("Sticky notes", "Post-it"), ("Labels", "Avery"), ("Labels 2", "Avery"),
-             ("Printer", "Brother"), ("Markers", "Sharpie")]
+            [
+                ("Gel pens", "Pilot"),
+                ("Sticky notes", "Post-it"),
+                ("Labels", "Avery"),
+                ("Labels 2", "Avery"),
+                ("Printer", "Brother"),
+                ("Markers", "Sharpie"),
+            ]
         )  # fmt: skip
     ]
     lex = AttributeLexicon.from_items(items)

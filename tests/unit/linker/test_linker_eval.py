@@ -25,8 +25,12 @@ def dialogues(tmp_path: Path) -> Path:
     path.write_text(
         "\n".join(
             [
-                _dialogue("1", 7, [(99, "hi, seen @111?"), (7, "I loved @111 and @222"), (7, "no thanks")],
-                          {"111": "The Babadook (2014)", "222": "Why Him%3f  (2016)"}),
+                _dialogue(
+                    "1",
+                    7,
+                    [(99, "hi, seen @111?"), (7, "I loved @111 and @222"), (7, "no thanks")],
+                    {"111": "The Babadook (2014)", "222": "Why Him%3f  (2016)"},
+                ),
                 _dialogue("2", 8, [(8, "what about @333 ?"), (99, "try @111")], {"333": "Heat (1995)"}),
             ]
         )  # fmt: skip

@@ -56,8 +56,33 @@ def test_year_phrases(text: str, expected: list[tuple[int | None, int | None]]) 
     assert [(y.year_min, y.year_max) for y in find_years(text, 2018)] == expected
 
 
-_YEAR_WORDS = ["no", "not", "old", "new", "recent", "came", "out", "released", "recently", "lately", "after", "before",
-               "since", "the", "90s", "1999", "2010", "from", "to", "and", "later", "movies", "early", "eighties", "-"]
+_YEAR_WORDS = [
+    "no",
+    "not",
+    "old",
+    "new",
+    "recent",
+    "came",
+    "out",
+    "released",
+    "recently",
+    "lately",
+    "after",
+    "before",
+    "since",
+    "the",
+    "90s",
+    "1999",
+    "2010",
+    "from",
+    "to",
+    "and",
+    "later",
+    "movies",
+    "early",
+    "eighties",
+    "-",
+]
 
 
 @given(st.lists(st.sampled_from(_YEAR_WORDS), max_size=12), st.text(max_size=20))

@@ -90,7 +90,7 @@ def test_verbs_and_genre_lists(linker: EntityLinker) -> None:
     # a list would otherwise carry "sing" along with "rocky"
     assert titles(linker, "my girls liked rocky and sing them every day") == ["Rocky"]
     assert titles(linker, "I liked rocky and sing") == ["Rocky", "Sing"]
-    assert titles(linker, "we watched \"Sing\" twice") == ["Sing"]
+    assert titles(linker, 'we watched "Sing" twice') == ["Sing"]
     assert titles(linker, "mostly romantics and dramas") == []
 
 

@@ -19,8 +19,9 @@ import pytest
 from crsagent.tests.support.loopback import loopback_server
 
 
-
-def completion(content: str | None = "ok", *, tool_calls: list[dict[str, Any]] | None = None, finish: str = "stop") -> dict[str, Any]:
+def completion(
+    content: str | None = "ok", *, tool_calls: list[dict[str, Any]] | None = None, finish: str = "stop"
+) -> dict[str, Any]:
     """A chat-completions response body as vLLM sends it."""
     message: dict[str, Any] = {"role": "assistant", "content": content}
     if tool_calls:
@@ -97,7 +98,9 @@ def _handler(stub: StubLLM) -> type[BaseHTTPRequestHandler]:
                 reply = ("json", reply[2] if len(reply) > 2 else None)
                 kind = "json"
             if kind == "status":
-                self._send(reply[1], json.dumps({"error": {"message": f"stub status {reply[1]}", "type": "server_error"}}))
+                self._send(
+                    reply[1], json.dumps({"error": {"message": f"stub status {reply[1]}", "type": "server_error"}})
+                )
             elif kind == "raw":
                 self._send(200, reply[1])
             else:

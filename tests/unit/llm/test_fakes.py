@@ -80,7 +80,9 @@ def test_structured_output_include_raw_reports_parsing_errors():
 
 
 def test_bind_tools_with_forced_choice_turns_dicts_into_tool_calls():
-    model = ScriptedChatModel([{"query": "alien"}, tool_call_message("search_items", {"query": "x", "k": 3}, call_id="c9")])
+    model = ScriptedChatModel(
+        [{"query": "alien"}, tool_call_message("search_items", {"query": "x", "k": 3}, call_id="c9")]
+    )
     bound = model.bind_tools([search_items], tool_choice="search_items")
     first = bound.invoke("find alien")
     assert first.tool_calls[0]["name"] == "search_items" and first.tool_calls[0]["args"] == {"query": "alien"}
@@ -114,7 +116,9 @@ def test_function_model_decides_from_messages_and_tools():
     bound = model.bind_tools([search_items], tool_choice="required")
     call = bound.invoke([HumanMessage("alien")])
     assert call.tool_calls[0]["args"] == {"query": "ALIEN"}
-    done = bound.invoke([HumanMessage("alien"), call, ToolMessage("Alien (1979)", tool_call_id=call.tool_calls[0]["id"])])
+    done = bound.invoke(
+        [HumanMessage("alien"), call, ToolMessage("Alien (1979)", tool_call_id=call.tool_calls[0]["id"])]
+    )
     assert done.content == "found Alien (1979)"
 
 
@@ -135,7 +139,9 @@ def test_instant_model_forced_and_automatic_tool_calls():
     auto = InstantChatModel(call_tools=True).bind_tools([search_items, Filter])
     calls = auto.invoke("x").tool_calls
     assert [c["name"] for c in calls] == ["search_items", "Filter"]
-    after = auto.invoke([HumanMessage("x"), AIMessage("", tool_calls=calls), ToolMessage("r", tool_call_id=calls[0]["id"])])
+    after = auto.invoke(
+        [HumanMessage("x"), AIMessage("", tool_calls=calls), ToolMessage("r", tool_call_id=calls[0]["id"])]
+    )
     assert after.tool_calls == [] and after.content == "OK."
 
 

@@ -13,9 +13,16 @@ from crsagent.agent.cli import app
 from crsagent.agent.cli.eval_agent import bundled_configs, split_models
 from crsagent.agent.errors import ConfigError
 from crsagent.agent.llm import lora
-from crsagent.agent.llm.lora import TUNED_MODEL_NAME, LoRAModule, bundled_adapters, lora_flags, parse_lora_module, read_adapter
 from crsagent.agent.llm.client import discover_model
 from crsagent.agent.llm.guard import allow_real_llm
+from crsagent.agent.llm.lora import (
+    TUNED_MODEL_NAME,
+    LoRAModule,
+    bundled_adapters,
+    lora_flags,
+    parse_lora_module,
+    read_adapter,
+)
 from crsagent.agent.llm.merge import BASE_LORA
 from crsagent.agent.llm.server import ServerConfig, resolve_adapters, server_command, tuned_model_dir
 from crsagent.agent.llm.weights import BUNDLED_MODEL_NAME
@@ -24,7 +31,9 @@ from crsagent.tests.support.loopback import loopback_server
 
 def _adapter(folder: Path, rank: int = 16, weights: bool = True, **extra: object) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "adapter_config.json").write_text(json.dumps({"peft_type": "LORA", "r": rank, "lora_alpha": 2 * rank, **extra}))
+    (folder / "adapter_config.json").write_text(
+        json.dumps({"peft_type": "LORA", "r": rank, "lora_alpha": 2 * rank, **extra})
+    )
     if weights:
         (folder / "adapter_model.safetensors").write_bytes(b"\0" * 8)
     return folder
@@ -118,15 +127,23 @@ def test_dry_run_prints_the_lora_flags(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert f"--enable-lora --max-lora-rank 16 --max-loras 1 --lora-modules crs={path}" in result.output
     plain = CliRunner().invoke(app, ["llm", "serve", "--dry-run", "--home", str(tmp_path), "--no-lora"])
-    assert plain.exit_code == 0 and "--enable-lora" not in plain.output and "--served-model-name smollm2-135m-instruct" in plain.output
-    both = CliRunner().invoke(app, ["llm", "serve", "--dry-run", "--home", str(tmp_path), "--no-lora", "--lora", f"crs={path}"])
+    assert (
+        plain.exit_code == 0
+        and "--enable-lora" not in plain.output
+        and "--served-model-name smollm2-135m-instruct" in plain.output
+    )
+    both = CliRunner().invoke(
+        app, ["llm", "serve", "--dry-run", "--home", str(tmp_path), "--no-lora", "--lora", f"crs={path}"]
+    )
     assert both.exit_code == 2
     bogus = CliRunner().invoke(app, ["llm", "serve", "--dry-run", "--home", str(tmp_path), "--tuned", "fused"])
     assert bogus.exit_code == 2
 
 
 def test_discovery_takes_the_merged_tuned_model_listed_first() -> None:
-    listing = {"data": [{"id": TUNED_MODEL_NAME, "parent": None}, {"id": BUNDLED_MODEL_NAME, "parent": TUNED_MODEL_NAME}]}
+    listing = {
+        "data": [{"id": TUNED_MODEL_NAME, "parent": None}, {"id": BUNDLED_MODEL_NAME, "parent": TUNED_MODEL_NAME}]
+    }
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args: object) -> None:
@@ -147,7 +164,11 @@ def test_eval_agent_model_lists(tmp_path: Path, monkeypatch) -> None:
     assert split_models(["a", "b,c", " a ", ""]) == ["a", "b", "c"]
     monkeypatch.setattr(lora, "bundled_adapter_dir", lambda: _adapter(tmp_path / TUNED_MODEL_NAME))
     tuned, base = bundled_configs(tmp_path, [], None)  # one plain server each: no LoRA path
-    assert tuned.served_names() == (TUNED_MODEL_NAME,) and tuned.model == str(tuned_model_dir(tmp_path)) and tuned.merge_from
+    assert (
+        tuned.served_names() == (TUNED_MODEL_NAME,)
+        and tuned.model == str(tuned_model_dir(tmp_path))
+        and tuned.merge_from
+    )
     assert base.served_names() == (BUNDLED_MODEL_NAME,) and base.model is None
     assert [c.model_name() for c in bundled_configs(tmp_path, [BUNDLED_MODEL_NAME], None)] == [BUNDLED_MODEL_NAME]
     with pytest.raises(ConfigError, match="not other"):

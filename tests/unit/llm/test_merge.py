@@ -23,8 +23,15 @@ def tiny(tmp_path_factory) -> tuple[Path, Path]:
 
     root = tmp_path_factory.mktemp("tiny")
     torch.manual_seed(0)
-    config = LlamaConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
-                         num_key_value_heads=2, vocab_size=64, tie_word_embeddings=True)
+    config = LlamaConfig(
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        vocab_size=64,
+        tie_word_embeddings=True,
+    )
     LlamaForCausalLM(config).save_pretrained(root / "base")
     base = LlamaForCausalLM.from_pretrained(root / "base")
     peft_model = get_peft_model(base, LoraConfig(r=8, lora_alpha=16, target_modules=TARGETS, init_lora_weights=False))
@@ -55,7 +62,9 @@ def test_the_merged_checkpoint_answers_as_peft_does_and_the_undo_adapter_gives_b
     assert torch.allclose(_logits(tmp_path / "merged", ids), tuned_logits, atol=1e-4)
     undone = _logits(tmp_path / "merged", ids, tmp_path / "merged" / BASE_LORA)
     assert torch.allclose(undone, base_logits, atol=1e-4)
-    assert (tmp_path / "merged" / "config.json").is_file() and not (tmp_path / "merged" / "crsagent-model.json").exists()
+    assert (tmp_path / "merged" / "config.json").is_file() and not (
+        tmp_path / "merged" / "crsagent-model.json"
+    ).exists()
 
 
 def test_ensure_merges_once_and_again_when_the_adapter_changes(tiny, tmp_path) -> None:
@@ -78,13 +87,17 @@ def test_ensure_merges_once_and_again_when_the_adapter_changes(tiny, tmp_path) -
     assert not [p for p in merged.parent.iterdir() if p.name.startswith(".")]  # no temporary folder left
 
 
-@pytest.mark.parametrize("extra", [{"use_dora": True}, {"modules_to_save": ["lm_head"]}, {"rank_pattern": {"q_proj": 4}}])
+@pytest.mark.parametrize(
+    "extra", [{"use_dora": True}, {"modules_to_save": ["lm_head"]}, {"rank_pattern": {"q_proj": 4}}]
+)
 def test_adapters_it_cannot_merge_are_refused(tiny, tmp_path, extra) -> None:
     base, adapter = tiny
     own = tmp_path / "adapter"
     own.mkdir()
     (own / "adapter_model.safetensors").write_bytes((adapter / "adapter_model.safetensors").read_bytes())
-    (own / "adapter_config.json").write_text(json.dumps({**json.loads((adapter / "adapter_config.json").read_text()), **extra}))
+    (own / "adapter_config.json").write_text(
+        json.dumps({**json.loads((adapter / "adapter_config.json").read_text()), **extra})
+    )
     with pytest.raises(ConfigError):
         merge_adapter(base, own, tmp_path / "out")
     assert not (tmp_path / "out").exists()
@@ -104,4 +117,7 @@ def test_setup_merges_the_shipped_adapter_where_the_server_will_look(tiny, tmp_p
     python, model = prepare_server(tmp_path, config)
     assert model == config.model == str(tuned_model_dir(tmp_path))
     assert merged_ready(Path(model), base, adapter)
-    assert config.lora_modules[0].path == Path(model) / BASE_LORA and (Path(model) / BASE_LORA / "adapter_config.json").is_file()
+    assert (
+        config.lora_modules[0].path == Path(model) / BASE_LORA
+        and (Path(model) / BASE_LORA / "adapter_config.json").is_file()
+    )

@@ -106,8 +106,11 @@ def test_serve_flags_rejects_a_template_that_is_not_shipped():
         (["--model", "Qwen/Qwen2.5-7B-Instruct"], "hermes", None),
         (["--model", "meta-llama/Llama-3.1-8B-Instruct"], "llama3_json", "llama3_json_tools.jinja"),
         (["--model", "mistralai/Mistral-7B-Instruct-v0.3"], "mistral", "mistral_tools.jinja"),
-        (["--model", "meta-llama/Llama-3.1-8B-Instruct", "--tool-call-parser", "hermes"], "hermes",
-         "llama3_json_tools.jinja"),
+        (
+            ["--model", "meta-llama/Llama-3.1-8B-Instruct", "--tool-call-parser", "hermes"],
+            "hermes",
+            "llama3_json_tools.jinja",
+        ),
     ],
 )
 def test_cli_serve_gpu_picks_the_flags_from_the_model_name(tmp_path, args, parser, template):

@@ -123,7 +123,9 @@ def test_not_ready_in_time_raises_and_stops(stub_vllm, monkeypatch):
     monkeypatch.setenv("STUB_MODE", "hang")
     started = time.monotonic()
     with pytest.raises(LLMUnavailableError, match="not ready after 1 s"):
-        start_server(Path(sys.executable), "m", ServerConfig(port=0), log_path=stub_vllm / "s.log", ready_timeout_s=1, poll_s=0.1)
+        start_server(
+            Path(sys.executable), "m", ServerConfig(port=0), log_path=stub_vllm / "s.log", ready_timeout_s=1, poll_s=0.1
+        )
     assert time.monotonic() - started < 10
     child = int((stub_vllm / "child.pid").read_text())
     time.sleep(0.2)
@@ -143,7 +145,9 @@ def test_cpu_command_serves_the_bundled_model_with_tools_and_constraints():
     cmd = server_command(Path("/venv/bin/python"), "/home/llm/models/smol", ServerConfig(), 8001)
     assert cmd[:3] == ["/venv/bin/python", "-m", "vllm.entrypoints.openai.api_server"]
     joined = " ".join(cmd)
-    assert cmd[cmd.index("--structured-outputs-config") + 1] == '{"backend": "xgrammar", "disable_any_whitespace": true}'
+    assert (
+        cmd[cmd.index("--structured-outputs-config") + 1] == '{"backend": "xgrammar", "disable_any_whitespace": true}'
+    )
     for flag in ("--enable-auto-tool-choice", "--tool-call-parser hermes", "--dtype float32", "--enforce-eager",
                  "--tool-strict-level parameter", "--max-model-len 4096", "--served-model-name smollm2-135m-instruct",
                  f"--chat-template {template_path('chatml_tools.jinja')}", "--host 127.0.0.1 --port 8001"):  # fmt: skip
@@ -151,7 +155,9 @@ def test_cpu_command_serves_the_bundled_model_with_tools_and_constraints():
 
 
 def test_gpu_command_uses_the_models_own_template_and_auto_dtype():
-    config = ServerConfig(model="Qwen/Qwen2.5-7B-Instruct", device="gpu", extra_args=("--gpu-memory-utilization", "0.8"))
+    config = ServerConfig(
+        model="Qwen/Qwen2.5-7B-Instruct", device="gpu", extra_args=("--gpu-memory-utilization", "0.8")
+    )
     cmd = server_command(Path("py"), config.model, config, 9000)
     joined = " ".join(cmd)
     assert "--served-model-name Qwen/Qwen2.5-7B-Instruct" in joined and "--dtype auto" in joined

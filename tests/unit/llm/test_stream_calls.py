@@ -21,6 +21,7 @@ ASK = [HumanMessage(content="hi")]
 def test_chunks_arrive_one_word_at_a_time_and_merge_into_the_answer() -> None:
     seen: list[str] = []
     meter = UsageMeter()
+
     def on_chunk(c: Any) -> bool:
         seen.append(c.text)
         return True
@@ -37,8 +38,11 @@ def test_an_early_stop_returns_what_came_and_closes_the_stream() -> None:
 
 
 def test_tool_calls_stream_whole() -> None:
-    answer = asyncio.run(astream_chat(ScriptedChatModel([tool_call_message("recommend", {"k": 2}, call_id="c1")]),
-                                      ASK, on_chunk=lambda c: True))
+    answer = asyncio.run(
+        astream_chat(
+            ScriptedChatModel([tool_call_message("recommend", {"k": 2}, call_id="c1")]), ASK, on_chunk=lambda c: True
+        )
+    )
     assert answer.tool_calls == [{"name": "recommend", "args": {"k": 2}, "id": "c1", "type": "tool_call"}]
 
 

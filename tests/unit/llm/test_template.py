@@ -18,8 +18,16 @@ SMOLLM2_OWN = (
     "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
 )
 
-TOOLS = [{"type": "function", "function": {"name": "search_items", "description": "Search.",
-          "parameters": {"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}}}]
+TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": "search_items",
+            "description": "Search.",
+            "parameters": {"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]},
+        },
+    }
+]
 
 
 def render(source: str, messages, tools=None, add_generation_prompt=True) -> str:
@@ -32,8 +40,12 @@ def render(source: str, messages, tools=None, add_generation_prompt=True) -> str
     "messages",
     [
         [{"role": "user", "content": "hi"}],
-        [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"},
-         {"role": "assistant", "content": "Hello!"}, {"role": "user", "content": "films?"}],  # fmt: skip
+        [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": "Hello!"},
+            {"role": "user", "content": "films?"},
+        ],  # fmt: skip
     ],
 )
 def test_without_tools_it_matches_the_models_own_template(messages):
@@ -80,8 +92,11 @@ def test_loader_names_and_errors():
 
 def test_the_tool_listing_precedes_the_system_text_so_the_prefix_is_stable():
     def prompt(system: str) -> str:
-        return render(load_template("chatml_tools.jinja"),
-                      [{"role": "system", "content": system}, {"role": "user", "content": "hi"}], tools=TOOLS)
+        return render(
+            load_template("chatml_tools.jinja"),
+            [{"role": "system", "content": system}, {"role": "user", "content": "hi"}],
+            tools=TOOLS,
+        )
 
     a, b = prompt("Fixed rules.\nBelief: likes horror"), prompt("Fixed rules.\nBelief: likes comedy")
     assert a.index("</tools>") < a.index("Fixed rules.")

@@ -50,7 +50,7 @@ def test_first_setup_installs_then_removes_broken_packages(tmp_path, recorded):
     install = [c for c in joined if "install --progress-bar off -r" in c]
     assert install and install[0].endswith(str(tmp_path / "llm-cpu.txt"))
     uninstall = [c for c in recorded if "uninstall" in c]
-    assert uninstall and uninstall[0][-len(BROKEN_BESIDE_CPU_TORCH):] == list(BROKEN_BESIDE_CPU_TORCH)
+    assert uninstall and uninstall[0][-len(BROKEN_BESIDE_CPU_TORCH) :] == list(BROKEN_BESIDE_CPU_TORCH)
     marker = json.loads((env.path / "crsagent-llm-env.json").read_text())
     assert marker["key"] == env.key == env_key(tmp_path / "llm-cpu.txt")
 

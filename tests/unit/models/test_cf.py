@@ -87,7 +87,11 @@ def test_neighbours_are_from_the_same_group(cf_model):
 
 def test_pairs_match_the_result_objects(cf_model):
     """The hot path's id -> score answers are the tool's answers without the result objects."""
-    for liked, disliked, cands in ((["a1", "a2"], [], None), (["b3"], ["a1"], ["a2", "b1", "b2", "cold-b"]), ([], [], None)):
+    for liked, disliked, cands in (
+        (["a1", "a2"], [], None),
+        (["b3"], ["a1"], ["a2", "b1", "b2", "cold-b"]),
+        ([], [], None),
+    ):
         full = cf_model.recommend(liked, disliked, k=5, candidate_ids=cands, exclude=["b1"])
         pairs = cf_model.recommend_scores(liked, disliked, k=5, candidate_ids=cands, exclude=["b1"])
         assert list(pairs.items()) == [(h.item_id, h.score) for h in full]
@@ -121,8 +125,13 @@ def test_recency_weights_favour_the_latest_items():
 
 
 def test_recency_boost_makes_the_latest_like_dominate(cf_model):
-    boosted = CFModel(cf_model.item_ids, cf_model.factors, cf_model.counts,
-                      {**cf_model.params, "recency_boost": 20.0, "recency_tau": 1.0}, cf_model.content)
+    boosted = CFModel(
+        cf_model.item_ids,
+        cf_model.factors,
+        cf_model.counts,
+        {**cf_model.params, "recency_boost": 20.0, "recency_tau": 1.0},
+        cf_model.content,
+    )
     a_rest, b_rest = A[3:], B[3:]
     for liked, own, other in ((["a1", "a2", "b1"], b_rest, a_rest), (["b1", "b2", "a1"], a_rest, b_rest)):
         s_plain = cf_model.score(liked, own).mean() - cf_model.score(liked, other).mean()

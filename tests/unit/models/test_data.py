@@ -54,8 +54,14 @@ def test_dialogue_split_is_stable_and_about_half(tmp_path):
 def test_redial_sessions_follow_the_split(tmp_path):
     rows = []
     for cid in range(40):
-        rows.append({"conversationId": str(cid), "movieMentions": {"1": "A", "2": "B"},
-                     "initiatorQuestions": {"1": {"liked": 1}, "2": {"liked": 1}}, "messages": []})
+        rows.append(
+            {
+                "conversationId": str(cid),
+                "movieMentions": {"1": "A", "2": "B"},
+                "initiatorQuestions": {"1": {"liked": 1}, "2": {"liked": 1}},
+                "messages": [],
+            }
+        )
     (tmp_path / "redial").mkdir()
     (tmp_path / "redial" / "dev_dialogues.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     id_map = {"1": "tt1", "2": "tt2"}

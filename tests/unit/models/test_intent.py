@@ -10,8 +10,8 @@ from crsagent.tools.catalog.schema import Item
 from crsagent.tools.cf.universe import Universe
 from crsagent.tools.intent.em import EMData, EMParams, fit_em
 from crsagent.tools.intent.scorer import IntentScorer
-from crsagent.tools.intent.train import fuse_scores, intent_labels, train_intent, zscore
 from crsagent.tools.intent.texts import Examples, template_text
+from crsagent.tools.intent.train import fuse_scores, intent_labels, train_intent, zscore
 from crsagent.tools.seq.model import SeqModel
 
 N_ITEMS = 20
@@ -78,7 +78,9 @@ def scorer() -> IntentScorer:
     ids = [i.item_id for i in items]
     rng = np.random.default_rng(0)
     seqs = [[ids[g * 5 + int(j)] for j in rng.integers(0, 5, 6)] for g in rng.integers(0, 4, 80)]
-    seq = SeqModel.fit(seqs, ids, {"dim": 8, "n_layers": 1, "n_heads": 1, "max_len": 6, "epochs": 2, "threads": 1}, device="cpu")
+    seq = SeqModel.fit(
+        seqs, ids, {"dim": 8, "n_layers": 1, "n_heads": 1, "max_len": 6, "epochs": 2, "threads": 1}, device="cpu"
+    )
     universe = Universe("movies", items)
     ex = Examples()
     for s in seqs:
@@ -102,7 +104,10 @@ def test_score_returns_distribution_and_items(scorer):
 
 
 def test_score_pairs_are_the_scores_without_result_objects(scorer):
-    for liked, text, cands in ((["tt0000001"], "animation", None), ([], "horror", ["tt0000010", "tt0000003", "tt0000007"])):
+    for liked, text, cands in (
+        (["tt0000001"], "animation", None),
+        ([], "horror", ["tt0000010", "tt0000003", "tt0000007"]),
+    ):
         res = scorer.score(liked, text, k=4, candidate_ids=cands, exclude=["tt0000003"])
         intents, pairs = scorer.score_pairs(liked, text, k=4, candidate_ids=cands, exclude=["tt0000003"])
         assert intents == res.intents and res.items

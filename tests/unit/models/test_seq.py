@@ -10,7 +10,16 @@ from crsagent.tools.seq.model import SeqModel
 
 N = 12
 IDS = [f"i{k}" for k in range(N)]
-TINY = {"dim": 16, "n_layers": 1, "n_heads": 1, "max_len": 8, "dropout": 0.0, "epochs": 25, "batch_size": 32, "lr": 1e-2}
+TINY = {
+    "dim": 16,
+    "n_layers": 1,
+    "n_heads": 1,
+    "max_len": 8,
+    "dropout": 0.0,
+    "epochs": 25,
+    "batch_size": 32,
+    "lr": 1e-2,
+}
 
 
 @pytest.fixture(scope="module")

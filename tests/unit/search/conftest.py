@@ -32,10 +32,7 @@ _ROWS = [  # id, title, year, genres, plot
     ("tt0000010", "Tears of Autumn", 1990, ["drama", "romance"], "A sad love story about two lovers split by war."),
 ]
 _PEOPLE: dict[str, dict[str, Any]] = {"tt0000007": {"directors": ["Ann Director"], "cast": ["Bob Actor"]}}
-SMALL_MOVIES: list[Item] = [
-    _movie(*row, **_PEOPLE.get(row[0], {}))
-    for row in _ROWS
-]
+SMALL_MOVIES: list[Item] = [_movie(*row, **_PEOPLE.get(row[0], {})) for row in _ROWS]
 
 
 @pytest.fixture(scope="session")

@@ -47,6 +47,7 @@ def test_embed_texts_uses_the_active_encoder_for_small_batches(exported, no_acti
     assert runtime.activate(folder) is runtime.active_encoder() is not None
     calls: list[int] = []
     real = runtime.OnnxEncoder.encode
+
     def counting(self: Any, t: Any) -> Any:
         calls.append(len(t))
         return real(self, t)

@@ -15,14 +15,14 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from crsagent.agent.server import ServerConfig, create_app
-
 from crsagent.agent.errors import EmptyQueryError, LLMUnavailableError
+from crsagent.agent.server import ServerConfig, create_app
 from crsagent.agent.turns import ChatMessage, Recommendation, TurnResult, Usage
 
 RECS = [
-    Recommendation(item_id="tt0113277", title="Heat (1995)", score=0.91, explanation="A 1995 crime film.",
-                   signals={"cf": 0.5}),
+    Recommendation(
+        item_id="tt0113277", title="Heat (1995)", score=0.91, explanation="A 1995 crime film.", signals={"cf": 0.5}
+    ),
     Recommendation(item_id="tt0114369", title="Se7en (1995)", score=0.87, explanation="Directed by David Fincher."),
 ]
 
@@ -70,8 +70,9 @@ class FakeRunner:
             reply=reply,
             action="recommend",
             recommendations=list(RECS),
-            usage=Usage(prompt_tokens=10 * turns, completion_tokens=7, total_tokens=10 * turns + 7, llm_calls=2,
-                        tool_calls=1),
+            usage=Usage(
+                prompt_tokens=10 * turns, completion_tokens=7, total_tokens=10 * turns + 7, llm_calls=2, tool_calls=1
+            ),
             degraded=degraded,
             thread_id=thread_id,
         )
@@ -82,8 +83,9 @@ class FakeRunner:
         self.threads[thread_id].append(text)
         return self._result(text, len(self.threads[thread_id]), degraded, thread_id, user_id)
 
-    async def arun_history(self, messages: list[ChatMessage], *, user_id: str | None = None,
-                           ranking_k: int = 50) -> TurnResult:
+    async def arun_history(
+        self, messages: list[ChatMessage], *, user_id: str | None = None, ranking_k: int = 50
+    ) -> TurnResult:
         self.calls.append(("arun_history", [(m.role, m.content) for m in messages], None, user_id))
         text = messages[-1].content
         degraded = await self._work(text, None)
@@ -93,8 +95,9 @@ class FakeRunner:
     def turn(self, text: str, *, thread_id: str, user_id: str | None = None) -> TurnResult:
         return asyncio.run(self.aturn(text, thread_id=thread_id, user_id=user_id))
 
-    def run_history(self, messages: list[ChatMessage], *, user_id: str | None = None,
-                    ranking_k: int = 50) -> TurnResult:
+    def run_history(
+        self, messages: list[ChatMessage], *, user_id: str | None = None, ranking_k: int = 50
+    ) -> TurnResult:
         return asyncio.run(self.arun_history(messages, user_id=user_id, ranking_k=ranking_k))
 
     async def aclose(self) -> None:

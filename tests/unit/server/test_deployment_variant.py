@@ -18,6 +18,10 @@ def test_the_default_variant_follows_the_llm_configuration(tmp_path: Path) -> No
 
 def test_no_private_langgraph_imports_in_the_package() -> None:
     root = Path(__file__).resolve().parents[3]
-    offenders = [str(p.relative_to(root)) for folder in ("agent", "graphs", "tools", "evals", "prompts")
-                 for p in (root / folder).rglob("*.py") if "langgraph._internal" in p.read_text(encoding="utf-8")]
+    offenders = [
+        str(p.relative_to(root))
+        for folder in ("agent", "graphs", "tools", "evals", "prompts")
+        for p in (root / folder).rglob("*.py")
+        if "langgraph._internal" in p.read_text(encoding="utf-8")
+    ]
     assert offenders == []

@@ -7,13 +7,21 @@ from crsagent.agent.turns import ChatMessage, TurnResult
 
 
 def _plan() -> TurnPlan:
-    return TurnPlan(model="crsagent", variant="agent", session_id="s1", text="hi",
-                    history=[ChatMessage(role="user", content="hi")], user=None)
+    return TurnPlan(
+        model="crsagent",
+        variant="agent",
+        session_id="s1",
+        text="hi",
+        history=[ChatMessage(role="user", content="hi")],
+        user=None,
+    )
 
 
 def test_a_fallback_turn_says_so_and_why() -> None:
-    out = to_completion(_plan(), TurnResult(reply="Tell me a film you liked.", fallback=True,
-                                            fallback_reason="guard_rejected", degraded=True))
+    out = to_completion(
+        _plan(),
+        TurnResult(reply="Tell me a film you liked.", fallback=True, fallback_reason="guard_rejected", degraded=True),
+    )
     body = out.model_dump()
     assert body["crsagent"]["fallback"] is True and body["crsagent"]["fallback_reason"] == "guard_rejected"
     assert body["crsagent"]["variant"] == "agent"

@@ -98,8 +98,10 @@ def test_session_takes_only_the_new_user_message(client, runners, how):
     history = [{"role": "user", "content": "I liked Heat"}]
     first = chat(client, messages=history, headers=headers, metadata=meta)
     assert first.headers["x-session-id"] == "sess-1"
-    history += [{"role": "assistant", "content": first.json()["choices"][0]["message"]["content"]},
-                {"role": "user", "content": "something newer"}]
+    history += [
+        {"role": "assistant", "content": first.json()["choices"][0]["message"]["content"]},
+        {"role": "user", "content": "something newer"},
+    ]
     second = chat(client, messages=history, headers=headers, metadata=meta).json()
     assert "turn 2" in second["choices"][0]["message"]["content"]
     assert second["crsagent"]["session_id"] == "sess-1"
@@ -108,10 +110,12 @@ def test_session_takes_only_the_new_user_message(client, runners, how):
 
 
 def test_session_errors(client):
-    assert_error(chat(client, headers={"X-Session-Id": "a"}, metadata={"session_id": "b"}), 400,
-                 code="session_mismatch")
-    assert_error(chat(client, metadata={"session_id": "bad id!"}), 400, param="metadata.session_id",
-                 code="invalid_session_id")
+    assert_error(
+        chat(client, headers={"X-Session-Id": "a"}, metadata={"session_id": "b"}), 400, code="session_mismatch"
+    )
+    assert_error(
+        chat(client, metadata={"session_id": "bad id!"}), 400, param="metadata.session_id", code="invalid_session_id"
+    )
     assert_error(chat(client, headers={"X-Session-Id": "x" * 200}), 400, param="X-Session-Id")
 
 
@@ -123,8 +127,10 @@ def test_session_errors(client):
         ({"messages": [{"role": "user", "content": "hi"}, {"role": "system", "content": "x"}]}, "messages.1.role"),
         ({"messages": [{"role": "user", "content": "   "}]}, "messages.0.content"),
         ({"messages": [{"role": "user", "content": 5}]}, "messages.0.content"),
-        ({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]},
-         "messages.0.content"),
+        (
+            {"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]},
+            "messages.0.content",
+        ),
         ({"messages": [{"role": "tool", "content": "x", "tool_call_id": "1"}]}, "messages.0.role"),
         ({"messages": [{"role": "function", "content": "x", "name": "f"}]}, "messages.0"),
         ({"messages": [{"role": "user"}]}, "messages.0.content"),
@@ -154,8 +160,13 @@ def test_missing_model_and_unknown_model(client):
 
 @pytest.mark.parametrize(
     "content,ctype",
-    [(b"{not json", "application/json"), (b"[1, 2]", "application/json"), (b'{"model": "crsagent"}', "text/plain"),
-     (b"\xff\xfe", "application/json"), (b"", "application/json")],
+    [
+        (b"{not json", "application/json"),
+        (b"[1, 2]", "application/json"),
+        (b'{"model": "crsagent"}', "text/plain"),
+        (b"\xff\xfe", "application/json"),
+        (b"", "application/json"),
+    ],
 )
 def test_unparseable_bodies_are_400(client, content, ctype):
     resp = client.post("/v1/chat/completions", content=content, headers={"content-type": ctype})
@@ -165,16 +176,23 @@ def test_unparseable_bodies_are_400(client, content, ctype):
 def test_size_limits(make_app):
     with TestClient(make_app(max_message_chars=50, max_body_bytes=2_000), raise_server_exceptions=False) as c:
         assert chat(c, messages=[{"role": "user", "content": "x" * 50}]).status_code == 200
-        assert_error(chat(c, messages=[{"role": "user", "content": "x" * 51}]), 400, param="messages.0.content",
-                     code="content_too_long")
+        assert_error(
+            chat(c, messages=[{"role": "user", "content": "x" * 51}]),
+            400,
+            param="messages.0.content",
+            code="content_too_long",
+        )
         big = {"model": "crsagent", "messages": [{"role": "user", "content": "x" * 40}] * 60}
         assert_error(c.post("/v1/chat/completions", json=big), 400, code="request_too_large")
 
         def chunked():  # no Content-Length: the limit counts the bytes as they arrive
             yield json.dumps(big).encode()
 
-        assert_error(c.post("/v1/chat/completions", content=chunked(), headers={"content-type": "application/json"}),
-                     400, code="request_too_large")
+        assert_error(
+            c.post("/v1/chat/completions", content=chunked(), headers={"content-type": "application/json"}),
+            400,
+            code="request_too_large",
+        )
 
 
 def test_lone_surrogates_are_refused(client):
@@ -221,7 +239,7 @@ def test_unknown_routes_and_methods_are_openai_errors(client):
 
 
 def _sse_events(text: str) -> list[str]:
-    return [line[len("data: "):] for line in text.split("\n\n") if line.startswith("data: ")]
+    return [line[len("data: ") :] for line in text.split("\n\n") if line.startswith("data: ")]
 
 
 def test_stream_format_and_equivalence(client):

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import openai
 import pytest
 
-from crsagent.agent.server.auth import key_identity
 from crsagent.agent.server import ServerConfig, create_app
+from crsagent.agent.server.auth import key_identity
 from crsagent.agent.server.loopback import serve_in_thread
 
 
@@ -31,8 +31,13 @@ def test_sync_client_multi_turn_session(base_url, runners):
         msg = resp.choices[0].message
         assert f"turn {turn} for {key_identity('sk-test')}/carol" in msg.content  # scoped to the key
         recs = msg.model_extra["recommendations"]
-        assert recs[0]["item_id"] == "tt0113277" and set(recs[0]) == {"item_id", "title", "score", "explanation",
-                                                                       "signals"}
+        assert recs[0]["item_id"] == "tt0113277" and set(recs[0]) == {
+            "item_id",
+            "title",
+            "score",
+            "explanation",
+            "signals",
+        }
         assert recs[0]["signals"] == {"cf": 0.5} and recs[1]["signals"] == {}  # the runner's per-signal scores
         assert resp.usage.total_tokens == resp.usage.prompt_tokens + resp.usage.completion_tokens > 0
         history += [{"role": "assistant", "content": msg.content}, {"role": "user", "content": f"more {turn}"}]
@@ -68,8 +73,10 @@ def test_streaming_equals_non_streaming(base_url):
     assert text == plain.choices[0].message.content
     finals = [c for c in chunks if c.choices and c.choices[0].finish_reason]
     assert len(finals) == 1 and finals[0].choices[0].finish_reason == "stop"
-    assert finals[0].choices[0].delta.model_extra["recommendations"] == plain.choices[0].message.model_extra[
-        "recommendations"]
+    assert (
+        finals[0].choices[0].delta.model_extra["recommendations"]
+        == plain.choices[0].message.model_extra["recommendations"]
+    )
     assert chunks[-1].usage.total_tokens == plain.usage.total_tokens
     assert len(chunks) > 5  # word chunks, not one blob
 
@@ -81,7 +88,8 @@ async def test_async_client_concurrent_sessions(base_url, runners):
         replies = []
         for t in range(2):
             resp = await client.chat.completions.create(
-                model="crsagent", messages=[{"role": "user", "content": f"user {i} turn {t}"}],
+                model="crsagent",
+                messages=[{"role": "user", "content": f"user {i} turn {t}"}],
                 metadata={"session_id": f"async-{i}"},
             )
             replies.append(resp.choices[0].message.content)

@@ -52,8 +52,13 @@ def test_resolve_session_id():
     assert resolve_session_id("abc", None) == "abc"
     assert resolve_session_id(None, {"session_id": "u1:t-2.x"}) == "u1:t-2.x"
     assert resolve_session_id("same", {"session_id": "same"}) == "same"
-    for header, meta in [("a", {"session_id": "b"}), ("", None), (None, {"session_id": "-x"}),
-                         (None, {"session_id": "a b"}), ("x" * 129, None)]:
+    for header, meta in [
+        ("a", {"session_id": "b"}),
+        ("", None),
+        (None, {"session_id": "-x"}),
+        (None, {"session_id": "a b"}),
+        ("x" * 129, None),
+    ]:
         with pytest.raises(APIError) as info:
             resolve_session_id(header, meta)
         assert info.value.status_code == 400
@@ -103,8 +108,9 @@ def test_validation_message_names_the_field():
     assert param == "tools" and "tools" in msg
     msg, param = validation_message([{"type": "string_type", "loc": ("body", "user"), "msg": "bad"}])
     assert param == "user"
-    _, param = validation_message([{"type": "missing", "loc": ("body", "messages", 2, "user", "content"),
-                                    "msg": "Field required"}])
+    _, param = validation_message(
+        [{"type": "missing", "loc": ("body", "messages", 2, "user", "content"), "msg": "Field required"}]
+    )
     assert param == "messages.2.content"
 
 

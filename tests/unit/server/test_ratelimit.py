@@ -56,8 +56,9 @@ def test_every_rfc6750_spelling_parses_to_the_token_and_one_identity(header: str
     assert authenticate(header, KEYS) == key_identity(token)
 
 
-@pytest.mark.parametrize("header", ["", "   ", "Bearer", "Bearer\t", "Basic k1", "Bearerk1", "Bearer k1 k1",
-                                    "Token k1", "k1", "Bearer, k1"])
+@pytest.mark.parametrize(
+    "header", ["", "   ", "Bearer", "Bearer\t", "Basic k1", "Bearerk1", "Bearer k1 k1", "Token k1", "k1", "Bearer, k1"]
+)
 def test_malformed_headers_are_401(header: str) -> None:
     with pytest.raises(APIError) as e:
         authenticate(header, KEYS)

@@ -56,8 +56,9 @@ class StreamingRunner:
         self.threads[thread_id].append(text)
         return self._result(text)
 
-    async def arun_history(self, messages: list[ChatMessage], *, user_id: str | None = None,
-                           ranking_k: int = 50) -> TurnResult:
+    async def arun_history(
+        self, messages: list[ChatMessage], *, user_id: str | None = None, ranking_k: int = 50
+    ) -> TurnResult:
         return self._result(messages[-1].content)
 
 
@@ -73,8 +74,9 @@ def served() -> Iterator[tuple[str, dict[str, StreamingRunner]]]:
 
 
 def raw_events(url: str, body: dict) -> list[tuple[str, dict]]:
-    with httpx.stream("POST", f"{url}/v1/responses", json=body, headers={"Authorization": f"Bearer {KEY}"},
-                      timeout=30) as r:
+    with httpx.stream(
+        "POST", f"{url}/v1/responses", json=body, headers={"Authorization": f"Bearer {KEY}"}, timeout=30
+    ) as r:
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
         text = r.read().decode()
     out = []
@@ -108,8 +110,9 @@ def test_tool_progress_streams_and_the_client_passes_it_through(served) -> None:
 def test_a_late_failure_ends_the_stream_and_leaves_the_conversation_as_it_was(served) -> None:
     url, runners = served
     first = raw_events(url, {"model": "crs-only", "input": "heist films", "stream": True})[-1][1]["response"]
-    events = raw_events(url, {"model": "crs-only", "input": "!late-fail", "previous_response_id": first["id"],
-                              "stream": True})
+    events = raw_events(
+        url, {"model": "crs-only", "input": "!late-fail", "previous_response_id": first["id"], "stream": True}
+    )
     kinds = [k for k, _ in events]
     assert kinds[-2:] == ["error", "response.failed"] and "response.completed" not in kinds
     assert [d["sequence_number"] for _, d in events] == list(range(len(events)))
@@ -117,8 +120,12 @@ def test_a_late_failure_ends_the_stream_and_leaves_the_conversation_as_it_was(se
     assert error["code"] == "llm_unavailable" and "connection reset" in error["message"]
     assert failed["status"] == "failed" and failed["error"]["code"] == "llm_unavailable"
     # the failed response is not part of the conversation: it cannot be continued, the first one can
-    r = httpx.post(f"{url}/v1/responses", headers={"Authorization": f"Bearer {KEY}"}, timeout=30,
-                   json={"model": "crs-only", "input": "more", "previous_response_id": failed["id"]})
+    r = httpx.post(
+        f"{url}/v1/responses",
+        headers={"Authorization": f"Bearer {KEY}"},
+        timeout=30,
+        json={"model": "crs-only", "input": "more", "previous_response_id": failed["id"]},
+    )
     assert r.status_code == 404 and r.json()["error"]["code"] == "previous_response_not_found"
     client = openai.OpenAI(base_url=f"{url}/v1", api_key=KEY, max_retries=0)
     nxt = client.responses.create(model="crs-only", input="more", previous_response_id=first["id"])
@@ -131,8 +138,10 @@ async def test_two_continuations_of_one_response_one_wins(served) -> None:
     client = openai.AsyncOpenAI(base_url=f"{url}/v1", api_key=KEY, max_retries=0)
     first = await client.responses.create(model="crs-only", input="heist films")
     results = await asyncio.gather(
-        *(client.responses.create(model="crs-only", input=f"branch {i}", previous_response_id=first.id)
-          for i in range(2)),
+        *(
+            client.responses.create(model="crs-only", input=f"branch {i}", previous_response_id=first.id)
+            for i in range(2)
+        ),
         return_exceptions=True,
     )
     ok = [r for r in results if not isinstance(r, Exception)]

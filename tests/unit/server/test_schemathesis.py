@@ -34,15 +34,17 @@ class EchoRunner:
     async def aturn(self, text: str, *, thread_id: str, user_id: str | None = None) -> TurnResult:
         return self._result(text)
 
-    async def arun_history(self, messages: list[ChatMessage], *, user_id: str | None = None,
-                           ranking_k: int = 50) -> TurnResult:
+    async def arun_history(
+        self, messages: list[ChatMessage], *, user_id: str | None = None, ranking_k: int = 50
+    ) -> TurnResult:
         return self._result(messages[-1].content)
 
     def turn(self, text: str, *, thread_id: str, user_id: str | None = None) -> TurnResult:
         return self._result(text)
 
-    def run_history(self, messages: list[ChatMessage], *, user_id: str | None = None,
-                    ranking_k: int = 50) -> TurnResult:
+    def run_history(
+        self, messages: list[ChatMessage], *, user_id: str | None = None, ranking_k: int = 50
+    ) -> TurnResult:
         return self._result(messages[-1].content)
 
 

@@ -52,8 +52,10 @@ def _events(resp) -> list:
 
 
 def test_progress_then_words_then_the_rest_of_the_reply(client: TestClient) -> None:
-    resp = client.post("/v1/chat/completions", json={"model": "crsagent", "stream": True,
-                                                     "messages": [{"role": "user", "content": "hi"}]})
+    resp = client.post(
+        "/v1/chat/completions",
+        json={"model": "crsagent", "stream": True, "messages": [{"role": "user", "content": "hi"}]},
+    )
     data = _events(resp)
     assert data[-1] == "[DONE]"
     chunks = [json.loads(d) for d in data[:-1]]
@@ -64,14 +66,18 @@ def test_progress_then_words_then_the_rest_of_the_reply(client: TestClient) -> N
 
 
 def test_an_error_before_the_first_event_is_an_http_error(client: TestClient) -> None:
-    resp = client.post("/v1/chat/completions", json={"model": "crsagent", "stream": True,
-                                                     "messages": [{"role": "user", "content": "!fail-first"}]})
+    resp = client.post(
+        "/v1/chat/completions",
+        json={"model": "crsagent", "stream": True, "messages": [{"role": "user", "content": "!fail-first"}]},
+    )
     assert resp.status_code == 503 and resp.json()["error"]["code"] == "llm_unavailable"
 
 
 def test_an_error_after_the_stream_started_is_an_error_event(client: TestClient) -> None:
-    resp = client.post("/v1/chat/completions", json={"model": "crsagent", "stream": True,
-                                                     "messages": [{"role": "user", "content": "!fail-later"}]})
+    resp = client.post(
+        "/v1/chat/completions",
+        json={"model": "crsagent", "stream": True, "messages": [{"role": "user", "content": "!fail-later"}]},
+    )
     data = _events(resp)
     assert resp.status_code == 200 and "[DONE]" not in data
     last = json.loads(data[-1])

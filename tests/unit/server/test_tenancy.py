@@ -23,8 +23,11 @@ A, B = ({"Authorization": f"Bearer {k}"} for k in KEYS)
 
 def chat(client: TestClient, headers: dict[str, str], text: str, session: str | None = None, user: str = "alice"):
     extra = {"X-Session-Id": session} if session else {}
-    return client.post("/v1/chat/completions", headers={**headers, **extra},
-                       json={"model": "crs-only", "messages": [{"role": "user", "content": text}], "user": user})
+    return client.post(
+        "/v1/chat/completions",
+        headers={**headers, **extra},
+        json={"model": "crs-only", "messages": [{"role": "user", "content": text}], "user": user},
+    )
 
 
 def test_ids_are_scoped_to_the_key(make_app, runners) -> None:
@@ -67,7 +70,10 @@ def test_privacy_routes_read_and_erase_only_the_keys_own_data() -> None:
             assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
             assert client.request(method, "/v1/sessions/s-1", headers=A).status_code == 404  # never written
         assert client.delete("/v1/users/bob/profile", headers=A).json() == {
-            "id": "bob", "object": "user.profile.deleted", "deleted": True}
+            "id": "bob",
+            "object": "user.profile.deleted",
+            "deleted": True,
+        }
         assert StoringRunner.store.search(profile_namespace(scoped(ta, "bob"))) == []
         assert client.get("/v1/users/bob/profile", headers=A).status_code == 404
         bad = client.get("/v1/sessions/bad%20id", headers=A)
@@ -123,17 +129,29 @@ class SeedingRunner:
 
 def test_a_new_session_is_seeded_once_from_the_earlier_messages() -> None:
     made: dict[str, SeedingRunner] = {}
-    app = create_app(lambda v: made.setdefault(v, SeedingRunner(v)),  # type: ignore[return-value]  # a partial runner
-                     ServerConfig(default_variant="crs-only"))
-    history = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "I loved Alien"},
-               {"role": "assistant", "content": "A classic."}, {"role": "user", "content": "from the 90s"}]
+    app = create_app(
+        lambda v: made.setdefault(v, SeedingRunner(v)),  # type: ignore[return-value]  # a partial runner
+        ServerConfig(default_variant="crs-only"),
+    )
+    history = [
+        {"role": "system", "content": "be brief"},
+        {"role": "user", "content": "I loved Alien"},
+        {"role": "assistant", "content": "A classic."},
+        {"role": "user", "content": "from the 90s"},
+    ]
     with TestClient(app) as client:
         for _ in range(2):
-            r = client.post("/v1/chat/completions", headers={"X-Session-Id": "seed-u1"},
-                            json={"model": "crs-only", "messages": history})
+            r = client.post(
+                "/v1/chat/completions",
+                headers={"X-Session-Id": "seed-u1"},
+                json={"model": "crs-only", "messages": history},
+            )
             assert r.status_code == 200, r.text
-        client.post("/v1/chat/completions", headers={"X-Session-Id": "seed-u2"},
-                    json={"model": "crs-only", "messages": history[-1:]})
+        client.post(
+            "/v1/chat/completions",
+            headers={"X-Session-Id": "seed-u2"},
+            json={"model": "crs-only", "messages": history[-1:]},
+        )
     assert made["crs-only"].calls == [
         ("seed", [("user", "I loved Alien"), ("assistant", "A classic."), ("user", "from the 90s")], "seed-u1"),
         ("turn", "from the 90s", "seed-u1"),  # the session exists now: only the last message
