@@ -30,7 +30,17 @@ from crsagent.agent.errors import ConfigError
 from crsagent.agent.llm.adapter import replace_dir
 from crsagent.agent.llm.tune_data import IGNORE, Example
 
-__all__ = ["TuneConfig", "LORA_TARGETS", "cpu_has_bf16", "file_sha256", "batches", "micro_loss", "load_base", "train"]
+__all__ = [
+    "TuneConfig",
+    "LORA_TARGETS",
+    "cpu_has_bf16",
+    "file_sha256",
+    "examples_digest",
+    "batches",
+    "micro_loss",
+    "load_base",
+    "train",
+]
 
 #: Every attention and MLP projection of a Llama-architecture model (SmolLM2 is one).
 LORA_TARGETS: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -109,7 +119,7 @@ def batches(examples: list[Example], batch_size: int, max_batch_tokens: int, see
     ``max_batch_tokens`` padded tokens. Examples are bucketed by length (little padding), and the
     steps shuffled with ``seed``."""
     order = sorted(range(len(examples)), key=lambda i: (len(examples[i].input_ids), i))
-    steps = [[examples[i] for i in order[s: s + batch_size]] for s in range(0, len(order), batch_size)]
+    steps = [[examples[i] for i in order[s : s + batch_size]] for s in range(0, len(order), batch_size)]
     random.Random(seed).shuffle(steps)
     out = []
     for step in steps:
@@ -172,7 +182,9 @@ def micro_loss(model: Any, micro: list[Example], pad_id: int, n_labels: int, cfg
             with torch.no_grad():
                 cache = inner.model(input_ids=ids[:1, :shared], use_cache=True).past_key_values
             cache.batch_repeat_interleave(len(micro))
-            hidden = inner.model(input_ids=ids[:, shared:], attention_mask=mask, past_key_values=cache, use_cache=True).last_hidden_state
+            hidden = inner.model(
+                input_ids=ids[:, shared:], attention_mask=mask, past_key_values=cache, use_cache=True
+            ).last_hidden_state
             labels = labels[:, shared:]
         else:
             hidden = inner.model(input_ids=ids, attention_mask=mask).last_hidden_state
@@ -199,29 +211,62 @@ def load_base(model_dir: Path, device: str = "cpu") -> tuple[Any, Any]:
 
 
 def _autocast(cfg: TuneConfig, torch: Any) -> Any:
-    use = cfg.bf16 if cfg.bf16 is not None else (cpu_has_bf16() if cfg.device == "cpu" else torch.cuda.is_bf16_supported())
+    use = (
+        cfg.bf16
+        if cfg.bf16 is not None
+        else (cpu_has_bf16() if cfg.device == "cpu" else torch.cuda.is_bf16_supported())
+    )
     return torch.autocast(device_type=cfg.device, dtype=torch.bfloat16) if use else nullcontext()
 
 
-def _save_checkpoint(folder: Path, model: Any, opt: Any, sched: Any, step: int, cfg: TuneConfig, torch: Any) -> None:
+def examples_digest(examples: list[Example]) -> str:
+    """A SHA-256 over the examples' record ids, tokens and labels (what a resumed run must train on)."""
+    h = hashlib.sha256()
+    for e in examples:
+        h.update(json.dumps([e.record_id, e.input_ids, e.labels]).encode())
+    return h.hexdigest()
+
+
+def _checkpoint_key(cfg: TuneConfig, examples: list[Example]) -> dict[str, Any]:
+    return json.loads(json.dumps({**cfg.key(), "examples_sha256": examples_digest(examples)}, sort_keys=True))
+
+
+def _save_checkpoint(
+    folder: Path, model: Any, opt: Any, sched: Any, step: int, key: dict[str, Any], torch: Any
+) -> None:
     from peft import get_peft_model_state_dict
 
     tmp = folder.with_name(folder.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    torch.save({"adapter": get_peft_model_state_dict(model), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-                "step": step, "torch_rng": torch.get_rng_state(), "python_rng": random.getstate()}, tmp / "state.pt")
-    (tmp / "config.json").write_text(json.dumps(cfg.key(), sort_keys=True))
+    torch.save(
+        {
+            "adapter": get_peft_model_state_dict(model),
+            "optimizer": opt.state_dict(),
+            "scheduler": sched.state_dict(),
+            "step": step,
+            "torch_rng": torch.get_rng_state(),
+            "python_rng": random.getstate(),
+        },
+        tmp / "state.pt",
+    )
+    (tmp / "config.json").write_text(json.dumps(key, sort_keys=True))
     replace_dir(tmp, folder)
 
 
-def _resume(folder: Path, model: Any, opt: Any, sched: Any, cfg: TuneConfig, torch: Any) -> int:
+def _resume(folder: Path, model: Any, opt: Any, sched: Any, key: dict[str, Any], torch: Any) -> int:
     from peft import set_peft_model_state_dict
 
     if not (folder / "state.pt").is_file():
         return 0
-    if json.loads((folder / "config.json").read_text()) != json.loads(json.dumps(cfg.key(), sort_keys=True)):
-        raise ConfigError(f"the checkpoint at {folder} was made with other settings; remove it or rerun with those settings")
+    saved = json.loads((folder / "config.json").read_text())
+    if saved != key:
+        what = (
+            "other training data"
+            if {**saved, "examples_sha256": None} == {**key, "examples_sha256": None}
+            else "other settings"
+        )
+        raise ConfigError(f"the checkpoint at {folder} was made with {what}; remove it or rerun with the same ones")
     state = torch.load(folder / "state.pt", weights_only=False)
     set_peft_model_state_dict(model, state["adapter"])
     opt.load_state_dict(state["optimizer"])
@@ -231,8 +276,15 @@ def _resume(folder: Path, model: Any, opt: Any, sched: Any, cfg: TuneConfig, tor
     return int(state["step"])
 
 
-def train(model: Any, tokenizer: Any, examples: list[Example], cfg: TuneConfig, work_dir: Path,
-          progress: Progress | None = None, log: Callable[[str], None] = lambda s: None) -> tuple[Any, dict[str, Any]]:
+def train(
+    model: Any,
+    tokenizer: Any,
+    examples: list[Example],
+    cfg: TuneConfig,
+    work_dir: Path,
+    progress: Progress | None = None,
+    log: Callable[[str], None] = lambda s: None,
+) -> tuple[Any, dict[str, Any]]:
     """Wrap ``model`` in a LoRA adapter and train it on ``examples``.
 
     Args:
@@ -253,18 +305,33 @@ def train(model: Any, tokenizer: Any, examples: list[Example], cfg: TuneConfig, 
         raise ConfigError("no training examples")
     torch.manual_seed(cfg.seed)
     random.seed(cfg.seed)
-    peft_model = get_peft_model(model, LoraConfig(r=cfg.rank, lora_alpha=cfg.alpha, lora_dropout=cfg.dropout,
-                                                  target_modules=list(cfg.targets), task_type="CAUSAL_LM"))
+    peft_model = get_peft_model(
+        model,
+        LoraConfig(
+            r=cfg.rank,
+            lora_alpha=cfg.alpha,
+            lora_dropout=cfg.dropout,
+            target_modules=list(cfg.targets),
+            task_type="CAUSAL_LM",
+        ),
+    )
     plan = batches(examples, cfg.batch_size, cfg.max_batch_tokens, cfg.seed)
     total = max(1, math.ceil(len(plan) * cfg.epochs))
-    epoch_plans = [batches(examples, cfg.batch_size, cfg.max_batch_tokens, cfg.seed + e) for e in range(math.ceil(cfg.epochs))]
+    epoch_plans = [
+        batches(examples, cfg.batch_size, cfg.max_batch_tokens, cfg.seed + e) for e in range(math.ceil(cfg.epochs))
+    ]
     schedule = [s for p in epoch_plans for s in p][:total]
     params = [p for p in peft_model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / max(1, cfg.warmup_steps)) * max(0.0, (total - s) / max(1, total - cfg.warmup_steps)))
+        opt,
+        lambda s: (
+            min(1.0, (s + 1) / max(1, cfg.warmup_steps)) * max(0.0, (total - s) / max(1, total - cfg.warmup_steps))
+        ),
+    )
     ckpt = work_dir / _CKPT
-    start = _resume(ckpt, peft_model, opt, sched, cfg, torch)
+    key = _checkpoint_key(cfg, examples)
+    start = _resume(ckpt, peft_model, opt, sched, key, torch)
     if start:
         log(f"resuming from step {start} of {total} ({ckpt})")
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
@@ -293,16 +360,25 @@ def train(model: Any, tokenizer: Any, examples: list[Example], cfg: TuneConfig, 
         _release_memory()
         advance(1)
         if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == end:
-            _save_checkpoint(ckpt, peft_model, opt, sched, step + 1, cfg, torch)
-            recent = losses[-cfg.checkpoint_every:]
-            log(f"step {step + 1}/{total} loss {sum(recent) / len(recent):.4f} tokens {tokens} "
-                f"{tokens / max(1e-9, time.monotonic() - began):.0f} tok/s")
+            _save_checkpoint(ckpt, peft_model, opt, sched, step + 1, key, torch)
+            recent = losses[-cfg.checkpoint_every :]
+            log(
+                f"step {step + 1}/{total} loss {sum(recent) / len(recent):.4f} tokens {tokens} "
+                f"{tokens / max(1e-9, time.monotonic() - began):.0f} tok/s"
+            )
     else:
         step = max(start, end)
     if stopped:
-        _save_checkpoint(ckpt, peft_model, opt, sched, step, cfg, torch)
+        _save_checkpoint(ckpt, peft_model, opt, sched, step, key, torch)
     seconds = time.monotonic() - began
-    return peft_model, {"steps_total": total, "steps_done": step, "resumed_from": start, "stopped_by_budget": stopped,
-                        "train_tokens": tokens, "tokens_per_s": round(tokens / max(1e-9, seconds), 1),
-                        "train_seconds": round(seconds, 1), "loss_first": losses[0] if losses else None,
-                        "loss_last10": (sum(losses[-10:]) / len(losses[-10:])) if losses else None}
+    return peft_model, {
+        "steps_total": total,
+        "steps_done": step,
+        "resumed_from": start,
+        "stopped_by_budget": stopped,
+        "train_tokens": tokens,
+        "tokens_per_s": round(tokens / max(1e-9, seconds), 1),
+        "train_seconds": round(seconds, 1),
+        "loss_first": losses[0] if losses else None,
+        "loss_last10": (sum(losses[-10:]) / len(losses[-10:])) if losses else None,
+    }

@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
+
+from crsagent.agent.errors import ConfigError
 from crsagent.agent.llm.adapter import adapter_ready, write_adapter
 from crsagent.agent.llm.profiles import profile_for
 from crsagent.agent.llm.tune import TuneConfig, batches, load_base, train
@@ -60,8 +62,9 @@ def test_the_loss_mask_covers_this_turns_assistant_tokens_only(records, base, te
         assert last_user not in trained
 
 
-def test_two_steps_give_an_adapter_that_loads_and_changes_the_logits(records, base, template, settings: Settings,
-                                                                    tmp_path: Path) -> None:
+def test_two_steps_give_an_adapter_that_loads_and_changes_the_logits(
+    records, base, template, settings: Settings, tmp_path: Path
+) -> None:
     import torch
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
@@ -72,9 +75,18 @@ def test_two_steps_give_an_adapter_that_loads_and_changes_the_logits(records, ba
     assert len(batches(examples, cfg.batch_size, cfg.max_batch_tokens, cfg.seed)) == 2
     tuned, figures = train(model, tok, examples, cfg, tmp_path / "work")
     assert figures["steps_done"] == 2 and figures["train_tokens"] > 0
-    out = write_adapter(tuned, tmp_path / "adapter", {"name": "t", "base": {"name": "b", "source": "s", "sha256": "x"},
-                                                     "config": {**cfg.key(), "targets": list(cfg.targets)},
-                                                     "train": figures, "data": {}, "validation": {}})
+    out = write_adapter(
+        tuned,
+        tmp_path / "adapter",
+        {
+            "name": "t",
+            "base": {"name": "b", "source": "s", "sha256": "x"},
+            "config": {**cfg.key(), "targets": list(cfg.targets)},
+            "train": figures,
+            "data": {},
+            "validation": {},
+        },
+    )
     assert adapter_ready(out) and json.loads((out / "tune.json").read_text())["train"]["steps_done"] == 2
 
     fresh = AutoModelForCausalLM.from_pretrained(bundled_model_dir(settings.home), dtype=torch.float32)
@@ -86,6 +98,20 @@ def test_two_steps_give_an_adapter_that_loads_and_changes_the_logits(records, ba
     assert (after - before).abs().max().item() > 1e-3
 
     # a rerun with the same settings resumes from the checkpoint: nothing left to do
-    again, figures2 = train(AutoModelForCausalLM.from_pretrained(bundled_model_dir(settings.home), dtype=torch.float32), tok,
-                            examples, cfg, tmp_path / "work")
+    again, figures2 = train(
+        AutoModelForCausalLM.from_pretrained(bundled_model_dir(settings.home), dtype=torch.float32),
+        tok,
+        examples,
+        cfg,
+        tmp_path / "work",
+    )
     assert figures2["resumed_from"] == 2 and figures2["steps_done"] == 2 and figures2["train_tokens"] == 0
+    # ... but never on other training data, even with the same settings
+    with pytest.raises(ConfigError, match="other training data"):
+        train(
+            AutoModelForCausalLM.from_pretrained(bundled_model_dir(settings.home), dtype=torch.float32),
+            tok,
+            examples[1:],
+            cfg,
+            tmp_path / "work",
+        )
