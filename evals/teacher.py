@@ -136,10 +136,10 @@ class Teacher:
         self.toolkit = toolkit
         self.n_recommend = n_recommend
         self.policy = CRSAgent.create(
-            None,
+            None,  # type: ignore[arg-type]  # no settings: the toolkit is given
             domain=toolkit.domain,
             variant="crs-only",
-            toolkit=toolkit,  # type: ignore[arg-type]
+            toolkit=toolkit,
             checkpointer=InMemorySaver(),
             store=InMemoryStore(),
             n_recommend=n_recommend,
@@ -147,11 +147,11 @@ class Teacher:
         self.llm = FunctionChatModel(self._answer, max_recorded=8)
         self.model_profile = model_profile or profile_for(BUNDLED_MODEL_NAME)
         self.agent = CRSAgent.create(
-            None,
+            None,  # type: ignore[arg-type]  # no settings: the toolkit is given
             domain=toolkit.domain,
             variant="agent",
             llm=self.llm,
-            toolkit=toolkit,  # type: ignore[arg-type]
+            toolkit=toolkit,
             checkpointer=InMemorySaver(),
             store=InMemoryStore(),
             n_recommend=n_recommend,

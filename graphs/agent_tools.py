@@ -125,8 +125,8 @@ def make_graph_tools(toolkit: Any) -> list[BaseTool]:
         year_min: int | None = None,
         year_max: int | None = None,
         exclude_ids: list[str] | None = None,
-        runtime: ToolRuntime = None,
-    ) -> tuple[str, dict[str, Any]]:  # type: ignore[assignment]
+        runtime: ToolRuntime = None,  # type: ignore[assignment]  # injected by ToolNode
+    ) -> tuple[str, dict[str, Any]]:
         state = _state(runtime)
         ctx = getattr(runtime, "context", None)
         try:

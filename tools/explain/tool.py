@@ -73,8 +73,10 @@ def make_explain_tools(explainer: Explainer, evidence_provider: EvidenceProvider
     """
 
     def explain_items(
-        item_ids: list[str] | None = None, kind: NarrativeKind = "purchase_reason", config: RunnableConfig = None
-    ) -> tuple[str, ExplainItemsResult]:  # type: ignore[assignment]
+        item_ids: list[str] | None = None,
+        kind: NarrativeKind = "purchase_reason",
+        config: RunnableConfig = None,  # type: ignore[assignment]  # LangChain injects it
+    ) -> tuple[str, ExplainItemsResult]:
         ids = list(item_ids or [])
         if not ids and kind != "user_summary":
             raise ToolException(
