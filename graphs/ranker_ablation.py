@@ -112,14 +112,26 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--cache", type=Path, default=None, help="pickle of the collected rows (reused when present)")
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        dest="sets",
+        metavar="NAME",
+        help="feature sets to run (repeatable; default every one of ABLATIONS; 'all' always runs)",
+    )
     args = ap.parse_args(argv)
+    unknown = set(args.sets) - set(ABLATIONS)
+    if unknown:
+        ap.error(f"unknown feature set(s) {sorted(unknown)}; use {list(ABLATIONS)}")
+    chosen = {n: d for n, d in ABLATIONS.items() if n == "all" or not args.sets or n in args.sets}
     t0 = time.time()
     rows = _collect(args.cache)
     halves = {f: {r.dialog_id for r in rows if dialogue_split(r.dialog_id) == f} for f in FOLDS}
     by_half = {f: [r for r in rows if dialogue_split(r.dialog_id) == f] for f in FOLDS}
     report: dict[str, Any] = {"turns": {f: len(v) for f, v in by_half.items()}, "runs": {}}
     outcomes: dict[str, dict[str, Any]] = {}
-    for name, drop in ABLATIONS.items():
+    for name, drop in chosen.items():
         feats = tuple(f for f in FEATURES if f not in drop)
         cols = [FEATURES.index(f) for f in feats]
         models = train_halves(rows, halves, feats)
@@ -148,7 +160,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             }
             for half in FOLDS
         }
-        for name in ABLATIONS
+        for name in chosen
         if name != "all"
     }
     report["seconds"] = round(time.time() - t0, 1)

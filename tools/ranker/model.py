@@ -43,9 +43,9 @@ class RankerParams:
     num_leaves: int = 7
     learning_rate: float = 0.03
     min_data_in_leaf: int = 200
-    feature_fraction: float = 0.8
+    feature_fraction: float = 1.0
     rounds: int = 800
-    early_stopping: int = 50
+    early_stopping: int = 100
     eval_at: int = 50
     seed: int = 0
 
