@@ -177,7 +177,8 @@ def _codes_in_code() -> set[str]:
     for path in (ROOT / "agent" / "server").glob("*.py"):
         text = path.read_text()
         found |= set(re.findall(r"""\bcode=["']([a-z_]+)["']""", text))
-        found |= set(re.findall(r"""_answer\([^\n]*,\s*["']([a-z_]+)["']\)""", text))
+        # the middleware's answers: the last argument of _answer(...), which may span lines
+        found |= set(re.findall(r"""_answer\((?:[^()]|\([^()]*\))*,\s*["']([a-z_]+)["'],?\s*\)""", text))
         found |= set(re.findall(r"""^\s+return ["']([a-z_]+)["']""", text, flags=re.M))
         for mapping in re.findall(r"code = \{([^}]*)\}", text):
             found |= set(re.findall(r"""\d{3}: ["']([a-z_]+)["']""", mapping))
