@@ -52,25 +52,11 @@ def build(seen: set[str]) -> StateGraph:
     """understand -> decide -> act -> hide_seen -> respond -> remember, over crsagent's state."""
     spec = get_variant("crs-only")
     g = StateGraph(CRSState, context_schema=CRSContext)
-    for name, node in (
-        ("understand", make_understand(spec)),
-        ("decide", make_decide(spec)),
-        ("act", make_act(spec)),
-        ("hide_seen", make_hide_seen(seen)),
-        ("respond", make_respond(spec)),
-        ("remember", remember),
-    ):
-        g.add_node(name, node)
-    for a, b in (
-        (START, "understand"),
-        ("understand", "decide"),
-        ("decide", "act"),
-        ("act", "hide_seen"),
-        ("hide_seen", "respond"),
-        ("respond", "remember"),
-        ("remember", END),
-    ):
-        g.add_edge(a, b)
+    nodes = [("understand", make_understand(spec)), ("decide", make_decide(spec)), ("act", make_act(spec))]
+    nodes += [("hide_seen", make_hide_seen(seen)), ("respond", make_respond(spec)), ("remember", remember)]
+    g.add_sequence(nodes)  # the nodes, each wired to the next
+    g.add_edge(START, "understand")
+    g.add_edge("remember", END)
     return g
 
 
@@ -83,13 +69,8 @@ def main() -> dict:
     agent = CRSAgent.from_graph(build(seen), settings, name="crs-hide-seen", **memory)
     after = agent.turn(ASK, thread_id="t2")
     print(after.reply)
-    return {
-        "variant": agent.variant,
-        "seen": sorted(seen),
-        "before": [r.item_id for r in before.recommendations],
-        "after": [r.item_id for r in after.recommendations],
-        "reply": after.reply,
-    }
+    ids = {"before": [r.item_id for r in before.recommendations], "after": [r.item_id for r in after.recommendations]}
+    return {"variant": agent.variant, "seen": sorted(seen), **ids, "reply": after.reply}
 
 
 if __name__ == "__main__":

@@ -56,15 +56,8 @@ def main() -> dict:
         return f"{item['title']} is on {item['services'][0]} right now."
 
     llm = ScriptedChatModel([tool_call_message("where_to_watch", {"title": "The Babadook"}), answer])
-    agent = CRSAgent.create(
-        Settings.from_env(),
-        domain="movies",
-        variant="agent",
-        llm=llm,
-        toolkit=toolkit,
-        checkpointer=InMemorySaver(),
-        store=InMemoryStore(),
-    )
+    memory = {"checkpointer": InMemorySaver(), "store": InMemoryStore()}  # default: SQLite under the data home
+    agent = CRSAgent.create(Settings.from_env(), "movies", "agent", llm=llm, toolkit=toolkit, **memory)
     result = agent.turn("I loved The Babadook. Where can I watch it?", thread_id="t1")
     print(result.reply)
     offered = llm.requests[0].tool_names  # what the LLM was offered: built-in tools and yours
