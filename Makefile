@@ -1,6 +1,6 @@
 # crsagent: two commands on a fresh machine.
 #   make demo   set everything up, start the bundled LLM on vLLM's CPU build, hold a conversation
-#   make test   set everything up and run all tests (unit, integration, end-to-end)
+#   make test   set everything up, run the static checks (make lint) and all tests (unit, integration, end-to-end)
 
 PY      ?= python3
 VENV    := .venv
@@ -36,7 +36,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: build llm-env postgres
+test: build llm-env postgres lint
 	$(BIN)/python -m pytest tests
 
 test-fast: install
