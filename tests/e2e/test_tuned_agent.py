@@ -4,13 +4,9 @@ A scripted 4-turn conversation at temperature 0, read from each turn's trace:
 
 * every turn's first LLM answer is a ``recommend`` call that vLLM's parser returned and the
   schema accepted (the untuned model never calls a tool);
-* at least one turn is carried by the LLM (no fallback) and its recommendations are items that
-  call returned;
+* at least three of the four turns are carried by the LLM (no fallback), and their
+  recommendations are items that call returned;
 * an item the user turned down is never recommended again.
-
-The issue's target of three carried turns out of four is not met by the shipped adapter (two of
-four on this script; replies that state facts the tool did not return fail the guard); the
-figures are in ``docs/tuning.md``.
 """
 
 from __future__ import annotations
@@ -51,7 +47,7 @@ def test_the_tuned_model_drives_the_turns_through_tool_calls(llm_settings: Setti
         assert any(e["type"] == "tool" and e["name"] == "recommend" and e["status"] != "error" for e in r.trace)
 
     carried = [r for r in results if not r.fallback]
-    assert carried, [(r.fallback_reason, r.notes[-1:]) for r in results]
+    assert len(carried) >= 3, [(r.fallback_reason, r.notes[-1:], r.reply) for r in results]
     for r in carried:
         shown = " ".join(e["content"] for e in r.trace if e["type"] == "tool" and e["name"] == "recommend")
         assert r.recommendations and all(rec.item_id in shown for rec in r.recommendations)
