@@ -90,10 +90,10 @@ def make_crossfit_runner(
     rankers = {half: load_ranker(store, half) for half in (TRAIN, HELDOUT)}
     if any(r is None for r in rankers.values()):
         return None
-    weights = DEFAULT_WEIGHTS
+    weights = dataclasses.replace(DEFAULT_WEIGHTS, learned=True)
     if signals:
         off: dict[str, Any] = {k: 0.0 for k, on in signals.items() if not on}
-        weights = dataclasses.replace(DEFAULT_WEIGHTS, **off)
+        weights = dataclasses.replace(weights, **off)
     tk = Toolkit.load(settings, "movies", eager=True)
     runners = {
         half: CRSAgent.create(

@@ -92,7 +92,9 @@ class FusionWeights:
             latest message names them (relaxed when nothing else is left).
         learned: rank with the toolkit's learned ranker when it has one (the weights then only
             switch signals off: a signal whose default weight is above 0 and whose weight here
-            is 0 is not computed, so the model sees it as absent).
+            is 0 is not computed, so the model sees it as absent). Off by default: serving
+            fuses, so ``score`` stays the weighted sum of ``signals`` (docs/api.md); the learned
+            ranker showed no measured gain and is slower (docs/ranking.md).
     """
 
     vector: float = 0.1
@@ -107,7 +109,7 @@ class FusionWeights:
     echo: float = 40.0
     genre_filter: bool = True
     people_filter: bool = True
-    learned: bool = True
+    learned: bool = False
 
     def as_dict(self) -> dict[str, float]:
         """The weights by signal name."""

@@ -59,8 +59,8 @@ def time_rank_candidates(settings: Any, domain: str = "movies", n: int = 200) ->
     tk = Toolkit.load(settings, domain, eager=True)
     beliefs = rank_beliefs(tk, settings.data_dir, n)
     out: dict[str, Any] = {"rank_candidates_learned": tk.ranker is not None, "rank_candidates_timed": len(beliefs)}
-    fused = dataclasses.replace(DEFAULT_WEIGHTS, learned=False)
-    for key, weights in (("rank_candidates", DEFAULT_WEIGHTS), ("rank_candidates_fused", fused)):
+    learned = dataclasses.replace(DEFAULT_WEIGHTS, learned=True)
+    for key, weights in (("rank_candidates", learned), ("rank_candidates_fused", DEFAULT_WEIGHTS)):
         for b, text, recent in beliefs:  # warm-up: embeddings and filters cached as in a running server
             rank_candidates(tk, b, text, k=50, weights=weights, recent=recent)
         ms = []

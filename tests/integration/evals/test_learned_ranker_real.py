@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -12,6 +13,7 @@ from typer.testing import CliRunner
 from crsagent.agent.cli import app
 from crsagent.agent.settings import Settings
 from crsagent.agent.turns import ChatMessage
+from crsagent.graphs.ranking import DEFAULT_WEIGHTS
 from crsagent.graphs.runner import CRSAgent
 from crsagent.tools.artifacts import ArtifactStore
 from crsagent.tools.intent.split import dialogue_split
@@ -49,10 +51,15 @@ class _Spy:
         return s
 
 
-def test_serving_ranks_with_the_learned_ranker(movies_home: Settings, toolkit: Toolkit) -> None:
+def test_serving_ranks_with_the_learned_ranker_when_asked(movies_home: Settings, toolkit: Toolkit) -> None:
     assert toolkit.ranker is not None and toolkit.ranker.fold == "train"
     spy = _Spy(toolkit.ranker)
-    agent = CRSAgent.create(movies_home, variant="crs-only", toolkit=toolkit.with_handles(ranker=spy))
+    agent = CRSAgent.create(
+        movies_home,
+        variant="crs-only",
+        toolkit=toolkit.with_handles(ranker=spy),
+        weights=dataclasses.replace(DEFAULT_WEIGHTS, learned=True),
+    )
     try:
         r = agent.run_history(
             [ChatMessage(role="user", content="I loved The Babadook and Get Out, any other horror?")], ranking_k=20

@@ -179,17 +179,18 @@ class _ByFeature:
         return self.sign * m[:, self.col]
 
 
-def test_rank_candidates_uses_the_toolkits_learned_ranker_unless_the_weights_say_fused(fakes: Any) -> None:
+def test_rank_candidates_uses_the_toolkits_learned_ranker_when_the_weights_ask(fakes: Any) -> None:
     belief = {"genres": {"horror": "like"}}
     fused, _ = rank_candidates(fakes.make_toolkit(), belief, k=20)
     model = _ByFeature("popularity", sign=-1.0)  # least popular first: unlike the fusion
     tk = fakes.make_toolkit(ranker=model)
-    learned, _ = rank_candidates(tk, belief, k=20)
+    assert rank_candidates(tk, belief, k=20)[0] == fused and model.calls == 0  # serving fuses by default
+    learned, _ = rank_candidates(tk, belief, k=20, weights=dataclasses.replace(DEFAULT_WEIGHTS, learned=True))
     assert model.calls == 1
     pops = [c["signals"]["popularity"] for c in learned]
     assert pops == sorted(pops) and [c["score"] for c in learned] == [-p for p in pops]
     assert {c["item_id"] for c in learned} == {c["item_id"] for c in fused}  # the same pool, reordered
-    off, _ = rank_candidates(tk, belief, k=20, weights=dataclasses.replace(DEFAULT_WEIGHTS, learned=False))
+    off, _ = rank_candidates(tk, belief, k=20, weights=DEFAULT_WEIGHTS)
     assert off == fused and model.calls == 1
 
 
@@ -197,7 +198,7 @@ def test_learned_echoes_share_the_models_scale(fakes: Any) -> None:
     model = _ByFeature("echo_rank")  # the older mention first, to tell it from the rate order
     tk = fakes.make_toolkit(prior=RedialPrior(echo_rates=(0.4, 0.2)), ranker=model)
     belief = {"mentioned": [fakes.ALIEN, fakes.BABADOOK]}
-    got = echo_candidates(tk, belief)
+    got = echo_candidates(tk, belief, dataclasses.replace(DEFAULT_WEIGHTS, learned=True))
     assert [(c["item_id"], c["score"]) for c in got] == [(fakes.ALIEN, 1.0), (fakes.BABADOOK, 0.0)]
     assert got[0]["signals"] == {"echo": 0.5}
 
