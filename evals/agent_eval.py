@@ -33,6 +33,7 @@ from crsagent.agent.turns import TurnResult
 from crsagent.evals.datasets import ReplayTurn, TitleResolver, context_to_messages
 from crsagent.evals.replay import recall_from_ranks, score_turn
 from crsagent.evals.trajectories import TRAJECTORY_SIM_SEED
+from crsagent.graphs.agent_reply import REPAIR_NOTE
 from crsagent.graphs.trace import trace_counts
 from crsagent.tools.intent.split import HELDOUT, dialogue_split
 
@@ -112,6 +113,11 @@ def _pct(values: Sequence[float], q: float) -> float | None:
     return round(ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))], 3)
 
 
+def _repaired(result: TurnResult) -> bool:
+    """Whether the guard replaced a false claim of the LLM's reply with the tool's reason."""
+    return any(REPAIR_NOTE in n for n in result.notes)
+
+
 def turn_stats(turns: Sequence[tuple[TurnResult, float]]) -> dict[str, Any]:
     """The LLM figures over agent turns."""
     n = len(turns)
@@ -128,6 +134,7 @@ def turn_stats(turns: Sequence[tuple[TurnResult, float]]) -> dict[str, Any]:
         else None,
         "fallback_rate": round(sum(reasons.values()) / n, 4) if n else None,
         "fallback_reasons": dict(reasons),
+        "claim_repair_rate": round(sum(map(_repaired, (r for r, _ in turns))) / n, 4) if n else None,
         "llm_calls_per_turn": round(sum(r.usage.llm_calls for r, _ in turns) / n, 3) if n else None,
         "tokens_per_turn": round(sum(r.usage.total_tokens for r, _ in turns) / n, 1) if n else None,
         "turn_p50_s": round(statistics.median(secs), 3) if secs else None,
@@ -145,6 +152,8 @@ def _turn_record(result: TurnResult, seconds: float, source: str) -> dict[str, A
         "attempted": counts["tool_calls_attempted"],
         "llm_calls": result.usage.llm_calls,
         "seconds": round(seconds, 3),
+        "repaired": _repaired(result),
+        "notes": list(result.notes) if result.fallback else [],
     }
 
 

@@ -47,6 +47,7 @@ from crsagent.graphs.state import Candidate, CRSState
 
 __all__ = [
     "AgentReply",
+    "REPAIR_NOTE",
     "ASKS_FOR_ITEMS",
     "RECOMMENDING_TOOLS",
     "LOOKUP_TOOLS",
@@ -58,6 +59,8 @@ __all__ = [
     "agent_action",
 ]
 
+#: The turn note of a reply whose false claim about an item the guard replaced with the tool's reason.
+REPAIR_NOTE = "guard replaced a false claim with the tool's reason"
 #: The built-in tools whose items the reply may recommend (custom tools' items may be, too).
 RECOMMENDING_TOOLS: frozenset[str] = frozenset({"recommend", "search_products", "vector_search", "score_intents"})
 #: Understood intents of a user message that asks for items (a reply must then use a tool or name one).
@@ -111,6 +114,18 @@ def _ranking(results: list[ToolMessage], extra: list[str]) -> list[Candidate]:
     return ranked + [{"item_id": i, "score": 0.0, "signals": {"tool": 1.0}} for i in extra if i not in seen]
 
 
+def _reasons(results: list[ToolMessage]) -> dict[str, str]:
+    """The grounded reason (``why``) of each item the ``recommend`` tool returned this turn."""
+    out: dict[str, str] = {}
+    for m in results:
+        art = m.artifact if isinstance(m.artifact, dict) else {}
+        if m.name == "recommend":
+            for it in art.get("items") or []:
+                if isinstance(it, dict) and it.get("item_id") and it.get("why"):
+                    out[str(it["item_id"])] = str(it["why"])
+    return out
+
+
 def _named(tk: Any, item_id: str, text: str) -> int:
     """1 + where an item's full title (at least three words) stands in a text, else 0."""
     it = tk.item(item_id)
@@ -155,6 +170,7 @@ class ReplyRules:
             "references": references,
             "check": fact_checker(tk, references),
             "secret": instruction_shingles(),
+            "reasons": _reasons(results),
         }
         self.returned = any(m.name == "recommend" and result_item_ids(m) for m in results)
         self.asks = not results and state.get("intent") in ASKS_FOR_ITEMS
@@ -186,16 +202,17 @@ class ReplyRules:
             return Verdict("fail", f"the reply breaks the grounding rules ({why})")
         if any(_named(self.toolkit, i, g.reply) for i in self.blocked):
             return Verdict("fail", "the reply names an item the user turned down")
+        text = g.rewritten  # a false claim replaced by the tool's reason
         if len(words(g.reply)) < 2:
-            return Verdict("hold", "nothing usable left of the reply")
+            return Verdict("hold", "nothing usable left of the reply", text)
         if self.returned and not recommended:
-            return Verdict("hold", "the reply names none of the items recommend returned")
+            return Verdict("hold", "the reply names none of the items recommend returned", text)
         if self.asks and not recommended:  # nothing it can name is grounded: only a tool call can follow
             why = "the user asked for recommendations; the reply used no tool and names none"
             return Verdict("fail" if len(split_sentences(prefix)) >= DOOMED_SENTENCES else "hold", why)
         if not final and not self.results and not (recommended or g.references):
-            return Verdict("hold", "no item named yet")
-        return Verdict("ok")
+            return Verdict("hold", "no item named yet", text)
+        return Verdict("ok", "", text)
 
     def gate(self) -> SentenceGate:
         """A sentence gate over these rules (for a reply being streamed)."""
@@ -226,6 +243,9 @@ def accept_reply(
     reply = gate.released
     _, recommended = rules.recommended(reply)
     note = f"guard cut the reply after {gate.sentences} sentence(s): {gate.note}" if gate.state == "cut" else ""
+    if gate.rewritten:
+        fixed = f"{REPAIR_NOTE} in {gate.rewritten} sentence(s)"
+        note = "; ".join(filter(None, [fixed, note]))
     named = recommended[: ctx.n_recommend + 2]
     ranking = _ranking(results, rules.allowed)
     by_id = {c["item_id"]: c for c in ranking}

@@ -8,7 +8,10 @@ suggested may be named as references (not right after "recommend", "try"…) but
 new recommendations. When nothing recommendable is left for a recommendation turn, the caller
 falls back to the template reply. A fact check (the
 explainer's ``verify_reply``) removes sentences that state a year, genre, rating or name the
-named items' records do not hold.
+named items' records do not hold. A sentence about one item whose only fault is such a false
+claim is repaired instead when a grounded reason for the item is known (the ``recommend`` tool's
+``why``): the sentence keeps its words up to the item's title and the reason replaces the rest
+(``repaired``), so the item the LLM chose is not lost to a made-up detail.
 
 Two more rules hold against prompt injection: a sentence that names a "Title (Year)" the linker
 cannot find in the catalogue is removed (an invented item), and so is every sentence that repeats
@@ -18,7 +21,7 @@ a run of words of the agent's instructions (``secret``: the system prompt is nev
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +47,9 @@ class GuardResult:
         removed: items whose sentences were removed.
         references: items named as references (the user's own, or earlier suggestions).
         violations: facts the fact check rejected (their sentences were removed).
+        repaired: items whose sentence had a false claim replaced by the item's grounded reason.
+        rewritten: the input text with the repaired sentences replaced in place (its other
+            characters unchanged); None when nothing was repaired.
     """
 
     reply: str
@@ -51,6 +57,8 @@ class GuardResult:
     removed: list[str] = field(default_factory=list)
     references: list[str] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)
+    rewritten: str | None = None
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -78,6 +86,7 @@ def guard_reply(
     valid: Callable[[str], bool] | None = None,
     check: Callable[[str, list[str]], list[str]] | None = None,
     secret: frozenset[tuple[str, ...]] = frozenset(),
+    reasons: Mapping[str, str] | None = None,
 ) -> GuardResult:
     """Check a reply's item mentions and remove the sentences that break the rules.
 
@@ -93,6 +102,8 @@ def guard_reply(
             a sentence with violations is removed.
         secret: word runs (lower-case word tuples, all of one length) that must not be repeated,
             such as the instructions' shingles; a sentence carrying one is removed.
+        reasons: grounded reasons by item id; a sentence about one of these items that fails
+            only the fact check is repaired with it (see the module docstring).
 
     Returns:
         The guarded reply and what it recommends.
@@ -107,6 +118,7 @@ def guard_reply(
     removed: list[str] = []
     named_refs: list[str] = []
     per_sentence: dict[int, list[str]] = {}
+    title_end: dict[int, int] = {}  # where the last allowed title of a sentence ends
     for m in mentions:
         idx = next((k for k, (s, e) in enumerate(spans) if s <= m.start < e), None)
         if idx is None:
@@ -124,15 +136,21 @@ def guard_reply(
             removed.append(iid)
         else:
             per_sentence.setdefault(idx, []).append(iid)
+            title_end[idx] = max(title_end.get(idx, 0), _with_year(reply, m.end))
     for idx in _unknown_titles(reply, spans, mentions):
         drop.add(idx)
     violations: list[str] = []
+    fixed: dict[int, str] = {}
     if check is not None:
         for idx, ids in per_sentence.items():
             if idx not in drop:
                 s, e = spans[idx]
                 found = check(reply[s:e], ids)
                 if found:
+                    better = _repair(reply[s : title_end[idx]], ids, reasons or {}, check)
+                    if better is not None:
+                        fixed[idx] = better
+                        continue
                     drop.add(idx)
                     violations.extend(found)
     for idx in sorted(per_sentence):
@@ -141,15 +159,43 @@ def guard_reply(
         else:
             removed.extend(per_sentence[idx])
     drop |= _leaking(reply, spans, drop, secret)
-    kept = [reply[s:e].strip() for k, (s, e) in enumerate(spans) if k not in drop]
+    kept = [fixed.get(k, reply[s:e]).strip() for k, (s, e) in enumerate(spans) if k not in drop]
     text = _join(kept)
+    rewritten = None
+    if fixed:
+        rewritten, at = "", 0
+        for k, fix in sorted(fixed.items()):
+            rewritten += reply[at : spans[k][0]] + fix
+            at = spans[k][1]
+        rewritten += reply[at:]
     return GuardResult(
         reply=text,
         recommended=list(dict.fromkeys(recommended)),
         removed=list(dict.fromkeys(removed)),
         references=list(dict.fromkeys(named_refs)),
         violations=violations,
+        repaired=[per_sentence[k][0] for k in sorted(fixed)],
+        rewritten=rewritten,
     )
+
+
+def _with_year(text: str, end: int) -> int:
+    """Where a title that ends at ``end`` ends with the " (Year)" right after it, if there is one."""
+    m = re.match(r"\s*\((?:18|19|20)\d\d\)", text[end:])
+    return end + m.end() if m else end
+
+
+def _repair(
+    head: str, ids: list[str], reasons: Mapping[str, str], check: Callable[[str, list[str]], list[str]]
+) -> str | None:
+    """A sentence about one item, its words up to the item's title kept and its claim replaced by
+    the item's grounded reason; None when there is no reason or the result still fails the check."""
+    if len(set(ids)) != 1 or not (why := (reasons.get(ids[0]) or "").strip()):
+        return None
+    head = head.rstrip(" ,;:-—–")
+    why = why if why[-1] in ".!?" else why + "."
+    better = f"{head} — {why[0].upper()}{why[1:]}"
+    return None if check(better, ids) else better
 
 
 def _unknown_titles(reply: str, spans: list[tuple[int, int]], mentions: list[Any]) -> set[int]:

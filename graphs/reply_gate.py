@@ -12,6 +12,8 @@ a sentence is complete and the guard's verdict on the reply so far allows it:
 * **sending**: each further sentence that passes is released; the first one that fails ends
   the reply there (it is never sent, and nothing after it is read).
 
+A verdict may carry the prefix as the guard rewrote it (a sentence whose false claim about an
+item was replaced by the item's grounded reason): the gate then releases the rewritten text.
 The released text is the reply. Feeding the same text token by token or in one piece releases
 the same text, so a streamed turn and a non-streamed one give the same reply.
 """
@@ -35,10 +37,13 @@ class Verdict:
         status: ``ok`` (it may be sent), ``hold`` (it passes, but cannot carry the turn yet),
             ``fail`` (its last sentence breaks a rule).
         note: why it holds or fails.
+        text: the prefix as the guard rewrote it (None: as written); rewriting keeps every
+            earlier sentence as it was rewritten before.
     """
 
     status: Literal["ok", "hold", "fail"]
     note: str = ""
+    text: str | None = None
 
 
 #: ``judge(prefix, final) -> Verdict``: the guard over a reply prefix of whole sentences
@@ -60,6 +65,7 @@ class SentenceGate:
         sentences: sentences released.
         refused_at: where the sentence the guard refused ends in the text fed (None: none was);
             the answer is not read past it.
+        rewritten: sentences released as the guard rewrote them.
     """
 
     def __init__(self, judge: Judge) -> None:
@@ -70,6 +76,7 @@ class SentenceGate:
         self.note = ""
         self.sentences = 0
         self.refused_at: int | None = None
+        self.rewritten = 0
         self._start: int | None = None  # where the reply's first sentence starts
         self._end = 0  # where the last judged sentence ends
         self._judged = 0  # sentences judged
@@ -116,7 +123,13 @@ class SentenceGate:
             if verdict.status == "hold" and self.state == "holding":
                 self.note = verdict.note
                 continue
-            piece = self.text[self._start : e] if self.state == "holding" else self.text[self._end : e]
+            view = self.text[self._start : e] if verdict.text is None else verdict.text
+            if not view.startswith(self.released):  # an earlier sentence would change: end the reply
+                self.state, self.note, self.refused_at = "cut", "the guard rewrote a released sentence", e
+                break
+            piece = view[len(self.released) :]
+            if verdict.text is not None and piece != self.text[(self._end if self.released else self._start) : e]:
+                self.rewritten += 1
             self.state, self._end, self.note = "sending", e, ""
             self.released += piece
             self.sentences = self._judged

@@ -16,6 +16,7 @@ __all__ = ["agent_eval", "split_models", "bundled_configs"]
 SHOWN = (
     "tool_call_valid_rate",
     "fallback_rate",
+    "claim_repair_rate",
     "replay_recall@10",
     "sim_success_at_5",
     "llm_sim_success_at_5",
@@ -103,7 +104,8 @@ def agent_eval(
     JSON has one row per model and a crs-only row (``rows``, each with its per-sample outcomes,
     which ``crsagent eval report --agent-json`` judges), and, at the top, the first model's figures
     under the single-model keys: variant, model, turns, tool_call_valid_rate, fallback_rate,
-    fallback_reasons, teacher_action_agreement,
+    fallback_reasons, claim_repair_rate (turns whose false claim the guard replaced with the tool's
+    reason), teacher_action_agreement,
     sim_success_at_5, crs_only_sim_success_at_5, replay_recall@10, crs_only_replay_recall@10,
     llm_calls_per_turn, tokens_per_turn, turn_p50_s, turn_p95_s; with ``--llm-dialogues``, also
     llm_sim_success_at_5 and crs_only_llm_sim_success_at_5. The last stdout line is the same

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from crsagent.agent.turns import TurnResult, Usage
 from crsagent.evals.agent_eval import turn_stats
+from crsagent.graphs.agent_reply import REPAIR_NOTE
 from crsagent.graphs.trace import trace_counts
 
 
@@ -29,7 +30,10 @@ def test_trace_counts_include_unparsed_calls_as_attempts() -> None:
 
 def test_turn_stats_rates_reasons_and_percentiles() -> None:
     ok = TurnResult(
-        reply="a", trace=[_llm([("recommend", True)]), _llm([])], usage=Usage(llm_calls=2, total_tokens=300)
+        reply="a",
+        trace=[_llm([("recommend", True)]), _llm([])],
+        usage=Usage(llm_calls=2, total_tokens=300),
+        notes=[f"agent: {REPAIR_NOTE} in 1 sentence(s)"],
     )
     bad = TurnResult(
         reply="b",
@@ -50,5 +54,6 @@ def test_turn_stats_rates_reasons_and_percentiles() -> None:
     assert s["tool_call_valid_rate"] == round(1 / 3, 4)
     assert s["fallback_rate"] == round(2 / 3, 4)
     assert s["fallback_reasons"] == {"invalid_tool_call": 1, "guard_rejected": 1}
+    assert s["claim_repair_rate"] == round(1 / 3, 4)
     assert s["llm_calls_per_turn"] == round(5 / 3, 3) and s["tokens_per_turn"] == 150.0
     assert s["turn_p50_s"] == 2.0 and s["turn_p95_s"] == 3.0

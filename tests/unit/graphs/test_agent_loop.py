@@ -7,6 +7,7 @@ have produced anyway.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
@@ -213,3 +214,21 @@ def test_a_custom_tools_items_can_be_recommended(fakes: Any) -> None:
     res = agent.turn("what do you suggest this week?", thread_id="t")
     assert "staff_picks" in llm.requests[0].tool_names
     assert not res.fallback and [r.item_id for r in res.recommendations] == [fakes.ARRIVAL]
+
+
+def test_a_false_claim_about_a_recommended_item_is_replaced_by_the_tools_reason(fakes: Any) -> None:
+    llm = ScriptedChatModel(
+        [
+            tool_call_message("recommend", {"k": 3}, call_id="r1"),
+            "You might like:\n1. Get Out (2017) — a 1985 musical directed by Steven Spielberg.",
+        ]
+    )
+    res = _agent(fakes, llm).turn("a horror film after 2010 please", thread_id="t")
+    llm.assert_exhausted()
+    rec = next(e for e in res.trace if e["type"] == "tool" and e["name"] == "recommend")
+    why = next(it["why"] for it in json.loads(rec["content"])["items"] if it["item_id"] == fakes.GET_OUT)
+    assert res.fallback is False and res.fallback_reason is None
+    assert res.reply == f"You might like:\n1. Get Out (2017) — {why[0].upper()}{why[1:]}"
+    assert "Spielberg" not in res.reply and "musical" not in res.reply
+    assert [r.item_id for r in res.recommendations] == [fakes.GET_OUT]
+    assert any("replaced a false claim" in n for n in res.notes)

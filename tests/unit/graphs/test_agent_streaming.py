@@ -171,3 +171,16 @@ def test_tool_calls_written_after_a_released_reply_are_not_run(fakes: Any) -> No
         last = [e for e in res.trace if e["type"] == "llm"][-1]
         assert last["tool_calls"] == [] and last["content"] == "Try The Witch, a slow-burn horror film. It is great. "
     assert [e.name for e in events if isinstance(e, ToolStarted)] == ["recommend"]
+
+
+def test_a_repaired_false_claim_streams_as_repaired(fakes: Any) -> None:
+    answer = [
+        tool_call_message("recommend", {"k": 3}, call_id="r1"),
+        "You might like:\n1. Get Out (2017) — a 1985 musical directed by Steven Spielberg. It is a good fit.",
+    ]
+    events = list(_agent(fakes, ScriptedChatModel(answer, token_latency_s=0.001)).stream_turn(ASK, thread_id="t"))
+    plain = _agent(fakes, ScriptedChatModel(answer)).turn(ASK, thread_id="t")
+    streamed = "".join(e.text for e in events if isinstance(e, ReplyDelta))
+    assert streamed == plain.reply and plain.fallback is False
+    assert streamed.startswith("You might like:\n1. Get Out (2017) — ") and streamed.endswith(" It is a good fit.")
+    assert "Spielberg" not in streamed and "musical" not in streamed

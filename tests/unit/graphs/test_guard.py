@@ -87,3 +87,21 @@ def test_sentences_repeating_the_instructions_are_removed(toolkit: Any, fakes: A
     split = f"You might enjoy Get Out. {' '.join(w[:3]).capitalize()}. {' '.join(w[3:]).capitalize()} too. Enjoy!"
     g2 = guard_reply(split, linker=toolkit.linker, allowed={fakes.GET_OUT}, blocked=set(), secret=secret)
     assert tuple(words(rule)) in secret and g2.reply == "You might enjoy Get Out. Enjoy!"
+
+
+def _no_musicals(sentence: str, ids: list[str]) -> list[str]:
+    return ["not a musical"] if "musical" in sentence else []
+
+
+def test_a_false_claim_about_one_item_is_replaced_by_its_grounded_reason(toolkit: Any, fakes: Any) -> None:
+    reply = "Here you go:\n1. Get Out (2017) - a musical. 2. Alien, a musical."
+    kw: dict[str, Any] = {"linker": toolkit.linker, "allowed": {fakes.GET_OUT, fakes.ALIEN}, "blocked": set()}
+    g = guard_reply(reply, check=_no_musicals, reasons={fakes.GET_OUT: "a horror film by Jordan Peele"}, **kw)
+    assert g.reply == "Here you go:\n1. Get Out (2017) — A horror film by Jordan Peele."
+    assert g.rewritten == "Here you go:\n1. Get Out (2017) — A horror film by Jordan Peele. 2. Alien, a musical."
+    assert g.recommended == [fakes.GET_OUT] and g.repaired == [fakes.GET_OUT] and g.removed == [fakes.ALIEN]
+    assert g.violations == ["not a musical"]  # Alien had no reason: its sentence is removed
+    # a reason that fails the check too, or none at all: the sentence goes, as before
+    bad = guard_reply(reply, check=_no_musicals, reasons={fakes.GET_OUT: "a musical"}, **kw)
+    assert bad.recommended == [] and bad.repaired == [] and bad.rewritten is None
+    assert guard_reply(reply, check=_no_musicals, **kw).recommended == []

@@ -65,3 +65,18 @@ def test_the_streamer_ends_the_text_at_the_first_tool_call_and_stops_after_a_rep
     assert streamer.on_chunk(call) is True  # nothing released: the tool calls arrive whole
     streamer.end()
     assert held == [] and gate_text(judge, "Try GOOD one.", tool_calls=True).released == ""
+
+
+def fixing_judge(prefix: str, final: bool = True) -> Verdict:
+    """Like :func:`judge`, but 'FIXME' is rewritten to 'FIXED' (as the guard repairs a false claim)."""
+    v = judge(prefix.replace("FIXME", "GOOD"), final)
+    return Verdict(v.status, v.note, prefix.replace("FIXME", "FIXED") if "FIXME" in prefix else None)
+
+
+def test_a_rewritten_sentence_is_released_as_rewritten_streamed_or_not() -> None:
+    text = "Try GOOD one. Then FIXME it. And more.\nEnd BAD."
+    whole = gate_text(fixing_judge, text)
+    gate = SentenceGate(fixing_judge)
+    pieces = [gate.feed(t) for t in tokens(text)] + [gate.finish()]
+    assert whole.released == "".join(pieces) == "Try GOOD one. Then FIXED it. And more."
+    assert whole.rewritten == gate.rewritten == 1 and gate.state == "cut"
