@@ -59,6 +59,9 @@ __all__ = [
     "agent_action",
 ]
 
+#: A list line ("1. ...", "- ...") and the first "(Year)" in a text.
+_LIST_LINE = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s+")
+_YEAR = re.compile(r"\((?:18|19|20)\d\d\)")
 #: The turn note of a reply whose false claim about an item the guard replaced with the tool's reason.
 REPAIR_NOTE = "guard replaced a false claim with the tool's reason"
 #: The built-in tools whose items the reply may recommend (custom tools' items may be, too).
@@ -214,9 +217,18 @@ class ReplyRules:
             return Verdict("hold", "no item named yet", text)
         return Verdict("ok", "", text)
 
+    def head(self, sentence: str) -> int:
+        """Where a list line's head ends: through its first "Title (Year)" when that names an
+        allowed item (0 otherwise; a :data:`~crsagent.graphs.reply_gate.Head`)."""
+        if not _LIST_LINE.match(sentence) or (year := _YEAR.search(sentence)) is None:
+            return 0
+        part = sentence[: year.end()]
+        named = [m for m in self.toolkit.linker.link(part) if m.item_id in self._guard["allowed"]]
+        return year.end() if any(part[m.end :].strip() == year.group() for m in named) else 0
+
     def gate(self) -> SentenceGate:
         """A sentence gate over these rules (for a reply being streamed)."""
-        return SentenceGate(self.judge)
+        return SentenceGate(self.judge, self.head)
 
 
 def accept_reply(
@@ -236,7 +248,7 @@ def accept_reply(
     """
     rules = rules or ReplyRules(state, ctx)
     if gate is None:
-        gate = gate_text(rules.judge, text)
+        gate = gate_text(rules.judge, text, head=rules.head)
     if not gate.released:
         return AgentReply("guard_rejected", gate.note or "nothing usable in the reply")
     tk, belief, results = rules.toolkit, rules.belief, rules.results

@@ -12,6 +12,12 @@ a sentence is complete and the guard's verdict on the reply so far allows it:
 * **sending**: each further sentence that passes is released; the first one that fails ends
   the reply there (it is never sent, and nothing after it is read).
 
+A list line goes out before it is complete when a ``head`` finder is given: once the line's first
+"Title (Year)" is written, its words up to there are judged as if the sentence ended there, and
+released when they may be sent. The rest of the line follows when it is complete and passes; a
+line that then fails ends the reply after its head. The text fed whole releases the same: a
+list line the guard refuses there is released up to its head when the head alone passes.
+
 A verdict may carry the prefix as the guard rewrote it (a sentence whose false claim about an
 item was replaced by the item's grounded reason): the gate then releases the rewritten text.
 The released text is the reply. Feeding the same text token by token or in one piece releases
@@ -26,7 +32,7 @@ from typing import Any, Literal
 
 from crsagent.graphs.guard import split_sentences
 
-__all__ = ["Verdict", "Judge", "SentenceGate", "gate_text", "STREAM_KEY", "ReplyStreamer"]
+__all__ = ["Verdict", "Judge", "Head", "SentenceGate", "gate_text", "STREAM_KEY", "ReplyStreamer"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,9 @@ class Verdict:
 #: ``judge(prefix, final) -> Verdict``: the guard over a reply prefix of whole sentences
 #: (``final``: the prefix is the whole reply).
 Judge = Callable[[str, bool], Verdict]
+#: ``head(sentence) -> length``: how much of a sentence may be judged on its own before the rest
+#: of it is written (0: nothing; see the module docstring).
+Head = Callable[[str], int]
 
 
 class SentenceGate:
@@ -56,6 +65,7 @@ class SentenceGate:
 
     Args:
         judge: the guard's verdict on a prefix.
+        head: where a sentence's releasable head ends (None: whole sentences only).
 
     Attributes:
         released: the text released so far (the reply, once :meth:`finish` ran).
@@ -68,8 +78,9 @@ class SentenceGate:
         rewritten: sentences released as the guard rewrote them.
     """
 
-    def __init__(self, judge: Judge) -> None:
+    def __init__(self, judge: Judge, head: Head | None = None) -> None:
         self.judge = judge
+        self.head = head
         self.text = ""
         self.released = ""
         self.state: Literal["holding", "sending", "failed", "cut", "done"] = "holding"
@@ -80,6 +91,7 @@ class SentenceGate:
         self._start: int | None = None  # where the reply's first sentence starts
         self._end = 0  # where the last judged sentence ends
         self._judged = 0  # sentences judged
+        self._headed = -1  # the start of the open sentence whose head was looked for
 
     @property
     def closed(self) -> bool:
@@ -92,7 +104,29 @@ class SentenceGate:
             return ""
         self.text += delta
         spans = split_sentences(self.text)
-        return self._judge(spans[:-1], final=False)  # the last span may still grow
+        out = self._judge(spans[:-1], final=False)  # the last span may still grow
+        if self.head is not None and not self.closed and len(spans) == self._judged + 1:
+            out += self._early(*spans[-1])
+        return out
+
+    def _early(self, s: int, e: int) -> str:
+        """Release the head of the open sentence ``text[s:e]`` once it is written and may be sent."""
+        if s == self._headed or not (n := self.head(self.text[s:e]) if self.head else 0):
+            return ""
+        self._headed = s
+        return self._release_head(s, n)
+
+    def _release_head(self, s: int, n: int) -> str:
+        """Judge the prefix through a sentence's head (``text[s:s+n]``); release it when it may go."""
+        start = s if self._start is None else self._start
+        verdict = self.judge(self.text[start : s + n], False)
+        view = self.text[start : s + n] if verdict.text is None else verdict.text
+        if verdict.status != "ok" or not view.startswith(self.released):
+            return ""
+        piece = view[len(self.released) :]
+        self._start, self.state, self._end, self.note = start, "sending", s + n, ""
+        self.released += piece
+        return piece
 
     def finish(self) -> str:
         """The text is complete: judge its last sentence; return what this releases."""
@@ -117,6 +151,8 @@ class SentenceGate:
             verdict = self.judge(self.text[self._start : e], final and k == len(todo) - 1)
             self._judged += 1
             if verdict.status == "fail":
+                if self._end <= s and self.head is not None and (n := self.head(self.text[s:e])):
+                    out += self._release_head(s, n)  # as the stream would have released it
                 self.state = "failed" if self.state == "holding" else "cut"
                 self.note, self.refused_at = verdict.note, e
                 break
@@ -137,10 +173,10 @@ class SentenceGate:
         return out
 
 
-def gate_text(judge: Judge, text: str, *, tool_calls: bool = False) -> SentenceGate:
+def gate_text(judge: Judge, text: str, *, tool_calls: bool = False, head: Head | None = None) -> SentenceGate:
     """A gate fed an answer's whole text (the non-streamed path), as :class:`ReplyStreamer` feeds
     it: finished, unless tool calls follow the text (then its last sentence is never judged)."""
-    gate = SentenceGate(judge)
+    gate = SentenceGate(judge, head)
     gate.feed(text)
     if not tool_calls:
         gate.finish()

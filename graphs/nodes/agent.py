@@ -229,7 +229,12 @@ def make_agent(spec: VariantSpec) -> Callable[[CRSState, Runtime[CRSContext]], d
             streamer.end()
             gate = streamer.gate
         else:
-            gate = gate_text(rules.judge, ai.text if isinstance(ai.text, str) else "", tool_calls=bool(ai.tool_calls))
+            gate = gate_text(
+                rules.judge,
+                ai.text if isinstance(ai.text, str) else "",
+                tool_calls=bool(ai.tool_calls),
+                head=rules.head,
+            )
         dropped = bool(gate.released and (ai.tool_calls or ai.invalid_tool_calls))
         if gate.released or gate.refused_at is not None:  # the answer as read: up to a refused sentence, no tool call
             ai = AIMessage(

@@ -184,3 +184,15 @@ def test_a_repaired_false_claim_streams_as_repaired(fakes: Any) -> None:
     assert streamed == plain.reply and plain.fallback is False
     assert streamed.startswith("You might like:\n1. Get Out (2017) — ") and streamed.endswith(" It is a good fit.")
     assert "Spielberg" not in streamed and "musical" not in streamed
+
+
+def test_a_list_line_goes_out_once_its_title_is_written(fakes: Any) -> None:
+    answer = [
+        tool_call_message("recommend", {"k": 3}, call_id="r1"),
+        "You might like:\n1. Get Out (2017) — a horror film by Jordan Peele.\n2. The Witch (2015) — a slow burn.",
+    ]
+    events = list(_agent(fakes, ScriptedChatModel(answer, token_latency_s=0.001)).stream_turn(ASK, thread_id="t"))
+    plain = _agent(fakes, ScriptedChatModel(answer)).turn(ASK, thread_id="t")
+    deltas = [e.text for e in events if isinstance(e, ReplyDelta)]
+    assert deltas[0] == "You might like:\n1. Get Out (2017)"
+    assert "".join(deltas) == plain.reply and plain.reply.startswith("You might like:\n1. Get Out (2017) — ")

@@ -80,3 +80,20 @@ def test_a_rewritten_sentence_is_released_as_rewritten_streamed_or_not() -> None
     pieces = [gate.feed(t) for t in tokens(text)] + [gate.finish()]
     assert whole.released == "".join(pieces) == "Try GOOD one. Then FIXED it. And more."
     assert whole.rewritten == gate.rewritten == 1 and gate.state == "cut"
+
+
+def head(sentence: str) -> int:
+    """A stand-in head finder: a list line's words through its first 'GOOD'."""
+    return sentence.index("GOOD") + 4 if sentence.startswith("- ") and "GOOD" in sentence else 0
+
+
+def test_a_list_lines_head_goes_out_before_the_line_is_complete() -> None:
+    text = "Here:\n- GOOD one is fine.\n- GOOD two BAD.\n- GOOD three."
+    gate = SentenceGate(judge, head)
+    pieces = [gate.feed(t) for t in tokens(text)] + [gate.finish()]
+    assert [p for p in pieces if p] == ["Here:\n- GOOD", " one is fine.", "\n- GOOD"]
+    assert gate.released == "Here:\n- GOOD one is fine.\n- GOOD" and gate.state == "cut"
+    whole = gate_text(judge, text, head=head)  # the line refused as a whole is released up to its head
+    assert whole.released == gate.released and whole.state == "cut"
+    # without a head finder the lines go out whole, and the refused one not at all
+    assert gate_text(judge, text).released == "Here:\n- GOOD one is fine."
