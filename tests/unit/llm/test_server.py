@@ -18,7 +18,14 @@ import httpx
 import pytest
 
 from crsagent.agent.errors import ConfigError, LLMUnavailableError
-from crsagent.agent.llm.server import RunningServer, ServerConfig, server_command, server_env, start_server
+from crsagent.agent.llm.server import (
+    RunningServer,
+    ServerConfig,
+    cpu_dtype,
+    server_command,
+    server_env,
+    start_server,
+)
 from crsagent.prompts.loader import template_path
 
 STUB = textwrap.dedent(
@@ -148,10 +155,21 @@ def test_cpu_command_serves_the_bundled_model_with_tools_and_constraints():
     assert (
         cmd[cmd.index("--structured-outputs-config") + 1] == '{"backend": "xgrammar", "disable_any_whitespace": true}'
     )
-    for flag in ("--enable-auto-tool-choice", "--tool-call-parser hermes", "--dtype float32", "--enforce-eager",
+    for flag in ("--enable-auto-tool-choice", "--tool-call-parser hermes", f"--dtype {cpu_dtype()}", "--enforce-eager",
                  "--tool-strict-level parameter", "--max-model-len 4096", "--served-model-name smollm2-135m-instruct",
                  f"--chat-template {template_path('chatml_tools.jinja')}", "--host 127.0.0.1 --port 8001"):  # fmt: skip
         assert flag in joined
+
+
+def test_the_cpu_dtype_is_bfloat16_only_where_the_cpu_has_it(tmp_path: Path) -> None:
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nflags\t\t: fpu sse avx512f avx512_bf16 avx512_vnni\n")
+    assert cpu_dtype(info) == "bfloat16"
+    info.write_text("processor\t: 0\nflags\t\t: fpu sse avx2 avx512f\nbugs\t\t: avx512_bf16\n")
+    assert cpu_dtype(info) == "float32"  # only the flags line counts
+    assert cpu_dtype(tmp_path / "missing") == "float32"
+    cmd = server_command(Path("/venv/bin/python"), "/m", ServerConfig(dtype="float32"), 8001)
+    assert cmd[cmd.index("--dtype") + 1] == "float32"  # an explicit dtype wins
 
 
 def test_gpu_command_uses_the_models_own_template_and_auto_dtype():
