@@ -71,7 +71,10 @@ def _close(a: dict[str, float], b: dict[str, float]) -> bool:
 def test_base_and_tuned_answer_side_by_side_as_lora_and_merged(settings: Settings, tmp_path: Path) -> None:
     _, model_dir = prepare_server(settings.home, ServerConfig(lora_modules=()))
     adapter = read_adapter(TUNED_MODEL_NAME, _random_adapter(Path(model_dir), tmp_path / "adapter"))
-    as_lora = _serve(settings, ServerConfig(port=0, lora_modules=(adapter,), default_name=TUNED_MODEL_NAME))
+    # float32 on both sides: the test compares log-probabilities to 2e-3, below bfloat16's resolution
+    as_lora = _serve(
+        settings, ServerConfig(port=0, lora_modules=(adapter,), default_name=TUNED_MODEL_NAME, dtype="float32")
+    )
     base, tuned = as_lora[BUNDLED_MODEL_NAME], as_lora[TUNED_MODEL_NAME]
     assert base[0].strip() and tuned[0].strip() and base[0] != tuned[0]  # the adapter changes the answers
 
@@ -85,6 +88,7 @@ def test_base_and_tuned_answer_side_by_side_as_lora_and_merged(settings: Setting
             served_model_name=TUNED_MODEL_NAME,
             lora_modules=(undo,),
             default_name=TUNED_MODEL_NAME,
+            dtype="float32",
         ),
     )
     assert _close(merged[TUNED_MODEL_NAME][1], tuned[1])  # merged checkpoint == base + adapter
