@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from crsagent.agent.domains import domain_spec
 from crsagent.graphs.cues import comparatives
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -113,7 +114,7 @@ def _co_genre(tk: Toolkit, genre: str) -> str | None:
 def word_genres(tk: Toolkit, word: str, explicit: bool = True) -> list[str]:
     """The catalogue genres a descriptive word stands for (lexicon first, then catalogue text)."""
     found = _lexicon_genres(tk, word)
-    if not found and explicit and tk.domain == "movies":
+    if not found and explicit and domain_spec(tk.domain).text_genres:
         found = _text_genres(tk, word)
     return found
 

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from crsagent.agent.domains import domain_spec
 from crsagent.graphs.belief import Belief
 from crsagent.graphs.cues import (
     Intent,
@@ -239,7 +240,7 @@ def read_user_message(
         update["mentioned"] = ids
     if intent == "elicit" and not cue and not any(update.get(k) for k in _FACTS) and _OFF_TOPIC.search(low):
         intent = "chitchat"  # "what's the weather like?": nothing to recommend from, nothing to keep
-    if toolkit.domain == "office" and intent in ("elicit", "recommend") and not same:
+    if domain_spec(toolkit.domain).product_words and intent in ("elicit", "recommend") and not same:
         kind = product_kind(toolkit, text, skip_words(ex))
         if kind:
             update["constraints"] = {**(update.get("constraints") or {}), "text": kind}

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from crsagent.agent.domains import domain_spec
 from crsagent.graphs.belief import Belief, merge_belief
 from crsagent.graphs.cues import Intent, has_year_cue
 
@@ -122,10 +123,8 @@ def llm_update(toolkit: Toolkit, text: str, ex: NeedsExtraction, known: Belief) 
         for p in ex.people
         if p.strip() and p.strip().lower() not in known_people and _grounded_name(p, low)
     }
-    if people and toolkit.domain == "office":
-        up["brands"] = people
-    elif people:
-        up["people"] = people
+    if people:
+        up[domain_spec(toolkit.domain).people_slot] = people
     cons: dict[str, Any] = {}
     known_cons = known.get("constraints") or {}
     if has_year_cue(text) and not known_cons:

@@ -28,6 +28,7 @@ from langgraph.prebuilt import ToolNode
 from langgraph.runtime import Runtime
 from pydantic import BaseModel, ValidationError
 
+from crsagent.agent.domains import domain_spec
 from crsagent.graphs.agent_reply import RAW_TOOL_CALL, AgentReply, ReplyRules, accept_reply
 from crsagent.graphs.agent_tools import AGENT_TOOL_NAMES, make_graph_tools
 from crsagent.graphs.belief import merge_belief
@@ -108,7 +109,7 @@ def agent_prompt(state: CRSState, ctx: CRSContext) -> list[AnyMessage]:
     profile = (state.get("profile") or {}).get("summary") or "None yet."
     system = render(
         "agent",
-        noun="movie" if tk.domain == "movies" else "office product",
+        noun=domain_spec(tk.domain).long_noun,
         belief=belief_summary(tk, belief),
         profile=profile,
     )

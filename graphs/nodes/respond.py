@@ -15,6 +15,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, SystemMessage
 from langgraph.runtime import Runtime
 
+from crsagent.agent.domains import domain_spec
 from crsagent.graphs.belief import (
     Belief,
     belief_filter,
@@ -48,7 +49,7 @@ __all__ = ["make_respond", "llm_only_allowed"]
 
 
 def _noun(domain: str) -> str:
-    return "movie" if domain == "movies" else "office product"
+    return domain_spec(domain).long_noun
 
 
 def llm_only_allowed(tk: Any, belief: Belief, genres_hard: bool = True) -> Callable[[str], bool]:

@@ -26,6 +26,7 @@ from langgraph.prebuilt.tool_node import ToolInvocationError
 from langgraph.runtime import Runtime
 from pydantic import BaseModel, ValidationError
 
+from crsagent.agent.domains import domain_spec
 from crsagent.agent.errors import ToolInputError
 from crsagent.graphs.belief import merge_belief
 from crsagent.graphs.context import CRSContext
@@ -143,7 +144,7 @@ def make_tool_agent(spec: VariantSpec) -> Callable[[CRSState, Runtime[CRSContext
         focus = ", ".join(f"{i}: {tk.title(i)}" for i in state.get("focus") or []) or "(none)"
         system = render(
             "tool_agent",
-            noun="movie" if tk.domain == "movies" else "office product",
+            noun=domain_spec(tk.domain).long_noun,
             action=action,
             belief=belief_summary(tk, belief),
             focus=focus,

@@ -23,6 +23,7 @@ from langchain_core.messages import (
 from langgraph.graph.message import REMOVE_ALL_MESSAGES
 from langgraph.runtime import Runtime
 
+from crsagent.agent.domains import domain_spec
 from crsagent.graphs.belief import Belief, merge_belief
 from crsagent.graphs.context import CRSContext
 from crsagent.graphs.effects import ProfileRead, Steps, steps_node
@@ -62,7 +63,7 @@ def last_recommended(messages: Sequence[AnyMessage]) -> list[str]:
 
 
 def _noun(domain: str) -> str:
-    return "movie" if domain == "movies" else "office product"
+    return domain_spec(domain).long_noun
 
 
 def make_understand(spec: VariantSpec) -> Callable[[CRSState, Runtime[CRSContext]], dict[str, Any]]:
@@ -112,7 +113,7 @@ def make_understand(spec: VariantSpec) -> Callable[[CRSState, Runtime[CRSContext
                     content=render(
                         "understand",
                         noun=_noun(tk.domain),
-                        people="directors or actors" if tk.domain == "movies" else "brands",
+                        people=domain_spec(tk.domain).people_words,
                         belief=belief_summary(tk, prior),
                         last_reply=_last_ai_text(messages),
                     )

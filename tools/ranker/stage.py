@@ -24,6 +24,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from crsagent.agent.domains import domain_spec
 from crsagent.graphs.features import FEATURES
 from crsagent.tools.artifacts import ArtifactStore, hash_inputs
 from crsagent.tools.pipeline import BuildContext
@@ -109,7 +110,7 @@ def train_halves(
 
 def build(ctx: BuildContext, out_dir: Path) -> dict[str, Any]:
     """Collect the dev turns' rows and train the two cross-fitted models into ``out_dir``."""
-    if ctx.domain != "movies":
+    if not domain_spec(ctx.domain).dialogues:
         (out_dir / MARKER).write_text(json.dumps({"folds": []}))
         return {"folds": 0}
     from crsagent.evals.datasets import TitleResolver, load_turns
