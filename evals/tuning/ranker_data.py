@@ -132,10 +132,10 @@ def collect_rows(
     from langchain_core.messages import AIMessage, HumanMessage
 
     from crsagent.evals.datasets import context_to_messages
-    from crsagent.graphs.belief import excluded_ids, liked_ids
     from crsagent.graphs.context import CRSContext
+    from crsagent.graphs.dialogue.belief import excluded_ids, liked_ids
+    from crsagent.graphs.dialogue.prompting import dialogue_text
     from crsagent.graphs.nodes.understand import make_understand
-    from crsagent.graphs.prompting import dialogue_text
     from crsagent.graphs.ranking import POOL, collect_signals
     from crsagent.graphs.ranking.learned import echo_inputs
     from crsagent.graphs.variants import VARIANT_SPECS

@@ -40,10 +40,10 @@ from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 
 from crsagent.agent.errors import DataError
 from crsagent.agent.settings import Settings
-from crsagent.graphs.belief import Belief
 from crsagent.graphs.context import CRSContext
+from crsagent.graphs.dialogue.belief import Belief
+from crsagent.graphs.dialogue.prompting import dialogue_text
 from crsagent.graphs.nodes.understand import make_understand
-from crsagent.graphs.prompting import dialogue_text
 from crsagent.graphs.ranking import (
     DEFAULT_WEIGHTS,
     POOL,
@@ -229,7 +229,7 @@ def to_signals(
     :func:`~crsagent.graphs.ranking.collect_signals` would) and is min-max normalised like
     ``cf``. Columns: ``SIGNALS`` then the extras in order.
     """
-    from crsagent.graphs.belief import excluded_ids
+    from crsagent.graphs.dialogue.belief import excluded_ids
     from crsagent.graphs.ranking import allowed_ids
     from crsagent.graphs.ranking.builtin import attr_scores
 
@@ -271,7 +271,7 @@ def prior_extras(toolkit: Any, data_dir: Path, names: Sequence[str]) -> dict[str
     ``prior``), ``trans_liked`` (transitions from the liked items only, not every context item
     as ``trans``). ``prior`` and ``trans`` themselves are ranking signals (``SIGNALS``).
     """
-    from crsagent.graphs.belief import liked_ids
+    from crsagent.graphs.dialogue.belief import liked_ids
     from crsagent.tools.prior.redial import load_prior
 
     prior = toolkit.prior or load_prior(data_dir, toolkit.db.source_map("redial"))

@@ -13,10 +13,10 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from crsagent.graphs.belief import Belief, merge_belief
 from crsagent.graphs.context import CRSContext
-from crsagent.graphs.explaining import explain, item_facts
-from crsagent.graphs.prompting import dialogue_text
+from crsagent.graphs.dialogue.belief import Belief, merge_belief
+from crsagent.graphs.dialogue.explaining import explain, item_facts
+from crsagent.graphs.dialogue.prompting import dialogue_text
 from crsagent.graphs.ranking import echo_candidates, rank_candidates
 from crsagent.graphs.state import Candidate, CRSState
 from crsagent.graphs.variants import VariantSpec

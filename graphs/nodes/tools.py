@@ -28,12 +28,12 @@ from pydantic import BaseModel, ValidationError
 
 from crsagent.agent.domains import domain_spec
 from crsagent.agent.errors import ToolInputError
-from crsagent.graphs.belief import merge_belief
 from crsagent.graphs.context import CRSContext
+from crsagent.graphs.dialogue.belief import merge_belief
+from crsagent.graphs.dialogue.explaining import make_evidence
+from crsagent.graphs.dialogue.llm_step import chat_steps, model_profile
+from crsagent.graphs.dialogue.prompting import belief_summary, dialogue, render
 from crsagent.graphs.effects import Steps, steps_node
-from crsagent.graphs.explaining import make_evidence
-from crsagent.graphs.llm_step import chat_steps, model_profile
-from crsagent.graphs.prompting import belief_summary, dialogue, render
 from crsagent.graphs.state import CRSState
 from crsagent.graphs.variants import VariantSpec
 

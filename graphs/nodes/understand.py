@@ -24,13 +24,11 @@ from langgraph.graph.message import REMOVE_ALL_MESSAGES
 from langgraph.runtime import Runtime
 
 from crsagent.agent.domains import domain_spec
-from crsagent.graphs.belief import Belief, merge_belief
 from crsagent.graphs.context import CRSContext
-from crsagent.graphs.effects import ProfileRead, Steps, steps_node
-from crsagent.graphs.llm_step import structured_steps
-from crsagent.graphs.prompting import belief_summary, render
-from crsagent.graphs.state import CRSState
-from crsagent.graphs.understanding import (
+from crsagent.graphs.dialogue.belief import Belief, merge_belief
+from crsagent.graphs.dialogue.llm_step import structured_steps
+from crsagent.graphs.dialogue.prompting import belief_summary, render
+from crsagent.graphs.dialogue.understanding import (
     NeedsExtraction,
     Reading,
     llm_update,
@@ -38,6 +36,8 @@ from crsagent.graphs.understanding import (
     read_assistant_message,
     read_user_message,
 )
+from crsagent.graphs.effects import ProfileRead, Steps, steps_node
+from crsagent.graphs.state import CRSState
 from crsagent.graphs.variants import VariantSpec
 
 __all__ = ["make_understand", "AGENT_KEY", "agent_meta", "last_recommended"]

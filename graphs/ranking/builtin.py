@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from crsagent.agent.errors import ToolInputError
-from crsagent.graphs.belief import liked_genres, liked_people
+from crsagent.graphs.dialogue.belief import liked_genres, liked_people
 from crsagent.graphs.ranking.content import content_scores
 from crsagent.graphs.ranking.crew import crew_scores
 from crsagent.graphs.ranking.features import EXTRA_SIGNALS, extra_signal_scores

@@ -2,7 +2,7 @@
 
 :func:`collect_signals` builds the turn's :class:`~crsagent.graphs.ranking.signals.SignalContext`
 (the items that satisfy the hard constraints, applied by the product database through
-:func:`~crsagent.graphs.belief.belief_filter`; the dialogue's items, never candidates) and runs
+:func:`~crsagent.graphs.dialogue.belief.belief_filter`; the dialogue's items, never candidates) and runs
 every registered signal over it into a :class:`~crsagent.graphs.ranking.signals.SignalTable`.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from crsagent.graphs.belief import (
+from crsagent.graphs.dialogue.belief import (
     Belief,
     belief_filter,
     disliked_ids,

@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from crsagent.graphs.belief import Belief
+from crsagent.graphs.dialogue.belief import Belief
 from crsagent.graphs.ranking.collect import collect_signals
 from crsagent.graphs.ranking.signals import SignalTable, registered_signals
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import heapq
 from typing import TYPE_CHECKING, Any
 
-from crsagent.graphs.belief import Belief, excluded_ids, liked_ids
+from crsagent.graphs.dialogue.belief import Belief, excluded_ids, liked_ids
 from crsagent.graphs.ranking.features import feature_rows
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from crsagent.agent.domains import domain_spec
-from crsagent.graphs.cues import comparatives
+from crsagent.graphs.dialogue.cues import comparatives
 
 if TYPE_CHECKING:  # pragma: no cover
     from crsagent.tools.toolkit import Toolkit

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from crsagent.agent.domains import domain_spec
-from crsagent.graphs.belief import Belief, resolved_constraints
+from crsagent.graphs.dialogue.belief import Belief, resolved_constraints
 
 if TYPE_CHECKING:  # pragma: no cover
     from crsagent.tools.catalog.schema import Item
