@@ -39,9 +39,7 @@ from crsagent.graphs.dialogue.explaining import explain
 from crsagent.graphs.dialogue.grounding import fact_checker, guard_reply, split_sentences
 from crsagent.graphs.dialogue.prompting import instruction_shingles, words
 from crsagent.graphs.dialogue.reply_gate import SentenceGate, Verdict, gate_text
-from crsagent.graphs.nodes.act import recommendation_records
-from crsagent.graphs.nodes.tools import result_item_ids
-from crsagent.graphs.nodes.understand import AGENT_KEY
+from crsagent.graphs.handoff import AGENT_KEY, recommendation_records, result_item_ids
 from crsagent.graphs.ranking import echo_candidates
 from crsagent.graphs.state import Candidate, CRSState
 

@@ -39,7 +39,7 @@ from crsagent.graphs.dialogue.prompting import belief_summary, dialogue, render
 from crsagent.graphs.dialogue.reply_gate import STREAM_KEY, ReplyStreamer, gate_text
 from crsagent.graphs.dialogue.tool_schemas import compact_tool_schema
 from crsagent.graphs.effects import Steps, steps_node
-from crsagent.graphs.nodes.tools import EVIDENCE_KEY, evidence_from_config, tool_error_message
+from crsagent.graphs.handoff import EVIDENCE_KEY, evidence_from_config, tool_error_message
 from crsagent.graphs.state import CRSState
 from crsagent.graphs.trace import CHECK_KEY
 from crsagent.graphs.variants import VariantSpec

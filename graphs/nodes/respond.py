@@ -38,9 +38,7 @@ from crsagent.graphs.dialogue.prompting import (
 )
 from crsagent.graphs.dialogue.templates import template_reply
 from crsagent.graphs.effects import Steps, steps_node
-from crsagent.graphs.nodes.act import recommendation_records
-from crsagent.graphs.nodes.tools import tool_results
-from crsagent.graphs.nodes.understand import AGENT_KEY
+from crsagent.graphs.handoff import AGENT_KEY, recommendation_records, tool_results
 from crsagent.graphs.ranking import rank_candidates
 from crsagent.graphs.state import CRSState
 from crsagent.graphs.variants import VariantSpec

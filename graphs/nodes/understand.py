@@ -37,13 +37,11 @@ from crsagent.graphs.dialogue.understanding import (
     read_user_message,
 )
 from crsagent.graphs.effects import ProfileRead, Steps, steps_node
+from crsagent.graphs.handoff import AGENT_KEY
 from crsagent.graphs.state import CRSState
 from crsagent.graphs.variants import VariantSpec
 
 __all__ = ["make_understand", "AGENT_KEY", "agent_meta", "last_recommended"]
-
-#: The key under which the agent's replies record what they recommended.
-AGENT_KEY = "crsagent"
 
 
 def agent_meta(message: AnyMessage) -> dict[str, Any] | None:
