@@ -11,10 +11,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from crsagent.agent.domains import registered_domains
+
 __all__ = ["Domain", "DOMAINS", "Settings", "repo_root", "default_data_dir"]
 
 Domain = Literal["movies", "office"]
-DOMAINS: tuple[str, ...] = ("movies", "office")
+DOMAINS: tuple[str, ...] = registered_domains()  # see crsagent.agent.domains
 
 
 def repo_root() -> Path:

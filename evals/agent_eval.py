@@ -33,7 +33,7 @@ from crsagent.agent.turns import TurnResult
 from crsagent.evals.datasets import ReplayTurn, TitleResolver, context_to_messages
 from crsagent.evals.replay import recall_from_ranks, score_turn
 from crsagent.evals.trajectories import TRAJECTORY_SIM_SEED
-from crsagent.graphs.agent_reply import REPAIR_NOTE
+from crsagent.graphs.dialogue.agent_reply import REPAIR_NOTE
 from crsagent.graphs.trace import trace_counts
 from crsagent.tools.intent.split import HELDOUT, dialogue_split
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from crsagent.agent.domains import registered_domains
 from crsagent.agent.errors import DataError
 from crsagent.evals.behaviour_checks import CHECKS, TurnView, check_turn
 
@@ -138,7 +139,7 @@ def _parse(raw: Any, source: Path) -> Conversation:
         raise DataError(f"conversation {raw.get('id', '?')}: missing {missing}", source)
     if raw["category"] not in CATEGORIES:
         raise DataError(f"conversation {raw['id']}: unknown category {raw['category']!r}", source)
-    if raw["domain"] not in ("movies", "office"):
+    if raw["domain"] not in registered_domains():
         raise DataError(f"conversation {raw['id']}: unknown domain {raw['domain']!r}", source)
     turns = tuple(raw["turns"] or ())
     for n, t in enumerate(turns, 1):

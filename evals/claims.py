@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from crsagent.evals.metrics import hit_at_rank
+
 __all__ = ["CLAIMS", "RunOutcome", "outcome_from_replay", "paired_delta", "comparison_verdict", "judge_claims"]
 
 #: (claim, paper, run that should be better, runs it should beat).
@@ -75,7 +77,7 @@ def paired_delta(
     index = {t: i for i, t in enumerate(turns)}
 
     def hit(r: int | None) -> float:
-        return 1.0 if r is not None and r <= k else 0.0
+        return hit_at_rank(r, k)
 
     diff = np.zeros(len(turns))
     count = np.zeros(len(turns))

@@ -16,6 +16,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field, ValidationError
 
+from crsagent.agent.domains import domain_spec
 from crsagent.agent.errors import DataError
 from crsagent.agent.settings import Settings
 from crsagent.agent.turns import ChatMessage
@@ -254,7 +255,7 @@ class TitleResolver:
     ) -> TitleResolver:
         """Build from the domain's built catalogue (or ``items``) and the bundled ReDial movie records."""
         items = catalog_items(settings, domain) if items is None else items
-        info = load_redial_info(settings.data_dir) if domain == "movies" else None
+        info = load_redial_info(settings.data_dir) if domain_spec(domain).dialogues else None
         return cls(items, info)
 
     @property

@@ -15,6 +15,7 @@ import math
 from collections.abc import Collection, Iterable, Mapping, Sequence
 
 __all__ = [
+    "hit_at_rank",
     "recall_at_k",
     "hit_at_k",
     "ndcg_at_k",
@@ -37,6 +38,15 @@ REWARD_SEEN = 0.5
 def _check(k: int) -> None:
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
+
+
+def hit_at_rank(rank: int | None, k: int) -> float:
+    """1.0 when a sample's one relevant item ranks within ``k`` (1-based ``rank``; None: unranked).
+
+    This is :func:`recall_at_k` of a sample with one relevant item, from its rank: the one
+    recall rule every rank-based recall (replay, claims, tuning claim) sums.
+    """
+    return 1.0 if rank is not None and 1 <= rank <= k else 0.0
 
 
 def recall_at_k(ranked: Sequence[str], relevant: Collection[str], k: int) -> float:

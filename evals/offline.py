@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from crsagent.agent.domains import domain_spec
 from crsagent.agent.settings import Settings
 from crsagent.evals.metrics import mean_metrics, ranking_metrics
 from crsagent.tools.artifacts import ArtifactStore
@@ -150,7 +151,7 @@ def prepare_offline(
 
     t0 = time.perf_counter()
     rng = np.random.default_rng(12345)
-    words = TitleWords(universe.items) if domain == "office" else None
+    words = TitleWords(universe.items) if domain_spec(domain).product_words else None
     texts = [template_text(universe.subset(h.positives()), rng, domain, words) for h in users]
     examples = build_examples(universe, train, settings.data_dir, per_user=PER_USER)
     vectors = embed_examples(examples, embed_fn)

@@ -29,7 +29,7 @@ from typing import Any
 
 from crsagent.agent.errors import DataError
 from crsagent.evals.datasets import ReplayTurn, TitleResolver, iter_dialogues
-from crsagent.evals.metrics import reward_per_dialogue_length, seeker_reward, success_rate
+from crsagent.evals.metrics import hit_at_rank, reward_per_dialogue_length, seeker_reward, success_rate
 
 __all__ = [
     "recall_from_ranks",
@@ -39,10 +39,6 @@ __all__ = [
     "dialogue_top1",
     "load_seeker_rewards",
 ]
-
-
-def _hit(rank: int | None, k: int) -> float:
-    return 1.0 if rank is not None and 1 <= rank <= k else 0.0
 
 
 def recall_from_ranks(ranks: Sequence[int | None], k: int) -> float:
@@ -60,7 +56,7 @@ def recall_from_ranks(ranks: Sequence[int | None], k: int) -> float:
     """
     if not ranks:
         return 0.0
-    return sum(_hit(r, k) for r in ranks) / len(ranks)
+    return sum(hit_at_rank(r, k) for r in ranks) / len(ranks)
 
 
 def _rank(item_id: str | None, ranking: Sequence[str], k: int) -> int | None:

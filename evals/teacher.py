@@ -38,9 +38,9 @@ from crsagent.agent.llm.profiles import ModelProfile, profile_for
 from crsagent.agent.llm.weights import BUNDLED_MODEL_NAME
 from crsagent.agent.testing import FakeRequest, FunctionChatModel, tool_call_message
 from crsagent.agent.turns import ChatMessage, TurnResult
-from crsagent.graphs.agent_tools import MAX_RECOMMEND
+from crsagent.graphs.dialogue.agent_tools import MAX_RECOMMEND
+from crsagent.graphs.dialogue.tool_schemas import first_sentence
 from crsagent.graphs.runner import CRSAgent
-from crsagent.graphs.tool_schemas import first_sentence
 
 __all__ = ["TeacherPlan", "Teacher", "plan_from", "short_recommend_reply"]
 

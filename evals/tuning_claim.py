@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from crsagent.evals.claims import RunOutcome, paired_delta
+from crsagent.evals.metrics import hit_at_rank
 
 __all__ = [
     "TUNING_CLAIM",
@@ -124,7 +125,7 @@ def _row_intervals(row: Mapping[str, Any]) -> dict[str, Any]:
     turns = _turns(row)
     ranks = row.get("samples", {}).get("replay_ranks") or {}
     sims = row.get("samples", {}).get("sim_success") or []
-    hits = sum(1 for r in ranks.values() if r is not None and r <= 10)
+    hits = int(sum(hit_at_rank(r, 10) for r in ranks.values()))
     return {
         "fallback_rate": wilson(sum(t["fallback"] for t in turns), len(turns)),
         "tool_call_valid_rate": wilson(sum(t["valid"] for t in turns), sum(t["attempted"] for t in turns)),

@@ -91,7 +91,7 @@ def belief_sets(belief: Mapping[str, Any], ignore: Iterable[str] = ()) -> dict[s
     """The belief's items, liked items, genres and people (caller view or raw belief form).
 
     Args:
-        belief: ``TurnResult.belief`` (:func:`crsagent.graphs.belief.belief_view`) or a raw belief.
+        belief: ``TurnResult.belief`` (:func:`crsagent.graphs.dialogue.belief.belief_view`) or a raw belief.
         ignore: ids dropped from the *mentioned* items (the agent's own recommendations of the
             scored turn, which are not part of understanding the context).
     """

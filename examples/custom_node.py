@@ -17,9 +17,9 @@ from langgraph.runtime import Runtime
 from langgraph.store.memory import InMemoryStore
 
 from crsagent.agent.settings import Settings
-from crsagent.graphs.belief import merge_belief
 from crsagent.graphs.context import CRSContext
-from crsagent.graphs.explaining import explain
+from crsagent.graphs.dialogue.belief import merge_belief
+from crsagent.graphs.dialogue.explaining import explain
 from crsagent.graphs.nodes import make_act, make_decide, make_respond, make_understand, remember
 from crsagent.graphs.nodes.act import recommendation_records
 from crsagent.graphs.runner import CRSAgent

@@ -7,8 +7,8 @@
   :class:`~crsagent.agent.turns.AgentRunner` contract;
 * :class:`~crsagent.graphs.state.CRSState` / :class:`~crsagent.graphs.context.CRSContext` —
   the state (with reducers) and the run-scoped handles;
-* :mod:`~crsagent.graphs.ranking`, :mod:`~crsagent.graphs.elicitation`,
-  :mod:`~crsagent.graphs.guard` — ranking fusion, needs elicitation, the grounding guard.
+* :mod:`~crsagent.graphs.ranking`, :mod:`~crsagent.graphs.dialogue.elicitation`,
+  :mod:`~crsagent.graphs.dialogue.grounding` — ranking fusion, needs elicitation, the grounding guard.
 """
 
 from crsagent.graphs.builder import build_crs_graph, compile_crs_graph

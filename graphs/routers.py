@@ -8,7 +8,7 @@ from langchain_core.messages import AIMessage, ToolMessage
 from langgraph.runtime import Runtime
 
 from crsagent.graphs.context import CRSContext
-from crsagent.graphs.llm_step import llm_calls_left
+from crsagent.graphs.dialogue.llm_step import llm_calls_left
 from crsagent.graphs.nodes.tools import TOOL_ACTIONS, tool_rounds
 from crsagent.graphs.state import CRSState
 

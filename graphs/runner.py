@@ -31,9 +31,9 @@ from crsagent.agent.errors import (
 from crsagent.agent.settings import Settings
 from crsagent.agent.threadlock import ThreadLocks
 from crsagent.agent.turns import ChatMessage, Recommendation, TurnResult, Usage
-from crsagent.graphs.belief import belief_view, merge_belief
 from crsagent.graphs.builder import build_crs_graph
 from crsagent.graphs.context import Budgets, CRSContext
+from crsagent.graphs.dialogue.belief import belief_view, merge_belief
 from crsagent.graphs.ranking import DEFAULT_WEIGHTS, FusionWeights, catalogue_ranking
 from crsagent.graphs.streaming import TurnEvent, astream_graph, stream_graph
 from crsagent.graphs.trace import turn_trace

@@ -4,8 +4,8 @@ Nodes return partial updates and never mutate the state they receive. Channels:
 
 * ``messages`` — the conversation (``add_messages``);
 * ``scratch`` — this turn's tool-calling exchange (``add_messages``; cleared at turn start);
-* ``belief`` — :class:`~crsagent.graphs.belief.Belief`, merged by
-  :func:`~crsagent.graphs.belief.merge_belief`;
+* ``belief`` — :class:`~crsagent.graphs.dialogue.belief.Belief`, merged by
+  :func:`~crsagent.graphs.dialogue.belief.merge_belief`;
 * ``usage`` — this turn's LLM/tool calls, tokens, ``degraded`` flag and notes, summed by
   :func:`add_usage` (an update with ``reset`` starts a new turn);
 * the rest hold the last value written: the policy's ``action``, the ``question`` asked,
@@ -28,7 +28,7 @@ from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
 from typing_extensions import TypedDict  # pydantic (LangGraph Studio's schemas) needs it on Python < 3.12
 
-from crsagent.graphs.belief import Belief, merge_belief
+from crsagent.graphs.dialogue.belief import Belief, merge_belief
 
 __all__ = [
     "CRSState",

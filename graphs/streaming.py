@@ -2,7 +2,7 @@
 
 :meth:`CRSAgent.astream_turn <crsagent.graphs.runner.CRSAgent.astream_turn>` (and
 ``astream_history``, ``stream_turn``) run the graph with LangGraph's ``stream_mode=["custom",
-"values"]`` and the run flag :data:`~crsagent.graphs.reply_gate.STREAM_KEY`: the ``agent`` node
+"values"]`` and the run flag :data:`~crsagent.graphs.dialogue.reply_gate.STREAM_KEY`: the ``agent`` node
 then streams the LLM's answer through the sentence gate and writes each released piece
 (``{"type": "reply"}``); ``agent_tools`` writes each tool it runs (``{"type": "tool"}``).
 
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from crsagent.agent.turns import TurnResult
 from crsagent.graphs.context import CRSContext
-from crsagent.graphs.reply_gate import STREAM_KEY
+from crsagent.graphs.dialogue.reply_gate import STREAM_KEY
 
 if TYPE_CHECKING:
     from crsagent.graphs.runner import CRSAgent

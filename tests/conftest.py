@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from crsagent.agent.llm.guard import FORBID_ENV, forbid_real_llm
+from crsagent.agent.llm.real_llm_switch import FORBID_ENV, forbid_real_llm
 from crsagent.agent.settings import Settings
 
 

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 from langchain_core.tools import BaseTool
 
+from crsagent.agent.domains import domain_spec
 from crsagent.agent.errors import CrsAgentError, NotBuiltError
 from crsagent.agent.settings import Settings
 from crsagent.tools.artifacts import ArtifactStore
@@ -566,7 +567,7 @@ def _loaders(settings: Settings, domain: str, store: ArtifactStore) -> dict[str,
         return Explainer(tk.db, tk.cf.neighbour_source() if tk.cf is not None else None)
 
     def prior(tk: Toolkit) -> Any:
-        if domain != "movies":
+        if not domain_spec(domain).dialogues:
             return None
         from crsagent.tools.prior.stage import NAME, load_built_prior
 

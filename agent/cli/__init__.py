@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from crsagent.agent.cli import bench, build, chat, evals, llm, serve, tune
+from crsagent.agent.cli import bench, build, chat, eval_tune, evals, llm, llm_tune, serve
 
 __all__ = ["app", "main"]
 
@@ -23,7 +23,8 @@ app.command("build")(build.build)
 app.command("serve")(serve.serve)
 app.command("chat")(chat.chat)
 app.command("demo")(chat.demo)
-llm.app.command("tune")(tune.tune)
+llm.app.command("tune")(llm_tune.tune)
+evals.app.add_typer(eval_tune.app, name="tune")
 app.add_typer(llm.app, name="llm")
 app.add_typer(evals.app, name="eval")
 app.add_typer(bench.app, name="bench")

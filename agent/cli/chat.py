@@ -344,7 +344,7 @@ def demo(
     home: Path | None = HOME_OPT,
 ) -> None:
     """Build what is missing, start the bundled LLM (vLLM CPU, SmolLM2), chat with it, stop it."""
-    from crsagent.agent.llm.server import ServerConfig, serve
+    from crsagent.agent.llm.server import LLMServerConfig, serve
 
     def say(msg: str) -> None:
         err_console.print(f"[dim]{time.strftime('%H:%M:%S')}[/dim] {msg}")
@@ -360,7 +360,7 @@ def demo(
         previous = signal.signal(signal.SIGTERM, on_term)
         server = None
         try:
-            server = serve(settings.home, ServerConfig(port=port), ready_timeout_s=ready_timeout, log=say)
+            server = serve(settings.home, LLMServerConfig(port=port), ready_timeout_s=ready_timeout, log=say)
             say(f"LLM ready in {server.ready_s} s at {server.base_url} ({server.model_name})")
             chat_settings = replace(settings, llm_base_url=server.base_url, llm_model=server.model_name)
             failed = _run(

@@ -46,13 +46,13 @@ def bundled_configs(home: Path, models: list[str], log: Any) -> list[Any]:
         ConfigError: a requested model is not one of the bundled ones.
     """
     from crsagent.agent.errors import ConfigError
-    from crsagent.agent.llm.server import ServerConfig, resolve_adapters
+    from crsagent.agent.llm.server import LLMServerConfig, resolve_adapters
 
-    planned = resolve_adapters(ServerConfig(port=0), home)
+    planned = resolve_adapters(LLMServerConfig(port=0), home)
     configs = (
         {planned.default_model(): replace(planned, lora_modules=(), default_name=None)} if planned.merge_from else {}
     )
-    base = ServerConfig(port=0, lora_modules=())
+    base = LLMServerConfig(port=0, lora_modules=())
     configs[base.model_name()] = base
     if log:
         tuned = (

@@ -14,7 +14,7 @@ import typer
 from crsagent.agent.cli.common import cli_errors, console, emit_json, err_console, settings_from
 
 if TYPE_CHECKING:
-    from crsagent.agent.llm.server import ServerConfig
+    from crsagent.agent.llm.server import LLMServerConfig
 
 __all__ = ["app", "setup", "serve", "check"]
 
@@ -44,13 +44,13 @@ def setup(
     home: Path | None = typer.Option(None, help="Data home (default $CRSAGENT_HOME or ./.crsagent)."),
 ) -> None:
     """Create or reuse the LLM server's virtual environment (and, on CPU, convert the bundled model)."""
-    from crsagent.agent.llm.server import ServerConfig, prepare_server, resolve_adapters
+    from crsagent.agent.llm.server import LLMServerConfig, prepare_server, resolve_adapters
 
     _check_device(device)
     with cli_errors():
         settings = settings_from(home)
         started = time.monotonic()
-        config = resolve_adapters(ServerConfig(device=device, model=model), settings.home, log=_say)  # type: ignore[arg-type]
+        config = resolve_adapters(LLMServerConfig(device=device, model=model), settings.home, log=_say)  # type: ignore[arg-type]
         python, served = prepare_server(settings.home, config, log=_say)
         names = ", ".join(config.served_names())
         _say(f"LLM setup ready in {time.monotonic() - started:.1f} s: python {python}, model {served}, serves {names}")
@@ -103,7 +103,7 @@ def serve(
     copy of the checkpoint at setup) and ``smollm2-135m-instruct`` (the base).
     """
     from crsagent.agent.llm.lora import parse_lora_module
-    from crsagent.agent.llm.server import ServerConfig
+    from crsagent.agent.llm.server import LLMServerConfig
     from crsagent.agent.llm.server import serve as start
 
     _check_device(device)
@@ -113,7 +113,7 @@ def serve(
         raise typer.BadParameter("--lora and --no-lora exclude each other", param_hint="--no-lora")
     with cli_errors():
         modules = () if no_lora else tuple(parse_lora_module(spec) for spec in lora) or None
-    config = ServerConfig(
+    config = LLMServerConfig(
         model=model,
         served_model_name=served_model_name,
         host=host,
@@ -162,7 +162,7 @@ def serve(
             _say(f"stopped (exit code {code})")
 
 
-def _print_plan(config: ServerConfig, home: Path) -> None:
+def _print_plan(config: LLMServerConfig, home: Path) -> None:
     """Print the model's profile and the command ``serve`` would run (``--dry-run``)."""
     from crsagent.agent.llm.server import resolve_adapters, server_command
     from crsagent.agent.llm.venv import llm_home

@@ -7,8 +7,8 @@ and :mod:`.weights` (they are only needed by ``crsagent llm ...`` and the end-to
 
 from crsagent.agent.llm.calls import ainvoke_chat, as_llm_error, invoke_chat
 from crsagent.agent.llm.client import discover_model, make_chat_model
-from crsagent.agent.llm.guard import allow_real_llm, forbid_real_llm, real_llm_forbidden
 from crsagent.agent.llm.profiles import DEFAULT_PROFILE, PROFILES, ModelProfile, profile_for
+from crsagent.agent.llm.real_llm_switch import allow_real_llm, forbid_real_llm, real_llm_forbidden
 from crsagent.agent.llm.structured import ainvoke_structured, invoke_structured, response_format_for
 from crsagent.agent.llm.usage import UsageMeter
 

@@ -4,7 +4,7 @@
 OpenAI, a test stub). It sets a per-request timeout, a bounded number of retries (the openai
 client retries connection errors, timeouts, 408/409/429 and 5xx with exponential backoff and
 jitter: 0.5 s, 1 s, 2 s ... capped at 8 s), and hands the openai client httpx clients whose
-transports honour the real-LLM guard (:mod:`crsagent.agent.llm.guard`). Sync (``invoke``) and
+transports honour the real-LLM guard (:mod:`crsagent.agent.llm.real_llm_switch`). Sync (``invoke``) and
 async (``ainvoke``) paths both go through it. A base URL listing several replicas
 (comma-separated) makes those transports spread requests over them and skip a dead one with
 backoff (:mod:`crsagent.agent.llm.fleet`).
@@ -29,8 +29,8 @@ from pydantic import PrivateAttr
 
 from crsagent.agent.errors import ConfigError, LLMError, LLMUnavailableError
 from crsagent.agent.llm.fleet import AsyncFleetTransport, Fleet, FleetTransport, split_urls
-from crsagent.agent.llm.guard import AsyncGuardTransport, GuardTransport, env_forbids
 from crsagent.agent.llm.profiles import ModelProfile, profile_for
+from crsagent.agent.llm.real_llm_switch import AsyncGuardTransport, GuardTransport, env_forbids
 from crsagent.agent.settings import Settings
 
 __all__ = [

@@ -50,7 +50,7 @@ class ModelProfile(BaseModel):
         chat_template: a chat template under ``prompts/templates/`` that renders tools in the
             parser's format; None keeps the model's own template.
         compact_tools: the ``agent`` loop lists its tools compactly
-            (:func:`~crsagent.graphs.tool_schemas.compact_tool_schema`: names, types, the first
+            (:func:`~crsagent.graphs.dialogue.tool_schemas.compact_tool_schema`: names, types, the first
             sentence of each description), a fraction of the prompt tokens of full schemas.
         omit_agent_tools: built-in tools the ``agent`` loop does not offer this family
             (custom tools are always offered).

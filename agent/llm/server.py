@@ -48,6 +48,7 @@ from crsagent.agent.llm.venv import Device, ensure_llm_env, llm_home
 from crsagent.agent.llm.weights import BUNDLED_MODEL_NAME, ensure_bundled_model
 
 __all__ = [
+    "LLMServerConfig",
     "ServerConfig",
     "RunningServer",
     "prepare_server",
@@ -68,7 +69,7 @@ BUNDLED_TEMPLATE = "chatml_tools.jinja"
 
 
 @dataclass(frozen=True)
-class ServerConfig:
+class LLMServerConfig:
     """How to run the server.
 
     Attributes:
@@ -152,7 +153,14 @@ class ServerConfig:
         return serve_flags(self.profile(), tool_call_parser=self.tool_call_parser, chat_template=template)
 
 
-def prepare_server(home: Path, config: ServerConfig, *, log: Callable[[str], None] | None = None) -> tuple[Path, str]:
+#: The former name of :class:`LLMServerConfig` (the API server's settings are
+#: :class:`crsagent.agent.server.ServerConfig`).
+ServerConfig = LLMServerConfig
+
+
+def prepare_server(
+    home: Path, config: LLMServerConfig, *, log: Callable[[str], None] | None = None
+) -> tuple[Path, str]:
     """Set up what the server needs: its environment and, for the bundled model, its weights.
 
     Returns:
@@ -175,8 +183,8 @@ def tuned_model_dir(home: Path) -> Path:
 
 
 def resolve_adapters(
-    config: ServerConfig, home: Path | None = None, *, log: Callable[[str], None] | None = None
-) -> ServerConfig:
+    config: LLMServerConfig, home: Path | None = None, *, log: Callable[[str], None] | None = None
+) -> LLMServerConfig:
     """``config`` with its LoRA adapters (and, for the merged tuned model, its checkpoint) decided.
 
     Explicit ``lora_modules`` stay as they are, and any model but the bundled one gets none. The
@@ -234,7 +242,7 @@ def cpu_dtype(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
     return "bfloat16" if flags & BF16_FLAGS else "float32"
 
 
-def server_command(python: Path, model: str, config: ServerConfig, port: int) -> list[str]:
+def server_command(python: Path, model: str, config: LLMServerConfig, port: int) -> list[str]:
     """The command line that starts vLLM's OpenAI-compatible server."""
     cmd = [
         str(python), "-m", "vllm.entrypoints.openai.api_server",
@@ -259,7 +267,7 @@ def server_command(python: Path, model: str, config: ServerConfig, port: int) ->
     return cmd
 
 
-def server_env(config: ServerConfig, base: dict[str, str] | None = None) -> dict[str, str]:
+def server_env(config: LLMServerConfig, base: dict[str, str] | None = None) -> dict[str, str]:
     """The server's environment: offline for the bundled model, no usage statistics."""
     env = dict(os.environ if base is None else base)
     env.pop("CRSAGENT_FORBID_REAL_LLM", None)
@@ -283,7 +291,7 @@ def _ready(base_url: str, names: tuple[str, ...]) -> bool:
 def start_server(
     python: Path,
     model: str,
-    config: ServerConfig,
+    config: LLMServerConfig,
     *,
     log_path: Path,
     ready_timeout_s: float = 600.0,
@@ -345,7 +353,7 @@ def start_server(
 
 def serve(
     home: Path,
-    config: ServerConfig,
+    config: LLMServerConfig,
     *,
     ready_timeout_s: float = 600.0,
     log: Callable[[str], None] | None = None,
@@ -369,20 +377,20 @@ class LLMServer:
 
     Example::
 
-        with LLMServer(settings.home, ServerConfig(port=0)) as server:
+        with LLMServer(settings.home, LLMServerConfig(port=0)) as server:
             model = make_chat_model(settings, base_url=server.base_url, model=server.model_name)
     """
 
     def __init__(
         self,
         home: Path,
-        config: ServerConfig | None = None,
+        config: LLMServerConfig | None = None,
         *,
         ready_timeout_s: float = 600.0,
         log: Callable[[str], None] | None = None,
     ) -> None:
         self.home = Path(home)
-        self.config = config or ServerConfig()
+        self.config = config or LLMServerConfig()
         self.ready_timeout_s = ready_timeout_s
         self.log = log
         self.server: RunningServer | None = None

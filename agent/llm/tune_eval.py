@@ -8,7 +8,7 @@ On held-out trajectories (the ReDial check half and unseen simulator seeds):
 * ``argument_exact_match``: on the examples whose tool name is right and that call a tool, the
   parsed arguments equal the teacher's;
 * ``reply_guard_pass_rate``: greedy decoding of the reply after the teacher's tool results,
-  checked by the agent's own reply guard (:func:`~crsagent.graphs.agent_reply.accept_reply`)
+  checked by the agent's own reply guard (:func:`~crsagent.graphs.dialogue.agent_reply.accept_reply`)
   against the record's belief and tool results; it passes only whole (a reply the guard cut
   short does not).
 """
@@ -98,8 +98,8 @@ def generate(
 def _guard_ok(record: dict[str, Any], reply: str, toolkit: Any, first: int) -> bool:
     from langchain_core.messages import ToolMessage
 
-    from crsagent.graphs.agent_reply import accept_reply
     from crsagent.graphs.context import CRSContext
+    from crsagent.graphs.dialogue.agent_reply import accept_reply
 
     scratch = [
         ToolMessage(content=m.get("content") or "", tool_call_id=m.get("tool_call_id") or "call_0", name=m.get("name"))

@@ -25,8 +25,8 @@ def rank_beliefs(toolkit: Any, data_dir: Any, n: int = 200, seed: int = 3) -> li
 
     from crsagent.evals.datasets import context_to_messages, load_turns
     from crsagent.graphs.context import CRSContext
+    from crsagent.graphs.dialogue.prompting import dialogue_text
     from crsagent.graphs.nodes.understand import make_understand
-    from crsagent.graphs.prompting import dialogue_text
     from crsagent.graphs.variants import VARIANT_SPECS
 
     turns = load_turns(data_dir / "redial" / "dev_turns.jsonl")

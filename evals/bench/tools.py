@@ -26,6 +26,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from crsagent.agent.domains import domain_spec
 from crsagent.agent.settings import Settings
 from crsagent.tools.catalog.schema import Item, ItemFilter
 
@@ -156,7 +157,7 @@ def _ranking_times(settings: Settings, domain: str, progress: Progress | None) -
     from crsagent.agent.errors import NotBuiltError
     from crsagent.evals.bench.ranking import time_rank_candidates
 
-    if domain != "movies":  # the beliefs come from ReDial dialogues
+    if not domain_spec(domain).dialogues:  # the beliefs come from ReDial dialogues
         return {}
     step = progress("bench: rank_candidates", None) if progress else (lambda n=1: None)
     try:
@@ -223,7 +224,7 @@ def run_tools_bench(
         report["build_seconds"] = round(sum(stages.values()), 2) if rebuild else None
         report["db_filter_p50_ms"], report["db_filter_p95_ms"] = percentiles(db_ms)
         report["vector_search_p50_ms"], report["vector_search_p95_ms"] = percentiles(vs_ms)
-        if domain == "movies":
+        if domain_spec(domain).dialogues:
             step = progress("bench: entity linker (ReDial protocol)", None) if progress else (lambda n=1: None)
             lk = run_linker_eval(settings, max_errors=0)
             step(lk.messages)

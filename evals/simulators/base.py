@@ -14,6 +14,7 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, Field
 from rapidfuzz import fuzz
 
+from crsagent.agent.domains import domain_spec
 from crsagent.agent.turns import TurnResult
 from crsagent.evals.datasets import normalize_title
 
@@ -104,7 +105,7 @@ class Target(BaseModel):
             plot=getattr(item, "plot", "") or "",
             brand=getattr(item, "brand", None),
             product=product_words(item.title, getattr(item, "brand", None))
-            if getattr(item, "domain", "movies") == "office"
+            if domain_spec(getattr(item, "domain", "movies")).product_words
             else None,
         )
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from crsagent.agent.domains import domain_spec
 from crsagent.agent.errors import CrsAgentError
 from crsagent.agent.turns import AgentRunner
 from crsagent.evals.resume import PartialResults
@@ -56,7 +57,11 @@ def select_targets(items: Sequence[Any], n: int, *, seed: int = 0, pool: int = 1
     Raises:
         ValueError: ``n`` is below 1 or larger than the pool.
     """
-    eligible = [it for it in items if (it.genres and it.year) or (getattr(it, "domain", "") == "office" and it.brand)]
+    eligible = [
+        it
+        for it in items
+        if (it.genres and it.year) or (domain_spec(getattr(it, "domain", "movies")).product_words and it.brand)
+    ]
     eligible.sort(key=lambda it: (-float(it.popularity or 0.0), it.item_id))
     eligible = eligible[:pool]
     if n < 1 or n > len(eligible):

@@ -8,40 +8,21 @@ items in focus (``answer``), or their explanations (``explain``). Variants witho
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from langgraph.runtime import Runtime
 
-from crsagent.graphs.belief import Belief, merge_belief
 from crsagent.graphs.context import CRSContext
-from crsagent.graphs.explaining import explain, item_facts
-from crsagent.graphs.prompting import dialogue_text
+from crsagent.graphs.dialogue.belief import Belief, merge_belief
+from crsagent.graphs.dialogue.explaining import explain, item_facts
+from crsagent.graphs.dialogue.prompting import dialogue_text
+from crsagent.graphs.handoff import recommendation_records
 from crsagent.graphs.ranking import echo_candidates, rank_candidates
 from crsagent.graphs.state import Candidate, CRSState
 from crsagent.graphs.variants import VariantSpec
 
 __all__ = ["make_act", "recommendation_records"]
-
-
-def recommendation_records(
-    tk: Any, ids: Sequence[str], candidates: Sequence[Candidate], explanations: dict[str, str]
-) -> list[dict[str, Any]]:
-    """Recommendation records (``agent.turns.Recommendation`` fields) for item ids."""
-    by_id = {c["item_id"]: c for c in candidates}
-    out = []
-    for i in ids:
-        c = by_id.get(i)
-        out.append(
-            {
-                "item_id": i,
-                "title": tk.title(i),
-                "score": float(c["score"]) if c else 0.0,
-                "explanation": explanations.get(i, ""),
-                "signals": dict(c["signals"]) if c else {},
-            }
-        )
-    return out
 
 
 def make_act(spec: VariantSpec) -> Callable[[CRSState, Runtime[CRSContext]], dict[str, Any]]:

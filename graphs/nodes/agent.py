@@ -9,7 +9,7 @@
 ``agent`` sends the dialogue, a compact belief and profile summary and every offered tool
 (``tool_choice="auto"``) to the LLM, within the turn's LLM-call budget. Its answer either calls
 tools (run by ``agent_tools``, LangGraph's ToolNode over the offered tools), or is the reply,
-which the grounding guard checks (:mod:`crsagent.graphs.agent_reply`). When the LLM's output
+which the grounding guard checks (:mod:`crsagent.graphs.dialogue.agent_reply`). When the LLM's output
 cannot carry the turn, the node records ``fallback_reason`` and the deterministic policy answers
 (:data:`~crsagent.agent.turns.FALLBACK_REASONS`): an invalid tool call after one repair, a call
 to a tool that was not offered, a blown budget, a reply that fails the guard, a failed request.
@@ -28,18 +28,19 @@ from langgraph.prebuilt import ToolNode
 from langgraph.runtime import Runtime
 from pydantic import BaseModel, ValidationError
 
-from crsagent.graphs.agent_reply import RAW_TOOL_CALL, AgentReply, ReplyRules, accept_reply
-from crsagent.graphs.agent_tools import AGENT_TOOL_NAMES, make_graph_tools
-from crsagent.graphs.belief import merge_belief
+from crsagent.agent.domains import domain_spec
 from crsagent.graphs.context import CRSContext
+from crsagent.graphs.dialogue.agent_reply import RAW_TOOL_CALL, AgentReply, ReplyRules, accept_reply
+from crsagent.graphs.dialogue.agent_tools import AGENT_TOOL_NAMES, make_graph_tools
+from crsagent.graphs.dialogue.belief import merge_belief
+from crsagent.graphs.dialogue.explaining import make_evidence
+from crsagent.graphs.dialogue.llm_step import chat_steps, llm_calls_left, model_profile
+from crsagent.graphs.dialogue.prompting import belief_summary, dialogue, render
+from crsagent.graphs.dialogue.reply_gate import STREAM_KEY, ReplyStreamer, gate_text
+from crsagent.graphs.dialogue.tool_schemas import compact_tool_schema
 from crsagent.graphs.effects import Steps, steps_node
-from crsagent.graphs.explaining import make_evidence
-from crsagent.graphs.llm_step import chat_steps, llm_calls_left, model_profile
-from crsagent.graphs.nodes.tools import EVIDENCE_KEY, evidence_from_config, tool_error_message
-from crsagent.graphs.prompting import belief_summary, dialogue, render
-from crsagent.graphs.reply_gate import STREAM_KEY, ReplyStreamer, gate_text
+from crsagent.graphs.handoff import EVIDENCE_KEY, evidence_from_config, tool_error_message
 from crsagent.graphs.state import CRSState
-from crsagent.graphs.tool_schemas import compact_tool_schema
 from crsagent.graphs.trace import CHECK_KEY
 from crsagent.graphs.variants import VariantSpec
 
@@ -108,7 +109,7 @@ def agent_prompt(state: CRSState, ctx: CRSContext) -> list[AnyMessage]:
     profile = (state.get("profile") or {}).get("summary") or "None yet."
     system = render(
         "agent",
-        noun="movie" if tk.domain == "movies" else "office product",
+        noun=domain_spec(tk.domain).long_noun,
         belief=belief_summary(tk, belief),
         profile=profile,
     )

@@ -5,7 +5,7 @@ Rules, in order:
 * a question about an item in focus is answered (``answer``) or explained (``explain``);
 * small talk is chit-chat once something is known, else it leads to a question;
 * with too little evidence (no liked item and fewer than two constraints) the agent asks the
-  most informative question (:mod:`crsagent.graphs.elicitation`) — at most ``MAX_QUESTIONS``
+  most informative question (:mod:`crsagent.graphs.dialogue.elicitation`) — at most ``MAX_QUESTIONS``
   times per conversation, and only while an attribute is left to ask;
 * otherwise, and after a rejection or an explicit request with any evidence, it recommends.
 
@@ -22,11 +22,11 @@ from typing import Any, Literal
 
 from langgraph.runtime import Runtime
 
-from crsagent.graphs.belief import Belief, belief_filter, evidence_count, merge_belief
 from crsagent.graphs.context import CRSContext
-from crsagent.graphs.cues import asked_field
-from crsagent.graphs.elicitation import Question, answer_lead, choose_question, closing_text, question_text
-from crsagent.graphs.moves import unavailable_asked
+from crsagent.graphs.dialogue.belief import Belief, belief_filter, evidence_count, merge_belief
+from crsagent.graphs.dialogue.cues import asked_field
+from crsagent.graphs.dialogue.elicitation import Question, answer_lead, choose_question, closing_text, question_text
+from crsagent.graphs.dialogue.moves import unavailable_asked
 from crsagent.graphs.state import CRSState
 from crsagent.graphs.variants import VariantSpec
 

@@ -19,7 +19,8 @@ from crsagent.agent.memory import (
     save_profile,
     summarize,
 )
-from crsagent.graphs.belief import (
+from crsagent.graphs.context import CRSContext
+from crsagent.graphs.dialogue.belief import (
     Belief,
     disliked_genres,
     disliked_ids,
@@ -28,7 +29,6 @@ from crsagent.graphs.belief import (
     liked_people,
     merge_belief,
 )
-from crsagent.graphs.context import CRSContext
 from crsagent.graphs.state import CRSState
 
 __all__ = ["belief_facts", "remember", "aremember"]

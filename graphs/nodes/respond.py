@@ -1,6 +1,6 @@
 """``respond``: write the reply — a template (CRS variants) or the LLM (grounded, then guarded).
 
-LLM replies are checked by the grounding guard (:mod:`crsagent.graphs.guard`): only items
+LLM replies are checked by the grounding guard (:mod:`crsagent.graphs.dialogue.grounding`): only items
 from the candidate set (the fused ranking plus tool results that meet the hard constraints;
 in ``llm-only`` any catalogue item that meets them) may be recommended, and rejected or
 disliked items never. If the LLM fails, or a recommendation reply has nothing grounded left,
@@ -15,7 +15,9 @@ from typing import Any
 from langchain_core.messages import AIMessage, SystemMessage
 from langgraph.runtime import Runtime
 
-from crsagent.graphs.belief import (
+from crsagent.agent.domains import domain_spec
+from crsagent.graphs.context import CRSContext
+from crsagent.graphs.dialogue.belief import (
     Belief,
     belief_filter,
     disliked_ids,
@@ -23,15 +25,10 @@ from crsagent.graphs.belief import (
     liked_ids,
     merge_belief,
 )
-from crsagent.graphs.context import CRSContext
-from crsagent.graphs.effects import Steps, steps_node
-from crsagent.graphs.explaining import explain, item_facts
-from crsagent.graphs.guard import fact_checker, guard_reply
-from crsagent.graphs.llm_step import chat_steps
-from crsagent.graphs.nodes.act import recommendation_records
-from crsagent.graphs.nodes.tools import tool_results
-from crsagent.graphs.nodes.understand import AGENT_KEY
-from crsagent.graphs.prompting import (
+from crsagent.graphs.dialogue.explaining import explain, item_facts
+from crsagent.graphs.dialogue.grounding import fact_checker, guard_reply
+from crsagent.graphs.dialogue.llm_step import chat_steps
+from crsagent.graphs.dialogue.prompting import (
     belief_summary,
     candidate_lines,
     dialogue,
@@ -39,16 +36,18 @@ from crsagent.graphs.prompting import (
     instruction_shingles,
     render,
 )
+from crsagent.graphs.dialogue.templates import template_reply
+from crsagent.graphs.effects import Steps, steps_node
+from crsagent.graphs.handoff import AGENT_KEY, recommendation_records, tool_results
 from crsagent.graphs.ranking import rank_candidates
 from crsagent.graphs.state import CRSState
-from crsagent.graphs.templates import template_reply
 from crsagent.graphs.variants import VariantSpec
 
 __all__ = ["make_respond", "llm_only_allowed"]
 
 
 def _noun(domain: str) -> str:
-    return "movie" if domain == "movies" else "office product"
+    return domain_spec(domain).long_noun
 
 
 def llm_only_allowed(tk: Any, belief: Belief, genres_hard: bool = True) -> Callable[[str], bool]:

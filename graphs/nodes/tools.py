@@ -13,26 +13,30 @@ a bad argument or an unknown id comes back to the LLM as a ``ToolMessage`` with
 # No ``from __future__ import annotations`` here: ToolNode reads the error handler's
 # annotation at run time to know which exceptions it handles.
 
-import json
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-from langchain_core.messages import AIMessage, SystemMessage, ToolMessage
+from langchain_core.messages import AIMessage, SystemMessage
 from langchain_core.runnables import RunnableConfig
-from langchain_core.tools import BaseTool, ToolException
+from langchain_core.tools import BaseTool
 from langgraph.prebuilt import ToolNode
-from langgraph.prebuilt.tool_node import ToolInvocationError
 from langgraph.runtime import Runtime
-from pydantic import BaseModel, ValidationError
 
-from crsagent.agent.errors import ToolInputError
-from crsagent.graphs.belief import merge_belief
+from crsagent.agent.domains import domain_spec
 from crsagent.graphs.context import CRSContext
+from crsagent.graphs.dialogue.belief import merge_belief
+from crsagent.graphs.dialogue.explaining import make_evidence
+from crsagent.graphs.dialogue.llm_step import chat_steps, model_profile
+from crsagent.graphs.dialogue.prompting import belief_summary, dialogue, render
 from crsagent.graphs.effects import Steps, steps_node
-from crsagent.graphs.explaining import make_evidence
-from crsagent.graphs.llm_step import chat_steps, model_profile
-from crsagent.graphs.prompting import belief_summary, dialogue, render
+from crsagent.graphs.handoff import (
+    EVIDENCE_KEY,
+    evidence_from_config,
+    result_item_ids,
+    tool_error_message,
+    tool_results,
+)
 from crsagent.graphs.state import CRSState
 from crsagent.graphs.variants import VariantSpec
 
@@ -51,8 +55,6 @@ __all__ = [
     "result_item_ids",
 ]
 
-#: ``configurable`` key through which the tools node hands the explainer its evidence.
-EVIDENCE_KEY = "crs_evidence"
 #: Actions for which the LLM may use tools.
 TOOL_ACTIONS: tuple[str, ...] = ("recommend", "answer", "explain")
 #: The tool forced for an action when the model cannot be trusted to choose.
@@ -61,21 +63,6 @@ FORCED_TOOL: dict[str, tuple[str, ...]] = {
     "answer": ("get_items",),
     "explain": ("explain_items", "get_items"),
 }
-
-
-def tool_error_message(e: ToolInputError | ToolException | ValidationError | ToolInvocationError) -> str:
-    """The text of a tool error the LLM can act on (other exceptions are bugs and re-raise)."""
-    return f"Error: {e}. Fix the arguments and call the tool again, or answer without it."
-
-
-def evidence_from_config(config: RunnableConfig | None) -> Any:
-    """The explainer's evidence for this call (set by the ``tools`` node), else empty evidence."""
-    got = ((config or {}).get("configurable") or {}).get(EVIDENCE_KEY)
-    if got is not None:
-        return got
-    from crsagent.tools.explain.schema import Evidence
-
-    return Evidence()
 
 
 def tools_for(toolkit: Any) -> list[BaseTool]:
@@ -143,7 +130,7 @@ def make_tool_agent(spec: VariantSpec) -> Callable[[CRSState, Runtime[CRSContext
         focus = ", ".join(f"{i}: {tk.title(i)}" for i in state.get("focus") or []) or "(none)"
         system = render(
             "tool_agent",
-            noun="movie" if tk.domain == "movies" else "office product",
+            noun=domain_spec(tk.domain).long_noun,
             action=action,
             belief=belief_summary(tk, belief),
             focus=focus,
@@ -199,41 +186,3 @@ def make_tools_node() -> Callable[..., dict[str, Any]]:
         return {"scratch": out, "usage": {"tool_calls": len(last.tool_calls)}}
 
     return tools
-
-
-def _walk_ids(obj: Any) -> Iterator[str]:
-    if isinstance(obj, BaseModel):
-        obj = obj.model_dump()
-    if isinstance(obj, dict):
-        if isinstance(obj.get("item_id"), str):
-            yield obj["item_id"]
-        for v in obj.values():
-            yield from _walk_ids(v)
-    elif isinstance(obj, (list, tuple)):
-        for v in obj:
-            yield from _walk_ids(v)
-
-
-def result_item_ids(message: ToolMessage) -> list[str]:
-    """Item ids a successful tool result holds (from its artifact, else its JSON content)."""
-    if message.status == "error":
-        return []
-    data: Any = message.artifact
-    if data is None:
-        try:
-            data = json.loads(message.text)
-        except (ValueError, TypeError):
-            return []
-    return list(dict.fromkeys(_walk_ids(data)))
-
-
-def tool_results(state: CRSState, max_chars: int = 1500) -> tuple[str, list[str]]:
-    """This turn's tool results as prompt text, and the item ids they returned."""
-    parts: list[str] = []
-    ids: list[str] = []
-    for m in state.get("scratch") or []:
-        if isinstance(m, ToolMessage):
-            status = "error" if m.status == "error" else "ok"
-            parts.append(f"[{m.name or 'tool'} {status}] {m.text[:max_chars]}")
-            ids.extend(result_item_ids(m))
-    return ("\n".join(parts) or "(no tools called)"), list(dict.fromkeys(ids))

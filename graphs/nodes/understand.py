@@ -23,13 +23,12 @@ from langchain_core.messages import (
 from langgraph.graph.message import REMOVE_ALL_MESSAGES
 from langgraph.runtime import Runtime
 
-from crsagent.graphs.belief import Belief, merge_belief
+from crsagent.agent.domains import domain_spec
 from crsagent.graphs.context import CRSContext
-from crsagent.graphs.effects import ProfileRead, Steps, steps_node
-from crsagent.graphs.llm_step import structured_steps
-from crsagent.graphs.prompting import belief_summary, render
-from crsagent.graphs.state import CRSState
-from crsagent.graphs.understanding import (
+from crsagent.graphs.dialogue.belief import Belief, merge_belief
+from crsagent.graphs.dialogue.llm_step import structured_steps
+from crsagent.graphs.dialogue.prompting import belief_summary, render
+from crsagent.graphs.dialogue.understanding import (
     NeedsExtraction,
     Reading,
     llm_update,
@@ -37,12 +36,12 @@ from crsagent.graphs.understanding import (
     read_assistant_message,
     read_user_message,
 )
+from crsagent.graphs.effects import ProfileRead, Steps, steps_node
+from crsagent.graphs.handoff import AGENT_KEY
+from crsagent.graphs.state import CRSState
 from crsagent.graphs.variants import VariantSpec
 
 __all__ = ["make_understand", "AGENT_KEY", "agent_meta", "last_recommended"]
-
-#: The key under which the agent's replies record what they recommended.
-AGENT_KEY = "crsagent"
 
 
 def agent_meta(message: AnyMessage) -> dict[str, Any] | None:
@@ -62,7 +61,7 @@ def last_recommended(messages: Sequence[AnyMessage]) -> list[str]:
 
 
 def _noun(domain: str) -> str:
-    return "movie" if domain == "movies" else "office product"
+    return domain_spec(domain).long_noun
 
 
 def make_understand(spec: VariantSpec) -> Callable[[CRSState, Runtime[CRSContext]], dict[str, Any]]:
@@ -112,7 +111,7 @@ def make_understand(spec: VariantSpec) -> Callable[[CRSState, Runtime[CRSContext
                     content=render(
                         "understand",
                         noun=_noun(tk.domain),
-                        people="directors or actors" if tk.domain == "movies" else "brands",
+                        people=domain_spec(tk.domain).people_words,
                         belief=belief_summary(tk, prior),
                         last_reply=_last_ai_text(messages),
                     )

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from crsagent.agent.llm.client import discover_model
-from crsagent.agent.llm.guard import allow_real_llm
-from crsagent.agent.llm.server import LLMServer, ServerConfig
+from crsagent.agent.llm.real_llm_switch import allow_real_llm
+from crsagent.agent.llm.server import LLMServer, LLMServerConfig
 from crsagent.agent.settings import Settings
 
 _HERE = Path(__file__).resolve().parent
@@ -44,7 +44,7 @@ def vllm_server(settings: Settings) -> Iterator[tuple[str, str]]:
     def say(msg: str) -> None:
         print(f"[vllm_server] {msg}", file=sys.stderr, flush=True)
 
-    with LLMServer(settings.home, ServerConfig(port=0), ready_timeout_s=900, log=say) as server:
+    with LLMServer(settings.home, LLMServerConfig(port=0), ready_timeout_s=900, log=say) as server:
         say(f"ready in {server.ready_s} s at {server.base_url}")
         yield server.base_url, server.model_name
 

@@ -20,7 +20,7 @@ import pytest
 
 from crsagent.agent.llm.lora import TUNED_MODEL_NAME, LoRAModule, read_adapter
 from crsagent.agent.llm.merge import BASE_LORA, merge_adapter
-from crsagent.agent.llm.server import LLMServer, ServerConfig, prepare_server
+from crsagent.agent.llm.server import LLMServer, LLMServerConfig, prepare_server
 from crsagent.agent.llm.weights import BUNDLED_MODEL_NAME
 from crsagent.agent.settings import Settings
 
@@ -52,7 +52,7 @@ def _ask(base_url: str, model: str) -> tuple[str, dict[str, float]]:
     return str(choice["message"]["content"]), {t["token"]: t["logprob"] for t in first}
 
 
-def _serve(settings: Settings, config: ServerConfig) -> dict[str, tuple[str, dict[str, float]]]:
+def _serve(settings: Settings, config: LLMServerConfig) -> dict[str, tuple[str, dict[str, float]]]:
     def say(msg: str) -> None:
         print(f"[lora] {msg}", file=sys.stderr, flush=True)
 
@@ -69,11 +69,11 @@ def _close(a: dict[str, float], b: dict[str, float]) -> bool:
 
 
 def test_base_and_tuned_answer_side_by_side_as_lora_and_merged(settings: Settings, tmp_path: Path) -> None:
-    _, model_dir = prepare_server(settings.home, ServerConfig(lora_modules=()))
+    _, model_dir = prepare_server(settings.home, LLMServerConfig(lora_modules=()))
     adapter = read_adapter(TUNED_MODEL_NAME, _random_adapter(Path(model_dir), tmp_path / "adapter"))
     # float32 on both sides: the test compares log-probabilities to 2e-3, below bfloat16's resolution
     as_lora = _serve(
-        settings, ServerConfig(port=0, lora_modules=(adapter,), default_name=TUNED_MODEL_NAME, dtype="float32")
+        settings, LLMServerConfig(port=0, lora_modules=(adapter,), default_name=TUNED_MODEL_NAME, dtype="float32")
     )
     base, tuned = as_lora[BUNDLED_MODEL_NAME], as_lora[TUNED_MODEL_NAME]
     assert base[0].strip() and tuned[0].strip() and base[0] != tuned[0]  # the adapter changes the answers
@@ -82,7 +82,7 @@ def test_base_and_tuned_answer_side_by_side_as_lora_and_merged(settings: Setting
     undo = LoRAModule(BUNDLED_MODEL_NAME, tmp_path / "merged" / BASE_LORA, 16)
     merged = _serve(
         settings,
-        ServerConfig(
+        LLMServerConfig(
             port=0,
             model=str(tmp_path / "merged"),
             served_model_name=TUNED_MODEL_NAME,

@@ -20,7 +20,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.store.memory import InMemoryStore
 
 from crsagent.agent.llm.client import make_chat_model
-from crsagent.agent.llm.server import LLMServer, ServerConfig
+from crsagent.agent.llm.server import LLMServer, LLMServerConfig
 from crsagent.agent.settings import Settings
 from crsagent.graphs.runner import CRSAgent
 from crsagent.tools.toolkit import Toolkit
@@ -37,7 +37,7 @@ def test_vllm_killed_mid_conversation(movies_home: Settings) -> None:
     def say(msg: str) -> None:
         print(f"[vllm-killed] {msg}", file=sys.stderr, flush=True)
 
-    with LLMServer(movies_home.home, ServerConfig(port=0), ready_timeout_s=900, log=say) as server:
+    with LLMServer(movies_home.home, LLMServerConfig(port=0), ready_timeout_s=900, log=say) as server:
         llm_settings = replace(
             movies_home,
             llm_base_url=server.base_url,

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from crsagent.agent.llm.guard import allow_real_llm
+from crsagent.agent.llm.real_llm_switch import allow_real_llm
 from crsagent.agent.settings import Settings
 from crsagent.tests.reliability.helpers import API_KEYS, MAX_BODY_BYTES, MAX_MESSAGE_CHARS
 from crsagent.tests.reliability.procs import ApiProcess, StubLLMProcess

@@ -76,7 +76,7 @@ def thread_counts(state: dict[str, Any]) -> tuple[int, int]:
 
 def belief_of(state: dict[str, Any]) -> dict[str, Any]:
     """The caller-facing view of a checkpointed state's belief (liked/rejected lists ...)."""
-    from crsagent.graphs.belief import belief_view, merge_belief
+    from crsagent.graphs.dialogue.belief import belief_view, merge_belief
 
     return belief_view(merge_belief(state.get("belief"), {}))
 

@@ -19,7 +19,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from crsagent.agent.llm.guard import FORBID_ENV
+from crsagent.agent.llm.real_llm_switch import FORBID_ENV
 from crsagent.agent.server.loopback import free_port
 
 __all__ = ["child_env", "rss_kib", "StubLLMProcess", "ApiProcess"]

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
 from crsagent.agent.memory import MAX_FACT_ITEMS, Profile, ProfileFacts, merge_facts, summarize
-from crsagent.graphs.belief import merge_belief
+from crsagent.graphs.dialogue.belief import merge_belief
 from crsagent.graphs.state import add_usage
 
 IDS = st.sampled_from([f"tt{i:07d}" for i in range(12)])

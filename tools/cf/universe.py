@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from crsagent.agent.domains import domain_spec
 from crsagent.tools.catalog.schema import Item
 from crsagent.tools.cf.data import UserHistory, domain_histories
 
@@ -84,7 +85,7 @@ class Universe:
         return out
 
     def _movie_maps(self) -> dict[str, dict[str, str]] | None:
-        if self.domain != "movies" or not self.id_maps.get("movielens"):
+        if not domain_spec(self.domain).dialogues or not self.id_maps.get("movielens"):
             return None
         return {k: v for k, v in self.id_maps.items() if v}
 

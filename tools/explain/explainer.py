@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
+from crsagent.agent.domains import domain_spec
 from crsagent.agent.errors import ToolInputError, UnknownItemError
 from crsagent.tools.catalog.schema import Item
 from crsagent.tools.explain import phrases
@@ -161,7 +162,7 @@ class Explainer:
 
     def _endorse(self, item: Item) -> Explanation:
         sentences: list[phrases.Sentence] = [phrases.describe(item)[0]]
-        if item.domain == "movies" and item.cast:
+        if domain_spec(item.domain).cast and item.cast:
             cast = item.cast[:3]
             sentences.append((f"It stars {phrases.join(cast)}.", [Fact(field="cast", value=c) for c in cast], []))
         for extra in (phrases.quote(item), phrases.rating(item)):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Set as AbstractSet
 
+from crsagent.agent.domains import MOVIES, domain_spec
 from crsagent.tools.catalog.schema import Item
 from crsagent.tools.explain.lexicon import canonical_genre
 from crsagent.tools.explain.schema import Evidence, Fact
@@ -76,7 +77,7 @@ def describe(item: Item, ev: Evidence | None = None, prefer: AbstractSet[str] = 
     ev = ev or Evidence()
     facts: list[Fact] = []
     matches = 0
-    if item.domain == "office":
+    if domain_spec(item.domain).product_words:
         text = f"{item.title} is a product"
         if item.brand:
             text += f" from {item.brand}"
@@ -122,7 +123,7 @@ def describe(item: Item, ev: Evidence | None = None, prefer: AbstractSet[str] = 
 
 def neighbour_cf(item: Item, liked: Item) -> Sentence:
     """``Because you liked X: viewers who enjoyed it also enjoyed Y.`` (a CF neighbour)."""
-    who = "customers who bought it also bought" if item.domain == "office" else "viewers who enjoyed it also enjoyed"
+    who = domain_spec(item.domain).also_phrase
     text = f"Because you liked {liked.display_title}: {who} {item.title}."
     return text, [Fact(field="liked_neighbour", value=liked.display_title, source="cf")], [liked.display_title]
 
@@ -137,7 +138,7 @@ def neighbour_content(item: Item, liked: Item) -> Sentence | None:
         return text, facts, [liked.display_title]
     liked_genres = {canonical_genre(g) for g in liked.genres}
     shared = [g for g in item.genres if canonical_genre(g) in liked_genres][:2]
-    if not shared or item.domain == "office":
+    if not shared or not domain_spec(item.domain).genre_likeness:
         return None
     facts.extend(Fact(field="genres", value=g) for g in shared)
     genre = _genre_phrase(shared)
@@ -199,11 +200,12 @@ def quote(item: Item, limit: int = 240) -> Sentence | None:
 
 def summary(ev: Evidence, liked: list[Item], disliked: list[Item]) -> list[Sentence]:
     """Sentences of a user summary (REGEN), each from the evidence or a liked item's record."""
-    office = any(i.domain == "office" for i in liked + disliked)
+    specs = [domain_spec(i.domain) for i in liked + disliked]
+    spec = next((s for s in specs if s.product_words), specs[0] if specs else MOVIES)
     out: list[Sentence] = []
     if liked:
         titles = [i.display_title for i in liked[:4]]
-        verb = "bought" if office else "liked"
+        verb = spec.liked_verb
         out.append(
             (f"You {verb} {join(titles)}.", [Fact(field="liked", value=t, source="evidence") for t in titles], titles)
         )
@@ -219,7 +221,7 @@ def summary(ev: Evidence, liked: list[Item], disliked: list[Item]) -> list[Sente
     want: list[str] = []
     facts: list[Fact] = []
     if ev.genres:
-        want.append(f"{_genre_phrase(ev.genres)} {'products' if office else 'films'}")
+        want.append(f"{_genre_phrase(ev.genres)} {spec.plural}")
         facts.extend(Fact(field="genres", value=g, source="evidence") for g in ev.genres)
     if ev.people:
         want.append(f"work by {join(ev.people)}")
@@ -228,7 +230,7 @@ def summary(ev: Evidence, liked: list[Item], disliked: list[Item]) -> list[Sente
         want.append(f"products from {join(ev.brands)}")
         facts.extend(Fact(field="brands", value=b, source="evidence") for b in ev.brands)
     if not want and (ev.year_min or ev.year_max):
-        want.append("products" if office else "films")
+        want.append(spec.plural)
     if want:
         years = ""
         if ev.year_min and ev.year_max:

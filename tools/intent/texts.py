@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from crsagent.agent.domains import domain_spec
 from crsagent.tools.catalog.schema import Item
 from crsagent.tools.cf.data import UserHistory, redial_dialogues
 from crsagent.tools.intent.split import dialogue_split
@@ -137,7 +138,7 @@ def _office_template(items: Sequence[Item], words: TitleWords, rng: np.random.Ge
 def wish_text(target: Item, rng: np.random.Generator, domain: str, words: TitleWords | None = None) -> str:
     """A synthetic statement of what the user wants now, from the next item's attributes (never
     its title): what a seeker says in a dialogue before the recommendation."""
-    if domain == "office":
+    if domain_spec(domain).product_words:
         kw = (words.top([target], 2) if words is not None else []) or ["office supplies"]
         return str(rng.choice([f"Right now I need {' and '.join(kw)}.", f"Today I'm looking for {kw[0]}."]))
     g = [x for x in target.genres if x != "(no genres listed)"][:2] or ["good"]
@@ -153,7 +154,7 @@ def wish_text(target: Item, rng: np.random.Generator, domain: str, words: TitleW
 def template_text(items: Sequence[Item], rng: np.random.Generator, domain: str, words: TitleWords | None = None) -> str:
     """A synthetic statement of taste over ``items`` (most recent last; the last 20 are used)."""
     recent = list(items)[-20:]
-    if domain == "office":
+    if domain_spec(domain).product_words:
         return _office_template(recent, words or TitleWords(recent), rng)
     return _movie_template(recent, rng)
 

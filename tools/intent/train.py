@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from crsagent.agent.domains import domain_spec
 from crsagent.tools.catalog.schema import Item
 from crsagent.tools.cf.data import UserHistory
 from crsagent.tools.cf.universe import Universe
@@ -45,10 +46,10 @@ def build_examples(
     redial_split: str = "train",
 ) -> Examples:
     """Template examples from the histories plus (movies) ReDial dialogue examples of ``redial_split``."""
-    words = TitleWords(universe.items) if universe.domain == "office" else None
+    words = TitleWords(universe.items) if domain_spec(universe.domain).product_words else None
     users = [h for h in histories if h.source != "redial"]
     ex = user_examples(users, universe.by_id, universe.domain, per_user=per_user, seed=seed, words=words)
-    if universe.domain == "movies" and data_dir is not None and universe.id_maps.get("redial"):
+    if domain_spec(universe.domain).dialogues and data_dir is not None and universe.id_maps.get("redial"):
         ex.extend(redial_examples(data_dir, universe.id_maps["redial"], universe.by_id, split=redial_split))
     return ex
 
@@ -65,11 +66,11 @@ def intent_labels(
         domain: ``movies`` (genres) or ``office`` (distinctive title words).
         k: number of intents.
     """
-    words = TitleWords(list(by_id.values())) if domain == "office" else None
+    words = TitleWords(list(by_id.values())) if domain_spec(domain).product_words else None
 
     def feats(ids: Sequence[str]) -> list[str]:
         items = [by_id[i] for i in ids[-20:] if i in by_id]
-        if domain == "office":
+        if domain_spec(domain).product_words:
             return words.top(items, 3) if words else []
         return [g for it in items for g in it.genres if g != "(no genres listed)"]
 

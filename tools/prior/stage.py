@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from crsagent.agent.domains import domain_spec
 from crsagent.tools.artifacts import ArtifactStore, hash_inputs
 from crsagent.tools.pipeline import BuildContext
 
@@ -69,7 +70,7 @@ def write_json_atomic(path: Path, data: Any) -> None:
 
 def build(ctx: BuildContext, out_dir: Path) -> dict[str, Any]:
     """Learn the priors and the item similarity into ``out_dir`` (movies; office: empty)."""
-    if ctx.domain != "movies":
+    if not domain_spec(ctx.domain).dialogues:
         write_json_atomic(out_dir / PRIOR_FILE, None)
         return {"dialogues": 0}
     from crsagent.tools.catalog.db import DB_FILE, ProductDB

@@ -2,7 +2,7 @@
 
 Movies only (the office domain writes an empty artifact and keeps the weighted fusion). The
 stage reads every ReDial dev turn once as the ``crs-only`` agent would
-(:func:`~crsagent.graphs.ranker_data.collect_rows`; catalogue popularity and prior smoothing
+(:func:`~crsagent.evals.tuning.ranker_data.collect_rows`; catalogue popularity and prior smoothing
 from ``train``-half mention counts, as replay uses them, and out-of-fold ReDial priors on the
 tuning half's own turns), then trains two LightGBM lambdarank models
 (:mod:`crsagent.tools.ranker.model`):
@@ -24,7 +24,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from crsagent.graphs.features import FEATURES
+from crsagent.agent.domains import domain_spec
+from crsagent.graphs.ranking.features import FEATURES
 from crsagent.tools.artifacts import ArtifactStore, hash_inputs
 from crsagent.tools.pipeline import BuildContext
 
@@ -83,7 +84,7 @@ def train_halves(
     Returns:
         fold -> :class:`~crsagent.tools.ranker.model.LearnedRanker`.
     """
-    from crsagent.graphs.ranker_data import evaluate_rows, stack
+    from crsagent.evals.tuning.ranker_data import evaluate_rows, stack
     from crsagent.tools.intent.split import dialogue_split
     from crsagent.tools.ranker.model import LearnedRanker, train_ranker
 
@@ -109,12 +110,12 @@ def train_halves(
 
 def build(ctx: BuildContext, out_dir: Path) -> dict[str, Any]:
     """Collect the dev turns' rows and train the two cross-fitted models into ``out_dir``."""
-    if ctx.domain != "movies":
+    if not domain_spec(ctx.domain).dialogues:
         (out_dir / MARKER).write_text(json.dumps({"folds": []}))
         return {"folds": 0}
     from crsagent.evals.datasets import TitleResolver, load_turns
     from crsagent.evals.leakage import leak_free_settings
-    from crsagent.graphs.ranker_data import collect_rows, fold_of, fold_toolkits
+    from crsagent.evals.tuning.ranker_data import collect_rows, fold_of, fold_toolkits
     from crsagent.tools.intent.split import TRAIN, dialogue_split
     from crsagent.tools.toolkit import Toolkit
 

@@ -19,7 +19,7 @@ import pytest
 
 from crsagent.agent.llm.client import discover_model, make_chat_model
 from crsagent.agent.llm.fleet import BACKOFF_S, MAX_BACKOFF_S, Fleet
-from crsagent.agent.llm.guard import allow_real_llm
+from crsagent.agent.llm.real_llm_switch import allow_real_llm
 from crsagent.agent.server.loopback import free_port
 from crsagent.agent.settings import Settings
 from crsagent.tests.support.loopback import loopback_server

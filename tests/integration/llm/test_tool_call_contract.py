@@ -22,8 +22,8 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage
 
 from crsagent.agent.llm.client import make_chat_model
-from crsagent.agent.llm.guard import allow_real_llm
 from crsagent.agent.llm.profiles import PROFILES, profile_for
+from crsagent.agent.llm.real_llm_switch import allow_real_llm
 from crsagent.agent.settings import Settings
 from crsagent.prompts.loader import template_path
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import openai
 import pytest
 
-from crsagent.agent.llm.guard import allow_real_llm
+from crsagent.agent.llm.real_llm_switch import allow_real_llm
 from crsagent.agent.server import ServerConfig, create_app
 from crsagent.agent.server.agent_runners import CRSAgentRunners
 from crsagent.agent.server.loopback import serve_in_thread

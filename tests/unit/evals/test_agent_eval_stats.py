@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from crsagent.agent.turns import TurnResult, Usage
 from crsagent.evals.agent_eval import turn_stats
-from crsagent.graphs.agent_reply import REPAIR_NOTE
+from crsagent.graphs.dialogue.agent_reply import REPAIR_NOTE
 from crsagent.graphs.trace import trace_counts
 
 

@@ -168,3 +168,15 @@ def test_replay_summary_counts_fallbacks_by_reason() -> None:
         {"samples": [], "fallback_reason": "llm_error"},
     ]
     assert summarize_records(recs)["fallbacks"] == {"guard_rejected": 2, "llm_error": 1}
+
+
+def test_rank_based_recall_is_recall_at_k_of_one_relevant_item() -> None:
+    from crsagent.evals.metrics import hit_at_rank, recall_at_k
+    from crsagent.evals.protocols import recall_from_ranks
+
+    ranked = ["a", "b", "c", "d"]
+    for rank, item in enumerate(ranked, start=1):
+        for k in (1, 2, 3, 4):
+            assert hit_at_rank(rank, k) == recall_at_k(ranked, [item], k)
+    assert hit_at_rank(None, 10) == 0.0
+    assert recall_from_ranks([1, 3, None, 11], 10) == 0.5

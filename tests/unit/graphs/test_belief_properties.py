@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crsagent.graphs.belief import (
+from crsagent.graphs.dialogue.belief import (
     DICT_FIELDS,
     LIST_FIELDS,
     belief_filter,

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from crsagent.graphs.content import content_scores
 from crsagent.graphs.ranking import FusionWeights, collect_signals, rank_candidates
+from crsagent.graphs.ranking.content import content_scores
 
 
 def test_the_closest_items_to_the_context_profile_come_first(fakes: Any) -> None:

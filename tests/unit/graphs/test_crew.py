@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from crsagent.graphs.crew import crew_scores
 from crsagent.graphs.ranking import FusionWeights, collect_signals, rank_candidates
+from crsagent.graphs.ranking.crew import crew_scores
 
 
 def test_a_shared_director_votes_with_a_weight_that_falls_with_their_filmography(fakes: Any) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from crsagent.graphs.elicitation import bucketed_entropy, choose_question
+from crsagent.graphs.dialogue.elicitation import bucketed_entropy, choose_question
 from crsagent.graphs.nodes.decide import MAX_QUESTIONS, make_decide, policy
 from crsagent.graphs.variants import VARIANT_SPECS
 
@@ -53,7 +53,7 @@ def test_question_maximises_entropy_and_skips_asked(toolkit: Any) -> None:
     items = list(toolkit.items().values())
     q = choose_question("movies", items, {})
     assert q is not None
-    from crsagent.graphs.elicitation import attribute_values
+    from crsagent.graphs.dialogue.elicitation import attribute_values
 
     others = [
         bucketed_entropy(attribute_values(i, a) for i in items)[0] for a in ("genre", "decade", "director", "actor")

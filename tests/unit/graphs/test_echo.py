@@ -51,7 +51,7 @@ def test_the_ranking_holds_re_mentions_and_the_recommendations_never_do(settings
 
 
 def test_the_echo_tuner_picks_recall_at_10_plus_50_then_1_then_the_smallest_weight() -> None:
-    from crsagent.graphs.tuning_echo import ECHO_GRID, choose
+    from crsagent.evals.tuning.remention import ECHO_GRID, choose
 
     def row(w: float, r: list[float]) -> dict[str, Any]:
         return {"echo": w, "tune": {"recall": r}}

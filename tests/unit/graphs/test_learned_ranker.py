@@ -12,9 +12,9 @@ import pytest
 
 from crsagent.agent.errors import DataError
 from crsagent.evals.crossfit import CrossFitRunner, LeakageError, other_half
-from crsagent.graphs.features import FEATURES, feature_rows
-from crsagent.graphs.ranker_data import TurnRows, evaluate_rows, fold_of, stack
+from crsagent.evals.tuning.ranker_data import TurnRows, evaluate_rows, fold_of, stack
 from crsagent.graphs.ranking import DEFAULT_WEIGHTS, SignalTable, echo_candidates, rank_candidates, skipped_signals
+from crsagent.graphs.ranking.features import FEATURES, feature_rows
 from crsagent.tools.intent.split import dialogue_split
 from crsagent.tools.prior.itemsim import ItemSim, learn_itemsim
 from crsagent.tools.prior.redial import RedialPrior, learn_prior, load_prior

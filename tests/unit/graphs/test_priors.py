@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from crsagent.evals.tuning.weights import RawTurn, evaluate, to_signals
 from crsagent.graphs.ranking import SIGNALS, FusionWeights, SignalTable, collect_signals, rank_candidates
-from crsagent.graphs.tuning import RawTurn, evaluate, to_signals
 from crsagent.tools.intent.split import dialogue_split
 from crsagent.tools.prior.redial import RedialPrior, learn_prior, read_mentions
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from crsagent.graphs.cues import (
+from crsagent.graphs.dialogue.cues import (
     asked_field,
     comparatives,
     is_correction,
@@ -12,10 +12,10 @@ from crsagent.graphs.cues import (
     points_at_all,
     points_at_one,
 )
-from crsagent.graphs.elicitation import Question, answer_lead, closing_text
-from crsagent.graphs.moves import unavailable_asked
-from crsagent.graphs.templates import template_reply
-from crsagent.graphs.understanding import clean_soft, read_user_message
+from crsagent.graphs.dialogue.elicitation import Question, answer_lead, closing_text
+from crsagent.graphs.dialogue.moves import unavailable_asked
+from crsagent.graphs.dialogue.templates import template_reply
+from crsagent.graphs.dialogue.understanding import clean_soft, read_user_message
 
 
 def test_comparatives_give_direction_and_base_word() -> None:

@@ -7,7 +7,7 @@ import re
 import pytest
 from langchain_core.messages import AIMessageChunk
 
-from crsagent.graphs.reply_gate import ReplyStreamer, SentenceGate, Verdict, gate_text
+from crsagent.graphs.dialogue.reply_gate import ReplyStreamer, SentenceGate, Verdict, gate_text
 
 
 def judge(prefix: str, final: bool = True) -> Verdict:

@@ -10,8 +10,8 @@ from pydantic import BaseModel, Field
 
 from crsagent.agent.llm.profiles import DEFAULT_PROFILE, profile_for
 from crsagent.graphs.context import CRSContext
+from crsagent.graphs.dialogue.tool_schemas import compact_tool_schema, first_sentence
 from crsagent.graphs.nodes.agent import tool_listing
-from crsagent.graphs.tool_schemas import compact_tool_schema, first_sentence
 
 
 class Window(BaseModel):

@@ -9,10 +9,10 @@ from langchain_core.messages import AIMessage, HumanMessage
 from crsagent.agent.errors import LLMUnavailableError
 from crsagent.agent.memory import Profile, ProfileFacts, save_profile
 from crsagent.agent.testing import ScriptedChatModel
-from crsagent.graphs.belief import liked_ids, merge_belief, resolved_constraints
 from crsagent.graphs.context import CRSContext
+from crsagent.graphs.dialogue.belief import liked_ids, merge_belief, resolved_constraints
+from crsagent.graphs.dialogue.understanding import read_user_message
 from crsagent.graphs.nodes.understand import AGENT_KEY, make_understand
-from crsagent.graphs.understanding import read_user_message
 from crsagent.graphs.variants import VARIANT_SPECS
 
 

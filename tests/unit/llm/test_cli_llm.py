@@ -7,7 +7,7 @@ import json
 from typer.testing import CliRunner
 
 from crsagent.agent.cli import app
-from crsagent.agent.llm.guard import allow_real_llm
+from crsagent.agent.llm.real_llm_switch import allow_real_llm
 
 runner = CliRunner()
 

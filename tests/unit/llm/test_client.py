@@ -9,10 +9,10 @@ import pytest
 from langchain_core.messages import HumanMessage
 
 from crsagent.agent.errors import ConfigError, LLMError, LLMUnavailableError, RealLLMForbiddenError
-from crsagent.agent.llm import guard
+from crsagent.agent.llm import real_llm_switch as guard
 from crsagent.agent.llm.calls import ainvoke_chat, invoke_chat
 from crsagent.agent.llm.client import discover_model, make_chat_model
-from crsagent.agent.llm.guard import FORBID_ENV, allow_real_llm, forbid_real_llm, real_llm_forbidden
+from crsagent.agent.llm.real_llm_switch import FORBID_ENV, allow_real_llm, forbid_real_llm, real_llm_forbidden
 from crsagent.agent.llm.usage import UsageMeter
 from crsagent.agent.settings import Settings
 

@@ -14,7 +14,6 @@ from crsagent.agent.cli.eval_agent import bundled_configs, split_models
 from crsagent.agent.errors import ConfigError
 from crsagent.agent.llm import lora
 from crsagent.agent.llm.client import discover_model
-from crsagent.agent.llm.guard import allow_real_llm
 from crsagent.agent.llm.lora import (
     TUNED_MODEL_NAME,
     LoRAModule,
@@ -24,7 +23,8 @@ from crsagent.agent.llm.lora import (
     read_adapter,
 )
 from crsagent.agent.llm.merge import BASE_LORA
-from crsagent.agent.llm.server import ServerConfig, resolve_adapters, server_command, tuned_model_dir
+from crsagent.agent.llm.real_llm_switch import allow_real_llm
+from crsagent.agent.llm.server import LLMServerConfig, resolve_adapters, server_command, tuned_model_dir
 from crsagent.agent.llm.weights import BUNDLED_MODEL_NAME
 from crsagent.tests.support.loopback import loopback_server
 
@@ -90,7 +90,7 @@ def test_resolve_adapters_serves_the_tuned_model_merged_by_default(tmp_path: Pat
     adapter = _adapter(tmp_path / TUNED_MODEL_NAME)
     monkeypatch.setattr(lora, "bundled_adapter_dir", lambda: adapter)
     home = tmp_path / "home"
-    config = resolve_adapters(ServerConfig(), home)
+    config = resolve_adapters(LLMServerConfig(), home)
     merged = tuned_model_dir(home)
     assert config.model == str(merged) and config.merge_from == adapter.resolve()
     assert config.served_names() == (TUNED_MODEL_NAME, BUNDLED_MODEL_NAME)  # the checkpoint is the tuned one
@@ -99,24 +99,24 @@ def test_resolve_adapters_serves_the_tuned_model_merged_by_default(tmp_path: Pat
     assert cmd[cmd.index("--served-model-name") + 1] == TUNED_MODEL_NAME
     assert cmd[cmd.index("--lora-modules") + 1] == f"{BUNDLED_MODEL_NAME}={merged / BASE_LORA}"
     with pytest.raises(ConfigError, match="data home"):
-        resolve_adapters(ServerConfig())
+        resolve_adapters(LLMServerConfig())
 
 
 def test_resolve_adapters_lora_mode_explicit_choices_and_other_models(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(lora, "bundled_adapter_dir", lambda: _adapter(tmp_path / TUNED_MODEL_NAME))
-    config = resolve_adapters(ServerConfig(tuned="lora"), tmp_path)
+    config = resolve_adapters(LLMServerConfig(tuned="lora"), tmp_path)
     assert config.model is None and config.served_names() == (BUNDLED_MODEL_NAME, TUNED_MODEL_NAME)
     assert config.default_model() == TUNED_MODEL_NAME
     cmd = server_command(Path("py"), "/m", config, 8001)
     assert cmd[cmd.index("--lora-modules") + 1] == f"{TUNED_MODEL_NAME}={tmp_path / TUNED_MODEL_NAME}"
     assert cmd[cmd.index("--served-model-name") + 1] == BUNDLED_MODEL_NAME
     # explicit choices stay; other models get none
-    assert resolve_adapters(ServerConfig(lora_modules=()), tmp_path).served_names() == (BUNDLED_MODEL_NAME,)
-    assert resolve_adapters(ServerConfig(device="gpu"), tmp_path).model is None  # still "needs --model" on GPU
-    gpu = resolve_adapters(ServerConfig(model="Qwen/Qwen2.5-7B-Instruct", device="gpu"))
+    assert resolve_adapters(LLMServerConfig(lora_modules=()), tmp_path).served_names() == (BUNDLED_MODEL_NAME,)
+    assert resolve_adapters(LLMServerConfig(device="gpu"), tmp_path).model is None  # still "needs --model" on GPU
+    gpu = resolve_adapters(LLMServerConfig(model="Qwen/Qwen2.5-7B-Instruct", device="gpu"))
     assert gpu.lora_modules == () and "--enable-lora" not in server_command(Path("py"), "q", gpu, 8001)
     monkeypatch.setattr(lora, "bundled_adapter_dir", lambda: tmp_path / "absent")
-    base_only = resolve_adapters(ServerConfig(), tmp_path)
+    base_only = resolve_adapters(LLMServerConfig(), tmp_path)
     assert base_only.model is None and base_only.default_model() == BUNDLED_MODEL_NAME
     assert "--enable-lora" not in server_command(Path("py"), "/m", base_only, 1)
 

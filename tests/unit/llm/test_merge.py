@@ -107,13 +107,13 @@ def test_setup_merges_the_shipped_adapter_where_the_server_will_look(tiny, tmp_p
     from types import SimpleNamespace
 
     from crsagent.agent.llm import lora, server
-    from crsagent.agent.llm.server import ServerConfig, prepare_server, resolve_adapters, tuned_model_dir
+    from crsagent.agent.llm.server import LLMServerConfig, prepare_server, resolve_adapters, tuned_model_dir
 
     base, adapter = tiny
     monkeypatch.setattr(lora, "bundled_adapter_dir", lambda: adapter)
     monkeypatch.setattr(server, "ensure_llm_env", lambda home, device, log=None: SimpleNamespace(python=Path("py")))
     monkeypatch.setattr(server, "ensure_bundled_model", lambda home, python, log=None: base)
-    config = resolve_adapters(ServerConfig(), tmp_path)
+    config = resolve_adapters(LLMServerConfig(), tmp_path)
     python, model = prepare_server(tmp_path, config)
     assert model == config.model == str(tuned_model_dir(tmp_path))
     assert merged_ready(Path(model), base, adapter)

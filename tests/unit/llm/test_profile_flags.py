@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from crsagent.agent.cli import app
 from crsagent.agent.errors import ConfigError
 from crsagent.agent.llm.profiles import DEFAULT_PROFILE, PROFILES, ModelProfile, profile_for, serve_flags
-from crsagent.agent.llm.server import ServerConfig, server_command
+from crsagent.agent.llm.server import LLMServerConfig, server_command
 from crsagent.prompts.loader import list_templates, template_path
 
 FAMILIES = [
@@ -40,7 +40,7 @@ def test_profile_names_the_familys_parser_and_template(model, family, parser, te
 
 @pytest.mark.parametrize(("model", "family", "parser", "template"), FAMILIES)
 def test_gpu_command_carries_the_profiles_flags(model, family, parser, template):
-    config = ServerConfig(model=model, device="gpu")
+    config = LLMServerConfig(model=model, device="gpu")
     cmd = server_command(Path("py"), model, config, 8000)
     assert "--enable-auto-tool-choice" in cmd
     assert _flag(cmd, "--tool-call-parser") == parser
@@ -49,15 +49,15 @@ def test_gpu_command_carries_the_profiles_flags(model, family, parser, template)
 
 
 def test_the_bundled_model_keeps_hermes_and_its_tools_template():
-    cmd = server_command(Path("py"), "/home/llm/models/smollm2-135m-instruct", ServerConfig(), 8001)
-    assert ServerConfig().profile().name == "smollm2"
+    cmd = server_command(Path("py"), "/home/llm/models/smollm2-135m-instruct", LLMServerConfig(), 8001)
+    assert LLMServerConfig().profile().name == "smollm2"
     assert _flag(cmd, "--tool-call-parser") == "hermes"
     assert _flag(cmd, "--chat-template") == str(template_path("chatml_tools.jinja"))
 
 
 def test_explicit_parser_and_template_override_the_profile(tmp_path):
     mine = tmp_path / "mine.jinja"
-    config = ServerConfig(model="meta-llama/Llama-3.1-8B-Instruct", device="gpu", tool_call_parser="pythonic",
+    config = LLMServerConfig(model="meta-llama/Llama-3.1-8B-Instruct", device="gpu", tool_call_parser="pythonic",
                           chat_template=mine)  # fmt: skip
     cmd = server_command(Path("py"), config.model, config, 8000)
     assert _flag(cmd, "--tool-call-parser") == "pythonic" and _flag(cmd, "--chat-template") == str(mine)
@@ -65,21 +65,21 @@ def test_explicit_parser_and_template_override_the_profile(tmp_path):
 
 
 def test_parser_none_turns_auto_tool_choice_off_but_keeps_the_template():
-    config = ServerConfig(model="mistralai/Mistral-7B-Instruct-v0.3", device="gpu", tool_call_parser="none")
+    config = LLMServerConfig(model="mistralai/Mistral-7B-Instruct-v0.3", device="gpu", tool_call_parser="none")
     cmd = server_command(Path("py"), config.model, config, 8000)
     assert "--enable-auto-tool-choice" not in cmd and "--tool-call-parser" not in cmd
     assert _flag(cmd, "--chat-template") == str(template_path("mistral_tools.jinja"))
 
 
 def test_unknown_models_get_no_guessed_tool_format():
-    config = ServerConfig(model="org/some-unknown-7b", device="gpu")
+    config = LLMServerConfig(model="org/some-unknown-7b", device="gpu")
     assert config.profile() is DEFAULT_PROFILE and DEFAULT_PROFILE.tool_call_parser is None
     cmd = server_command(Path("py"), config.model, config, 8000)
     assert "--enable-auto-tool-choice" not in cmd and "--chat-template" not in cmd
 
 
 def test_a_local_folder_with_an_opaque_name_falls_back_to_the_served_name():
-    config = ServerConfig(model="/ckpt/run-17", served_model_name="Qwen2.5-7B-Instruct-ft", device="gpu")
+    config = LLMServerConfig(model="/ckpt/run-17", served_model_name="Qwen2.5-7B-Instruct-ft", device="gpu")
     assert config.profile().name == "qwen"
     assert _flag(server_command(Path("py"), config.model, config, 8000), "--tool-call-parser") == "hermes"
 

@@ -19,8 +19,8 @@ import pytest
 
 from crsagent.agent.errors import ConfigError, LLMUnavailableError
 from crsagent.agent.llm.server import (
+    LLMServerConfig,
     RunningServer,
-    ServerConfig,
     cpu_dtype,
     server_command,
     server_env,
@@ -90,7 +90,7 @@ def _alive(pid: int) -> bool:
 
 
 def _start(tmp: Path, **kw) -> RunningServer:
-    config = ServerConfig(port=0, **kw)
+    config = LLMServerConfig(port=0, **kw)
     return start_server(Path(sys.executable), "/models/x", config, log_path=tmp / "logs" / "server.log",
                         ready_timeout_s=20, poll_s=0.1)  # fmt: skip
 
@@ -131,7 +131,12 @@ def test_not_ready_in_time_raises_and_stops(stub_vllm, monkeypatch):
     started = time.monotonic()
     with pytest.raises(LLMUnavailableError, match="not ready after 1 s"):
         start_server(
-            Path(sys.executable), "m", ServerConfig(port=0), log_path=stub_vllm / "s.log", ready_timeout_s=1, poll_s=0.1
+            Path(sys.executable),
+            "m",
+            LLMServerConfig(port=0),
+            log_path=stub_vllm / "s.log",
+            ready_timeout_s=1,
+            poll_s=0.1,
         )
     assert time.monotonic() - started < 10
     child = int((stub_vllm / "child.pid").read_text())
@@ -145,11 +150,11 @@ def test_port_in_use_is_a_config_error(stub_vllm):
         sock.listen()
         port = sock.getsockname()[1]
         with pytest.raises(ConfigError, match=f"port {port}"):
-            start_server(Path(sys.executable), "m", ServerConfig(port=port), log_path=stub_vllm / "s.log")
+            start_server(Path(sys.executable), "m", LLMServerConfig(port=port), log_path=stub_vllm / "s.log")
 
 
 def test_cpu_command_serves_the_bundled_model_with_tools_and_constraints():
-    cmd = server_command(Path("/venv/bin/python"), "/home/llm/models/smol", ServerConfig(), 8001)
+    cmd = server_command(Path("/venv/bin/python"), "/home/llm/models/smol", LLMServerConfig(), 8001)
     assert cmd[:3] == ["/venv/bin/python", "-m", "vllm.entrypoints.openai.api_server"]
     joined = " ".join(cmd)
     assert (
@@ -168,12 +173,12 @@ def test_the_cpu_dtype_is_bfloat16_only_where_the_cpu_has_it(tmp_path: Path) -> 
     info.write_text("processor\t: 0\nflags\t\t: fpu sse avx2 avx512f\nbugs\t\t: avx512_bf16\n")
     assert cpu_dtype(info) == "float32"  # only the flags line counts
     assert cpu_dtype(tmp_path / "missing") == "float32"
-    cmd = server_command(Path("/venv/bin/python"), "/m", ServerConfig(dtype="float32"), 8001)
+    cmd = server_command(Path("/venv/bin/python"), "/m", LLMServerConfig(dtype="float32"), 8001)
     assert cmd[cmd.index("--dtype") + 1] == "float32"  # an explicit dtype wins
 
 
 def test_gpu_command_uses_the_models_own_template_and_auto_dtype():
-    config = ServerConfig(
+    config = LLMServerConfig(
         model="Qwen/Qwen2.5-7B-Instruct", device="gpu", extra_args=("--gpu-memory-utilization", "0.8")
     )
     cmd = server_command(Path("py"), config.model, config, 9000)
@@ -184,8 +189,8 @@ def test_gpu_command_uses_the_models_own_template_and_auto_dtype():
 
 
 def test_server_env_is_offline_for_local_models_and_drops_the_guard():
-    env = server_env(ServerConfig(), {"CRSAGENT_FORBID_REAL_LLM": "1", "PATH": "/bin"})
+    env = server_env(LLMServerConfig(), {"CRSAGENT_FORBID_REAL_LLM": "1", "PATH": "/bin"})
     assert env["HF_HUB_OFFLINE"] == "1" and env["VLLM_CPU_KVCACHE_SPACE"] == "1"
     assert "CRSAGENT_FORBID_REAL_LLM" not in env and env["PATH"] == "/bin"
-    online = server_env(ServerConfig(model="org/some-model", device="gpu"), {})
+    online = server_env(LLMServerConfig(model="org/some-model", device="gpu"), {})
     assert "HF_HUB_OFFLINE" not in online and "VLLM_CPU_KVCACHE_SPACE" not in online

@@ -12,8 +12,8 @@ from pydantic import BaseModel, Field
 
 from crsagent.agent.errors import LLMOutputError, LLMUnavailableError
 from crsagent.agent.llm.client import make_chat_model
-from crsagent.agent.llm.guard import allow_real_llm
 from crsagent.agent.llm.profiles import profile_for
+from crsagent.agent.llm.real_llm_switch import allow_real_llm
 from crsagent.agent.llm.structured import ainvoke_structured, invoke_structured, response_format_for
 from crsagent.agent.llm.usage import UsageMeter
 from crsagent.agent.settings import Settings

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crsagent.graphs.content import content_scores
+from crsagent.graphs.ranking.content import content_scores
 from crsagent.tools.search.index import VectorIndex
 
 GHOST_MANOR, NIGHT_TERRORS, LAUGH_RIOT = "tt0000001", "tt0000002", "tt0000003"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from crsagent.graphs.guard import guard_reply, split_sentences
+from crsagent.graphs.dialogue.grounding import guard_reply, split_sentences
 
 
 def test_sentences_split_on_ends_and_lines_not_on_list_numbers_or_titles() -> None:
@@ -74,7 +74,7 @@ def test_a_reference_after_recommend_is_a_recommendation_and_is_removed(toolkit:
 
 
 def test_sentences_repeating_the_instructions_are_removed(toolkit: Any, fakes: Any) -> None:
-    from crsagent.graphs.prompting import instruction_shingles, words
+    from crsagent.graphs.dialogue.prompting import instruction_shingles, words
 
     secret = instruction_shingles()
     assert secret and all(len(s) == 6 for s in secret)

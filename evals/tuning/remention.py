@@ -1,12 +1,12 @@
 """Tuning the re-mention weight (``FusionWeights.echo``) on ReDial dev turns.
 
 Re-mentions only matter under the plain replay protocol (a ground-truth title already mentioned
-in the context stays a sample), which the signal tuner (:mod:`crsagent.graphs.tuning`) leaves
-out. So the ``crs-only`` agent replays the ``tune`` turns once per weight of :data:`ECHO_GRID`
+in the context stays a sample), which the signal tuner (:mod:`crsagent.evals.tuning.weights`) leaves
+out. So the ``crs-only`` agent replays the ``tune`` turns once per weight of :data:`REMENTION_GRID`
 (the other weights at their defaults); the weight with the best plain Recall@10 + Recall@50
 (then Recall@1; the smallest at a tie) is chosen, and every weight is also replayed on ``check``.
 
-Run: ``python -m crsagent.graphs.tuning_echo --json out/echo-tuning.json`` (about 3 min).
+Run: ``crsagent eval tune remention --json out/remention-tuning.json`` (about 3 min).
 """
 
 from __future__ import annotations
@@ -17,10 +17,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ECHO_GRID", "choose", "main"]
+__all__ = ["REMENTION_GRID", "ECHO_GRID", "choose", "main"]
 
 #: Re-mention weights tried (the fused scores of the default weights reach about 14).
-ECHO_GRID: tuple[float, ...] = (0.0, 4.0, 8.0, 12.0, 16.0, 24.0, 40.0, 100.0)
+REMENTION_GRID: tuple[float, ...] = (0.0, 4.0, 8.0, 12.0, 16.0, 24.0, 40.0, 100.0)
+#: The former name of :data:`REMENTION_GRID`.
+ECHO_GRID = REMENTION_GRID
 
 
 def _recall(summary: dict[str, Any], prefix: str = "") -> list[float]:
@@ -29,19 +31,19 @@ def _recall(summary: dict[str, Any], prefix: str = "") -> list[float]:
 
 def choose(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """The row with the best ``tune`` plain Recall@10 + Recall@50 (the fusion weights' rule,
-    :mod:`crsagent.graphs.tuning`), then Recall@1; the smallest weight at a tie."""
+    :mod:`crsagent.evals.tuning.weights`), then Recall@1; the smallest weight at a tie."""
     return max(
         rows, key=lambda r: (r["tune"]["recall"][1] + r["tune"]["recall"][2], r["tune"]["recall"][0], -r["echo"])
     )
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    """Replay ``tune`` and ``check`` per echo weight; print and save the JSON report."""
+    """Replay ``tune`` and ``check`` per re-mention weight; print and save the JSON report."""
     from crsagent.agent.settings import Settings
     from crsagent.evals.datasets import TitleResolver, load_turns
     from crsagent.evals.replay import run_replay
     from crsagent.evals.report import agent_factory
-    from crsagent.graphs.tuning import tuning_split
+    from crsagent.evals.tuning.weights import tuning_split
 
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--json", type=Path, default=None)
@@ -53,7 +55,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     base = agent.weights
     rows: list[dict[str, Any]] = []
     try:
-        for w in ECHO_GRID:
+        for w in REMENTION_GRID:
             agent.weights = dataclasses.replace(base, echo=w)
             row: dict[str, Any] = {"echo": w}
             for split in ("tune", "check"):
@@ -64,7 +66,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     finally:
         agent.close()
     best = choose(rows)
-    report = {"tuned_on": "tune", "grid": list(ECHO_GRID), "rows": rows, "best": best["echo"]}
+    report = {"tuned_on": "tune", "grid": list(REMENTION_GRID), "rows": rows, "best": best["echo"]}
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=2) + "\n")

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from crsagent.agent.errors import ToolInputError
-from crsagent.graphs.belief import (
+from crsagent.graphs.dialogue.belief import (
     Belief,
     disliked_ids,
     liked_genres,

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 
-from crsagent.graphs.belief import Belief, belief_view
+from crsagent.graphs.dialogue.belief import Belief, belief_view
 from crsagent.prompts.loader import load_prompt
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -5,7 +5,7 @@
 (``Toolkit.ranker``, the ``ranker`` build artifact) and the fusion weights ask for it
 (``FusionWeights.learned``). The pool and the re-mentions are scored by the one model, so their
 scores share a scale and :func:`~crsagent.graphs.ranking.catalogue_ranking` merges them as
-before. Features: :mod:`crsagent.graphs.features`.
+before. Features: :mod:`crsagent.graphs.ranking.features`.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from __future__ import annotations
 import heapq
 from typing import TYPE_CHECKING, Any
 
-from crsagent.graphs.belief import Belief, excluded_ids, liked_ids
-from crsagent.graphs.features import feature_rows
+from crsagent.graphs.dialogue.belief import Belief, excluded_ids, liked_ids
+from crsagent.graphs.ranking.features import feature_rows
 
 if TYPE_CHECKING:  # pragma: no cover
     from crsagent.graphs.ranking import SignalTable

@@ -8,9 +8,9 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from crsagent.graphs.belief import Belief
-from crsagent.graphs.cues import has_negative, negative_near
-from crsagent.graphs.moves import pick_correction, same_title_items
+from crsagent.graphs.dialogue.belief import Belief
+from crsagent.graphs.dialogue.cues import has_negative, negative_near
+from crsagent.graphs.dialogue.moves import pick_correction, same_title_items
 
 if TYPE_CHECKING:  # pragma: no cover
     from crsagent.tools.toolkit import Toolkit

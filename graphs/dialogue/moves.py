@@ -19,7 +19,8 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from crsagent.graphs.cues import comparatives
+from crsagent.agent.domains import domain_spec
+from crsagent.graphs.dialogue.cues import comparatives
 
 if TYPE_CHECKING:  # pragma: no cover
     from crsagent.tools.toolkit import Toolkit
@@ -113,7 +114,7 @@ def _co_genre(tk: Toolkit, genre: str) -> str | None:
 def word_genres(tk: Toolkit, word: str, explicit: bool = True) -> list[str]:
     """The catalogue genres a descriptive word stands for (lexicon first, then catalogue text)."""
     found = _lexicon_genres(tk, word)
-    if not found and explicit and tk.domain == "movies":
+    if not found and explicit and domain_spec(tk.domain).text_genres:
         found = _text_genres(tk, word)
     return found
 

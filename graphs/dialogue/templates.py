@@ -10,11 +10,13 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from crsagent.agent.domains import domain_spec
+
 __all__ = ["template_reply"]
 
 
 def _noun(domain: str) -> str:
-    return "movie" if domain == "movies" else "product"
+    return domain_spec(domain).noun
 
 
 def _recommend(recs: Sequence[Mapping[str, Any]], domain: str, closing: str = "") -> str:

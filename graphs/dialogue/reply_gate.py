@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from crsagent.graphs.guard import split_sentences
+from crsagent.graphs.dialogue.grounding import split_sentences
 
 __all__ = ["Verdict", "Judge", "Head", "SentenceGate", "gate_text", "STREAM_KEY", "ReplyStreamer"]
 

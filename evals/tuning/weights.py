@@ -16,11 +16,11 @@ The chosen row has the highest Recall@10 + Recall@50 on ``tune`` (ties: Recall@1
 The ``prior`` and ``trans`` signals (:mod:`crsagent.tools.prior.redial`) are learned from the
 ``train`` half too. The person filter is scoped to the seeker's latest message, as in the agent.
 The re-mention weight (``echo``) is tuned separately on the plain protocol
-(:mod:`crsagent.graphs.tuning_echo`). ``--extra NAME`` adds an experimental signal (:func:`prior_extras`) as a
+(:mod:`crsagent.evals.tuning.remention`). ``--extra NAME`` adds an experimental signal (:func:`prior_extras`) as a
 further column, its weight gridded over :data:`EXTRA_GRID`, and reports the best rows with and
 without it: the collected turns are cached (``--cache``), so an experiment costs only the grid.
 
-Run: ``python -m crsagent.graphs.tuning --json out/ranking-tuning.json``.
+Run: ``crsagent eval tune weights --json out/ranking-tuning.json``.
 """
 
 from __future__ import annotations
@@ -40,10 +40,10 @@ from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 
 from crsagent.agent.errors import DataError
 from crsagent.agent.settings import Settings
-from crsagent.graphs.belief import Belief
 from crsagent.graphs.context import CRSContext
+from crsagent.graphs.dialogue.belief import Belief
+from crsagent.graphs.dialogue.prompting import dialogue_text
 from crsagent.graphs.nodes.understand import make_understand
-from crsagent.graphs.prompting import dialogue_text
 from crsagent.graphs.ranking import (
     DEFAULT_WEIGHTS,
     POOL,
@@ -229,8 +229,9 @@ def to_signals(
     :func:`~crsagent.graphs.ranking.collect_signals` would) and is min-max normalised like
     ``cf``. Columns: ``SIGNALS`` then the extras in order.
     """
-    from crsagent.graphs.belief import excluded_ids
-    from crsagent.graphs.ranking import _attr_scores, allowed_ids
+    from crsagent.graphs.dialogue.belief import excluded_ids
+    from crsagent.graphs.ranking import allowed_ids
+    from crsagent.graphs.ranking.builtin import attr_scores
 
     extras = dict(extras or {})
     signals = tuple(SIGNALS) + tuple(e for e in extras if e not in SIGNALS)
@@ -250,7 +251,7 @@ def to_signals(
                 for name, fn in extras.items():
                     table.add(name, fn(r.belief, cand, excluded, k))
                 new = [i for i in table.pool if i not in before]
-                attr = _attr_scores(toolkit, r.belief, new) if new else {}
+                attr = attr_scores(toolkit, r.belief, new) if new else {}
                 if attr:
                     table.scores.setdefault("attr", {}).update(attr)
                 table.scores["popularity"] = {i: pop.get(i, 0.0) for i in table.pool}
@@ -270,7 +271,7 @@ def prior_extras(toolkit: Any, data_dir: Path, names: Sequence[str]) -> dict[str
     ``prior``), ``trans_liked`` (transitions from the liked items only, not every context item
     as ``trans``). ``prior`` and ``trans`` themselves are ranking signals (``SIGNALS``).
     """
-    from crsagent.graphs.belief import liked_ids
+    from crsagent.graphs.dialogue.belief import liked_ids
     from crsagent.tools.prior.redial import load_prior
 
     prior = toolkit.prior or load_prior(data_dir, toolkit.db.source_map("redial"))

@@ -6,7 +6,7 @@ in a successful result grounds an item); items it looked up (``get_items``,
 ``explain_items``), the user's liked items, the items in focus and earlier suggestions may be
 named as references. Rejected and disliked items never appear: the guard removes their
 sentences. The guard judges the reply sentence by sentence, as it is written
-(:mod:`crsagent.graphs.reply_gate`), so that a streamed reply goes out as soon as it is safe:
+(:mod:`crsagent.graphs.dialogue.reply_gate`), so that a streamed reply goes out as soon as it is safe:
 
 * a sentence that breaks a rule (an ungrounded or turned-down item, an invented title, a false
   fact, the instructions repeated, a tool call written as text) before anything was released
@@ -33,16 +33,14 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, ToolMessage
 
-from crsagent.graphs.belief import disliked_ids, excluded_ids, liked_ids, merge_belief
 from crsagent.graphs.context import CRSContext
-from crsagent.graphs.explaining import explain
-from crsagent.graphs.guard import fact_checker, guard_reply, split_sentences
-from crsagent.graphs.nodes.act import recommendation_records
-from crsagent.graphs.nodes.tools import result_item_ids
-from crsagent.graphs.nodes.understand import AGENT_KEY
-from crsagent.graphs.prompting import instruction_shingles, words
+from crsagent.graphs.dialogue.belief import disliked_ids, excluded_ids, liked_ids, merge_belief
+from crsagent.graphs.dialogue.explaining import explain
+from crsagent.graphs.dialogue.grounding import fact_checker, guard_reply, split_sentences
+from crsagent.graphs.dialogue.prompting import instruction_shingles, words
+from crsagent.graphs.dialogue.reply_gate import SentenceGate, Verdict, gate_text
+from crsagent.graphs.handoff import AGENT_KEY, recommendation_records, result_item_ids
 from crsagent.graphs.ranking import echo_candidates
-from crsagent.graphs.reply_gate import SentenceGate, Verdict, gate_text
 from crsagent.graphs.state import Candidate, CRSState
 
 __all__ = [
@@ -186,7 +184,7 @@ class ReplyRules:
         return g, list(g.recommended) + sorted(quoted, key=quoted.__getitem__)
 
     def judge(self, prefix: str, final: bool = True) -> Verdict:
-        """The verdict on a reply prefix of whole sentences (a :data:`~crsagent.graphs.reply_gate.Judge`).
+        """The verdict on a reply prefix of whole sentences (a :data:`~crsagent.graphs.dialogue.reply_gate.Judge`).
 
         Until the reply is complete (``final``), and while no tool has run in this turn, a prefix
         that names no item is held: text written before a tool call ("let me look that up") is
@@ -219,7 +217,7 @@ class ReplyRules:
 
     def head(self, sentence: str) -> int:
         """Where a list line's head ends: through its first "Title (Year)" when that names an
-        allowed item (0 otherwise; a :data:`~crsagent.graphs.reply_gate.Head`)."""
+        allowed item (0 otherwise; a :data:`~crsagent.graphs.dialogue.reply_gate.Head`)."""
         if not _LIST_LINE.match(sentence) or (year := _YEAR.search(sentence)) is None:
             return 0
         part = sentence[: year.end()]
@@ -236,7 +234,7 @@ def accept_reply(
 ) -> AgentReply:
     """Guard the LLM's reply and build the turn's update (or say why it cannot carry the turn).
 
-    The reply is what the sentence gate releases (:mod:`crsagent.graphs.reply_gate`): the
+    The reply is what the sentence gate releases (:mod:`crsagent.graphs.dialogue.reply_gate`): the
     sentences up to the first one the guard refuses, once they can carry the turn.
 
     Args:

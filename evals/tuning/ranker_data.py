@@ -2,8 +2,8 @@
 
 Each turn's context is read the way the ``crs-only`` graph reads a history (deterministic
 understanding), its signals are collected once (:func:`~crsagent.graphs.ranking.collect_signals`)
-and its re-mentions scored (:func:`~crsagent.graphs.learned.echo_inputs`); the rows are the
-pool and the re-mentions (:func:`~crsagent.graphs.features.feature_rows`), labelled 1 when the
+and its re-mentions scored (:func:`~crsagent.graphs.ranking.learned.echo_inputs`); the rows are the
+pool and the re-mentions (:func:`~crsagent.graphs.ranking.features.feature_rows`), labelled 1 when the
 item is one of the turn's ground-truth titles (the plain replay protocol's samples).
 
 Out-of-fold priors: the ``prior``, ``trans`` and ``comention`` counts and the re-mention rates
@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from crsagent.agent.errors import DataError
-from crsagent.graphs.features import FEATURES, feature_rows
+from crsagent.graphs.ranking.features import FEATURES, feature_rows
 
 __all__ = ["FOLDS", "TurnRows", "fold_of", "fold_toolkits", "collect_rows", "stack", "rank_of", "evaluate_rows"]
 
@@ -132,12 +132,12 @@ def collect_rows(
     from langchain_core.messages import AIMessage, HumanMessage
 
     from crsagent.evals.datasets import context_to_messages
-    from crsagent.graphs.belief import excluded_ids, liked_ids
     from crsagent.graphs.context import CRSContext
-    from crsagent.graphs.learned import echo_inputs
+    from crsagent.graphs.dialogue.belief import excluded_ids, liked_ids
+    from crsagent.graphs.dialogue.prompting import dialogue_text
     from crsagent.graphs.nodes.understand import make_understand
-    from crsagent.graphs.prompting import dialogue_text
     from crsagent.graphs.ranking import POOL, collect_signals
+    from crsagent.graphs.ranking.learned import echo_inputs
     from crsagent.graphs.variants import VARIANT_SPECS
 
     understand = make_understand(VARIANT_SPECS["crs-only"])

@@ -16,7 +16,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from crsagent.graphs.belief import Belief, resolved_constraints
+from crsagent.agent.domains import domain_spec
+from crsagent.graphs.dialogue.belief import Belief, resolved_constraints
 
 if TYPE_CHECKING:  # pragma: no cover
     from crsagent.tools.catalog.schema import Item
@@ -130,7 +131,7 @@ def choose_question(domain: str, items: Sequence[Item], belief: Belief) -> Quest
 
 def question_text(q: Question, domain: str) -> str:
     """The question as the agent asks it."""
-    noun = "movie" if domain == "movies" else "product"
+    noun = domain_spec(domain).noun
     opts = ", ".join(q.options[:-1]) + (f" or {q.options[-1]}" if len(q.options) > 1 else "".join(q.options))
     hint = f" For example {opts}?" if opts else ""
     if q.attribute == "genre":

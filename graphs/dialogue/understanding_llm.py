@@ -3,7 +3,7 @@
 One structured answer (:class:`NeedsExtraction`) whose values are kept only when grounded —
 titles must link to the catalogue, genres must be catalogue genres, people and brands must
 appear in the message, a year range needs a year cue in the message — and which never
-overrides what the deterministic reading (:mod:`crsagent.graphs.understanding`) found.
+overrides what the deterministic reading (:mod:`crsagent.graphs.dialogue.understanding`) found.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from crsagent.graphs.belief import Belief, merge_belief
-from crsagent.graphs.cues import Intent, has_year_cue
+from crsagent.agent.domains import domain_spec
+from crsagent.graphs.dialogue.belief import Belief, merge_belief
+from crsagent.graphs.dialogue.cues import Intent, has_year_cue
 
 if TYPE_CHECKING:  # pragma: no cover
     from crsagent.tools.toolkit import Toolkit
@@ -122,10 +123,8 @@ def llm_update(toolkit: Toolkit, text: str, ex: NeedsExtraction, known: Belief) 
         for p in ex.people
         if p.strip() and p.strip().lower() not in known_people and _grounded_name(p, low)
     }
-    if people and toolkit.domain == "office":
-        up["brands"] = people
-    elif people:
-        up["people"] = people
+    if people:
+        up[domain_spec(toolkit.domain).people_slot] = people
     cons: dict[str, Any] = {}
     known_cons = known.get("constraints") or {}
     if has_year_cue(text) and not known_cons:

@@ -2,8 +2,8 @@
 
 Deterministic reading (every variant): the entity linker finds catalogue items, the attribute
 lexicon finds genres, people, year ranges and brands (with negation), cues
-(:mod:`crsagent.graphs.cues`) find rejections, questions and requests, and
-:mod:`crsagent.graphs.moves` turns comparatives and corrections into belief moves.
+(:mod:`crsagent.graphs.dialogue.cues`) find rejections, questions and requests, and
+:mod:`crsagent.graphs.dialogue.moves` turns comparatives and corrections into belief moves.
 
 References resolve against the last list the agent gave: an ordinal ("the second one") or a
 title from the list names that item; "that one" names the item the conversation was last
@@ -11,7 +11,7 @@ about (a question's focus), else the top of the list; "it" names one item only a
 question about it or a list of one; "them"/"none of these", "that's not it" and a bare "no"
 name the whole list. Soft preferences keep the user's own words, cut into clauses, with
 titles, years, references and rejections left out (never a clause left half-empty). The
-LLM's reading (LLM variants) lives in :mod:`crsagent.graphs.understanding_llm`.
+LLM's reading (LLM variants) lives in :mod:`crsagent.graphs.dialogue.understanding_llm`.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from crsagent.graphs.belief import Belief
-from crsagent.graphs.cues import (
+from crsagent.agent.domains import domain_spec
+from crsagent.graphs.dialogue.belief import Belief
+from crsagent.graphs.dialogue.cues import (
     Intent,
     asked_field,
     detect_intent,
@@ -36,8 +37,8 @@ from crsagent.graphs.cues import (
     refers_back,
     requested_directly,
 )
-from crsagent.graphs.moves import comparative_update
-from crsagent.graphs.readers import (
+from crsagent.graphs.dialogue.moves import comparative_update
+from crsagent.graphs.dialogue.readers import (
     aspect_only,
     cast_praised,
     correct,
@@ -47,7 +48,7 @@ from crsagent.graphs.readers import (
     skip_words,
     surnames,
 )
-from crsagent.graphs.understanding_llm import NeedsExtraction, link_title, llm_update
+from crsagent.graphs.dialogue.understanding_llm import NeedsExtraction, link_title, llm_update
 from crsagent.tools.linker.common_words import FUNCTION_WORDS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -239,7 +240,7 @@ def read_user_message(
         update["mentioned"] = ids
     if intent == "elicit" and not cue and not any(update.get(k) for k in _FACTS) and _OFF_TOPIC.search(low):
         intent = "chitchat"  # "what's the weather like?": nothing to recommend from, nothing to keep
-    if toolkit.domain == "office" and intent in ("elicit", "recommend") and not same:
+    if domain_spec(toolkit.domain).product_words and intent in ("elicit", "recommend") and not same:
         kind = product_kind(toolkit, text, skip_words(ex))
         if kind:
             update["constraints"] = {**(update.get("constraints") or {}), "text": kind}

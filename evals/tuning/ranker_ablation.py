@@ -7,7 +7,7 @@ cross-fitted models (:func:`~crsagent.tools.ranker.stage.train_halves`) and scor
 with the model trained on the other. Differences against the full feature set are paired over
 the same turns, with a 95% bootstrap interval over turns (1,000 resamples, seed 0).
 
-Run: ``python -m crsagent.graphs.ranker_ablation --json out/ranker-ablation.json --cache out/ranker-rows.pkl``.
+Run: ``crsagent eval tune ablation --json out/ranker-ablation.json --cache out/ranker-rows.pkl``.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from crsagent.graphs.features import FEATURES
-from crsagent.graphs.ranker_data import TurnRows, rank_of
+from crsagent.evals.tuning.ranker_data import TurnRows, rank_of
+from crsagent.graphs.ranking.features import FEATURES
 
 __all__ = ["ABLATIONS", "sample_hits", "paired", "main"]
 
@@ -83,7 +83,7 @@ def _collect(cache: Path | None) -> list[TurnRows]:
     from crsagent.agent.settings import Settings
     from crsagent.evals.datasets import TitleResolver, load_turns
     from crsagent.evals.leakage import leak_free_settings
-    from crsagent.graphs.ranker_data import collect_rows, fold_of, fold_toolkits
+    from crsagent.evals.tuning.ranker_data import collect_rows, fold_of, fold_toolkits
     from crsagent.tools.intent.split import TRAIN, dialogue_split
     from crsagent.tools.toolkit import Toolkit
 

@@ -6,7 +6,7 @@
   item carries ``why``: the first sentence of the explainer's grounded reason, which a reply may
   quote (a small model copies it instead of inventing facts).
 * ``suggest_question`` — the most informative question to ask next
-  (:mod:`crsagent.graphs.elicitation`), wrapping the deterministic policy's elicitation.
+  (:mod:`crsagent.graphs.dialogue.elicitation`), wrapping the deterministic policy's elicitation.
 
 Both read the graph state and run context through LangGraph's ``ToolRuntime`` injection, so
 their schemas show the LLM only the arguments it controls. Their content is compact JSON whose
@@ -23,12 +23,12 @@ from langgraph.prebuilt import ToolRuntime
 from pydantic import BaseModel, ConfigDict, Field
 
 from crsagent.agent.errors import ToolInputError
-from crsagent.graphs.belief import Belief, belief_filter, excluded_ids, merge_belief
-from crsagent.graphs.elicitation import choose_question, question_text
-from crsagent.graphs.explaining import explain
-from crsagent.graphs.prompting import dialogue_text
+from crsagent.graphs.dialogue.belief import Belief, belief_filter, excluded_ids, merge_belief
+from crsagent.graphs.dialogue.elicitation import choose_question, question_text
+from crsagent.graphs.dialogue.explaining import explain
+from crsagent.graphs.dialogue.prompting import dialogue_text
+from crsagent.graphs.dialogue.tool_schemas import first_sentence
 from crsagent.graphs.ranking import rank_candidates
-from crsagent.graphs.tool_schemas import first_sentence
 
 __all__ = [
     "AGENT_TOOL_NAMES",
