@@ -20,11 +20,11 @@ import json
 import logging
 import math
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+from cachetools import LRUCache
 from langchain_core.tools import BaseTool
 
 from crsagent.agent.domains import domain_spec
@@ -133,8 +133,8 @@ class Toolkit:
         self._people: dict[str, frozenset[str]] = {}
         self._films: dict[str, tuple[str, ...]] | None = None
         self._genres: frozenset[str] | None = None
-        self._embeds: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._filters: OrderedDict[str, list[str]] = OrderedDict()
+        self._embeds: LRUCache[str, np.ndarray] = LRUCache(maxsize=EMBED_CACHE)
+        self._filters: LRUCache[str, list[str]] = LRUCache(maxsize=FILTER_CACHE)
         self._fixed_tools: list[BaseTool] | None = list(tools) if tools is not None else None
         self._tools: dict[Any, list[BaseTool]] = {}
         self._extra: list[BaseTool] = []
@@ -267,13 +267,10 @@ class Toolkit:
         with self._lock:
             hit = self._filters.get(key)
             if hit is not None:
-                self._filters.move_to_end(key)
                 return hit
         ids = list(self.db.filter_ids(f))
         with self._lock:
             self._filters[key] = ids
-            while len(self._filters) > FILTER_CACHE:
-                self._filters.popitem(last=False)
         return ids
 
     def item(self, item_id: str) -> Item | None:
@@ -346,13 +343,10 @@ class Toolkit:
         with self._lock:
             hit = self._embeds.get(text)
             if hit is not None:
-                self._embeds.move_to_end(text)
                 return hit[None, :]
         vec = np.asarray(embed_texts([text])[0], dtype=np.float32)
         with self._lock:
             self._embeds[text] = vec
-            while len(self._embeds) > EMBED_CACHE:
-                self._embeds.popitem(last=False)
         return vec[None, :]
 
     # -- LangChain tools ---------------------------------------------------------------

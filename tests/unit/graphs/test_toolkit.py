@@ -73,3 +73,18 @@ def test_tools_are_built_per_evidence_provider(fakes: Any) -> None:
     tools = tk.tools()
     assert [t.name for t in tools] == ["search_products", "get_items"]
     assert tk.tools() is tools
+
+
+def test_filter_results_are_cached_least_recently_used_first_out(fakes: Any, monkeypatch: Any) -> None:
+    import crsagent.tools.toolkit as toolkit_module
+
+    monkeypatch.setattr(toolkit_module, "FILTER_CACHE", 2)
+    db = fakes.FakeDB()
+    asked: list[str] = []
+    db.filter_ids = lambda f, **kw: asked.append(repr(f)) or [f[0]]
+    tk = Toolkit("movies", db=db)
+    a, b, c = ("genre=horror",), ("genre=comedy",), ("genre=drama",)
+    tk.filter_ids(a), tk.filter_ids(b), tk.filter_ids(a)  # a is used last: b goes first
+    tk.filter_ids(c)
+    assert tk.filter_ids(a) == [a[0]] and tk.filter_ids(b) == [b[0]]
+    assert asked == [repr(a), repr(b), repr(c), repr(b)]
