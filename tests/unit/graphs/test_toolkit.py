@@ -81,7 +81,12 @@ def test_filter_results_are_cached_least_recently_used_first_out(fakes: Any, mon
     monkeypatch.setattr(toolkit_module, "FILTER_CACHE", 2)
     db = fakes.FakeDB()
     asked: list[str] = []
-    db.filter_ids = lambda f, **kw: asked.append(repr(f)) or [f[0]]
+
+    def filter_ids(f: Any, **_: Any) -> list[str]:
+        asked.append(repr(f))
+        return [f[0]]
+
+    db.filter_ids = filter_ids
     tk = Toolkit("movies", db=db)
     a, b, c = ("genre=horror",), ("genre=comedy",), ("genre=drama",)
     tk.filter_ids(a), tk.filter_ids(b), tk.filter_ids(a)  # a is used last: b goes first
