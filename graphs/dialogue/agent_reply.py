@@ -36,7 +36,13 @@ from langchain_core.messages import AIMessage, ToolMessage
 from crsagent.graphs.context import CRSContext
 from crsagent.graphs.dialogue.belief import disliked_ids, excluded_ids, liked_ids, merge_belief
 from crsagent.graphs.dialogue.explaining import explain
-from crsagent.graphs.dialogue.grounding import fact_checker, guard_reply, split_sentences
+from crsagent.graphs.dialogue.grounding import (
+    LIST_ITEM,
+    TITLE_YEAR,
+    fact_checker,
+    guard_reply,
+    split_sentences,
+)
 from crsagent.graphs.dialogue.prompting import instruction_shingles, words
 from crsagent.graphs.dialogue.reply_gate import SentenceGate, Verdict, gate_text
 from crsagent.graphs.handoff import AGENT_KEY, recommendation_records, result_item_ids
@@ -57,9 +63,6 @@ __all__ = [
     "agent_action",
 ]
 
-#: A list line ("1. ...", "- ...") and the first "(Year)" in a text.
-_LIST_LINE = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s+")
-_YEAR = re.compile(r"\((?:18|19|20)\d\d\)")
 #: The turn note of a reply whose false claim about an item the guard replaced with the tool's reason.
 REPAIR_NOTE = "guard replaced a false claim with the tool's reason"
 #: The built-in tools whose items the reply may recommend (custom tools' items may be, too).
@@ -218,7 +221,7 @@ class ReplyRules:
     def head(self, sentence: str) -> int:
         """Where a list line's head ends: through its first "Title (Year)" when that names an
         allowed item (0 otherwise; a :data:`~crsagent.graphs.dialogue.reply_gate.Head`)."""
-        if not _LIST_LINE.match(sentence) or (year := _YEAR.search(sentence)) is None:
+        if not LIST_ITEM.match(sentence) or (year := TITLE_YEAR.search(sentence)) is None:
             return 0
         part = sentence[: year.end()]
         named = [m for m in self.toolkit.linker.link(part) if m.item_id in self._guard["allowed"]]

@@ -25,10 +25,13 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["GuardResult", "split_sentences", "guard_reply", "fact_checker"]
+__all__ = ["GuardResult", "split_sentences", "guard_reply", "fact_checker", "TITLE_YEAR", "LIST_ITEM"]
 
 _BOUNDARY = re.compile(r"\n+|(?<=[.!?])[\"')\]]?\s+(?=[\"'(\[]?[A-Z0-9])")
-_YEAR = re.compile(r"\((?:18|19|20)\d\d\)")
+#: The "(Year)" after a title.
+TITLE_YEAR = re.compile(r"\((?:18|19|20)\d\d\)")
+#: The start of a list item ("1. ", "2) ", "- ").
+LIST_ITEM = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s")
 _WORD = re.compile(r"\w+")
 #: Words that make the item after them a recommendation, not a reference.
 _RECOMMENDING = re.compile(
@@ -201,7 +204,7 @@ def _repair(
 def _unknown_titles(reply: str, spans: list[tuple[int, int]], mentions: list[Any]) -> set[int]:
     """Sentences with a "Title (Year)" that no linked mention stands right before."""
     out: set[int] = set()
-    for m in _YEAR.finditer(reply):
+    for m in TITLE_YEAR.finditer(reply):
         linked = any(
             x.start <= m.start() and -1 <= m.start() - x.end <= 3 or x.start <= m.start() < x.end for x in mentions
         )
@@ -243,7 +246,7 @@ def _join(parts: list[str]) -> str:
             continue
         if not out:
             out = p
-        elif re.match(r"^(\d+[.)]|[-*•])\s", p) or out.endswith(":"):
+        elif LIST_ITEM.match(p) or out.endswith(":"):
             out += "\n" + p
         else:
             out += " " + p
