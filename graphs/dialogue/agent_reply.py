@@ -225,7 +225,8 @@ class ReplyRules:
             return 0
         part = sentence[: year.end()]
         named = [m for m in self.toolkit.linker.link(part) if m.item_id in self._guard["allowed"]]
-        return year.end() if any(part[m.end :].strip() == year.group() for m in named) else 0
+        # the title ends at the year, or the mention takes the year in (the catalogue's linker does)
+        return year.end() if any(m.end == year.end() or part[m.end :].strip() == year.group() for m in named) else 0
 
     def gate(self) -> SentenceGate:
         """A sentence gate over these rules (for a reply being streamed)."""
