@@ -277,7 +277,7 @@ class CRSAgent:
             for c in catalogue_ranking(state.get("candidates") or [], state.get("echoes") or [])[:ranking_k]
         ]
         belief = belief_view(merge_belief(state.get("belief"), {}))
-        belief["intent"] = state.get("intent")
+        belief["dialogue_act"] = state.get("dialogue_act")
         belief["focus"] = list(state.get("focus") or [])
         if state.get("question"):
             belief["question"] = state["question"]
