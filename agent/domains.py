@@ -1,8 +1,11 @@
 """Domain specifications: everything that differs between catalogue domains, in one place.
 
 Code asks a :class:`DomainSpec` what a domain *has* or how it *says* things instead of
-comparing the domain's name (``domain == "movies"``). A new domain is one
-:func:`register_domain` call with its spec (plus its catalogue builders in ``tools/``).
+comparing the domain's name. A new domain is one :func:`register_domain` call with its spec;
+a domain on new raw data also registers its catalogue builder and input files under its
+``catalog`` key (``CATALOG_BUILDERS`` in :mod:`crsagent.tools.catalog.build`, ``CATALOG_INPUTS``
+in :mod:`crsagent.tools.catalog.stage`) and the files of new ``sources``
+(``SOURCE_FILES`` in :mod:`crsagent.tools.cf.stage`).
 
 Example:
     >>> from crsagent.agent.domains import domain_spec
@@ -34,6 +37,12 @@ class DomainSpec:
         plural: the plural item noun of summaries ("films", "products").
         liked_verb: the past verb of a positive interaction in summaries ("liked", "bought").
         also_phrase: the co-interaction phrase of explanations.
+        catalog: the catalogue source the domain's items are built from; its builder and raw
+            input files are registered under this key in :mod:`crsagent.tools.catalog`
+            (``movielens-redial``, ``amazon-office``).
+        sources: the raw datasets the items link to and the models learn interactions from, in
+            order (``movielens``, ``redial``, ``amazon``): the catalogue's source-id maps and the
+            interaction histories (:func:`crsagent.tools.cf.data.domain_histories`).
         dialogues: whether the domain has recommendation dialogues (ReDial): the learned prior,
             the learned ranker, the entity-linker evaluation and the ReDial title resolver.
         product_words: whether item kinds come from title words (office: "stapler", "pens").
@@ -50,6 +59,8 @@ class DomainSpec:
     people_words: str = "people"
     liked_verb: str = "liked"
     also_phrase: str = "users who liked it also liked"
+    catalog: str = ""
+    sources: tuple[str, ...] = ()
     dialogues: bool = False
     product_words: bool = False
     text_genres: bool = False
@@ -66,6 +77,8 @@ MOVIES = DomainSpec(
     people_words="directors or actors",
     liked_verb="liked",
     also_phrase="viewers who enjoyed it also enjoyed",
+    catalog="movielens-redial",
+    sources=("movielens", "redial"),
     dialogues=True,
     text_genres=True,
     genre_likeness=True,
@@ -81,6 +94,8 @@ OFFICE = DomainSpec(
     people_words="brands",
     liked_verb="bought",
     also_phrase="customers who bought it also bought",
+    catalog="amazon-office",
+    sources=("amazon",),
     product_words=True,
 )
 

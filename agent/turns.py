@@ -86,7 +86,11 @@ class TurnResult(BaseModel):
         ranking: the top of the catalogue ranking (for replay evaluation), best first: the
             fused candidates plus the items already mentioned, scored for re-mention
             (``signals["echo"]``; they are never among the recommendations).
-        belief: the belief state after the turn, as plain data.
+        belief: the belief state after the turn, as plain data, plus ``dialogue_act`` (what the
+            last user message did: ``elicit``, ``recommend``, ``reject``, ``ask_fact``,
+            ``explain``, ``chitchat``), ``focus`` (the items a question was about), the
+            ``question`` asked (when one was) and ``intent_label`` (the top latent intent, when
+            the intent scorer ran).
         usage: LLM usage of the turn.
         degraded: True when the LLM failed and the turn fell back to the crs-only path.
         thread_id: the checkpointed thread, when one was used.

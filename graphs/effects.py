@@ -6,7 +6,9 @@ exception, thrown in at the ``yield``) and finally returns its state update. :fu
 performs the waits with the blocking APIs (sync graphs: ``invoke``, ``SqliteSaver``);
 :func:`arun_steps` awaits the async ones on the event loop (the server: ``ainvoke``), so a
 concurrent session's LLM request does not need a worker thread, and the turn does not hop to
-one and back for each node.
+one and back for each node. :class:`ChatCall` and the drivers come from
+:mod:`crsagent.agent.llm.steps`, so LLM steps written there (the structured-output exchange of
+:func:`~crsagent.agent.llm.structured.structured_exchange`) run inside a node with ``yield from``.
 
 Example:
     >>> def steps(state, runtime):                                  # doctest: +SKIP
@@ -18,33 +20,17 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeVar
 
-from crsagent.agent.llm.calls import ainvoke_chat, invoke_chat
-from crsagent.agent.llm.stream_calls import astream_chat, stream_chat
-from crsagent.agent.llm.usage import UsageMeter
+from crsagent.agent.llm.steps import ChatCall, adrive, aperform_chat, drive, perform_chat
 from crsagent.agent.memory import aload_profile, load_profile
 
 __all__ = ["ChatCall", "ProfileRead", "Steps", "run_steps", "arun_steps", "steps_node", "async_version"]
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class ChatCall:
-    """One chat request: the answer (an ``AIMessage``) is sent back, a typed LLM error thrown in.
-
-    With ``on_chunk`` the answer is streamed (:mod:`crsagent.agent.llm.stream_calls`): each
-    chunk goes to it as it arrives, and it returns False to stop the stream early.
-    """
-
-    model: Any
-    messages: Sequence[Any]
-    meter: UsageMeter | None = None
-    on_chunk: Any = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +42,7 @@ class ProfileRead:
 
 
 Effect = ChatCall | ProfileRead
+#: A node generator: it yields :class:`ChatCall` or :class:`ProfileRead` and returns ``T``.
 Steps = Generator[Effect, Any, T]
 
 
@@ -63,52 +50,30 @@ def _unknown(effect: object) -> TypeError:
     return TypeError(f"a node yielded {type(effect).__name__}, not a ChatCall or ProfileRead")
 
 
+def _perform(effect: Any) -> Any:
+    if isinstance(effect, ChatCall):
+        return perform_chat(effect)
+    if isinstance(effect, ProfileRead):
+        return load_profile(effect.store, effect.user_id)
+    raise _unknown(effect)
+
+
+async def _aperform(effect: Any) -> Any:
+    if isinstance(effect, ChatCall):
+        return await aperform_chat(effect)
+    if isinstance(effect, ProfileRead):
+        return await aload_profile(effect.store, effect.user_id)
+    raise _unknown(effect)
+
+
 def run_steps(steps: Steps[T]) -> T:
     """Run a node generator, performing each wait with the blocking API."""
-    try:
-        effect = next(steps)
-        while True:
-            try:
-                if isinstance(effect, ChatCall) and effect.on_chunk is not None:
-                    result: Any = stream_chat(
-                        effect.model, effect.messages, on_chunk=effect.on_chunk, usage=effect.meter
-                    )
-                elif isinstance(effect, ChatCall):
-                    result = invoke_chat(effect.model, list(effect.messages), usage=effect.meter)
-                elif isinstance(effect, ProfileRead):
-                    result = load_profile(effect.store, effect.user_id)
-                else:
-                    raise _unknown(effect)
-            except Exception as exc:  # noqa: BLE001 - handed to the node, which decides
-                effect = steps.throw(exc)
-            else:
-                effect = steps.send(result)
-    except StopIteration as stop:
-        return stop.value
+    return drive(steps, _perform)
 
 
 async def arun_steps(steps: Steps[T]) -> T:
     """Run a node generator on the event loop, awaiting each wait with the async API."""
-    try:
-        effect = next(steps)
-        while True:
-            try:
-                if isinstance(effect, ChatCall) and effect.on_chunk is not None:
-                    result: Any = await astream_chat(
-                        effect.model, effect.messages, on_chunk=effect.on_chunk, usage=effect.meter
-                    )
-                elif isinstance(effect, ChatCall):
-                    result = await ainvoke_chat(effect.model, list(effect.messages), usage=effect.meter)
-                elif isinstance(effect, ProfileRead):
-                    result = await aload_profile(effect.store, effect.user_id)
-                else:
-                    raise _unknown(effect)
-            except Exception as exc:  # noqa: BLE001 - handed to the node, which decides
-                effect = steps.throw(exc)
-            else:
-                effect = steps.send(result)
-    except StopIteration as stop:
-        return stop.value
+    return await adrive(steps, _aperform)
 
 
 def steps_node(steps: Callable[..., Steps[T]]) -> Callable[..., T]:

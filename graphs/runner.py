@@ -5,92 +5,37 @@ checkpointer and store. A turn on a thread (``aturn``) adds one user message to 
 checkpointed conversation; a stateless turn (``arun_history``) replays a whole history through
 a graph without a checkpointer. Both return a :class:`~crsagent.agent.turns.TurnResult`.
 
-Persistence may be synchronous (SQLite, the default, or Postgres) or asynchronous
-(``aopen_persistence``); the runner picks ``invoke`` or ``ainvoke`` to match, running a
-synchronous graph in a worker thread when called from async code.
+How the graphs are invoked for sync or async persistence is :mod:`crsagent.graphs.execution`;
+a turn's input checks and its :class:`~crsagent.agent.turns.TurnResult` are
+:mod:`crsagent.graphs.turn_io`; the streaming methods are :mod:`crsagent.graphs.streaming`'s.
 """
 
 from __future__ import annotations
 
 import asyncio
-import threading
-from collections.abc import AsyncIterator, Coroutine, Iterator, Sequence
-from contextlib import nullcontext
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import Any
 
-from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage
+from langchain_core.messages import AnyMessage, HumanMessage
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.store.base import BaseStore
 
-from crsagent.agent.errors import (
-    ConfigError,
-    EmptyQueryError,
-    ToolInputError,
-    UserError,
-)
+from crsagent.agent.errors import ConfigError, ToolInputError, UserError
 from crsagent.agent.settings import Settings
 from crsagent.agent.threadlock import ThreadLocks
-from crsagent.agent.turns import ChatMessage, Recommendation, TurnResult, Usage
+from crsagent.agent.turns import ChatMessage, TurnResult
 from crsagent.graphs.builder import build_crs_graph
 from crsagent.graphs.context import Budgets, CRSContext
-from crsagent.graphs.dialogue.belief import belief_view, merge_belief
-from crsagent.graphs.ranking import DEFAULT_WEIGHTS, FusionWeights, catalogue_ranking
-from crsagent.graphs.streaming import TurnEvent, astream_graph, stream_graph
-from crsagent.graphs.trace import turn_trace
+from crsagent.graphs.execution import persistence_mode
+from crsagent.graphs.ranking import DEFAULT_WEIGHTS, FusionWeights
+from crsagent.graphs.streaming import StreamingTurns
+from crsagent.graphs.turn_io import MAX_MESSAGE_CHARS, clean_message, history_messages, turn_result
 from crsagent.graphs.variants import get_variant
 
 __all__ = ["CRSAgent", "MAX_MESSAGE_CHARS"]
 
-T = TypeVar("T")
-MAX_MESSAGE_CHARS = 8000
-_SYNC_ONLY = ("SqliteSaver", "PostgresSaver", "ShallowPostgresSaver", "SqliteStore", "PostgresStore")
-_ASYNC_ONLY = (
-    "AsyncSqliteSaver",
-    "AsyncPostgresSaver",
-    "AsyncShallowPostgresSaver",
-    "AsyncSqliteStore",
-    "AsyncPostgresStore",
-)
 
-
-def _mode(*parts: Any) -> str:
-    names = {type(p).__name__ for p in parts if p is not None}
-    sync, asyn = bool(names & set(_SYNC_ONLY)), bool(names & set(_ASYNC_ONLY))
-    if sync and asyn:
-        raise ConfigError(f"mixing synchronous and asynchronous persistence ({sorted(names)}); use one kind")
-    return "sync" if sync else ("async" if asyn else "both")
-
-
-def _run(coro: Coroutine[Any, Any, T]) -> T:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["value"] = asyncio.run(coro)
-        except BaseException as exc:  # re-raised in the caller's thread
-            box["error"] = exc
-
-    t = threading.Thread(target=target, name="crsagent-sync-turn")
-    t.start()
-    t.join()
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
-
-
-def _clean(text: str) -> str:
-    if not isinstance(text, str) or not text.strip():
-        raise EmptyQueryError("the user message is empty; say what you are looking for")
-    if len(text) > MAX_MESSAGE_CHARS:
-        raise ToolInputError(f"the user message is too long ({len(text)} characters; at most {MAX_MESSAGE_CHARS})")
-    return text.strip()
-
-
-class CRSAgent:
+class CRSAgent(StreamingTurns):
     """The agent runner of one variant over one domain.
 
     Build it with :meth:`create`. Attributes: ``variant``, ``domain``, ``toolkit``, ``llm``,
@@ -123,7 +68,7 @@ class CRSAgent:
         self.weights = weights
         self.n_recommend = n_recommend
         self.model_profile = model_profile
-        self.mode = _mode(checkpointer, store)
+        self.mode = persistence_mode(checkpointer, store)
         builder = build_crs_graph(self.spec)
         self.graph = builder.compile(checkpointer=checkpointer, store=store)
         self.stateless_graph = builder.compile(store=store)
@@ -258,92 +203,13 @@ class CRSAgent:
             n_recommend=self.n_recommend,
         )
 
-    def _config(self, thread_id: str | None) -> dict[str, Any]:
-        cfg: dict[str, Any] = {"recursion_limit": self.budgets.recursion_limit}
-        if thread_id is not None:
-            cfg["configurable"] = {"thread_id": thread_id}
-        return cfg
-
     def result(self, state: dict[str, Any], *, thread_id: str | None = None, ranking_k: int = 50) -> TurnResult:
-        """A :class:`TurnResult` from a final graph state."""
-        messages: list[AnyMessage] = list(state.get("messages") or [])
-        reply = next((m.text for m in reversed(messages) if isinstance(m, AIMessage) and not m.tool_calls), "")
-        usage = state.get("usage") or {}
-        title = self.toolkit.title
-        ranking = [  # the graph's own candidates, of known types: built without validation (50 a turn)
-            Recommendation.model_construct(
-                item_id=c["item_id"], title=title(c["item_id"]), score=float(c["score"]), signals=dict(c["signals"])
-            )
-            for c in catalogue_ranking(state.get("candidates") or [], state.get("echoes") or [])[:ranking_k]
-        ]
-        belief = belief_view(merge_belief(state.get("belief"), {}))
-        belief["intent"] = state.get("intent")
-        belief["focus"] = list(state.get("focus") or [])
-        if state.get("question"):
-            belief["question"] = state["question"]
-        if state.get("intent_label"):
-            belief["intent_label"] = state["intent_label"]
-        extra: dict[str, Any] = {"notes": list(usage.get("notes") or [])}
-        if self.spec.agent_loop:
-            reason = state.get("fallback_reason")
-            extra.update(
-                fallback=reason is not None, fallback_reason=reason, trace=turn_trace(state.get("scratch") or [])
-            )
-        elif usage.get("degraded"):
-            extra.update(fallback=True, fallback_reason="llm_step_failed")
-        return TurnResult(
-            reply=reply,
-            action=state.get("action") or "recommend",
-            recommendations=[Recommendation(**r) for r in state.get("recommendations") or []],
-            ranking=ranking,
-            belief=belief,
-            usage=Usage(
-                prompt_tokens=int(usage.get("prompt_tokens", 0)),
-                completion_tokens=int(usage.get("completion_tokens", 0)),
-                total_tokens=int(usage.get("total_tokens", 0)),
-                llm_calls=int(usage.get("llm_calls", 0)),
-                tool_calls=int(usage.get("tool_calls", 0)),
-            ),
-            degraded=bool(usage.get("degraded")),
-            thread_id=thread_id,
-            **extra,
-        )
-
-    def _kwargs(self, graph: Any, ctx: CRSContext) -> dict[str, Any]:
-        # one checkpoint write per turn (at exit); a turn that fails leaves the thread as it was
-        return {"context": ctx, "durability": "exit"} if graph is self.graph else {"context": ctx}
-
-    def _graph_mode(self, graph: Any) -> str:
-        return self.mode if graph is self.graph else _mode(self.store)
-
-    async def _ainvoke(self, graph: Any, inp: dict[str, Any], ctx: CRSContext, thread_id: str | None) -> dict[str, Any]:
-        cfg, kw = self._config(thread_id), self._kwargs(graph, ctx)
-        if self._graph_mode(graph) == "sync":
-            return await asyncio.to_thread(self._invoke, graph, inp, ctx, thread_id)
-        return await graph.ainvoke(inp, cfg, **kw)
-
-    def _invoke(self, graph: Any, inp: dict[str, Any], ctx: CRSContext, thread_id: str | None) -> dict[str, Any]:
-        cfg, kw = self._config(thread_id), self._kwargs(graph, ctx)
-        with self._locks.hold(thread_id) if thread_id is not None and graph is self.graph else nullcontext():
-            if self._graph_mode(graph) == "async":
-                return _run(graph.ainvoke(inp, cfg, **kw))
-            return graph.invoke(inp, cfg, **kw)
+        """A :class:`TurnResult` from a final graph state (:func:`~crsagent.graphs.turn_io.turn_result`)."""
+        return turn_result(state, spec=self.spec, title=self.toolkit.title, thread_id=thread_id, ranking_k=ranking_k)
 
     @staticmethod
     def _history(messages: Sequence[ChatMessage | dict[str, Any]]) -> list[AnyMessage]:
-        msgs = [m if isinstance(m, ChatMessage) else ChatMessage.model_validate(m) for m in messages]
-        if not msgs or msgs[-1].role != "user":
-            raise ToolInputError("the history must end with a user message")
-        _clean(msgs[-1].content)
-        out: list[AnyMessage] = []
-        for m in msgs:
-            if m.role == "user":
-                out.append(HumanMessage(content=m.content))
-            elif m.role == "assistant":
-                out.append(AIMessage(content=m.content))
-            else:
-                out.append(SystemMessage(content=m.content))
-        return out
+        return history_messages(messages)
 
     # -- the contract ------------------------------------------------------------------
     async def aturn(self, text: str, *, thread_id: str, user_id: str | None = None) -> TurnResult:
@@ -355,7 +221,7 @@ class CRSAgent:
         """
         if not thread_id:
             raise ToolInputError("a thread id is required")
-        inp = {"messages": [HumanMessage(content=_clean(text))]}
+        inp = {"messages": [HumanMessage(content=clean_message(text))]}
         state = await self._ainvoke(self.graph, inp, self.context(user_id), thread_id)
         return self.result(state, thread_id=thread_id)
 
@@ -371,7 +237,7 @@ class CRSAgent:
         """Synchronous :meth:`aturn`."""
         if not thread_id:
             raise ToolInputError("a thread id is required")
-        inp = {"messages": [HumanMessage(content=_clean(text))]}
+        inp = {"messages": [HumanMessage(content=clean_message(text))]}
         state = self._invoke(self.graph, inp, self.context(user_id), thread_id)
         return self.result(state, thread_id=thread_id)
 
@@ -382,55 +248,6 @@ class CRSAgent:
         inp = {"messages": self._history(messages)}
         state = self._invoke(self.stateless_graph, inp, self.context(user_id, ranking_k), None)
         return self.result(state, ranking_k=ranking_k)
-
-    # -- streaming (crsagent.graphs.streaming) -----------------------------------------
-    def astream_turn(self, text: str, *, thread_id: str, user_id: str | None = None) -> AsyncIterator[TurnEvent]:
-        """:meth:`aturn` as events: reply text as the guard releases it, tools as they start,
-        then :class:`~crsagent.graphs.streaming.TurnDone` with the result.
-
-        Raises:
-            EmptyQueryError: blank message (at once, before any event).
-            ToolInputError: message too long or no thread id.
-        """
-        if not thread_id:
-            raise ToolInputError("a thread id is required")
-        inp = {"messages": [HumanMessage(content=_clean(text))]}
-        return astream_graph(
-            self,
-            self.graph,
-            inp,
-            self.context(user_id),
-            thread_id,
-            lambda state: self.result(state, thread_id=thread_id),
-        )
-
-    def astream_history(
-        self, messages: Sequence[ChatMessage | dict[str, Any]], *, user_id: str | None = None, ranking_k: int = 50
-    ) -> AsyncIterator[TurnEvent]:
-        """:meth:`arun_history` as events (see :meth:`astream_turn`)."""
-        inp = {"messages": self._history(messages)}
-        return astream_graph(
-            self,
-            self.stateless_graph,
-            inp,
-            self.context(user_id, ranking_k),
-            None,
-            lambda state: self.result(state, ranking_k=ranking_k),
-        )
-
-    def stream_turn(self, text: str, *, thread_id: str, user_id: str | None = None) -> Iterator[TurnEvent]:
-        """Synchronous :meth:`astream_turn`."""
-        if not thread_id:
-            raise ToolInputError("a thread id is required")
-        inp = {"messages": [HumanMessage(content=_clean(text))]}
-        return stream_graph(
-            self,
-            self.graph,
-            inp,
-            self.context(user_id),
-            thread_id,
-            lambda state: self.result(state, thread_id=thread_id),
-        )
 
     # -- extras ------------------------------------------------------------------------
     def profile(self, user_id: str) -> dict[str, Any] | None:

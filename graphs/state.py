@@ -8,9 +8,11 @@ Nodes return partial updates and never mutate the state they receive. Channels:
   :func:`~crsagent.graphs.dialogue.belief.merge_belief`;
 * ``usage`` — this turn's LLM/tool calls, tokens, ``degraded`` flag and notes, summed by
   :func:`add_usage` (an update with ``reset`` starts a new turn);
-* the rest hold the last value written: the policy's ``action``, the ``question`` asked,
-  ``candidates`` (the fused ranking with per-signal scores), ``echoes`` (already mentioned
-  items scored for re-mention; they join ``TurnResult.ranking``, never the recommendations),
+* the rest hold the last value written: the ``dialogue_act`` of the last user message (what it
+  does: ``elicit``, ``recommend``, ``reject``, ``ask_fact``, ``explain`` or ``chitchat``; not
+  the latent intent), the policy's ``action``, the ``question`` asked, ``candidates`` (the
+  fused ranking with per-signal scores), ``echoes`` (already mentioned items scored for
+  re-mention; they join ``TurnResult.ranking``, never the recommendations),
   ``intent_label`` (the top latent intent), ``recommendations``, ``focus``
   (items a question is about), ``facts``, ``profile`` (the user's profile memory) and
   ``cursor`` (how many messages understanding has read);
@@ -103,7 +105,7 @@ class CRSState(TypedDict, total=False):
     usage: Annotated[TurnUsage, add_usage]
     cursor: int
     turn: int
-    intent: str
+    dialogue_act: str
     intent_label: str | None
     action: str
     question: dict[str, Any]

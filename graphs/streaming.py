@@ -17,19 +17,21 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from crsagent.agent.turns import TurnResult
+from langchain_core.messages import HumanMessage
+
+from crsagent.agent.errors import ToolInputError
+from crsagent.agent.turns import ChatMessage, TurnResult
 from crsagent.graphs.context import CRSContext
 from crsagent.graphs.dialogue.reply_gate import STREAM_KEY
+from crsagent.graphs.execution import GraphInvoker
+from crsagent.graphs.turn_io import clean_message, history_messages
 
-if TYPE_CHECKING:
-    from crsagent.graphs.runner import CRSAgent
-
-__all__ = ["ReplyDelta", "ToolStarted", "TurnDone", "TurnEvent", "stream_graph", "astream_graph"]
+__all__ = ["ReplyDelta", "ToolStarted", "TurnDone", "TurnEvent", "StreamingTurns", "stream_graph", "astream_graph"]
 
 
 @dataclass(frozen=True)
@@ -65,14 +67,14 @@ def _event(data: Any) -> TurnEvent | None:
     return None
 
 
-def _config(agent: CRSAgent, thread_id: str | None) -> dict[str, Any]:
+def _config(agent: GraphInvoker, thread_id: str | None) -> dict[str, Any]:
     cfg = agent._config(thread_id)
     cfg["configurable"] = {**(cfg.get("configurable") or {}), STREAM_KEY: True}
     return cfg
 
 
 def stream_graph(
-    agent: CRSAgent, graph: Any, inp: dict[str, Any], ctx: CRSContext, thread_id: str | None, finish: Finish
+    agent: GraphInvoker, graph: Any, inp: dict[str, Any], ctx: CRSContext, thread_id: str | None, finish: Finish
 ) -> Iterator[TurnEvent]:
     """Run a turn with the blocking API and yield its events.
 
@@ -101,7 +103,7 @@ def stream_graph(
 
 
 async def astream_graph(
-    agent: CRSAgent, graph: Any, inp: dict[str, Any], ctx: CRSContext, thread_id: str | None, finish: Finish
+    agent: GraphInvoker, graph: Any, inp: dict[str, Any], ctx: CRSContext, thread_id: str | None, finish: Finish
 ) -> AsyncIterator[TurnEvent]:
     """Async :func:`stream_graph` (synchronous persistence streams from a worker thread)."""
     if agent._graph_mode(graph) == "sync":
@@ -142,3 +144,66 @@ async def _from_thread(make: Callable[[], Iterator[TurnEvent]]) -> AsyncIterator
             raise value
         else:
             return
+
+
+class StreamingTurns(GraphInvoker):
+    """The streaming half of the runner contract (:class:`~crsagent.graphs.runner.CRSAgent` has it).
+
+    A subclass gives the run context (``context``) and the result (``result``) of a turn.
+    """
+
+    def context(self, user_id: str | None = None, ranking_k: int = 50) -> CRSContext:
+        """The run context of one turn."""
+        raise NotImplementedError
+
+    def result(self, state: dict[str, Any], *, thread_id: str | None = None, ranking_k: int = 50) -> TurnResult:
+        """A :class:`~crsagent.agent.turns.TurnResult` from a final graph state."""
+        raise NotImplementedError
+
+    def astream_turn(self, text: str, *, thread_id: str, user_id: str | None = None) -> AsyncIterator[TurnEvent]:
+        """:meth:`~crsagent.graphs.runner.CRSAgent.aturn` as events: reply text as the guard
+        releases it, tools as they start, then :class:`TurnDone` with the result.
+
+        Raises:
+            EmptyQueryError: blank message (at once, before any event).
+            ToolInputError: message too long or no thread id.
+        """
+        if not thread_id:
+            raise ToolInputError("a thread id is required")
+        inp = {"messages": [HumanMessage(content=clean_message(text))]}
+        return astream_graph(
+            self,
+            self.graph,
+            inp,
+            self.context(user_id),
+            thread_id,
+            lambda state: self.result(state, thread_id=thread_id),
+        )
+
+    def astream_history(
+        self, messages: Sequence[ChatMessage | dict[str, Any]], *, user_id: str | None = None, ranking_k: int = 50
+    ) -> AsyncIterator[TurnEvent]:
+        """:meth:`~crsagent.graphs.runner.CRSAgent.arun_history` as events (see :meth:`astream_turn`)."""
+        inp = {"messages": history_messages(messages)}
+        return astream_graph(
+            self,
+            self.stateless_graph,
+            inp,
+            self.context(user_id, ranking_k),
+            None,
+            lambda state: self.result(state, ranking_k=ranking_k),
+        )
+
+    def stream_turn(self, text: str, *, thread_id: str, user_id: str | None = None) -> Iterator[TurnEvent]:
+        """Synchronous :meth:`astream_turn`."""
+        if not thread_id:
+            raise ToolInputError("a thread id is required")
+        inp = {"messages": [HumanMessage(content=clean_message(text))]}
+        return stream_graph(
+            self,
+            self.graph,
+            inp,
+            self.context(user_id),
+            thread_id,
+            lambda state: self.result(state, thread_id=thread_id),
+        )

@@ -61,11 +61,11 @@ def trajectories(
         dropped: Counter[str] = Counter()
         records: list[dict[str, Any]] = []
         with progress_factory() as progress:
-            movies = Teacher(Toolkit.load(settings, "movies", eager=True))
+            teachers = {"movies": Teacher(Toolkit.load(settings, "movies", eager=True))}  # ReDial: movie dialogues
             chosen = tuning_turns(load_turns(settings.data_dir / "redial" / "dev_turns.jsonl"), turns, seed, half)
-            records += redial_trajectories(movies, chosen, progress, dropped, half)
+            records += redial_trajectories(teachers["movies"], chosen, progress, dropped, half)
             for offset, domain in enumerate(("movies", "office")):
-                teacher = movies if domain == "movies" else Teacher(Toolkit.load(settings, domain, eager=True))
+                teacher = teachers.get(domain) or Teacher(Toolkit.load(settings, domain, eager=True))
                 if sim_dialogues:
                     records += simulator_trajectories(
                         teacher,

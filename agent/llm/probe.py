@@ -31,7 +31,7 @@ class MovieNeeds(BaseModel):
     genres: list[str] = Field(default_factory=list, max_length=5, description="wanted genres")
     liked_titles: list[str] = Field(default_factory=list, max_length=5, description="movies the user liked")
     year_min: int | None = Field(default=None, ge=1900, le=2030)
-    intent: Literal["recommend", "ask", "chitchat"]
+    dialogue_act: Literal["recommend", "ask", "chitchat"] = Field(description="what the message asks for")
 
 
 class SearchCatalog(BaseModel):

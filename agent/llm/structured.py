@@ -6,12 +6,18 @@ name. The answer is validated with pydantic. An invalid answer gets exactly one 
 (the model sees its answer and the validation error); a second failure raises
 :class:`~crsagent.agent.errors.LLMOutputError`. Server failures raise
 :class:`~crsagent.agent.errors.LLMUnavailableError` at once (the HTTP client already retried).
+
+The exchange (request, validation, repair messages, the give-up) is written once, as steps
+(:func:`structured_exchange`, :mod:`crsagent.agent.llm.steps`): :func:`invoke_structured` and
+:func:`ainvoke_structured` drive it with the blocking and the async API, and the graph's nodes
+run it with ``yield from`` (:func:`crsagent.graphs.dialogue.llm_step.structured_steps`, which
+adds the turn's LLM budget as the condition of a repair).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any, TypeVar
 
@@ -21,11 +27,20 @@ from langchain_core.runnables import Runnable
 from pydantic import BaseModel, ValidationError
 
 from crsagent.agent.errors import LLMOutputError, UserError
-from crsagent.agent.llm.calls import ainvoke_chat, invoke_chat
 from crsagent.agent.llm.profiles import ModelProfile, StructuredMethod, profile_for
+from crsagent.agent.llm.steps import ChatCall, Steps, adrive, aperform_chat, drive, perform_chat
 from crsagent.agent.llm.usage import UsageMeter
 
-__all__ = ["response_format_for", "structured_request", "parse_structured", "invoke_structured", "ainvoke_structured"]
+__all__ = [
+    "REPAIR_ATTEMPTS",
+    "response_format_for",
+    "structured_request",
+    "parse_structured",
+    "repair_messages",
+    "structured_exchange",
+    "invoke_structured",
+    "ainvoke_structured",
+]
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -103,7 +118,19 @@ def _brief(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def _repair_messages(answer: AIMessage, error: LLMOutputError, method: StructuredMethod) -> list[BaseMessage]:
+def repair_messages(answer: AIMessage, error: LLMOutputError, method: StructuredMethod) -> list[BaseMessage]:
+    """The messages that ask the model to repair an invalid answer.
+
+    Args:
+        answer: the invalid answer (an empty ``AIMessage`` when the request itself failed
+            with :class:`~crsagent.agent.errors.LLMOutputError`, e.g. cut off).
+        error: why it is invalid.
+        method: the structured-output method: with ``tool_call`` the answer's tool calls get
+            error results; otherwise the answer (first 2,000 characters) and a user hint follow.
+
+    Returns:
+        The messages to append to the conversation before the repair request.
+    """
     hint = f"Your answer was invalid: {error}. Answer again, following the schema exactly."
     if method == "tool_call" and answer.tool_calls:
         return [answer] + [
@@ -112,6 +139,53 @@ def _repair_messages(answer: AIMessage, error: LLMOutputError, method: Structure
         ]
     shown = answer.text if isinstance(answer.text, str) else str(answer.content)
     return [AIMessage(content=shown[:2000]), HumanMessage(content=hint)]
+
+
+def structured_exchange(
+    model: Any,
+    messages: Sequence[BaseMessage],
+    schema: type[T],
+    method: StructuredMethod,
+    *,
+    usage: UsageMeter | None = None,
+    may_repair: Callable[[], bool] | None = None,
+) -> Steps[T]:
+    """One structured answer with its repair, as steps: ``yield``s each :class:`ChatCall`.
+
+    Drive it with :func:`~crsagent.agent.llm.steps.drive` / ``adrive``, or ``yield from`` it in
+    a graph node. An invalid answer (or a request that fails with
+    :class:`~crsagent.agent.errors.LLMOutputError`) is counted on ``usage`` and repaired
+    ``REPAIR_ATTEMPTS`` times at most, and only while ``may_repair()`` says so; other errors
+    thrown in at a ``yield`` (server down) propagate at once.
+
+    Args:
+        model: the chat model; it is bound for ``schema`` here (:func:`structured_request`).
+        messages: the conversation so far.
+        schema: the pydantic model the answer must validate against.
+        method: ``json_schema`` or ``tool_call``.
+        usage: a meter for every request (sent with each ``ChatCall``) and invalid answer.
+        may_repair: asked before each repair (e.g. the turn's LLM budget); default: always.
+
+    Returns:
+        A validated ``schema`` instance.
+
+    Raises:
+        LLMOutputError: the last answer was invalid and no repair was left or allowed.
+    """
+    bound = structured_request(model, schema, method)
+    convo = list(messages)
+    for attempt in range(REPAIR_ATTEMPTS + 1):
+        answer: AIMessage | None = None
+        try:
+            answer = yield ChatCall(bound, convo, usage)
+            return parse_structured(answer, schema, method)
+        except LLMOutputError as exc:
+            if usage is not None:
+                usage.add_invalid()
+            if attempt == REPAIR_ATTEMPTS or (may_repair is not None and not may_repair()):
+                raise LLMOutputError(f"{exc} (after {attempt} repair attempt(s))") from exc
+            convo = convo + repair_messages(answer or AIMessage(content=""), exc, method)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _setup(model: BaseChatModel, profile: ModelProfile | None, method: StructuredMethod | None) -> StructuredMethod:
@@ -146,20 +220,7 @@ def invoke_structured(
         LLMUnavailableError: the server is unreachable, timed out, or failed.
     """
     how = _setup(model, profile, method)
-    bound = structured_request(model, schema, how)
-    convo = list(messages)
-    for attempt in range(REPAIR_ATTEMPTS + 1):
-        answer: AIMessage | None = None
-        try:
-            answer = invoke_chat(bound, convo, usage=usage)
-            return parse_structured(answer, schema, how)
-        except LLMOutputError as exc:
-            if usage is not None:
-                usage.add_invalid()
-            if attempt == REPAIR_ATTEMPTS:
-                raise LLMOutputError(f"{exc} (after {attempt} repair attempt(s))") from exc
-            convo = convo + _repair_messages(answer or AIMessage(content=""), exc, how)
-    raise AssertionError("unreachable")  # pragma: no cover
+    return drive(structured_exchange(model, messages, schema, how, usage=usage), perform_chat)
 
 
 async def ainvoke_structured(
@@ -171,19 +232,6 @@ async def ainvoke_structured(
     usage: UsageMeter | None = None,
     method: StructuredMethod | None = None,
 ) -> T:
-    """Async :func:`invoke_structured`."""
+    """Async :func:`invoke_structured`: the same exchange, awaited on the event loop."""
     how = _setup(model, profile, method)
-    bound = structured_request(model, schema, how)
-    convo = list(messages)
-    for attempt in range(REPAIR_ATTEMPTS + 1):
-        answer: AIMessage | None = None
-        try:
-            answer = await ainvoke_chat(bound, convo, usage=usage)
-            return parse_structured(answer, schema, how)
-        except LLMOutputError as exc:
-            if usage is not None:
-                usage.add_invalid()
-            if attempt == REPAIR_ATTEMPTS:
-                raise LLMOutputError(f"{exc} (after {attempt} repair attempt(s))") from exc
-            convo = convo + _repair_messages(answer or AIMessage(content=""), exc, how)
-    raise AssertionError("unreachable")  # pragma: no cover
+    return await adrive(structured_exchange(model, messages, schema, how, usage=usage), aperform_chat)

@@ -42,10 +42,11 @@ async def aseed_thread(
     if own is not None:
         return await own(messages, thread_id=thread_id, user_id=user_id)
     from crsagent.graphs.runner import CRSAgent
+    from crsagent.graphs.turn_io import history_messages
 
     if not isinstance(runner, CRSAgent):
         return None
-    inp = {"messages": CRSAgent._history(messages)}
+    inp = {"messages": history_messages(messages)}
     state = await runner._ainvoke(runner.graph, inp, runner.context(user_id), thread_id)
     return runner.result(state, thread_id=thread_id)
 

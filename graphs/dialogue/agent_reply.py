@@ -14,7 +14,7 @@ sentences. The guard judges the reply sentence by sentence, as it is written
   Either way the answer is not read past it (tool calls written after it are not run);
 * sentences are held until the reply can carry the turn: it names one of the items
   ``recommend`` returned (when it returned any), it names a grounded item when the user asked
-  for items (``recommend`` or ``reject`` intent) and no tool ran (no item is grounded then, so
+  for items (dialogue act ``recommend`` or ``reject``) and no tool ran (no item is grounded then, so
   such a reply fails at its second sentence: only a tool call could follow a one-sentence
   preamble), and it has two words or more.
   A reply that never gets there fails (``guard_rejected``). Until the reply is complete, and
@@ -67,7 +67,7 @@ __all__ = [
 REPAIR_NOTE = "guard replaced a false claim with the tool's reason"
 #: The built-in tools whose items the reply may recommend (custom tools' items may be, too).
 RECOMMENDING_TOOLS: frozenset[str] = frozenset({"recommend", "search_products", "vector_search", "score_intents"})
-#: Understood intents of a user message that asks for items (a reply must then use a tool or name one).
+#: Understood dialogue acts of a user message that asks for items (a reply must then use a tool or name one).
 ASKS_FOR_ITEMS: frozenset[str] = frozenset({"recommend", "reject"})
 #: Tools whose items the reply may name as references (facts, explanations).
 LOOKUP_TOOLS: frozenset[str] = frozenset({"get_items", "explain_items"})
@@ -177,7 +177,7 @@ class ReplyRules:
             "reasons": _reasons(results),
         }
         self.returned = any(m.name == "recommend" and result_item_ids(m) for m in results)
-        self.asks = not results and state.get("intent") in ASKS_FOR_ITEMS
+        self.asks = not results and state.get("dialogue_act") in ASKS_FOR_ITEMS
 
     def recommended(self, reply: str) -> tuple[Any, list[str]]:
         """The guard's result on ``reply`` and the allowed items it names, in reply order."""

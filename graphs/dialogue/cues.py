@@ -1,8 +1,8 @@
 """Deterministic cues in a user's words: rejections, questions, requests, negation, ordinals.
 
-Small, precise regular expressions over lower-cased text. They decide the intent when they
-fire; when none fires the message is taken as the user stating preferences (``elicit``), and
-an LLM (in LLM variants) may refine that.
+Small, precise regular expressions over lower-cased text. They decide the dialogue act (what the
+message does: reject, ask, request ...) when they fire; when none fires the message is taken as
+the user stating preferences (``elicit``), and an LLM (in LLM variants) may refine that.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import re
 from typing import Literal, NamedTuple
 
 __all__ = [
-    "Intent",
-    "INTENTS",
+    "DialogueAct",
+    "DIALOGUE_ACTS",
     "is_rejection",
-    "detect_intent",
+    "detect_act",
     "negative_near",
     "has_negative",
     "requested_directly",
@@ -30,8 +30,9 @@ __all__ = [
     "asked_field",
 ]
 
-Intent = Literal["elicit", "recommend", "reject", "ask_fact", "explain", "chitchat"]
-INTENTS: tuple[str, ...] = ("elicit", "recommend", "reject", "ask_fact", "explain", "chitchat")
+#: The dialogue act of a user message (not the LatentCRS latent intent of :mod:`crsagent.tools.intent`).
+DialogueAct = Literal["elicit", "recommend", "reject", "ask_fact", "explain", "chitchat"]
+DIALOGUE_ACTS: tuple[str, ...] = ("elicit", "recommend", "reject", "ask_fact", "explain", "chitchat")
 
 _REJECT = re.compile(
     r"\b(not (that|this|those|these) (one|ones?)|not the (first|second|third|fourth|fifth|last)( one)?|"
@@ -129,15 +130,15 @@ def is_greeting_only(text: str) -> bool:
     return bool(_GREETING.match(text.lower()))
 
 
-def detect_intent(text: str, *, has_recent_recs: bool) -> tuple[Intent, bool]:
-    """The intent the cues show.
+def detect_act(text: str, *, has_recent_recs: bool) -> tuple[DialogueAct, bool]:
+    """The dialogue act the cues show.
 
     Args:
         text: the user message.
         has_recent_recs: whether the agent recommended something on its last turn.
 
     Returns:
-        (intent, whether a cue fired; False means ``elicit`` by default).
+        (dialogue act, whether a cue fired; False means ``elicit`` by default).
     """
     t = text.lower()
     if has_recent_recs and is_rejection(t):

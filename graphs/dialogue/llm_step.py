@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.messages import AIMessage, BaseMessage
 from pydantic import BaseModel
 
 from crsagent.agent.errors import BudgetExceededError, LLMError, LLMOutputError
 from crsagent.agent.llm.profiles import ModelProfile, profile_for
-from crsagent.agent.llm.structured import parse_structured, structured_request
+from crsagent.agent.llm.structured import structured_exchange
 from crsagent.agent.llm.usage import UsageMeter
 from crsagent.graphs.context import CRSContext
 from crsagent.graphs.effects import ChatCall, Steps, run_steps
@@ -106,7 +106,10 @@ def structured_steps(
     """One structured-output request (JSON schema or forced tool, as the profile says), as node
     steps (:mod:`crsagent.graphs.effects`: ``yield from`` it in a node generator).
 
-    An invalid answer gets one repair request when the budget allows it.
+    The exchange is :func:`crsagent.agent.llm.structured.structured_exchange`, the one that
+    :func:`~crsagent.agent.llm.structured.invoke_structured` drives: the same request, repair
+    messages and ``REPAIR_ATTEMPTS``. An invalid answer gets its repair request only when the
+    turn's LLM budget still allows one beyond ``reserve``.
 
     Args:
         ctx: the run context (LLM, profile, budgets).
@@ -124,29 +127,19 @@ def structured_steps(
     except BudgetExceededError as exc:
         return None, degraded(f"{step}: {exc}")
     meter = UsageMeter()
+    before = int((usage or {}).get("llm_calls", 0))
+
+    def may_repair() -> bool:  # the repair must fit the turn's budget, keeping the reserve
+        return llm_calls_left(ctx, {"llm_calls": before + meter.calls + meter.failed_calls}) >= 1 + reserve
+
     method = model_profile(ctx).structured_method
-    bound = structured_request(ctx.llm, schema, method)  # type: ignore[arg-type]
-    convo = list(messages)
-    spent = dict(usage or {})
-    for attempt in range(2):
-        answer: AIMessage | None = None
-        try:
-            answer = yield ChatCall(bound, convo, meter)
-            return parse_structured(answer, schema, method), meter_usage(meter)
-        except LLMOutputError as exc:
-            spent["llm_calls"] = int((usage or {}).get("llm_calls", 0)) + meter.calls + meter.failed_calls
-            if attempt == 1 or llm_calls_left(ctx, spent) < 1 + reserve:
-                return None, degraded(f"{step}: {exc}", meter_usage(meter))
-            shown = (answer.text if answer is not None and isinstance(answer.text, str) else "")[:1000]
-            convo = convo + [
-                AIMessage(content=shown),
-                HumanMessage(
-                    content=f"Your answer was invalid: {exc}. Answer again with JSON that follows the schema."
-                ),
-            ]
-        except LLMError as exc:
-            return None, degraded(f"{step}: {type(exc).__name__}: {exc}", meter_usage(meter))
-    return None, degraded(f"{step}: no valid answer", meter_usage(meter))  # pragma: no cover
+    try:
+        answer = yield from structured_exchange(ctx.llm, messages, schema, method, usage=meter, may_repair=may_repair)
+    except LLMOutputError as exc:
+        return None, degraded(f"{step}: {exc}", meter_usage(meter))
+    except LLMError as exc:
+        return None, degraded(f"{step}: {type(exc).__name__}: {exc}", meter_usage(meter))
+    return answer, meter_usage(meter)
 
 
 def chat_step(

@@ -1,4 +1,4 @@
-"""Needs understanding: a user message -> a belief update, an intent and the items in focus.
+"""Needs understanding: a user message -> a belief update, a dialogue act and the items in focus.
 
 Deterministic reading (every variant): the entity linker finds catalogue items, the attribute
 lexicon finds genres, people, year ranges and brands (with negation), cues
@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Any
 from crsagent.agent.domains import domain_spec
 from crsagent.graphs.dialogue.belief import Belief
 from crsagent.graphs.dialogue.cues import (
-    Intent,
+    DialogueAct,
     asked_field,
-    detect_intent,
+    detect_act,
     has_negative,
     is_correction,
     is_rejection,
@@ -89,15 +89,15 @@ class Reading:
 
     Attributes:
         update: the belief update.
-        intent: the detected intent.
-        cue: whether a cue decided the intent (False: ``elicit`` by default).
+        dialogue_act: what the message does (:data:`~crsagent.graphs.dialogue.cues.DialogueAct`).
+        cue: whether a cue decided the dialogue act (False: ``elicit`` by default).
         focus: items a question or explanation is about.
         mentioned: items linked in the message.
         asked: the record field a question asks for (``directors``, ``runtime`` ...), or None.
     """
 
     update: Belief
-    intent: Intent
+    dialogue_act: DialogueAct
     cue: bool
     focus: list[str] = field(default_factory=list)
     mentioned: list[str] = field(default_factory=list)
@@ -178,15 +178,15 @@ def read_user_message(
     last_recs = list(last_recs)
     mentions = toolkit.linker.link(text) if toolkit.linker is not None and text.strip() else []
     ids = list(dict.fromkeys(m.item_id for m in mentions))
-    intent, cue = detect_intent(text, has_recent_recs=bool(last_recs))
+    act, cue = detect_act(text, has_recent_recs=bool(last_recs))
     low = text.lower()
     negated_recs = [
         m.item_id
         for m in mentions
         if m.item_id in last_recs and (negative_near(text, m.start, m.end) or re.search(r"\bnot\s*$", low[: m.start]))
     ]
-    if intent in ("elicit", "recommend") and negated_recs:
-        intent, cue = "reject", True  # "not Alien, the other one"
+    if act in ("elicit", "recommend") and negated_recs:
+        act, cue = "reject", True  # "not Alien, the other one"
     ex = _extract(toolkit, text)
     update: dict[str, Any] = dict(lexicon_update(ex))
     year_spans = [(m.start, m.end) for m in getattr(ex, "matches", None) or [] if getattr(m, "kind", "") == "year"]
@@ -196,8 +196,8 @@ def read_user_message(
     same = same_as(toolkit, low, last_recs, _resolve_one(text, last_recs, ids, last_focus))
     for key, value in same.items():
         update[key] = {**(update.get(key) or {}), **value}
-    if (moved or same) and intent == "elicit":
-        intent, cue = "recommend", True  # "something scarier", "same brand": a new list is wanted
+    if (moved or same) and act == "elicit":
+        act, cue = "recommend", True  # "something scarier", "same brand": a new list is wanted
     focus: list[str] = []
     items: dict[str, Any] = {}
     known = known or {}
@@ -209,18 +209,18 @@ def read_user_message(
         fixed = correct(toolkit, text, mentions, recent)
         if fixed:
             items.update(fixed)
-            intent, cue = "recommend", True  # "no, I meant the 1995 Heat" is no rejection
-    if intent == "reject":
+            act, cue = "recommend", True  # "no, I meant the 1995 Heat" is no rejection
+    if act == "reject":
         targets = negated_recs or _resolve_one(text, last_recs, ids, last_focus) or last_recs
         update["rejected"] = list(targets)
         positive = bool(_POSITIVE.search(low)) and not has_negative(low)
         if has_negative(low) or not (positive or _SEEN.search(low)):
             items.update({i: {"opinion": "disliked", "source": "user-reject"} for i in targets})
         ids = [i for i in ids if i not in targets]
-    if intent in ("ask_fact", "explain"):
+    if act in ("ask_fact", "explain"):
         focus = [last_recs[i] for i in ordinal_refs(text, len(last_recs))]
         focus += [i for i in ids if i not in focus]
-        if not focus and (refers_back(text) or intent == "explain"):
+        if not focus and (refers_back(text) or act == "explain"):
             focus = [i for i in last_focus][:1] or last_recs[:1]
     else:
         if _MORE_LIKE.search(low) and last_recs:
@@ -238,18 +238,18 @@ def read_user_message(
         update["items"] = items
     if ids:
         update["mentioned"] = ids
-    if intent == "elicit" and not cue and not any(update.get(k) for k in _FACTS) and _OFF_TOPIC.search(low):
-        intent = "chitchat"  # "what's the weather like?": nothing to recommend from, nothing to keep
-    if domain_spec(toolkit.domain).product_words and intent in ("elicit", "recommend") and not same:
+    if act == "elicit" and not cue and not any(update.get(k) for k in _FACTS) and _OFF_TOPIC.search(low):
+        act = "chitchat"  # "what's the weather like?": nothing to recommend from, nothing to keep
+    if domain_spec(toolkit.domain).product_words and act in ("elicit", "recommend") and not same:
         kind = product_kind(toolkit, text, skip_words(ex))
         if kind:
             update["constraints"] = {**(update.get("constraints") or {}), "text": kind}
-    if intent in ("elicit", "recommend", "reject"):
+    if act in ("elicit", "recommend", "reject"):
         soft = clean_soft(text, [(m.start, m.end) for m in mentions] + year_spans)
         if soft:
             update["soft"] = [soft]
-    reading = Reading(update=update, intent=intent, cue=cue, focus=focus, mentioned=ids)  # type: ignore[arg-type]
-    reading.asked = asked_field(text) if intent == "ask_fact" else None
+    reading = Reading(update=update, dialogue_act=act, cue=cue, focus=focus, mentioned=ids)  # type: ignore[arg-type]
+    reading.asked = asked_field(text) if act == "ask_fact" else None
     return reading
 
 

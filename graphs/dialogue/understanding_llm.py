@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from crsagent.agent.domains import domain_spec
 from crsagent.graphs.dialogue.belief import Belief, merge_belief
-from crsagent.graphs.dialogue.cues import Intent, has_year_cue
+from crsagent.graphs.dialogue.cues import DialogueAct, has_year_cue
 
 if TYPE_CHECKING:  # pragma: no cover
     from crsagent.tools.toolkit import Toolkit
@@ -32,7 +32,7 @@ class NeedsExtraction(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    intent: Intent = Field(
+    dialogue_act: DialogueAct = Field(
         default="elicit",
         description="elicit: states preferences; recommend: asks for a recommendation; reject: turns down "
         "the last suggestion; ask_fact: asks a fact about an item; explain: asks why an item was suggested; "

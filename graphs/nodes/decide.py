@@ -38,11 +38,11 @@ MAX_QUESTIONS = 2
 QUESTION_POOL = 100  # top candidates the question's information gain is measured over
 
 
-def policy(intent: str, belief: Belief, focus: list[str]) -> Action:
+def policy(dialogue_act: str, belief: Belief, focus: list[str]) -> Action:
     """The action before the question check (pure).
 
     Args:
-        intent: the understood intent of the last user message.
+        dialogue_act: the understood dialogue act of the last user message (``reject``, ``ask_fact`` ...).
         belief: the belief after this turn's update.
         focus: items the user's question is about.
 
@@ -52,15 +52,15 @@ def policy(intent: str, belief: Belief, focus: list[str]) -> Action:
     liked, constraints = evidence_count(belief)
     asked = len(belief.get("asked") or [])
     enough = liked >= 1 or constraints >= 2
-    if intent == "ask_fact":
+    if dialogue_act == "ask_fact":
         return "answer" if focus else ("recommend" if enough else "elicit")
-    if intent == "explain":
+    if dialogue_act == "explain":
         return "explain" if focus else ("recommend" if enough else "elicit")
-    if intent == "chitchat":
+    if dialogue_act == "chitchat":
         return "chitchat" if (enough or asked >= MAX_QUESTIONS) else "elicit"
-    if intent == "reject":
+    if dialogue_act == "reject":
         return "recommend"
-    if intent == "recommend" and (liked or constraints):
+    if dialogue_act == "recommend" and (liked or constraints):
         return "recommend"
     if enough or asked >= MAX_QUESTIONS:
         return "recommend"
@@ -73,7 +73,7 @@ def make_decide(spec: VariantSpec) -> Callable[[CRSState, Runtime[CRSContext]], 
     def decide(state: CRSState, runtime: Runtime[CRSContext]) -> dict[str, Any]:
         tk = runtime.context.toolkit
         belief: Belief = merge_belief(state.get("belief"), {})
-        action = policy(state.get("intent") or "elicit", belief, list(state.get("focus") or []))
+        action = policy(state.get("dialogue_act") or "elicit", belief, list(state.get("focus") or []))
         out: dict[str, Any] = {"action": action, "question": {}}
         last = _last_user(state)
         if action == "recommend":

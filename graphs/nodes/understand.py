@@ -1,4 +1,4 @@
-"""``understand``: read the new messages into a belief update, an intent and the items in focus.
+"""``understand``: read the new messages into a belief update, a dialogue act and the items in focus.
 
 Every message after the state's ``cursor`` is read in order: user messages by the
 deterministic reader (linker + lexicon + cues), assistant messages for the items they
@@ -102,7 +102,7 @@ def make_understand(spec: VariantSpec) -> Callable[[CRSState, Runtime[CRSContext
                 last_focus = [] if named else last_focus
             elif isinstance(m, SystemMessage):
                 continue
-        intent = reading.intent if reading else "chitchat"
+        act = reading.dialogue_act if reading else "chitchat"
         focus = reading.focus if reading else []
         if spec.llm_understanding and reading is not None and last_user.strip():
             prior = merge_belief(state.get("belief"), update)
@@ -124,13 +124,13 @@ def make_understand(spec: VariantSpec) -> Callable[[CRSState, Runtime[CRSContext
             out["usage"] = {**used, "reset": True}
             if ex is not None:
                 update = merge_belief(update, llm_update(tk, last_user, ex, reading.update))
-                if not reading.cue and ex.intent != "elicit" and (ex.intent != "reject" or last_recs):
-                    intent = ex.intent
-                    if intent == "reject":  # the LLM heard a rejection the cues missed
+                if not reading.cue and ex.dialogue_act != "elicit" and (ex.dialogue_act != "reject" or last_recs):
+                    act = ex.dialogue_act
+                    if act == "reject":  # the LLM heard a rejection the cues missed
                         update = merge_belief(update, {"rejected": last_recs})
         out.update(
             belief=update,
-            intent=intent,
+            dialogue_act=act,
             focus=focus,
             cursor=len(messages),
             turn=int(state.get("turn") or 0) + 1,

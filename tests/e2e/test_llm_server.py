@@ -49,7 +49,7 @@ def test_json_schema_output_is_valid(llm_settings, prompt):
     meter = UsageMeter()
     out = invoke_structured(_chat(base), [SystemMessage("Extract the user's needs."), HumanMessage(prompt)],
                             MovieNeeds, usage=meter)  # fmt: skip
-    assert isinstance(out, MovieNeeds) and out.intent in ("recommend", "ask", "chitchat")
+    assert isinstance(out, MovieNeeds) and out.dialogue_act in ("recommend", "ask", "chitchat")
     assert meter.invalid_outputs == 0  # guided decoding: valid the first time
     assert meter.prompt_tokens > 20 and meter.completion_tokens > 0
 

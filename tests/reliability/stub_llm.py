@@ -154,7 +154,7 @@ def answer_ok(body: dict[str, Any]) -> dict[str, Any]:
 
 def _malformed_tool_calls(body: dict[str, Any]) -> dict[str, Any]:
     if (body.get("response_format") or {}).get("type") == "json_schema":
-        return _completion({"content": '{"intent": "recommend", "liked_titles": ['})
+        return _completion({"content": '{"dialogue_act": "recommend", "liked_titles": ['})
     call = {"id": "call_bad", "type": "function", "function": {"name": "no_such_tool", "arguments": "{'query': oops"}}
     return _completion({"content": None, "tool_calls": [call]}, "tool_calls")
 

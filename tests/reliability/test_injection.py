@@ -50,7 +50,7 @@ class Obedient:
         prompt = "\n".join(m.text for m in request.messages if isinstance(m.text, str))
         self.systems += [m.text for m in request.messages if isinstance(m, SystemMessage)]
         if request.json_schema is not None:  # understanding: a valid, harmless extraction
-            return {"intent": "recommend"}
+            return {"dialogue_act": "recommend"}
         if request.tools:
             wanted = _CALL.findall(prompt)
             if wanted and not any(isinstance(m, ToolMessage) for m in request.messages):

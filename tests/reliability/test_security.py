@@ -263,7 +263,7 @@ def test_hostile_tool_calls_from_the_llm_inside_the_graph(movies_home, movies_to
             )
             return tool_call_message(name, args)
         if request.json_schema is not None:
-            return {"intent": "recommend", "liked_titles": [HOSTILE[0]], "preferences": HOSTILE[1]}
+            return {"dialogue_act": "recommend", "liked_titles": [HOSTILE[0]], "preferences": HOSTILE[1]}
         return f"Sure. {HOSTILE[0]}"
 
     fake = FunctionChatModel(llm)

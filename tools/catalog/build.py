@@ -20,11 +20,12 @@ occurs in the user sequences of ``valid.csv``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from crsagent.agent.errors import DataError
+from crsagent.agent.domains import domain_spec
+from crsagent.agent.errors import ConfigError, DataError
 from crsagent.tools.catalog import sources as src
 from crsagent.tools.catalog.audit import titles_agree, years_agree
 from crsagent.tools.catalog.repair import apply_corrections
@@ -40,6 +41,8 @@ __all__ = [
     "office_items",
     "build_office",
     "build_domain",
+    "catalog_source",
+    "CATALOG_BUILDERS",
 ]
 
 NO_GENRE = "(no genres listed)"
@@ -268,14 +271,39 @@ def build_movies(data_dir: Path, repair: bool = True) -> CatalogData:
     )
 
 
+def catalog_source(domain: str) -> str:
+    """The catalogue source a domain is built from (:attr:`~crsagent.agent.domains.DomainSpec.catalog`).
+
+    Raises:
+        DataError: the domain is not registered, or names no catalogue source.
+    """
+    try:
+        source = domain_spec(domain).catalog
+    except ConfigError as exc:
+        raise DataError(str(exc)) from None
+    if not source:
+        raise DataError(f"domain '{domain}' names no catalogue source (DomainSpec.catalog)")
+    return source
+
+
 def build_domain(data_dir: Path, domain: str) -> CatalogData:
-    """Build the catalogue data of ``movies`` or ``office``."""
-    if domain == "movies":
-        return build_movies(data_dir)
-    if domain == "office":
-        return build_office(data_dir)
-    raise DataError(f"unknown domain '{domain}'; choose movies or office")
+    """Build a domain's catalogue data with the builder of its catalogue source.
+
+    Raises:
+        DataError: an unknown domain or source, or a missing or malformed input file.
+    """
+    source = catalog_source(domain)
+    builder = CATALOG_BUILDERS.get(source)
+    if builder is None:
+        raise DataError(f"no catalogue builder for source '{source}' (domain '{domain}')")
+    return builder(data_dir)
 
 
 # the office build lives in its own module; imported last (it uses CatalogData and SourceLink)
 from crsagent.tools.catalog.office import build_office, office_items  # noqa: E402
+
+#: The catalogue builders, by catalogue source (:attr:`~crsagent.agent.domains.DomainSpec.catalog`).
+CATALOG_BUILDERS: dict[str, Callable[[Path], CatalogData]] = {
+    "movielens-redial": build_movies,
+    "amazon-office": build_office,
+}

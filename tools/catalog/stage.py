@@ -7,6 +7,7 @@ swaps it in when the build succeeded, so a failed build leaves the previous cata
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +16,23 @@ from sqlalchemy import create_engine
 from crsagent.agent.errors import DataError
 from crsagent.tools.artifacts import hash_inputs
 from crsagent.tools.catalog import sources as src
-from crsagent.tools.catalog.build import build_domain
+from crsagent.tools.catalog.build import build_domain, catalog_source
 from crsagent.tools.catalog.db import DB_FILE
 from crsagent.tools.catalog.repair import CORRECTIONS_FILE
 from crsagent.tools.catalog.tables import SCHEMA_VERSION, write_catalog
 from crsagent.tools.pipeline import BuildContext
 
-__all__ = ["NAME", "DEPENDS", "VERSION", "ITEMS_FILE", "input_files", "input_hash", "build", "write_artifact"]
+__all__ = [
+    "NAME",
+    "DEPENDS",
+    "VERSION",
+    "ITEMS_FILE",
+    "CATALOG_INPUTS",
+    "input_files",
+    "input_hash",
+    "build",
+    "write_artifact",
+]
 
 NAME = "catalog"
 DEPENDS: tuple[str, ...] = ()
@@ -29,15 +40,34 @@ VERSION = 9  # bump when the build's output changes for the same inputs
 ITEMS_FILE = "items.jsonl"
 
 
+def _movielens_redial_inputs(data_dir: Path) -> list[Path]:
+    ml = src.movielens_files(data_dir)
+    fixes = [CORRECTIONS_FILE] if CORRECTIONS_FILE.is_file() else []
+    return [ml["movies"], ml["links"], ml["ratings"], *src.redial_files(data_dir).values(), *fixes]
+
+
+def _amazon_office_inputs(data_dir: Path) -> list[Path]:
+    return list(src.office_files(data_dir).values())
+
+
+#: The raw input files of each catalogue source (:attr:`~crsagent.agent.domains.DomainSpec.catalog`).
+CATALOG_INPUTS: dict[str, Callable[[Path], list[Path]]] = {
+    "movielens-redial": _movielens_redial_inputs,
+    "amazon-office": _amazon_office_inputs,
+}
+
+
 def input_files(data_dir: Path, domain: str) -> list[Path]:
-    """The raw files a domain's catalogue is built from."""
-    if domain == "movies":
-        ml = src.movielens_files(data_dir)
-        fixes = [CORRECTIONS_FILE] if CORRECTIONS_FILE.is_file() else []
-        return [ml["movies"], ml["links"], ml["ratings"], *src.redial_files(data_dir).values(), *fixes]
-    if domain == "office":
-        return list(src.office_files(data_dir).values())
-    raise DataError(f"unknown domain '{domain}'; choose movies or office")
+    """The raw files a domain's catalogue is built from (those of its catalogue source).
+
+    Raises:
+        DataError: an unknown domain, or a source with no known input files.
+    """
+    source = catalog_source(domain)
+    files = CATALOG_INPUTS.get(source)
+    if files is None:
+        raise DataError(f"no input files known for catalogue source '{source}' (domain '{domain}')")
+    return files(data_dir)
 
 
 def input_hash(ctx: BuildContext) -> str:

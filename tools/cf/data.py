@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from crsagent.agent.errors import DataError
+from crsagent.agent.domains import domain_spec
+from crsagent.agent.errors import ConfigError, DataError
 from crsagent.tools.intent.split import dialogue_split
 
 __all__ = [
@@ -184,22 +185,34 @@ def office_histories(data_dir: Path) -> list[UserHistory]:
 def domain_histories(
     data_dir: Path, domain: str, redial_split: str = "train", id_maps: dict[str, dict[str, str]] | None = None
 ) -> list[UserHistory]:
-    """All histories a domain's models train on (movies: MovieLens + ReDial pseudo-users).
+    """All histories a domain's models train on, from each of its sources in order
+    (:attr:`~crsagent.agent.domains.DomainSpec.sources`; movies: MovieLens + ReDial pseudo-users).
 
     Args:
         data_dir: the raw datasets folder.
         domain: ``movies`` or ``office``.
         redial_split: which ReDial dialogues become pseudo-users.
         id_maps: source name (``movielens``, ``redial``) -> source id -> catalogue id.
+
+    Raises:
+        DataError: an unknown domain, or a source with no history reader.
     """
     id_maps = id_maps or {}
-    if domain == "movies":
-        return movielens_histories(data_dir, id_maps.get("movielens")) + redial_liked_sessions(
-            data_dir, redial_split, id_maps.get("redial")
-        )
-    if domain == "office":
-        return office_histories(data_dir)
-    raise DataError(f"unknown domain {domain!r}")
+    readers = {
+        "movielens": lambda: movielens_histories(data_dir, id_maps.get("movielens")),
+        "redial": lambda: redial_liked_sessions(data_dir, redial_split, id_maps.get("redial")),
+        "amazon": lambda: office_histories(data_dir),
+    }
+    try:
+        sources = domain_spec(domain).sources
+    except ConfigError as exc:
+        raise DataError(str(exc)) from None
+    out: list[UserHistory] = []
+    for source in sources:
+        if source not in readers:
+            raise DataError(f"no interaction histories for source {source!r} (domain {domain!r})")
+        out += readers[source]()
+    return out
 
 
 def holdout_last(

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from crsagent.agent.domains import domain_spec
 from crsagent.agent.errors import NotBuiltError
 from crsagent.tools.artifacts import ArtifactStore, hash_inputs
 from crsagent.tools.cf.content import content_vectors
@@ -19,12 +20,31 @@ from crsagent.tools.cf.model import CFModel, CFParams
 from crsagent.tools.cf.universe import Universe
 from crsagent.tools.pipeline import BuildContext
 
-__all__ = ["NAME", "DEPENDS", "VERSION", "PARAMS", "input_hash", "build", "train_cf", "load_cf", "input_files"]
+__all__ = [
+    "NAME",
+    "DEPENDS",
+    "VERSION",
+    "PARAMS",
+    "input_hash",
+    "build",
+    "train_cf",
+    "load_cf",
+    "input_files",
+    "SOURCE_FILES",
+]
 
 NAME = "cf"
 DEPENDS: tuple[str, ...] = ("catalog", "search")
 VERSION = 3  # 3: content vectors really come from the search index (ids.json format)
 # chosen on the validation splits (2nd- to 5th-to-last positive held out); see docs/models.md
+#: The raw interaction files of each source (:attr:`~crsagent.agent.domains.DomainSpec.sources`),
+#: under the data folder.
+SOURCE_FILES: dict[str, tuple[str, ...]] = {
+    "movielens": ("movielens-latest-small/ratings.csv", "movielens-latest-small/links.csv"),
+    "redial": ("redial/dev_dialogues.jsonl",),
+    "amazon": ("amazon-office/valid.csv",),
+}
+
 PARAMS: dict[str, dict[str, float]] = {
     "movies": {
         "factors": 64,
@@ -39,14 +59,8 @@ PARAMS: dict[str, dict[str, float]] = {
 
 
 def input_files(data_dir: Path, domain: str) -> list[Path]:
-    """The raw interaction files the models read."""
-    if domain == "movies":
-        return [
-            data_dir / "movielens-latest-small" / "ratings.csv",
-            data_dir / "movielens-latest-small" / "links.csv",
-            data_dir / "redial" / "dev_dialogues.jsonl",
-        ]
-    return [data_dir / "amazon-office" / "valid.csv"]
+    """The raw interaction files the models read: those of each of the domain's sources, in order."""
+    return [data_dir / f for source in domain_spec(domain).sources for f in SOURCE_FILES.get(source, ())]
 
 
 def input_hash(ctx: BuildContext) -> str:

@@ -56,7 +56,7 @@ class Universe:
     @classmethod
     def from_db(cls, db: object, domain: str) -> Universe:
         """Read items and source maps from a :class:`~crsagent.tools.catalog.db.ProductDB`."""
-        sources = {"movies": ("movielens", "redial"), "office": ("amazon",)}.get(domain, ())
+        sources = domain_spec(domain).sources
         maps = {s: db.source_map(s) for s in sources}  # type: ignore[attr-defined]
         return cls(domain, db.all_items(), maps)  # type: ignore[attr-defined]
 

@@ -41,7 +41,7 @@ PRIOR_FILE = "prior.json"
 
 
 def _inputs(data_dir: Path, domain: str) -> list[Path]:
-    if domain != "movies":
+    if not domain_spec(domain).dialogues:
         return []
     return [data_dir / "redial" / "dev_dialogues.jsonl", data_dir / "movielens-latest-small" / "ratings.csv"]
 

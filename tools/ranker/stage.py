@@ -63,7 +63,7 @@ def input_hash(ctx: BuildContext) -> str:
     from crsagent.tools.ranker.model import RankerParams
 
     files = []
-    if ctx.domain == "movies":
+    if domain_spec(ctx.domain).dialogues:
         d = ctx.data_dir / "redial"
         files = [d / "dev_turns.jsonl", d / "dev_dialogues.jsonl", d / "movies_with_mentions.csv"]
     extra = {

@@ -17,7 +17,7 @@ TWO_CONSTRAINTS = {"genres": {"horror": "like"}, "constraints": {"year_min": 201
 
 
 @pytest.mark.parametrize(
-    ("intent", "belief", "focus", "expected"),
+    ("dialogue_act", "belief", "focus", "expected"),
     [
         ("elicit", {}, [], "elicit"),
         ("elicit", ONE_CONSTRAINT, [], "elicit"),
@@ -35,8 +35,8 @@ TWO_CONSTRAINTS = {"genres": {"horror": "like"}, "constraints": {"year_min": 201
         ("elicit", {"asked": ["genre", "decade"][:MAX_QUESTIONS]}, [], "recommend"),
     ],
 )
-def test_policy(intent: str, belief: Any, focus: list[str], expected: str) -> None:
-    assert policy(intent, belief, focus) == expected
+def test_policy(dialogue_act: str, belief: Any, focus: list[str], expected: str) -> None:
+    assert policy(dialogue_act, belief, focus) == expected
 
 
 def test_bucketed_entropy() -> None:
@@ -71,7 +71,7 @@ def test_constrained_attributes_are_not_asked(toolkit: Any) -> None:
 
 
 def test_decide_node_asks_and_records_the_attribute(runtime: Any) -> None:
-    out = make_decide(VARIANT_SPECS["crs-only"])({"intent": "elicit", "belief": {}}, runtime)
+    out = make_decide(VARIANT_SPECS["crs-only"])({"dialogue_act": "elicit", "belief": {}}, runtime)
     assert out["action"] == "elicit"
     assert out["belief"] == {"asked": [out["question"]["attribute"]]}
     assert out["question"]["options"] and out["question"]["text"].endswith("?")
@@ -85,6 +85,6 @@ def test_decide_recommends_when_nothing_is_left_to_ask(runtime: Any) -> None:
         "people": {"Ari Aster": "like"},
         "constraints": {"year_min": 2018, "year_max": 2018},
     }
-    # one liked genre + person + years is enough evidence anyway; force the elicit path with intent
-    out = make_decide(VARIANT_SPECS["crs-only"])({"intent": "elicit", "belief": belief}, runtime)
+    # one liked genre + person + years is enough evidence anyway; force the elicit path with the dialogue act
+    out = make_decide(VARIANT_SPECS["crs-only"])({"dialogue_act": "elicit", "belief": belief}, runtime)
     assert out["action"] == "recommend"

@@ -50,11 +50,11 @@ def test_references_resolve_against_the_last_list(toolkit: Any, fakes: Any) -> N
     last = [fakes.GET_OUT, fakes.US, fakes.ALIEN]
     assert read_user_message(toolkit, "not the last one", last).update["rejected"] == [fakes.ALIEN]
     r = read_user_message(toolkit, "not Alien, the other one", last)
-    assert r.intent == "reject" and r.update["rejected"] == [fakes.ALIEN]
+    assert r.dialogue_act == "reject" and r.update["rejected"] == [fakes.ALIEN]
     liked = read_user_message(toolkit, "more like the first one", last).update["items"]
     assert liked == {fakes.GET_OUT: {"opinion": "liked", "source": "reference"}}
     q = read_user_message(toolkit, "what's the weather like?", last)
-    assert q.intent == "chitchat" and "soft" not in q.update
+    assert q.dialogue_act == "chitchat" and "soft" not in q.update
 
 
 def test_closing_lines_vary_and_answers_lead_with_the_field(toolkit: Any, fakes: Any) -> None:

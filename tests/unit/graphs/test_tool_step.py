@@ -30,7 +30,7 @@ def _run(fakes: Any, variant: str, llm: Any, text: str, **ctx_kw: Any) -> dict[s
 
 def test_unreliable_model_gets_a_forced_tool_and_the_guard_checks_the_reply(fakes: Any) -> None:
     understanding: dict[str, Any] = {
-        "intent": "recommend",
+        "dialogue_act": "recommend",
         "liked_titles": [],
         "disliked_titles": [],
         "liked_genres": [],

@@ -45,7 +45,7 @@ def test_rejection_marks_the_last_recommendations(toolkit: Any, fakes: Any) -> N
     last = [fakes.GET_OUT, fakes.US]
     # "that one" is one item: the top of the last list (issue 21), not the whole list
     r = read_user_message(toolkit, "Not that one, I don't like that.", last)
-    assert r.intent == "reject" and r.cue
+    assert r.dialogue_act == "reject" and r.cue
     assert r.update["rejected"] == [fakes.GET_OUT]
     assert r.update["items"] == {fakes.GET_OUT: {"opinion": "disliked", "source": "user-reject"}}
     # "that one" after a question about an item is that item
@@ -60,15 +60,15 @@ def test_rejection_marks_the_last_recommendations(toolkit: Any, fakes: Any) -> N
     r2 = read_user_message(toolkit, "no, not the second one", last)
     assert r2.update["rejected"] == [fakes.US]
     # without earlier recommendations "no" is not a rejection
-    assert read_user_message(toolkit, "no", []).intent != "reject"
+    assert read_user_message(toolkit, "no", []).dialogue_act != "reject"
 
 
 def test_questions_set_focus_without_opinions(toolkit: Any, fakes: Any) -> None:
     last = [fakes.GET_OUT, fakes.US]
     r = read_user_message(toolkit, "Why would I like the first one?", last)
-    assert (r.intent, r.focus) == ("explain", [fakes.GET_OUT])
+    assert (r.dialogue_act, r.focus) == ("explain", [fakes.GET_OUT])
     r = read_user_message(toolkit, "Who directed Alien?", last)
-    assert (r.intent, r.focus) == ("ask_fact", [fakes.ALIEN])
+    assert (r.dialogue_act, r.focus) == ("ask_fact", [fakes.ALIEN])
     assert "items" not in r.update
 
 
@@ -85,7 +85,7 @@ def test_node_reads_only_new_messages_and_uses_last_recommendations(runtime: Any
         "turn": 1,
     }
     out = node(state, runtime)
-    assert out["intent"] == "reject"
+    assert out["dialogue_act"] == "reject"
     assert out["belief"]["rejected"] == [fakes.GET_OUT]
     assert fakes.ALIEN not in (out["belief"].get("items") or {})  # before the cursor: already read
     assert out["cursor"] == 3 and out["turn"] == 2
@@ -125,7 +125,7 @@ def _llm_ctx(runtime: Any, llm: Any) -> Any:
 
 def test_llm_extraction_is_grounded_and_never_overrides(runtime: Any, fakes: Any) -> None:
     answer = {
-        "intent": "recommend",
+        "dialogue_act": "recommend",
         "liked_titles": ["Hereditary", "A Movie Not In The Catalogue"],
         "disliked_titles": ["The Babadook"],  # contradicts the linker: ignored
         "liked_genres": ["Thriller", "space opera"],
@@ -147,7 +147,7 @@ def test_llm_extraction_is_grounded_and_never_overrides(runtime: Any, fakes: Any
     assert b["genres"] == {"thriller": "like"}
     assert b["people"] == {"Jordan Peele": "like"}
     assert "constraints" not in b
-    assert out["intent"] == "recommend"  # the cue ("anything like") agreed
+    assert out["dialogue_act"] == "recommend"  # the cue ("anything like") agreed
     assert out["usage"]["llm_calls"] == 1 and not out["usage"].get("degraded")
     assert llm.requests[0].json_schema is not None  # structured output was asked for
 

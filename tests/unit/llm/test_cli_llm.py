@@ -26,7 +26,7 @@ def test_check_without_a_base_url_is_a_usage_error(monkeypatch):
 
 def test_check_reports_valid_and_invalid_answers_as_json(stub_llm, tmp_path):
     good = stub_llm.completion(
-        '{"genres": ["Horror"], "liked_titles": ["Alien"], "year_min": 1990, "intent": "recommend"}'
+        '{"genres": ["Horror"], "liked_titles": ["Alien"], "year_min": 1990, "dialogue_act": "recommend"}'
     )
     call = stub_llm.completion(None, tool_calls=[{"name": "SearchCatalog", "args": {"query": "scary sci-fi"}}])
     stub_llm.replies = [("json", good), ("json", call)]  # then plain "ok" text: invalid for both

@@ -24,7 +24,7 @@ class Needs(BaseModel):
     """The user's needs."""
 
     genres: list[str] = Field(default_factory=list, max_length=3)
-    intent: Literal["recommend", "ask"]
+    dialogue_act: Literal["recommend", "ask"]
 
 
 MSGS = [SystemMessage("extract"), HumanMessage("a scary film please")]
@@ -35,34 +35,34 @@ def test_response_format_carries_the_schema_and_description():
     assert fmt["type"] == "json_schema"
     spec = fmt["json_schema"]
     assert spec["name"] == "Needs" and spec["description"] == "The user's needs."
-    assert spec["schema"]["properties"]["intent"]["enum"] == ["recommend", "ask"]
-    assert spec["schema"]["required"] == ["intent"]
+    assert spec["schema"]["properties"]["dialogue_act"]["enum"] == ["recommend", "ask"]
+    assert spec["schema"]["required"] == ["dialogue_act"]
 
 
 def test_valid_answer_first_time():
-    model = ScriptedChatModel(['{"genres": ["Horror"], "intent": "recommend"}'])
+    model = ScriptedChatModel(['{"genres": ["Horror"], "dialogue_act": "recommend"}'])
     meter = UsageMeter()
     out = invoke_structured(model, MSGS, Needs, usage=meter)
-    assert out == Needs(genres=["Horror"], intent="recommend")
+    assert out == Needs(genres=["Horror"], dialogue_act="recommend")
     assert meter.calls == 1 and meter.invalid_outputs == 0 and meter.total_tokens == 15
     assert model.requests[0].response_format == response_format_for(Needs)
     model.assert_exhausted()
 
 
 def test_invalid_then_repaired_shows_the_model_its_error():
-    model = ScriptedChatModel(['{"genres": ["Horror"], "intent": "maybe"}', '{"intent": "ask"}'])
+    model = ScriptedChatModel(['{"genres": ["Horror"], "dialogue_act": "maybe"}', '{"dialogue_act": "ask"}'])
     meter = UsageMeter()
     out = invoke_structured(model, MSGS, Needs, usage=meter)
-    assert out.intent == "ask"
+    assert out.dialogue_act == "ask"
     repair = model.requests[1].messages
     assert repair[: len(MSGS)] == MSGS
     assert '"maybe"' in repair[-2].content  # its own bad answer
-    assert "intent" in repair[-1].content and "invalid" in repair[-1].content
+    assert "dialogue_act" in repair[-1].content and "invalid" in repair[-1].content
     assert meter.calls == 2 and meter.invalid_outputs == 1
 
 
 def test_two_invalid_answers_raise_output_error_after_one_repair():
-    model = ScriptedChatModel(["not json at all", '{"genres": "Horror"}', '{"intent": "ask"}'])
+    model = ScriptedChatModel(["not json at all", '{"genres": "Horror"}', '{"dialogue_act": "ask"}'])
     with pytest.raises(LLMOutputError, match="after 1 repair"):
         invoke_structured(model, MSGS, Needs)
     assert model.remaining == 1  # bounded: the third answer was never asked for
@@ -75,16 +75,16 @@ def test_empty_answer_is_an_output_error():
 
 
 def test_server_failure_is_not_retried_as_a_repair():
-    model = ScriptedChatModel([LLMUnavailableError("down"), '{"intent": "ask"}'])
+    model = ScriptedChatModel([LLMUnavailableError("down"), '{"dialogue_act": "ask"}'])
     with pytest.raises(LLMUnavailableError):
         invoke_structured(model, MSGS, Needs)
     assert model.remaining == 1
 
 
 def test_tool_call_method_forces_the_schema_tool_and_repairs_with_a_tool_error():
-    model = ScriptedChatModel([{"genres": ["x", "y", "z", "w"], "intent": "ask"}, {"intent": "recommend"}])
+    model = ScriptedChatModel([{"genres": ["x", "y", "z", "w"], "dialogue_act": "ask"}, {"dialogue_act": "recommend"}])
     out = invoke_structured(model, MSGS, Needs, method="tool_call")
-    assert out.intent == "recommend"
+    assert out.dialogue_act == "recommend"
     first = model.requests[0]
     assert first.forced_tool == "Needs" and first.response_format is None
     follow = model.requests[1].messages
@@ -100,15 +100,15 @@ def test_tool_call_method_without_a_call_is_an_output_error():
 
 def test_profile_decides_the_method():
     prof = profile_for("SmolLM2-135M-Instruct").model_copy(update={"structured_method": "tool_call"})
-    model = ScriptedChatModel([{"intent": "ask"}])
-    assert invoke_structured(model, MSGS, Needs, prof).intent == "ask"
+    model = ScriptedChatModel([{"dialogue_act": "ask"}])
+    assert invoke_structured(model, MSGS, Needs, prof).dialogue_act == "ask"
     assert model.requests[0].forced_tool == "Needs"
 
 
 def test_async_path_repairs_too():
-    model = ScriptedChatModel(["{", '{"intent": "ask"}'])
+    model = ScriptedChatModel(["{", '{"dialogue_act": "ask"}'])
     out = asyncio.run(ainvoke_structured(model, MSGS, Needs))
-    assert out.intent == "ask" and len(model.requests) == 2
+    assert out.dialogue_act == "ask" and len(model.requests) == 2
 
 
 def _schema_reply(stub, content, finish="stop"):
@@ -116,15 +116,18 @@ def _schema_reply(stub, content, finish="stop"):
 
 
 def test_over_http_sends_json_schema_and_repairs(stub_llm):
-    stub_llm.replies = [_schema_reply(stub_llm, '{"intent": "nope"}'), _schema_reply(stub_llm, '{"intent": "ask"}')]
+    stub_llm.replies = [
+        _schema_reply(stub_llm, '{"dialogue_act": "nope"}'),
+        _schema_reply(stub_llm, '{"dialogue_act": "ask"}'),
+    ]
     meter = UsageMeter()
     with allow_real_llm():
         model = make_chat_model(Settings(llm_base_url=stub_llm.base_url, llm_model="SmolLM2-135M-Instruct"))
         out = invoke_structured(model, MSGS, Needs, usage=meter)
-    assert out.intent == "ask"
+    assert out.dialogue_act == "ask"
     sent = stub_llm.requests[0]
     assert sent["response_format"]["type"] == "json_schema"
-    assert sent["response_format"]["json_schema"]["schema"]["required"] == ["intent"]
+    assert sent["response_format"]["json_schema"]["schema"]["required"] == ["dialogue_act"]
     assert sent["max_completion_tokens"] == 256 and sent["temperature"] == 0.0  # SmolLM2 profile
     assert sent["repetition_penalty"] == 1.2  # the profile's extra_body reaches the server
     assert stub_llm.requests[1]["messages"][-1]["role"] == "user"
@@ -142,12 +145,15 @@ def test_over_http_cut_off_answers_end_in_output_error(stub_llm):
 
 
 def test_over_http_forced_tool_call(stub_llm):
-    stub_llm.default = ("json", stub_llm.completion(None, tool_calls=[{"name": "Needs", "args": {"intent": "ask"}}]))
+    stub_llm.default = (
+        "json",
+        stub_llm.completion(None, tool_calls=[{"name": "Needs", "args": {"dialogue_act": "ask"}}]),
+    )
     with allow_real_llm():
         model = make_chat_model(Settings(llm_base_url=stub_llm.base_url, llm_model="m"))
         out = invoke_structured(model, MSGS, Needs, method="tool_call")
-    assert out.intent == "ask"
+    assert out.dialogue_act == "ask"
     sent = stub_llm.requests[0]
     assert sent["tool_choice"] == {"type": "function", "function": {"name": "Needs"}}
     assert sent["tools"][0]["function"]["name"] == "Needs"
-    assert json.dumps(sent["tools"][0]["function"]["parameters"]).count("intent") >= 1
+    assert json.dumps(sent["tools"][0]["function"]["parameters"]).count("dialogue_act") >= 1
