@@ -64,7 +64,16 @@ def serve(
     device: str = typer.Option("cpu", help=DEVICE_HELP),
     max_model_len: int = typer.Option(4096, help="Context length the server accepts."),
     dtype: str | None = typer.Option(
-        None, help="Model dtype vLLM computes in (float32, bfloat16, auto; default: float32 on CPU, auto on GPU)."
+        None,
+        help="Model dtype vLLM computes in (float32, bfloat16, auto; default on CPU: bfloat16 where the CPU "
+        "computes it natively, else float32; auto on GPU).",
+    ),
+    speculative_tokens: int | None = typer.Option(
+        None,
+        "--speculative-tokens",
+        min=0,
+        help="Tokens proposed per step by prompt-lookup speculative decoding "
+        "(0 turns it off; default: 4 on CPU, 0 on GPU).",
     ),
     served_model_name: str | None = typer.Option(None, help="Name clients use (default derived from the model)."),
     chat_template: Path | None = typer.Option(
@@ -125,6 +134,7 @@ def serve(
         tool_call_parser=tool_call_parser,
         lora_modules=modules,
         tuned=tuned,  # type: ignore[arg-type]
+        speculative_tokens=speculative_tokens,
     )
     if dry_run:
         with cli_errors():

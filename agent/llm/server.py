@@ -1,9 +1,10 @@
 """Start, watch and stop a vLLM OpenAI-compatible server in its own environment.
 
 CPU (the embedded default): vLLM's CPU build serves the bundled SmolLM2-135M-Instruct with
-``--enforce-eager``, in bfloat16 where the CPU computes it natively (``avx512_bf16`` or
-``amx_bf16``: about 1.5 times faster per turn than float32, measured on this project's 2-core
-machine) and in float32 elsewhere (:func:`cpu_dtype`). GPU: vLLM serves ``--model <any HF model>``. The model's
+``--enforce-eager`` and prompt-lookup speculative decoding (:func:`speculative_flags`), in
+bfloat16 where the CPU computes it natively (``avx512_bf16`` or ``amx_bf16``: about 1.5 times
+faster per turn than float32, measured on this project's 2-core machine) and in float32
+elsewhere (:func:`cpu_dtype`). GPU: vLLM serves ``--model <any HF model>``. The model's
 profile (:func:`~crsagent.agent.llm.profiles.profile_for` on the model name) picks the tool
 calling flags (:func:`~crsagent.agent.llm.profiles.serve_flags`): ``--enable-auto-tool-choice
 --tool-call-parser hermes`` and ``prompts/templates/chatml_tools.jinja`` for the bundled
@@ -29,6 +30,7 @@ server's whole process group, then SIGKILL after a grace period, so no engine pr
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import subprocess
 import time
@@ -49,12 +51,13 @@ from crsagent.agent.llm.weights import BUNDLED_MODEL_NAME, ensure_bundled_model
 
 __all__ = [
     "LLMServerConfig",
-    "ServerConfig",
     "RunningServer",
     "prepare_server",
     "resolve_adapters",
     "tuned_model_dir",
     "server_command",
+    "speculative_flags",
+    "CPU_SPECULATIVE_TOKENS",
     "cpu_dtype",
     "BF16_FLAGS",
     "server_env",
@@ -101,6 +104,9 @@ class LLMServerConfig:
         default_name: the name clients should use; None: the first adapter's, else the model's.
         merge_from: an adapter folder that :func:`prepare_server` merges into the bundled
             checkpoint to make ``model`` (set by :func:`resolve_adapters`).
+        speculative_tokens: tokens proposed per step by prompt-lookup ("ngram") speculative
+            decoding (:func:`speculative_flags`); None: :data:`CPU_SPECULATIVE_TOKENS` on CPU,
+            0 (off) on GPU.
     """
 
     model: str | None = None
@@ -120,6 +126,7 @@ class LLMServerConfig:
     tuned: Literal["merged", "lora"] = "merged"
     default_name: str | None = None
     merge_from: Path | None = None
+    speculative_tokens: int | None = None
 
     def model_name(self) -> str:
         """The base model's served name."""
@@ -151,11 +158,6 @@ class LLMServerConfig:
         """The tool-calling flags: the profile's parser and template, unless set explicitly."""
         template = str(self.chat_template) if self.chat_template is not None else None
         return serve_flags(self.profile(), tool_call_parser=self.tool_call_parser, chat_template=template)
-
-
-#: The former name of :class:`LLMServerConfig` (the API server's settings are
-#: :class:`crsagent.agent.server.ServerConfig`).
-ServerConfig = LLMServerConfig
 
 
 def prepare_server(
@@ -242,6 +244,34 @@ def cpu_dtype(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
     return "bfloat16" if flags & BF16_FLAGS else "float32"
 
 
+#: Tokens prompt-lookup speculative decoding proposes per step on CPU (see :func:`speculative_flags`).
+CPU_SPECULATIVE_TOKENS = 4
+
+
+def speculative_flags(config: LLMServerConfig) -> list[str]:
+    """vLLM's ``--speculative-config`` for prompt-lookup ("ngram") speculative decoding, or none.
+
+    The proposals are continuations of n-grams (2 to 4 tokens) found earlier in the prompt or the
+    output; one forward pass checks them all, and vLLM keeps the longest run the model agrees
+    with (sampling is unchanged: a rejected proposal costs nothing but the check). The agent's
+    output copies a lot from its prompt (the tool-call format, titles and reasons from tool
+    results), and on CPU one pass over 5 tokens costs about what a pass over one does, so this
+    halves a turn's decoding time on the 2-core machine (``docs/llm.md``).
+
+    Raises:
+        ConfigError: a negative ``speculative_tokens``.
+    """
+    n = config.speculative_tokens
+    if n is None:
+        n = CPU_SPECULATIVE_TOKENS if config.device == "cpu" else 0
+    if n < 0:
+        raise ConfigError(f"speculative_tokens must be 0 (off) or more, got {n}")
+    if n == 0:
+        return []
+    spec = {"method": "ngram", "num_speculative_tokens": n, "prompt_lookup_max": 4, "prompt_lookup_min": 2}
+    return ["--speculative-config", json.dumps(spec)]
+
+
 def server_command(python: Path, model: str, config: LLMServerConfig, port: int) -> list[str]:
     """The command line that starts vLLM's OpenAI-compatible server."""
     cmd = [
@@ -258,6 +288,7 @@ def server_command(python: Path, model: str, config: LLMServerConfig, port: int)
     cmd += ["--dtype", dtype]
     if config.device == "cpu":
         cmd.append("--enforce-eager")
+    cmd += speculative_flags(config)
     if config.compact_json:
         cmd += ["--structured-outputs-config", '{"backend": "xgrammar", "disable_any_whitespace": true}']
     if config.tool_strict_level:

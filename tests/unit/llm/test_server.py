@@ -7,6 +7,7 @@ leaves a child that ignores SIGTERM, as vLLM's engine process might.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import sys
@@ -19,6 +20,7 @@ import pytest
 
 from crsagent.agent.errors import ConfigError, LLMUnavailableError
 from crsagent.agent.llm.server import (
+    CPU_SPECULATIVE_TOKENS,
     LLMServerConfig,
     RunningServer,
     cpu_dtype,
@@ -186,6 +188,22 @@ def test_gpu_command_uses_the_models_own_template_and_auto_dtype():
     assert "--served-model-name Qwen/Qwen2.5-7B-Instruct" in joined and "--dtype auto" in joined
     assert "--enforce-eager" not in joined and "--chat-template" not in joined
     assert cmd[-2:] == ["--gpu-memory-utilization", "0.8"]
+
+
+def test_prompt_lookup_speculative_decoding_is_on_for_cpu_and_off_for_gpu_unless_asked():
+    def spec(config: LLMServerConfig) -> dict[str, object] | None:
+        cmd = server_command(Path("py"), "/m", config, 8001)
+        return json.loads(cmd[cmd.index("--speculative-config") + 1]) if "--speculative-config" in cmd else None
+
+    cpu = spec(LLMServerConfig())
+    assert cpu == {"method": "ngram", "num_speculative_tokens": CPU_SPECULATIVE_TOKENS,
+                   "prompt_lookup_max": 4, "prompt_lookup_min": 2}  # fmt: skip
+    assert spec(LLMServerConfig(speculative_tokens=0)) is None
+    assert spec(LLMServerConfig(model="Qwen/Qwen2.5-7B-Instruct", device="gpu")) is None
+    gpu = spec(LLMServerConfig(model="Qwen/Qwen2.5-7B-Instruct", device="gpu", speculative_tokens=6))
+    assert gpu is not None and gpu["num_speculative_tokens"] == 6
+    with pytest.raises(ConfigError, match="speculative_tokens"):
+        server_command(Path("py"), "/m", LLMServerConfig(speculative_tokens=-1), 8001)
 
 
 def test_server_env_is_offline_for_local_models_and_drops_the_guard():
