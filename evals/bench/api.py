@@ -360,7 +360,7 @@ def run_api_bench(
         return progress(desc, total) if progress is not None else None
 
     if llm_base_url:
-        from crsagent.evals.bench.vllm_metrics import prompt_cache_delta, read_cache_counters
+        from crsagent.evals.bench.vllm_metrics import prompt_cache_delta, read_cache_counters, speculation_delta
 
         counters = read_cache_counters(llm_base_url)
         api = asyncio.run(
@@ -385,7 +385,8 @@ def run_api_bench(
             "sessions": sessions,
             "turns_per_session": turns,
             "api": api,
-            "prompt_cache": prompt_cache_delta(counters, read_cache_counters(llm_base_url)),
+            "prompt_cache": prompt_cache_delta(counters, after := read_cache_counters(llm_base_url)),
+            "speculation": speculation_delta(counters, after),
             "cpu_count": os.cpu_count(),
         }
         if stream:

@@ -13,7 +13,9 @@ written as titles). They are played, each on its own checkpointed thread, agains
    and what a person waits for: ``ttft_p50_s`` / ``ttft_p95_s`` (time to the first reply text)
    and ``turn_p50_s`` / ``turn_p95_s`` (:func:`latency_fields`); ``prompt_cache``: the prompt
    tokens vLLM was sent during the measured turns and how many its prefix cache held
-   (:mod:`crsagent.evals.bench.vllm_metrics`; null for a server without vLLM's metrics).
+   (:mod:`crsagent.evals.bench.vllm_metrics`; null for a server without vLLM's metrics);
+   ``speculation``: the tokens speculative decoding proposed and the model accepted (null
+   without it).
 
 Turns are streamed (``stream_turn``) when the runner can, as ``crsagent chat`` runs them, so the
 overhead figures include streaming (``overhead_ttft_p50_ms`` is the fake's time to first text).
@@ -40,7 +42,7 @@ import numpy as np
 
 from crsagent.agent.errors import DataError
 from crsagent.agent.settings import Settings
-from crsagent.evals.bench.vllm_metrics import prompt_cache_delta, read_cache_counters
+from crsagent.evals.bench.vllm_metrics import prompt_cache_delta, read_cache_counters, speculation_delta
 
 __all__ = [
     "TARGETS",
@@ -330,7 +332,9 @@ def run_turn_bench(
             real = play(runner, dialogues, turns=llm_turns, warmup=1, advance=advance, stream=stream)
         finally:
             _close(runner)
-        report["prompt_cache"] = prompt_cache_delta(counters, read_cache_counters(llm_base_url))
+        after = read_cache_counters(llm_base_url)
+        report["prompt_cache"] = prompt_cache_delta(counters, after)
+        report["speculation"] = speculation_delta(counters, after)
         outputs = sum(real.llm_calls) + sum(real.tool_calls)
         report.update(
             {

@@ -4,7 +4,9 @@ vLLM counts the prompt tokens it was sent (``vllm:prompt_tokens_total``) and tho
 cache already held (``vllm:prefix_cache_hits_total`` of ``vllm:prefix_cache_queries_total``).
 A bench reads them before and after its load; the difference is what its requests cost and
 saved (other clients of the same server in that time count too). A server without these
-metrics (not vLLM, or unreachable) gives None.
+metrics (not vLLM, or unreachable) gives None. With speculative decoding on, the same reading
+holds the tokens proposed (``vllm:spec_decode_num_draft_tokens_total``) and those the model
+accepted (``vllm:spec_decode_num_accepted_tokens_total``): :func:`speculation_delta`.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["read_cache_counters", "prompt_cache_delta"]
+__all__ = ["read_cache_counters", "prompt_cache_delta", "speculation_delta"]
 
 _NAMES = ("prompt_tokens_total", "prefix_cache_queries_total", "prefix_cache_hits_total")
+#: Read when the server has them (speculative decoding on).
+_SPEC_NAMES = ("spec_decode_num_draft_tokens_total", "spec_decode_num_accepted_tokens_total")
 _LINE = re.compile(r"^vllm:(\w+)(?:\{[^}]*\})?\s+([0-9.eE+-]+)$")
 
 
@@ -36,9 +40,9 @@ def read_cache_counters(llm_base_url: str, timeout_s: float = 5.0) -> dict[str, 
     out: dict[str, float] = {}
     for line in resp.text.splitlines():
         m = _LINE.match(line.strip())
-        if m and m.group(1) in _NAMES:
+        if m and (m.group(1) in _NAMES or m.group(1) in _SPEC_NAMES):
             out[m.group(1)] = out.get(m.group(1), 0.0) + float(m.group(2))
-    return out if set(out) == set(_NAMES) else None
+    return out if set(_NAMES) <= set(out) else None
 
 
 def prompt_cache_delta(before: dict[str, float] | None, after: dict[str, float] | None) -> dict[str, Any] | None:
@@ -52,4 +56,19 @@ def prompt_cache_delta(before: dict[str, float] | None, after: dict[str, float] 
         "prompt_tokens": prompt,
         "cached_prompt_tokens": hits,
         "cached_share": round(hits / queries, 3) if queries > 0 else None,
+    }
+
+
+def speculation_delta(before: dict[str, float] | None, after: dict[str, float] | None) -> dict[str, Any] | None:
+    """``{"draft_tokens", "accepted_tokens", "acceptance"}`` between two readings, or None (no
+    reading, or a server without speculative decoding)."""
+    names = ("spec_decode_num_draft_tokens_total", "spec_decode_num_accepted_tokens_total")
+    if before is None or after is None or not all(n in before and n in after for n in names):
+        return None
+    draft = int(after[names[0]] - before[names[0]])
+    accepted = int(after[names[1]] - before[names[1]])
+    return {
+        "draft_tokens": draft,
+        "accepted_tokens": accepted,
+        "acceptance": round(accepted / draft, 3) if draft else None,
     }

@@ -1,5 +1,6 @@
 """Streaming on the real vLLM server (bundled model): the token stream reaches the agent, and a
-streamed API turn arrives in several content chunks, the first before the end.
+streamed API turn arrives in several content chunks, the first before the end, and the server's
+prompt-lookup speculative decoding accepted some of its proposals.
 
 The untuned model rarely carries a turn, so the reply is often the fallback's, sent when the
 turn ends; the test checks what holds either way and records which path the turn took.
@@ -22,6 +23,7 @@ from crsagent.agent.server import ServerConfig, create_app
 from crsagent.agent.server.agent_runners import CRSAgentRunners
 from crsagent.agent.server.loopback import serve_in_thread
 from crsagent.agent.settings import Settings
+from crsagent.evals.bench.vllm_metrics import read_cache_counters, speculation_delta
 
 pytestmark = pytest.mark.e2e
 
@@ -52,7 +54,9 @@ def test_vllm_token_stream_reaches_the_agents_call(llm_settings: Settings) -> No
     assert meter.as_dict()["completion_tokens"] > 0  # usage came with the stream
 
 
-def test_a_streamed_turn_on_the_bundled_model(api: str) -> None:
+def test_a_streamed_turn_on_the_bundled_model(api: str, llm_settings: Settings) -> None:
+    assert llm_settings.llm_base_url
+    before = read_cache_counters(llm_settings.llm_base_url)
     client = openai.OpenAI(base_url=api, api_key="unused", max_retries=0, timeout=600)
     stream = client.chat.completions.create(
         model="crsagent",
@@ -66,6 +70,8 @@ def test_a_streamed_turn_on_the_bundled_model(api: str) -> None:
     final = [(at, c) for at, c in arrivals if c.choices and c.choices[0].finish_reason]
     assert len(content) > 1 and len(final) == 1
     assert content[0][0] < final[0][0]  # the first words came before the end of the answer
+    spec = speculation_delta(before, read_cache_counters(llm_settings.llm_base_url))
+    assert spec is not None and spec["accepted_tokens"] > 0  # the CPU server speculates by prompt lookup, and it pays
     info = final[0][1].model_extra["crsagent"]
     assert info["variant"] == "agent" and "".join(t for _, t in content).strip()
     print(
