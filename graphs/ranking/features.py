@@ -14,7 +14,10 @@ meaningful scale also enter raw. Re-mention rows carry only ``echo``, ``echo_ran
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -70,6 +73,51 @@ def normalised(scores: Mapping[str, float]) -> dict[str, float]:
     return dict(zip(scores, out.tolist(), strict=True))
 
 
+#: SASRec model -> item id -> its row in ``next_scores`` (built once per model, not per turn).
+_SEQ_ROWS: weakref.WeakKeyDictionary[Any, dict[str, int]] = weakref.WeakKeyDictionary()
+
+
+def _rows_of(seq: Any) -> dict[str, int]:
+    """Item id -> row of SASRec's score vector (its ``index`` counts from 1: 0 is padding)."""
+    try:
+        rows = _SEQ_ROWS.get(seq)
+    except TypeError:  # not weak-referenceable: compute every time
+        return {i: r - 1 for i, r in seq.index.items()}
+    if rows is None or len(rows) != len(seq.index):
+        rows = {i: r - 1 for i, r in seq.index.items()}
+        _SEQ_ROWS[seq] = rows
+    return rows
+
+
+#: How many recent contexts' SASRec scores each model keeps (a turn's tool calls rank one context
+#: several times: recommend, the catalogue ranking, a refinement).
+SEQ_CACHE = 64
+_SEQ_SCORES: weakref.WeakKeyDictionary[Any, OrderedDict[tuple[str, ...], np.ndarray]] = weakref.WeakKeyDictionary()
+_SEQ_LOCK = threading.Lock()
+
+
+def _next_scores(seq: Any, known: Sequence[str]) -> np.ndarray:
+    """``seq.next_scores(known)``, remembered for the last :data:`SEQ_CACHE` contexts of each model
+    (the forward pass is deterministic in inference mode; the array is read-only to callers)."""
+    key = tuple(known)
+    try:
+        with _SEQ_LOCK:
+            cache = _SEQ_SCORES.setdefault(seq, OrderedDict())
+            hit = cache.get(key)
+            if hit is not None:
+                cache.move_to_end(key)
+                return hit
+    except TypeError:  # not weak-referenceable: no cache
+        return seq.next_scores(list(known))
+    scores = np.array(seq.next_scores(list(known)))
+    scores.flags.writeable = False
+    with _SEQ_LOCK:
+        cache[key] = scores
+        while len(cache) > SEQ_CACHE:
+            cache.popitem(last=False)
+    return scores
+
+
 def _top_of_array(
     scores: np.ndarray,
     ids: Sequence[str],
@@ -82,7 +130,11 @@ def _top_of_array(
         order = np.argsort(-scores, kind="stable")[: k + len(excluded)]
         picked = [(ids[j], float(scores[j])) for j in order.tolist() if ids[j] not in excluded]
         return dict(picked[:k])
-    rows = [index[i] for i in cand if i in index and i not in excluded]
+    # index is one-to-one, so dropping the excluded items' rows drops the excluded items
+    rows = [r for r in map(index.get, cand) if r is not None]
+    gone = {index[i] for i in excluded if i in index} if excluded else set()
+    if gone:
+        rows = [r for r in rows if r not in gone]
     if not rows:
         return {}
     arr = np.asarray(rows)
@@ -124,10 +176,10 @@ def extra_signal_scores(
         if not known:
             return {}
         try:
-            scores = seq.next_scores(known)
+            scores = _next_scores(seq, known)
         except (CrsAgentError, ValueError, TypeError):
             return {}
-        return _top_of_array(scores, seq.item_ids, {i: r - 1 for i, r in seq.index.items()}, k, cand, excluded)
+        return _top_of_array(scores, seq.item_ids, _rows_of(seq), k, cand, excluded)
     if name == "comention":
         prior = getattr(toolkit, "prior", None)
         if prior is None or not context or not hasattr(prior, "top_comentions"):
@@ -139,6 +191,37 @@ def extra_signal_scores(
     raise ValueError(f"unknown extra signal {name!r}; use {EXTRA_SIGNALS}")
 
 
+class _Explanations(Mapping[str, dict[str, float]]):
+    """The normalised signals of each pool item (rounded), computed only for the items asked for:
+    a ranking explains its top ``k`` of a pool of hundreds."""
+
+    def __init__(self, pool: Sequence[str], norm: Mapping[str, Mapping[str, float]]) -> None:
+        self._pool, self._members, self._norm = pool, frozenset(pool), norm
+
+    def __getitem__(self, item: str) -> dict[str, float]:
+        if item not in self._members:
+            raise KeyError(item)
+        return {s: round(float(vals.get(item, 0.0)), 6) for s, vals in self._norm.items()}
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._pool)
+
+    def __len__(self) -> int:
+        return len(self._members)
+
+
+def _normalised_array(vals: np.ndarray) -> np.ndarray | None:
+    """:func:`normalised` on an array (the same operations, so the same floats); None when no
+    value is finite."""
+    vals = np.where(np.isfinite(vals), vals, np.nan)
+    lo, hi = np.nanmin(vals), np.nanmax(vals)
+    if not np.isfinite(lo):
+        return None
+    if hi - lo < 1e-12:
+        return np.full(vals.shape, 1.0 if hi > 0 else 0.0)
+    return np.nan_to_num((vals - lo) / (hi - lo), nan=0.0)
+
+
 def feature_rows(
     table: SignalTable,
     echoes: Mapping[str, tuple[float, int]],
@@ -146,8 +229,8 @@ def feature_rows(
     n_context: int,
     n_liked: int,
     features: Sequence[str] = FEATURES,
-) -> tuple[list[str], np.ndarray, dict[str, dict[str, float]]]:
-    """The feature matrix of a turn's pool and re-mentions.
+) -> tuple[list[str], np.ndarray, Mapping[str, dict[str, float]]]:
+    """The feature matrix of a turn's pool and re-mentions (assembled column by column with numpy).
 
     Args:
         table: the raw signals of the pool.
@@ -159,26 +242,41 @@ def feature_rows(
 
     Returns:
         (row ids: the pool, then the re-mentions not in it; the matrix ``(rows, len(features))``;
-        the normalised signals of each pool item, for explanations).
+        the normalised signals of each pool item, for explanations: a read-only mapping that
+        rounds an item's signals when it is looked up).
     """
-    norm = {s: (v if s in ("attr", "popularity") else normalised(v)) for s, v in table.scores.items()}
-    ids = list(table.pool) + [i for i in echoes if i not in set(table.pool)]
+    pool_set = set(table.pool)
+    ids = list(table.pool) + [i for i in echoes if i not in pool_set]
     row = {i: r for r, i in enumerate(ids)}
     m = np.zeros((len(ids), len(features)), dtype=np.float64)
     col = {f: c for c, f in enumerate(features)}
     present = np.zeros(len(ids))
-    for s, vals in norm.items():
-        raw = table.scores.get(s, {})
+    norm: dict[str, Mapping[str, float]] = {}
+    for s, raw in table.scores.items():
+        if not raw:
+            norm[s] = {}
+            continue
+        keys = list(raw)
+        raw_arr = np.fromiter(raw.values(), dtype=np.float64, count=len(keys))
+        fixed = s in ("attr", "popularity")
+        norm_arr = raw_arr if fixed else _normalised_array(raw_arr)
+        if norm_arr is None:
+            norm[s] = {}
+            continue
+        norm[s] = raw if fixed else dict(zip(keys, norm_arr.tolist(), strict=True))
+        found = list(map(row.get, keys))
+        if None in found:  # a scored item outside the pool (never from collect_signals)
+            keep = np.array([r is not None for r in found])
+            found = [r for r in found if r is not None]
+            raw_arr, norm_arr = raw_arr[keep], norm_arr[keep]
+        rows = np.array(found, dtype=np.int64)
+        if not fixed:
+            present[rows] += 1
         c, c_raw = col.get(s), col.get(f"{s}_raw")
-        for i, v in vals.items():
-            r = row.get(i)
-            if r is None:
-                continue
-            present[r] += s not in ("popularity", "attr")
-            if c is not None:
-                m[r, c] = v
-            if c_raw is not None:
-                m[r, c_raw] = raw.get(i, 0.0)
+        if c is not None:
+            m[rows, c] = norm_arr
+        if c_raw is not None:
+            m[rows, c_raw] = raw_arr
     if "n_signals" in col:
         m[:, col["n_signals"]] = present
     if "popularity" in col:
@@ -195,5 +293,4 @@ def feature_rows(
         m[:, col["n_context"]] = n_context
     if "n_liked" in col:
         m[:, col["n_liked"]] = n_liked
-    signals = {i: {s: round(float(vals.get(i, 0.0)), 6) for s, vals in norm.items()} for i in table.pool}
-    return ids, m, signals
+    return ids, m, _Explanations(table.pool, norm)

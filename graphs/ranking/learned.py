@@ -11,7 +11,10 @@ before. Features: :mod:`crsagent.graphs.ranking.features`.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from crsagent.graphs.dialogue.belief import Belief, excluded_ids, liked_ids
 from crsagent.graphs.ranking.features import feature_rows
@@ -51,8 +54,26 @@ def learned_rank(toolkit: Any, ranker: Any, table: SignalTable, belief: Belief, 
     pop = table.scores.get("popularity", {})
     ids, m, signals = feature_rows(table, {}, pop, n_ctx, n_liked, ranker.features)
     scores = ranker.score(m)
-    keyed = [(-round(float(s), 9), -pop.get(i, 0.0), i, float(s)) for i, s in zip(ids, scores.tolist(), strict=True)]
-    return [{"item_id": i, "score": round(s, 6), "signals": signals[i]} for _, _, i, s in heapq.nsmallest(k, keyed)]
+    return [
+        {"item_id": ids[r], "score": round(s, 6), "signals": signals[ids[r]]} for r, s in _top_rows(ids, scores, pop, k)
+    ]
+
+
+def _top_rows(ids: list[str], scores: np.ndarray, pop: Mapping[str, float], k: int) -> list[tuple[int, float]]:
+    """(row, score) of the ``k`` best rows by (score rounded to 9 places, popularity, id).
+
+    Only the rows that can be among the best are ordered in Python: a row of the top ``k`` scores
+    at least the ``k``-th highest raw score less 1e-9 (rounding moves a score by at most 5e-10),
+    so the rows above that bound less a margin hold every winner and the order is exact.
+    """
+    if len(ids) > k > 0:
+        kth = np.partition(scores, len(ids) - k)[len(ids) - k]
+        rows = np.flatnonzero(scores >= kth - 1e-8).tolist()
+    else:
+        rows = list(range(len(ids)))
+    vals = scores.tolist()
+    keyed = [(-round(vals[r], 9), -pop.get(ids[r], 0.0), ids[r], r) for r in rows]
+    return [(r, vals[r]) for _, _, _, r in heapq.nsmallest(k, keyed)]
 
 
 def learned_echoes(toolkit: Any, ranker: Any, belief: Belief) -> list[Candidate]:
