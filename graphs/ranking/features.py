@@ -8,7 +8,7 @@ of the items mentioned so far), ``comention`` (co-mention with them in the tunin
 dialogues) and ``itemsim`` (their MovieLens item-to-item similarity). Each signal enters
 min-max normalised over the items it returned (as the fusion sees it; ``popularity`` and
 ``attr`` are on a fixed scale already); the signals with a
-meaningful scale also enter raw. Re-mention rows carry only ``echo``, ``echo_rank``,
+meaningful scale also enter raw. Re-mention rows carry only ``remention``, ``remention_rank``,
 ``popularity`` and the turn's context sizes; every other feature is 0 on them.
 """
 
@@ -27,7 +27,18 @@ from crsagent.agent.errors import CrsAgentError
 if TYPE_CHECKING:  # pragma: no cover
     from crsagent.graphs.ranking import SignalTable
 
-__all__ = ["EXTRA_SIGNALS", "NORMALISED", "RAW", "FEATURES", "extra_signal_scores", "feature_rows", "normalised"]
+__all__ = [
+    "EXTRA_SIGNALS",
+    "NORMALISED",
+    "RAW",
+    "FEATURES",
+    "FORMER_NAMES",
+    "current_name",
+    "former_name",
+    "extra_signal_scores",
+    "feature_rows",
+    "normalised",
+]
 
 #: Signals only the learned ranker uses (never fused by weight).
 EXTRA_SIGNALS: tuple[str, ...] = ("seq", "comention", "itemsim")
@@ -51,11 +62,26 @@ FEATURES: tuple[str, ...] = (
     *NORMALISED,
     *(f"{s}_raw" for s in RAW),
     "n_signals",
-    "echo",
-    "echo_rank",
+    "remention",
+    "remention_rank",
     "n_context",
     "n_liked",
 )
+
+#: Features renamed since a model could have been saved: former name -> name. Models built
+#: before the rename list ``echo`` / ``echo_rank`` (re-mentions); they load unchanged.
+FORMER_NAMES: dict[str, str] = {"echo": "remention", "echo_rank": "remention_rank"}
+
+
+def current_name(feature: str) -> str:
+    """A feature's name today (a model saved before a rename lists the former one)."""
+    return FORMER_NAMES.get(feature, feature)
+
+
+def former_name(feature: str) -> str:
+    """A feature's name as artifacts built before the rename spell it (the build's input hash
+    keeps that spelling, so the rename alone does not make a built ranker stale)."""
+    return {v: k for k, v in FORMER_NAMES.items()}.get(feature, feature)
 
 
 def normalised(scores: Mapping[str, float]) -> dict[str, float]:
@@ -224,7 +250,7 @@ def _normalised_array(vals: np.ndarray) -> np.ndarray | None:
 
 def feature_rows(
     table: SignalTable,
-    echoes: Mapping[str, tuple[float, int]],
+    rementions: Mapping[str, tuple[float, int]],
     popularity: Mapping[str, float],
     n_context: int,
     n_liked: int,
@@ -234,7 +260,7 @@ def feature_rows(
 
     Args:
         table: the raw signals of the pool.
-        echoes: re-mentioned item -> (its re-mention score 0-1, its recency rank, 0 = latest).
+        rementions: re-mentioned item -> (its re-mention score 0-1, its recency rank, 0 = latest).
         popularity: item -> normalised popularity (the catalogue's).
         n_context: how many items the dialogue has mentioned.
         n_liked: how many items the user likes.
@@ -246,7 +272,7 @@ def feature_rows(
         rounds an item's signals when it is looked up).
     """
     pool_set = set(table.pool)
-    ids = list(table.pool) + [i for i in echoes if i not in pool_set]
+    ids = list(table.pool) + [i for i in rementions if i not in pool_set]
     row = {i: r for r, i in enumerate(ids)}
     m = np.zeros((len(ids), len(features)), dtype=np.float64)
     col = {f: c for c, f in enumerate(features)}
@@ -280,15 +306,15 @@ def feature_rows(
     if "n_signals" in col:
         m[:, col["n_signals"]] = present
     if "popularity" in col:
-        for i in echoes:
+        for i in rementions:
             m[row[i], col["popularity"]] = popularity.get(i, 0.0)
-    if "echo_rank" in col:
-        m[:, col["echo_rank"]] = -1.0
-    for i, (rate, rank) in echoes.items():
-        if "echo" in col:
-            m[row[i], col["echo"]] = rate
-        if "echo_rank" in col:
-            m[row[i], col["echo_rank"]] = rank
+    if "remention_rank" in col:
+        m[:, col["remention_rank"]] = -1.0
+    for i, (rate, rank) in rementions.items():
+        if "remention" in col:
+            m[row[i], col["remention"]] = rate
+        if "remention_rank" in col:
+            m[row[i], col["remention_rank"]] = rank
     if "n_context" in col:
         m[:, col["n_context"]] = n_context
     if "n_liked" in col:

@@ -1,7 +1,7 @@
 """Ranking with the learned ranker (LightGBM lambdarank) instead of the weighted fusion.
 
 :func:`~crsagent.graphs.ranking.rank_candidates` and
-:func:`~crsagent.graphs.ranking.echo_candidates` call these when the toolkit has a ranker
+:func:`~crsagent.graphs.ranking.remention_candidates` call these when the toolkit has a ranker
 (``Toolkit.ranker``, the ``ranker`` build artifact) and the fusion weights ask for it
 (``FusionWeights.learned``). The pool and the re-mentions are scored by the one model, so their
 scores share a scale and :func:`~crsagent.graphs.ranking.catalogue_ranking` merges them as
@@ -23,17 +23,17 @@ if TYPE_CHECKING:  # pragma: no cover
     from crsagent.graphs.ranking import SignalTable
     from crsagent.graphs.state import Candidate
 
-__all__ = ["echo_inputs", "learned_rank", "learned_echoes"]
+__all__ = ["remention_inputs", "learned_rank", "learned_rementions"]
 
 
-def echo_inputs(toolkit: Any, belief: Belief) -> dict[str, tuple[float, int]]:
+def remention_inputs(toolkit: Any, belief: Belief) -> dict[str, tuple[float, int]]:
     """Re-mentioned item -> (re-mention score 0-1, recency rank) for the mentioned, unrejected items."""
     prior = getattr(toolkit, "prior", None)
     if prior is None:
         return {}
     rejected = set(belief.get("rejected") or [])
     mentioned = [i for i in belief.get("mentioned") or [] if i not in rejected and toolkit.has(i)]
-    rates = prior.echo(mentioned)
+    rates = prior.remention(mentioned)
     recent = list(dict.fromkeys(reversed(mentioned)))
     return {i: (float(rates[i]), r) for r, i in enumerate(recent) if i in rates}
 
@@ -76,18 +76,18 @@ def _top_rows(ids: list[str], scores: np.ndarray, pop: Mapping[str, float], k: i
     return [(r, vals[r]) for _, _, _, r in heapq.nsmallest(k, keyed)]
 
 
-def learned_echoes(toolkit: Any, ranker: Any, belief: Belief) -> list[Candidate]:
+def learned_rementions(toolkit: Any, ranker: Any, belief: Belief) -> list[Candidate]:
     """The re-mention candidates scored by the model (on the pool's scale), best first."""
     from crsagent.graphs.ranking import SignalTable
 
-    echoes = echo_inputs(toolkit, belief)
-    if not echoes:
+    rementions = remention_inputs(toolkit, belief)
+    if not rementions:
         return []
     n_ctx, n_liked = _context_sizes(belief)
-    ids, m, _ = feature_rows(SignalTable(), echoes, toolkit.popularity_map(), n_ctx, n_liked, ranker.features)
+    ids, m, _ = feature_rows(SignalTable(), rementions, toolkit.popularity_map(), n_ctx, n_liked, ranker.features)
     scores = ranker.score(m)
     out: list[Candidate] = [
-        {"item_id": i, "score": round(float(s), 6), "signals": {"echo": round(echoes[i][0], 6)}}
+        {"item_id": i, "score": round(float(s), 6), "signals": {"remention": round(rementions[i][0], 6)}}
         for i, s in zip(ids, scores.tolist(), strict=True)
     ]
     out.sort(key=lambda c: -c["score"])

@@ -30,11 +30,11 @@ pytestmark = pytest.mark.filterwarnings("ignore:All-NaN slice:RuntimeWarning")  
 
 
 def _reference_rows(
-    table: SignalTable, echoes: dict[str, tuple[float, int]], pop: dict[str, float], n_ctx: int, n_liked: int
+    table: SignalTable, rementions: dict[str, tuple[float, int]], pop: dict[str, float], n_ctx: int, n_liked: int
 ) -> tuple[list[str], np.ndarray, dict[str, dict[str, float]]]:
     """The loop-by-item assembly ``feature_rows`` had before it was vectorised."""
     norm = {s: (v if s in ("attr", "popularity") else normalised(v)) for s, v in table.scores.items()}
-    ids = list(table.pool) + [i for i in echoes if i not in set(table.pool)]
+    ids = list(table.pool) + [i for i in rementions if i not in set(table.pool)]
     row = {i: r for r, i in enumerate(ids)}
     m = np.zeros((len(ids), len(FEATURES)))
     col = {f: c for c, f in enumerate(FEATURES)}
@@ -52,11 +52,11 @@ def _reference_rows(
             if c_raw is not None:
                 m[r, c_raw] = raw.get(i, 0.0)
     m[:, col["n_signals"]] = present
-    for i in echoes:
+    for i in rementions:
         m[row[i], col["popularity"]] = pop.get(i, 0.0)
-    m[:, col["echo_rank"]] = -1.0
-    for i, (rate, rank) in echoes.items():
-        m[row[i], col["echo"]], m[row[i], col["echo_rank"]] = rate, rank
+    m[:, col["remention_rank"]] = -1.0
+    for i, (rate, rank) in rementions.items():
+        m[row[i], col["remention"]], m[row[i], col["remention_rank"]] = rate, rank
     m[:, col["n_context"]], m[:, col["n_liked"]] = n_ctx, n_liked
     signals = {i: {s: round(float(vals.get(i, 0.0)), 6) for s, vals in norm.items()} for i in table.pool}
     return ids, m, signals
@@ -82,12 +82,12 @@ def _random_table(rng: random.Random) -> SignalTable:
 def test_vectorised_feature_rows_equal_the_item_loop(seed: int) -> None:
     rng = random.Random(seed)
     table = _random_table(rng)
-    echoes = {f"e{n}": (rng.random(), n) for n in range(rng.randint(0, 3))}
+    rementions = {f"e{n}": (rng.random(), n) for n in range(rng.randint(0, 3))}
     if table.pool and rng.random() < 0.5:
-        echoes[table.pool[0]] = (0.9, 5)  # a re-mention that is also pooled
-    pop = {i: rng.random() for i in [*table.pool, *echoes]}
-    ids, m, signals = feature_rows(table, echoes, pop, 3, 1)
-    ref_ids, ref_m, ref_signals = _reference_rows(table, echoes, pop, 3, 1)
+        rementions[table.pool[0]] = (0.9, 5)  # a re-mention that is also pooled
+    pop = {i: rng.random() for i in [*table.pool, *rementions]}
+    ids, m, signals = feature_rows(table, rementions, pop, 3, 1)
+    ref_ids, ref_m, ref_signals = _reference_rows(table, rementions, pop, 3, 1)
     assert ids == ref_ids
     np.testing.assert_array_equal(m, ref_m)  # bit-identical, NaN where the raw score is NaN
     assert repr(dict(signals)) == repr(ref_signals)  # repr: a NaN (fixed-scale signal) equals a NaN
