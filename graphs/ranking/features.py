@@ -156,10 +156,13 @@ def _top_of_array(
         order = np.argsort(-scores, kind="stable")[: k + len(excluded)]
         picked = [(ids[j], float(scores[j])) for j in order.tolist() if ids[j] not in excluded]
         return dict(picked[:k])
-    # index is one-to-one, so dropping the excluded items' rows drops the excluded items
-    rows = [r for r in map(index.get, cand) if r is not None]
+    # index is one-to-one, so dropping the excluded items' rows drops the excluded items; the
+    # candidates rarely hold an unknown or excluded item, so the C-level checks usually suffice
+    rows: list[Any] = list(map(index.get, cand))
+    if None in rows:
+        rows = [r for r in rows if r is not None]
     gone = {index[i] for i in excluded if i in index} if excluded else set()
-    if gone:
+    if gone and not gone.isdisjoint(rows):
         rows = [r for r in rows if r not in gone]
     if not rows:
         return {}
