@@ -14,15 +14,13 @@ meaningful scale also enter raw. Re-mention rows carry only ``remention``, ``rem
 
 from __future__ import annotations
 
-import threading
-import weakref
-from collections import OrderedDict
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from crsagent.agent.errors import CrsAgentError
+from crsagent.graphs.ranking.seqcache import next_scores, rows_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from crsagent.graphs.ranking import SignalTable
@@ -99,51 +97,6 @@ def normalised(scores: Mapping[str, float]) -> dict[str, float]:
     return dict(zip(scores, out.tolist(), strict=True))
 
 
-#: SASRec model -> item id -> its row in ``next_scores`` (built once per model, not per turn).
-_SEQ_ROWS: weakref.WeakKeyDictionary[Any, dict[str, int]] = weakref.WeakKeyDictionary()
-
-
-def _rows_of(seq: Any) -> dict[str, int]:
-    """Item id -> row of SASRec's score vector (its ``index`` counts from 1: 0 is padding)."""
-    try:
-        rows = _SEQ_ROWS.get(seq)
-    except TypeError:  # not weak-referenceable: compute every time
-        return {i: r - 1 for i, r in seq.index.items()}
-    if rows is None or len(rows) != len(seq.index):
-        rows = {i: r - 1 for i, r in seq.index.items()}
-        _SEQ_ROWS[seq] = rows
-    return rows
-
-
-#: How many recent contexts' SASRec scores each model keeps (a turn's tool calls rank one context
-#: several times: recommend, the catalogue ranking, a refinement).
-SEQ_CACHE = 64
-_SEQ_SCORES: weakref.WeakKeyDictionary[Any, OrderedDict[tuple[str, ...], np.ndarray]] = weakref.WeakKeyDictionary()
-_SEQ_LOCK = threading.Lock()
-
-
-def _next_scores(seq: Any, known: Sequence[str]) -> np.ndarray:
-    """``seq.next_scores(known)``, remembered for the last :data:`SEQ_CACHE` contexts of each model
-    (the forward pass is deterministic in inference mode; the array is read-only to callers)."""
-    key = tuple(known)
-    try:
-        with _SEQ_LOCK:
-            cache = _SEQ_SCORES.setdefault(seq, OrderedDict())
-            hit = cache.get(key)
-            if hit is not None:
-                cache.move_to_end(key)
-                return hit
-    except TypeError:  # not weak-referenceable: no cache
-        return seq.next_scores(list(known))
-    scores = np.array(seq.next_scores(list(known)))
-    scores.flags.writeable = False
-    with _SEQ_LOCK:
-        cache[key] = scores
-        while len(cache) > SEQ_CACHE:
-            cache.popitem(last=False)
-    return scores
-
-
 def _top_of_array(
     scores: np.ndarray,
     ids: Sequence[str],
@@ -205,10 +158,10 @@ def extra_signal_scores(
         if not known:
             return {}
         try:
-            scores = _next_scores(seq, known)
+            scores = next_scores(seq, known)
         except (CrsAgentError, ValueError, TypeError):
             return {}
-        return _top_of_array(scores, seq.item_ids, _rows_of(seq), k, cand, excluded)
+        return _top_of_array(scores, seq.item_ids, rows_of(seq), k, cand, excluded)
     if name == "comention":
         prior = getattr(toolkit, "prior", None)
         if prior is None or not context or not hasattr(prior, "top_comentions"):

@@ -16,15 +16,10 @@ import numpy as np
 import pytest
 
 from crsagent.graphs.ranking import SignalTable
-from crsagent.graphs.ranking.features import (
-    FEATURES,
-    SEQ_CACHE,
-    _next_scores,
-    _top_of_array,
-    feature_rows,
-    normalised,
-)
+from crsagent.graphs.ranking.features import FEATURES, _top_of_array, feature_rows, normalised
 from crsagent.graphs.ranking.learned import _top_rows
+from crsagent.graphs.ranking.seqcache import SEQ_CACHE
+from crsagent.graphs.ranking.seqcache import next_scores as _next_scores
 
 pytestmark = pytest.mark.filterwarnings("ignore:All-NaN slice:RuntimeWarning")  # the non-finite tables
 
