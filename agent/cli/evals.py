@@ -16,6 +16,7 @@ from crsagent.agent.cli.common import err_console as _err
 from crsagent.agent.cli.common import progress_factory as _progress_factory
 from crsagent.agent.cli.common import settings_from as _settings_from
 from crsagent.agent.cli.eval_agent import agent_eval as _agent_eval
+from crsagent.agent.cli.eval_office import office_eval as _office_eval
 
 __all__ = ["app"]
 
@@ -628,6 +629,9 @@ def offline_cmd(
 # (agent/cli/eval_agent.py) ---
 app.command("trajectories")(_agent_evals.trajectories)
 app.command("agent")(_agent_eval)
+
+# --- the office domain measured (issue 18, item 6; agent/cli/eval_office.py) ---
+app.command("office")(_office_eval)
 
 # --- conversation quality (issue 21): the behaviour suite and the catalogue audit (agent/cli/behaviour.py) ---
 app.command("behaviour")(_behaviour_cmd)

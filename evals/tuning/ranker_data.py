@@ -2,7 +2,7 @@
 
 Each turn's context is read the way the ``crs-only`` graph reads a history (deterministic
 understanding), its signals are collected once (:func:`~crsagent.graphs.ranking.collect_signals`)
-and its re-mentions scored (:func:`~crsagent.graphs.ranking.learned.echo_inputs`); the rows are the
+and its re-mentions scored (:func:`~crsagent.graphs.ranking.learned.remention_inputs`); the rows are the
 pool and the re-mentions (:func:`~crsagent.graphs.ranking.features.feature_rows`), labelled 1 when the
 item is one of the turn's ground-truth titles (the plain replay protocol's samples).
 
@@ -137,7 +137,7 @@ def collect_rows(
     from crsagent.graphs.dialogue.prompting import dialogue_text
     from crsagent.graphs.nodes.understand import make_understand
     from crsagent.graphs.ranking import POOL, collect_signals
-    from crsagent.graphs.ranking.learned import echo_inputs
+    from crsagent.graphs.ranking.learned import remention_inputs
     from crsagent.graphs.variants import VARIANT_SPECS
 
     understand = make_understand(VARIANT_SPECS["crs-only"])
@@ -162,8 +162,10 @@ def collect_rows(
         table = collect_signals(
             tk, belief, dialogue_text(lc, 6), pool=POOL, genres_hard=True, people_hard=True, skip=skip, recent=recent
         )
-        echoes = echo_inputs(tk, belief)
-        ids, m, _ = feature_rows(table, echoes, tk.popularity_map(), len(excluded_ids(belief)), len(liked_ids(belief)))
+        rementions = remention_inputs(tk, belief)
+        ids, m, _ = feature_rows(
+            table, rementions, tk.popularity_map(), len(excluded_ids(belief)), len(liked_ids(belief))
+        )
         wanted = {g for g in gold if g}
         labels = np.array([1.0 if i in wanted else 0.0 for i in ids])
         pop = tk.popularity_map()

@@ -1,4 +1,4 @@
-"""Tuning the re-mention weight (``FusionWeights.echo``) on ReDial dev turns.
+"""Tuning the re-mention weight (``FusionWeights.remention``) on ReDial dev turns.
 
 Re-mentions only matter under the plain replay protocol (a ground-truth title already mentioned
 in the context stays a sample), which the signal tuner (:mod:`crsagent.evals.tuning.weights`) leaves
@@ -33,7 +33,7 @@ def choose(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """The row with the best ``tune`` plain Recall@10 + Recall@50 (the fusion weights' rule,
     :mod:`crsagent.evals.tuning.weights`), then Recall@1; the smallest weight at a tie."""
     return max(
-        rows, key=lambda r: (r["tune"]["recall"][1] + r["tune"]["recall"][2], r["tune"]["recall"][0], -r["echo"])
+        rows, key=lambda r: (r["tune"]["recall"][1] + r["tune"]["recall"][2], r["tune"]["recall"][0], -r["remention"])
     )
 
 
@@ -56,8 +56,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
     try:
         for w in REMENTION_GRID:
-            agent.weights = dataclasses.replace(base, echo=w)
-            row: dict[str, Any] = {"echo": w}
+            agent.weights = dataclasses.replace(base, remention=w)
+            row: dict[str, Any] = {"remention": w}
             for split in ("tune", "check"):
                 s = run_replay(agent, [t for t in turns if tuning_split(t.dialog_id) == split], resolver).summary
                 row[split] = {"recall": _recall(s), "filtered_recall": _recall(s, "filtered_"), "n": s["n"]}
@@ -66,11 +66,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     finally:
         agent.close()
     best = choose(rows)
-    report = {"tuned_on": "tune", "grid": list(REMENTION_GRID), "rows": rows, "best": best["echo"]}
+    report = {"tuned_on": "tune", "grid": list(REMENTION_GRID), "rows": rows, "best": best["remention"]}
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=2) + "\n")
-    print(json.dumps({"best": best["echo"], "tune": best["tune"], "check": best["check"]}))
+    print(json.dumps({"best": best["remention"], "tune": best["tune"], "check": best["check"]}))
     return report
 
 

@@ -15,7 +15,7 @@ The chosen row has the highest Recall@10 + Recall@50 on ``tune`` (ties: Recall@1
 
 The ``prior`` and ``trans`` signals (:mod:`crsagent.tools.prior.redial`) are learned from the
 ``train`` half too. The person filter is scoped to the seeker's latest message, as in the agent.
-The re-mention weight (``echo``) is tuned separately on the plain protocol
+The re-mention weight (``remention``) is tuned separately on the plain protocol
 (:mod:`crsagent.evals.tuning.remention`). ``--extra NAME`` adds an experimental signal (:func:`prior_extras`) as a
 further column, its weight gridded over :data:`EXTRA_GRID`, and reports the best rows with and
 without it: the collected turns are cached (``--cache``), so an experiment costs only the grid.

@@ -8,7 +8,8 @@
 * :mod:`~crsagent.graphs.ranking.fusion` — :class:`FusionWeights`, :func:`fuse`,
   :func:`rank_candidates` and the re-mention candidates;
 * :mod:`~crsagent.graphs.ranking.features` / :mod:`~crsagent.graphs.ranking.learned` — the
-  learned ranker's feature rows and its ranking.
+  learned ranker's feature rows and its ranking (:mod:`~crsagent.graphs.ranking.seqcache`:
+  SASRec's per-model caches).
 
 The names below are the public surface (``from crsagent.graphs.ranking import rank_candidates``).
 """

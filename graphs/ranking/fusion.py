@@ -55,7 +55,7 @@ class FusionWeights:
 
     Attributes:
         vector, cf, intent, popularity, attr, prior, trans, crew, content: each signal's weight.
-        echo: the weight of re-mentions (:func:`remention_candidates`): items already mentioned enter
+        remention: the weight of re-mentions (:func:`remention_candidates`): items already mentioned enter
             the catalogue ranking the replay scores (``TurnResult.ranking``), never the
             recommendations.
         genre_filter: liked genres are a hard constraint (True) or only a boost (False).
@@ -77,7 +77,7 @@ class FusionWeights:
     trans: float = 3.0
     crew: float = 4.0
     content: float = 3.0
-    echo: float = 40.0
+    remention: float = 40.0
     genre_filter: bool = True
     people_filter: bool = True
     learned: bool = False
@@ -210,28 +210,29 @@ def remention_candidates(toolkit: Toolkit, belief: Belief, weights: FusionWeight
 
     ReDial recommenders often talk again about the film the seeker just named or asked about;
     the replay protocol ranks the whole catalogue, so those re-mentions count there. The score is
-    ``weights.echo`` times the item's re-mention rate (by how recently it was first mentioned,
-    :meth:`~crsagent.tools.prior.redial.RedialPrior.echo`), on the fused score's scale so the two
+    ``weights.remention`` times the item's re-mention rate (by how recently it was first mentioned,
+    :meth:`~crsagent.tools.prior.redial.RedialPrior.remention`), on the fused score's scale so the two
     lists merge (:func:`catalogue_ranking`). Rejected items are left out. (The weight and the
-    ``signals`` key keep the name ``echo``: they are public, docs/api.md.)
+    ``signals`` key were called ``echo`` before 2026-12-07.)
 
     Returns:
-        Re-mention candidates, best first (``signals`` holds ``echo``); empty when the weight
+        Re-mention candidates, best first (``signals`` holds ``remention``); empty when the weight
         is 0 or the toolkit has no ReDial prior.
     """
     prior = getattr(toolkit, "prior", None)
-    if not weights.echo or prior is None:
+    if not weights.remention or prior is None:
         return []
     ranker = learned_ranker(toolkit, weights)
     if ranker is not None:
-        from crsagent.graphs.ranking.learned import learned_echoes
+        from crsagent.graphs.ranking.learned import learned_rementions
 
-        return learned_echoes(toolkit, ranker, belief)
+        return learned_rementions(toolkit, ranker, belief)
     rejected = set(belief.get("rejected") or [])
     mentioned = [i for i in belief.get("mentioned") or [] if i not in rejected and toolkit.has(i)]
-    rates = prior.echo(mentioned)
+    rates = prior.remention(mentioned)
     out: list[Candidate] = [
-        {"item_id": i, "score": round(weights.echo * v, 6), "signals": {"echo": round(v, 6)}} for i, v in rates.items()
+        {"item_id": i, "score": round(weights.remention * v, 6), "signals": {"remention": round(v, 6)}}
+        for i, v in rates.items()
     ]
     out.sort(key=lambda c: -c["score"])
     return out
@@ -241,9 +242,9 @@ def remention_candidates(toolkit: Toolkit, belief: Belief, weights: FusionWeight
 echo_candidates = remention_candidates
 
 
-def catalogue_ranking(candidates: Sequence[Candidate], echoes: Sequence[Candidate]) -> list[Candidate]:
+def catalogue_ranking(candidates: Sequence[Candidate], rementions: Sequence[Candidate]) -> list[Candidate]:
     """The fused candidates and the re-mention candidates in one list by score (stable: at
     equal scores a fused candidate stays first)."""
-    if not echoes:
+    if not rementions:
         return list(candidates)
-    return sorted([*candidates, *echoes], key=lambda c: -c["score"])
+    return sorted([*candidates, *rementions], key=lambda c: -c["score"])

@@ -14,9 +14,9 @@ and the CF co-mention users already train on), so the held-out halves stay clean
 * ``comention`` — item-item co-mention: per pair of items, the number of dialogues that mention
   both (by either side), each row normalised like ``trans``; a candidate scores the sum over
   the context's items.
-* ``echo`` — re-mentions: how often a recommender message that names a movie names again the
+* ``remention`` — re-mentions: how often a recommender message that names a movie names again the
   item first mentioned ``r``-th most recently (``r = 0`` the latest), per ``r`` below
-  :data:`ECHO_DEPTH`. Recommenders often come back to the film the seeker just named or asked
+  :data:`REMENTION_DEPTH`. Recommenders often come back to the film the seeker just named or asked
   about; the replay protocol's ranking of the whole catalogue scores those re-mentions.
 
 The counts are a build artifact (``tools/prior/stage.py``); only the corpus-mention smoothing
@@ -38,12 +38,12 @@ from pathlib import Path
 
 from crsagent.tools.intent.split import TRAIN, dialogue_split
 
-__all__ = ["MENTION", "ECHO_DEPTH", "RedialPrior", "learn_prior", "read_mentions", "load_prior", "rescaled_base"]
+__all__ = ["MENTION", "REMENTION_DEPTH", "RedialPrior", "learn_prior", "read_mentions", "load_prior", "rescaled_base"]
 
 #: A movie mention in a ReDial message: ``@`` followed by the ReDial movie id.
 MENTION = re.compile(r"@(\d+)")
-#: How many of the most recently (first) mentioned items :meth:`RedialPrior.echo` scores.
-ECHO_DEPTH = 8
+#: How many of the most recently (first) mentioned items :meth:`RedialPrior.remention` scores.
+REMENTION_DEPTH = 8
 
 
 @dataclass
@@ -55,7 +55,7 @@ class RedialPrior:
         transitions: earlier item -> suggested item -> count.
         base: item -> smoothing mass (the corpus mention count rescaled), added to ``suggested``.
         dialogues: how many dialogues the counts come from.
-        echo_rates: per recency rank ``r`` (0: the item first mentioned most recently), the
+        remention_rates: per recency rank ``r`` (0: the item first mentioned most recently), the
             share of recommender messages naming a movie that named that item again.
         comention: item -> item -> number of dialogues mentioning both (symmetric).
 
@@ -66,7 +66,7 @@ class RedialPrior:
     transitions: dict[str, dict[str, float]] = field(default_factory=dict)
     base: dict[str, float] = field(default_factory=dict)
     dialogues: int = 0
-    echo_rates: tuple[float, ...] = ()
+    remention_rates: tuple[float, ...] = ()
     comention: dict[str, dict[str, float]] = field(default_factory=dict)
     _order: dict[float, list[tuple[str, float]]] = field(default_factory=dict, repr=False, compare=False)
 
@@ -122,7 +122,7 @@ class RedialPrior:
             "transitions": self.transitions,
             "comention": self.comention,
             "dialogues": self.dialogues,
-            "echo_rates": list(self.echo_rates),
+            "remention_rates": list(self.remention_rates),
         }
 
     @classmethod
@@ -134,24 +134,25 @@ class RedialPrior:
             comention=dict(data.get("comention") or {}),
             base=dict(base or {}),
             dialogues=int(data["dialogues"]),
-            echo_rates=tuple(data["echo_rates"]),
+            # "echo_rates": the key of artifacts built before the rename
+            remention_rates=tuple(data["remention_rates"] if "remention_rates" in data else data["echo_rates"]),
         )
 
-    def echo(self, mentioned: Sequence[str]) -> dict[str, float]:
-        """Re-mention scores of the items mentioned so far (the ranking's ``echo`` signal).
+    def remention(self, mentioned: Sequence[str]) -> dict[str, float]:
+        """Re-mention scores of the items mentioned so far (the ranking's ``remention`` signal).
 
         Args:
             mentioned: item ids in the order they were first mentioned (oldest first).
 
         Returns:
             Item id -> its recency rank's rate divided by the highest rate (0-1], for the
-            :data:`ECHO_DEPTH` most recent items; empty without learned rates.
+            :data:`REMENTION_DEPTH` most recent items; empty without learned rates.
         """
-        top = max(self.echo_rates, default=0.0)
+        top = max(self.remention_rates, default=0.0)
         if top <= 0:
             return {}
-        recent = list(dict.fromkeys(reversed(list(mentioned))))[: len(self.echo_rates)]
-        return {i: self.echo_rates[r] / top for r, i in enumerate(recent) if self.echo_rates[r] > 0}
+        recent = list(dict.fromkeys(reversed(list(mentioned))))[: len(self.remention_rates)]
+        return {i: self.remention_rates[r] / top for r, i in enumerate(recent) if self.remention_rates[r] > 0}
 
     def top_prior(
         self, k: int, candidate_ids: Sequence[str] | None = None, exclude: Collection[str] = (), smoothing: float = 1.0
@@ -249,7 +250,7 @@ def learn_prior(
     suggested: Counter[str] = Counter()
     trans: dict[str, Counter[str]] = defaultdict(Counter)
     comention: dict[str, Counter[str]] = defaultdict(Counter)
-    echo_hits, echo_seen = [0] * ECHO_DEPTH, [0] * ECHO_DEPTH
+    hits, seen_at = [0] * REMENTION_DEPTH, [0] * REMENTION_DEPTH
     n = 0
     for d in dialogues:
         cid = str(d.get("conversationId"))
@@ -265,9 +266,9 @@ def learn_prior(
             rids = MENTION.findall(str(msg.get("text", "")))
             named = {id_map[r] for r in rids if r in id_map}
             if named and msg.get("senderWorkerId") == recommender:
-                for r, earlier in enumerate(reversed(seen[-ECHO_DEPTH:])):
-                    echo_seen[r] += 1
-                    echo_hits[r] += earlier in named
+                for r, earlier in enumerate(reversed(seen[-REMENTION_DEPTH:])):
+                    seen_at[r] += 1
+                    hits[r] += earlier in named
             for rid in rids:
                 item = id_map.get(rid)
                 if item is None or item in done:
@@ -288,7 +289,7 @@ def learn_prior(
         comention={a: {b: float(c) for b, c in row.items()} for a, row in comention.items()},
         base=rescaled_base(mentions, id_map, sum(suggested.values())) if mentions else {},
         dialogues=n,
-        echo_rates=_non_increasing([h / s if s else 0.0 for h, s in zip(echo_hits, echo_seen, strict=True)]),
+        remention_rates=_non_increasing([h / s if s else 0.0 for h, s in zip(hits, seen_at, strict=True)]),
     )
 
 

@@ -52,7 +52,7 @@ def input_hash(ctx: BuildContext) -> str:
 
     extra = {
         "version": VERSION,
-        "echo_depth": redial.ECHO_DEPTH,
+        "echo_depth": redial.REMENTION_DEPTH,  # the key as built before the rename (same hash)
         "neighbours": itemsim.NEIGHBOURS,
         "shrink": itemsim.SHRINK,
         "domain": ctx.domain,

@@ -25,7 +25,7 @@ __all__ = ["NOT_MONOTONE", "RankerParams", "LearnedRanker", "train_ranker"]
 #: Features the score may depend on either way; on every other feature (a signal, its raw value,
 #: the re-mention rate, how many signals returned the item) the score never decreases. The
 #: constraint keeps the small training set from learning noise.
-NOT_MONOTONE: frozenset[str] = frozenset({"echo_rank", "n_context", "n_liked"})
+NOT_MONOTONE: frozenset[str] = frozenset({"remention_rank", "n_context", "n_liked"})
 
 
 @dataclass(frozen=True)
@@ -134,13 +134,15 @@ class LearnedRanker:
         """
         import lightgbm as lgb
 
+        from crsagent.graphs.ranking.features import current_name
+
         folder = Path(folder)
         model, meta_path = folder / f"{fold}.txt", folder / f"{fold}.json"
         if not model.exists() or not meta_path.exists():
             raise DataError(f"no ranker trained on '{fold}'", folder)
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         booster = lgb.Booster(model_file=str(model))
-        features = tuple(meta["features"])
+        features = tuple(current_name(f) for f in meta["features"])  # models saved before a rename
         if booster.num_feature() != len(features):
             raise DataError("ranker model and its feature list disagree", folder)
         return cls(booster, features, frozenset(meta["trained_on"]), meta["fold"], meta.get("info") or {})

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from crsagent.agent.domains import domain_spec
-from crsagent.graphs.ranking.features import FEATURES
+from crsagent.graphs.ranking.features import FEATURES, former_name
 from crsagent.tools.artifacts import ArtifactStore, hash_inputs
 from crsagent.tools.pipeline import BuildContext
 
@@ -68,7 +68,7 @@ def input_hash(ctx: BuildContext) -> str:
         files = [d / "dev_turns.jsonl", d / "dev_dialogues.jsonl", d / "movies_with_mentions.csv"]
     extra = {
         "version": VERSION,
-        "features": list(SERVING_FEATURES),
+        "features": [former_name(f) for f in SERVING_FEATURES],  # renames leave built models valid
         "params": RankerParams().__dict__,
         "domain": ctx.domain,
     }

@@ -34,7 +34,7 @@ def test_the_build_holds_two_cross_fitted_models_over_disjoint_dialogues(movies_
     assert train.trained_on and held.trained_on and not train.trained_on & held.trained_on
     assert all(dialogue_split(d) == "train" for d in train.trained_on)
     assert all(dialogue_split(d) == "heldout" for d in held.trained_on)
-    assert "intent" not in train.features and {"seq", "comention", "itemsim", "echo"} <= set(train.features)
+    assert "intent" not in train.features and {"seq", "comention", "itemsim", "remention"} <= set(train.features)
     assert train.info["rounds"] >= 1 and train.info["other_half"]["recall@50"] > 0.2
 
 
@@ -70,10 +70,10 @@ def test_serving_ranks_with_the_learned_ranker_when_asked(movies_home: Settings,
     pool_m, pool_s = max(spy.seen, key=lambda t: t[0].shape[0])  # the pool (the other call: the re-mentions)
     assert pool_m.shape[0] > 20 and pool_m.shape[1] == len(toolkit.ranker.features)
     assert r.recommendations[0].score == pytest.approx(float(pool_s.max()), abs=1e-5)  # the model's top item
-    fused = [x for x in r.ranking if "echo" not in x.signals]
+    fused = [x for x in r.ranking if "remention" not in x.signals]
     assert [x.score for x in fused] == sorted((x.score for x in fused), reverse=True)
-    echoes = [x for x in r.ranking if "echo" in x.signals]
-    assert echoes and len(spy.seen) >= 2  # the mentioned films are scored by the same model
+    rementions = [x for x in r.ranking if "remention" in x.signals]
+    assert rementions and len(spy.seen) >= 2  # the mentioned films are scored by the same model
 
 
 def test_cross_fitted_replay_never_scores_a_dialogue_with_a_model_trained_on_it(

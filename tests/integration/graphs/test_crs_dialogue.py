@@ -27,7 +27,7 @@ def test_three_turn_dialogue_with_constraint_rejection_and_profile(
         assert all((movies_toolkit.item(r.item_id).year or 0) >= 2011 for r in r1.recommendations + r1.ranking)
         assert BABADOOK not in [r.item_id for r in r1.recommendations]
         # the catalogue ranking may hold it only as a re-mention (never a candidate)
-        assert all(set(r.signals) == {"echo"} for r in r1.ranking if r.item_id == BABADOOK)
+        assert all(set(r.signals) == {"remention"} for r in r1.ranking if r.item_id == BABADOOK)
         assert r1.usage.llm_calls == 0
 
         previous = [r.item_id for r in r1.recommendations]
@@ -38,7 +38,7 @@ def test_three_turn_dialogue_with_constraint_rejection_and_profile(
         assert r2.recommendations
         shown = [r.item_id for r in r2.recommendations + r2.ranking]
         assert not {r.item_id for r in r2.recommendations} & set(previous)  # nothing already suggested comes back
-        assert all(set(r.signals) == {"echo"} for r in r2.ranking if r.item_id in previous)  # only as re-mentions
+        assert all(set(r.signals) == {"remention"} for r in r2.ranking if r.item_id in previous)  # only as re-mentions
         assert all((movies_toolkit.item(i).year or 0) >= 2011 for i in shown)
 
         r3 = agent.turn("Why would I like the first one?", thread_id="t1", user_id="ann")

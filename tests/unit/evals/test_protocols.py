@@ -81,7 +81,7 @@ def _turns():
 
 
 RANKINGS = {
-    # d1 turn 2: the mentioned Babadook first (an echo), The Shining second
+    # d1 turn 2: the mentioned Babadook first (a re-mention), The Shining second
     "I loved The Babadook (2014)": ["bab", "shi", "ext", "oth", "fol"],
     # d1 turn 4: The Shining (mentioned) first, Babadook (mentioned) second, The Exorcist third
     "Seen it, more?": ["shi", "bab", "ext", "oth", "fol"],

@@ -13,7 +13,7 @@ import pytest
 from crsagent.agent.errors import DataError
 from crsagent.evals.crossfit import CrossFitRunner, LeakageError, other_half
 from crsagent.evals.tuning.ranker_data import TurnRows, evaluate_rows, fold_of, stack
-from crsagent.graphs.ranking import DEFAULT_WEIGHTS, SignalTable, echo_candidates, rank_candidates, skipped_signals
+from crsagent.graphs.ranking import DEFAULT_WEIGHTS, SignalTable, rank_candidates, remention_candidates, skipped_signals
 from crsagent.graphs.ranking.features import FEATURES, feature_rows
 from crsagent.tools.intent.split import dialogue_split
 from crsagent.tools.prior.itemsim import ItemSim, learn_itemsim
@@ -50,8 +50,8 @@ def test_feature_rows_normalise_signals_keep_raw_values_and_mark_re_mentions() -
     assert m[:, COL["popularity"]].tolist() == [0.9, 0.5, 0.1, 0.7, 0.2]  # fixed scale, never re-normalised
     assert m[0, COL["attr"]] == -1.0
     assert m[:, COL["n_signals"]].tolist() == [1.0, 2.0, 1.0, 0.0, 0.0]  # popularity and attr do not count
-    assert m[:, COL["echo"]].tolist() == [0.0, 0.0, 0.0, 1.0, 0.5]
-    assert m[:, COL["echo_rank"]].tolist() == [-1.0, -1.0, -1.0, 0.0, 1.0]
+    assert m[:, COL["remention"]].tolist() == [0.0, 0.0, 0.0, 1.0, 0.5]
+    assert m[:, COL["remention_rank"]].tolist() == [-1.0, -1.0, -1.0, 0.0, 1.0]
     assert set(m[:, COL["n_context"]]) == {2.0} and set(m[:, COL["n_liked"]]) == {1.0}
     assert signals["b"]["cf"] == 0.5 and "e" not in signals
 
@@ -86,7 +86,7 @@ def test_prior_counts_round_trip_and_take_the_smoothing_base_from_the_data_folde
     (tmp_path / "redial" / "movies_with_mentions.csv").write_text("movieId,movieName,nbMentions\n1,A,6\n2,B,2\n")
     back = load_prior(tmp_path, {"1": "a", "2": "b", "3": "c"}, counts=p.to_dict())
     assert back.suggested == p.suggested and back.transitions == p.transitions and back.comention == p.comention
-    assert back.echo_rates == p.echo_rates and back.dialogues == 1
+    assert back.remention_rates == p.remention_rates and back.dialogues == 1
     assert back.base == pytest.approx({"a": 1.5, "b": 0.5})  # 8 mentions rescaled to the 2 suggestions
 
 
@@ -194,13 +194,13 @@ def test_rank_candidates_uses_the_toolkits_learned_ranker_when_the_weights_ask(f
     assert off == fused and model.calls == 1
 
 
-def test_learned_echoes_share_the_models_scale(fakes: Any) -> None:
-    model = _ByFeature("echo_rank")  # the older mention first, to tell it from the rate order
-    tk = fakes.make_toolkit(prior=RedialPrior(echo_rates=(0.4, 0.2)), ranker=model)
+def test_learned_rementions_share_the_models_scale(fakes: Any) -> None:
+    model = _ByFeature("remention_rank")  # the older mention first, to tell it from the rate order
+    tk = fakes.make_toolkit(prior=RedialPrior(remention_rates=(0.4, 0.2)), ranker=model)
     belief = {"mentioned": [fakes.ALIEN, fakes.BABADOOK]}
-    got = echo_candidates(tk, belief, dataclasses.replace(DEFAULT_WEIGHTS, learned=True))
+    got = remention_candidates(tk, belief, dataclasses.replace(DEFAULT_WEIGHTS, learned=True))
     assert [(c["item_id"], c["score"]) for c in got] == [(fakes.ALIEN, 1.0), (fakes.BABADOOK, 0.0)]
-    assert got[0]["signals"] == {"echo": 0.5}
+    assert got[0]["signals"] == {"remention": 0.5}
 
 
 def test_skipped_signals_follow_the_models_features_and_the_switched_off_weights() -> None:
@@ -266,3 +266,32 @@ def test_a_dropped_component_marks_its_claim_not_reproduced_with_the_reason() ->
     assert claims["Latent intents help"]["reason"] == "no gain"
     other = claims["CF + semantic fusion helps"]
     assert other["verdict"] == "not measured" and "reason" not in other
+
+
+def test_a_model_saved_with_the_former_re_mention_feature_names_loads_under_the_new_ones(tmp_path: Any) -> None:
+    rng = np.random.default_rng(0)
+    old = ("cf", "echo", "echo_rank")  # as models built before the rename list them
+    x = rng.normal(size=(60, 3))
+    booster, info = train_ranker(
+        (x[:40], (x[:40, 1] > 0).astype(float), [10] * 4), (x[40:], (x[40:, 1] > 0).astype(float), [10] * 2), old
+    )
+    LearnedRanker(booster, old, frozenset({"1"}), "train", info).save(tmp_path)
+    back = LearnedRanker.load(tmp_path, "train")
+    assert back.features == ("cf", "remention", "remention_rank")
+    assert np.array_equal(back.score(x), LearnedRanker(booster, old).score(x))
+
+
+def test_a_prior_saved_with_the_former_rates_key_loads() -> None:
+    data = RedialPrior(remention_rates=(0.5, 0.25)).to_dict()
+    assert "remention_rates" in data
+    data["echo_rates"] = data.pop("remention_rates")  # prior.json as built before the rename
+    assert RedialPrior.from_dict(data).remention(["a", "b"]) == {"b": 1.0, "a": 0.5}
+
+
+def test_the_ranker_input_hash_spells_features_as_built_before_the_rename() -> None:
+    from crsagent.graphs.ranking.features import current_name, former_name
+    from crsagent.tools.ranker.stage import SERVING_FEATURES
+
+    spelled = [former_name(f) for f in SERVING_FEATURES]
+    assert "echo" in spelled and "echo_rank" in spelled and "remention" not in spelled
+    assert [current_name(f) for f in spelled] == list(SERVING_FEATURES)

@@ -155,19 +155,19 @@ def test_rates_count_recommender_messages_that_name_a_movie_by_recency_rank() ->
     ]
     p = learn_prior(dialogues, ECHO_IDS)
     # rank 0: b (hit) and a (miss) -> 1/2; rank 1: a in the first dialogue (miss) -> 0
-    assert p.echo_rates[:2] == (0.5, 0.0)
-    assert all(r == 0.0 for r in p.echo_rates[2:])  # never seen: no evidence of re-mentions
+    assert p.remention_rates[:2] == (0.5, 0.0)
+    assert all(r == 0.0 for r in p.remention_rates[2:])  # never seen: no evidence of re-mentions
 
 
-def test_rates_never_increase_with_age_and_echo_scores_the_latest_items() -> None:
+def test_rates_never_increase_with_age_and_remention_scores_the_latest_items() -> None:
     dialogues = [
         # rank 1 comes back more often than rank 0 here; the running minimum evens them out
         _dialogue(ECHO_TRAIN[i], [(SEEKER, "@1 @2"), (RECOMMENDER, "@1 @3")])
         for i in range(3)
     ]
     p = learn_prior(dialogues, ECHO_IDS)
-    assert p.echo_rates[0] == 0.0 and p.echo_rates[1] == 0.0
-    prior = RedialPrior(echo_rates=(0.4, 0.2, 0.1))
-    assert prior.echo(["x", "y", "z", "w"]) == pytest.approx({"w": 1.0, "z": 0.5, "y": 0.25})  # x too old
-    assert prior.echo(["x", "y", "x"]) == pytest.approx({"x": 1.0, "y": 0.5})  # repeated ids count once
-    assert RedialPrior().echo(["x"]) == {}
+    assert p.remention_rates[0] == 0.0 and p.remention_rates[1] == 0.0
+    prior = RedialPrior(remention_rates=(0.4, 0.2, 0.1))
+    assert prior.remention(["x", "y", "z", "w"]) == pytest.approx({"w": 1.0, "z": 0.5, "y": 0.25})  # x too old
+    assert prior.remention(["x", "y", "x"]) == pytest.approx({"x": 1.0, "y": 0.5})  # repeated ids count once
+    assert RedialPrior().remention(["x"]) == {}

@@ -48,7 +48,7 @@ def _full(fakes: Any) -> Any:
         suggested={fakes.ALIEN: 9.0, fakes.WITCH: 1.0, fakes.US: 2.0},
         transitions={fakes.GET_OUT: {fakes.US: 3.0, fakes.WITCH: 1.0}, fakes.BABADOOK: {fakes.WITCH: 2.0}},
         comention={fakes.GET_OUT: {fakes.US: 2.0, fakes.ALIEN: 1.0}, fakes.US: {fakes.GET_OUT: 2.0}},
-        echo_rates=(0.5, 0.2),
+        remention_rates=(0.5, 0.2),
     )
     baskets = [[fakes.GET_OUT, fakes.US, fakes.WITCH], [fakes.BABADOOK, fakes.WITCH], [fakes.GET_OUT, fakes.ALIEN]]
     return fakes.make_toolkit(prior=prior, seq=FakeSeq(ids), itemsim=learn_itemsim(baskets, neighbours=5, shrink=1.0))
