@@ -85,7 +85,7 @@ class TurnResult(BaseModel):
         recommendations: the items recommended in the reply (top few).
         ranking: the top of the catalogue ranking (for replay evaluation), best first: the
             fused candidates plus the items already mentioned, scored for re-mention
-            (``signals["echo"]``; they are never among the recommendations).
+            (``signals["remention"]``; they are never among the recommendations).
         belief: the belief state after the turn, as plain data, plus ``dialogue_act`` (what the
             last user message did: ``elicit``, ``recommend``, ``reject``, ``ask_fact``,
             ``explain``, ``chitchat``), ``focus`` (the items a question was about), the

@@ -11,7 +11,7 @@ Nodes return partial updates and never mutate the state they receive. Channels:
 * the rest hold the last value written: the ``dialogue_act`` of the last user message (what it
   does: ``elicit``, ``recommend``, ``reject``, ``ask_fact``, ``explain`` or ``chitchat``; not
   the latent intent), the policy's ``action``, the ``question`` asked, ``candidates`` (the
-  fused ranking with per-signal scores), ``echoes`` (already mentioned items scored for
+  fused ranking with per-signal scores), ``rementions`` (already mentioned items scored for
   re-mention; they join ``TurnResult.ranking``, never the recommendations),
   ``intent_label`` (the top latent intent), ``recommendations``, ``focus``
   (items a question is about), ``facts``, ``profile`` (the user's profile memory) and
@@ -110,7 +110,7 @@ class CRSState(TypedDict, total=False):
     action: str
     question: dict[str, Any]
     candidates: list[Candidate]
-    echoes: list[Candidate]
+    rementions: list[Candidate]
     recommendations: list[dict[str, Any]]
     focus: list[str]
     facts: list[dict[str, Any]]

@@ -84,7 +84,7 @@ def turn_result(
         Recommendation.model_construct(
             item_id=c["item_id"], title=title(c["item_id"]), score=float(c["score"]), signals=dict(c["signals"])
         )
-        for c in catalogue_ranking(state.get("candidates") or [], state.get("echoes") or [])[:ranking_k]
+        for c in catalogue_ranking(state.get("candidates") or [], state.get("rementions") or [])[:ranking_k]
     ]
     belief = belief_view(merge_belief(state.get("belief"), {}))
     belief["dialogue_act"] = state.get("dialogue_act")

@@ -46,7 +46,7 @@ from crsagent.graphs.dialogue.grounding import (
 from crsagent.graphs.dialogue.prompting import instruction_shingles, words
 from crsagent.graphs.dialogue.reply_gate import SentenceGate, Verdict, gate_text
 from crsagent.graphs.handoff import AGENT_KEY, recommendation_records, result_item_ids
-from crsagent.graphs.ranking import echo_candidates
+from crsagent.graphs.ranking import remention_candidates
 from crsagent.graphs.state import Candidate, CRSState
 
 __all__ = [
@@ -271,7 +271,7 @@ def accept_reply(
         "messages": [AIMessage(content=reply, additional_kwargs={AGENT_KEY: {"recommended": named, "action": action}})],
         "recommendations": recs,
         "candidates": candidates,
-        "echoes": echo_candidates(tk, belief, ctx.weights),
+        "rementions": remention_candidates(tk, belief, ctx.weights),
         "action": action,
         "belief": {"recommended": named, "mentioned": named},
         "question": {},

@@ -18,7 +18,7 @@ from crsagent.graphs.dialogue.belief import Belief, merge_belief
 from crsagent.graphs.dialogue.explaining import explain, item_facts
 from crsagent.graphs.dialogue.prompting import dialogue_text
 from crsagent.graphs.handoff import recommendation_records
-from crsagent.graphs.ranking import echo_candidates, rank_candidates
+from crsagent.graphs.ranking import rank_candidates, remention_candidates
 from crsagent.graphs.state import Candidate, CRSState
 from crsagent.graphs.variants import VariantSpec
 
@@ -43,7 +43,7 @@ def make_act(spec: VariantSpec) -> Callable[[CRSState, Runtime[CRSContext]], dic
             )
         out: dict[str, Any] = {
             "candidates": candidates,
-            "echoes": echo_candidates(tk, belief, ctx.weights) if spec.ranking else [],
+            "rementions": remention_candidates(tk, belief, ctx.weights) if spec.ranking else [],
             "recommendations": [],
             "facts": [],
             "intent_label": intent_label,

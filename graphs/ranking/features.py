@@ -2,7 +2,7 @@
 
 The learned ranker (``docs/ranking.md``) reorders the candidate pool of
 :func:`~crsagent.graphs.ranking.collect_signals` and the re-mention candidates of
-:func:`~crsagent.graphs.ranking.echo_candidates` in one list. Its features are the signals of
+:func:`~crsagent.graphs.ranking.remention_candidates` in one list. Its features are the signals of
 the fused ranking plus three it adds (:data:`EXTRA_SIGNALS`): ``seq`` (SASRec's next-item score
 of the items mentioned so far), ``comention`` (co-mention with them in the tuning half's
 dialogues) and ``itemsim`` (their MovieLens item-to-item similarity). Each signal enters

@@ -38,7 +38,6 @@ __all__ = [
     "fuse",
     "signal_weights",
     "rank_candidates",
-    "echo_candidates",
     "remention_candidates",
     "catalogue_ranking",
     "learned_ranker",
@@ -236,10 +235,6 @@ def remention_candidates(toolkit: Toolkit, belief: Belief, weights: FusionWeight
     ]
     out.sort(key=lambda c: -c["score"])
     return out
-
-
-#: The former name of :func:`remention_candidates`.
-echo_candidates = remention_candidates
 
 
 def catalogue_ranking(candidates: Sequence[Candidate], rementions: Sequence[Candidate]) -> list[Candidate]:
