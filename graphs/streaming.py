@@ -168,17 +168,7 @@ class StreamingTurns(GraphInvoker):
             EmptyQueryError: blank message (at once, before any event).
             ToolInputError: message too long or no thread id.
         """
-        if not thread_id:
-            raise ToolInputError("a thread id is required")
-        inp = {"messages": [HumanMessage(content=clean_message(text))]}
-        return astream_graph(
-            self,
-            self.graph,
-            inp,
-            self.context(user_id),
-            thread_id,
-            lambda state: self.result(state, thread_id=thread_id),
-        )
+        return astream_graph(self, *self._turn_run(text, thread_id, user_id))
 
     def astream_history(
         self, messages: Sequence[ChatMessage | dict[str, Any]], *, user_id: str | None = None, ranking_k: int = 50
@@ -196,14 +186,11 @@ class StreamingTurns(GraphInvoker):
 
     def stream_turn(self, text: str, *, thread_id: str, user_id: str | None = None) -> Iterator[TurnEvent]:
         """Synchronous :meth:`astream_turn`."""
+        return stream_graph(self, *self._turn_run(text, thread_id, user_id))
+
+    def _turn_run(self, text: str, thread_id: str, user_id: str | None) -> tuple[Any, ...]:
+        """The graph, input, context, thread and result maker of one checkpointed turn."""
         if not thread_id:
             raise ToolInputError("a thread id is required")
         inp = {"messages": [HumanMessage(content=clean_message(text))]}
-        return stream_graph(
-            self,
-            self.graph,
-            inp,
-            self.context(user_id),
-            thread_id,
-            lambda state: self.result(state, thread_id=thread_id),
-        )
+        return self.graph, inp, self.context(user_id), thread_id, lambda state: self.result(state, thread_id=thread_id)
