@@ -10,7 +10,6 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from langchain_core.messages import ToolMessage
-from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import ToolException
 from langgraph.prebuilt.tool_node import ToolInvocationError
 from pydantic import BaseModel, ValidationError
@@ -20,8 +19,6 @@ from crsagent.graphs.state import Candidate, CRSState
 
 __all__ = [
     "AGENT_KEY",
-    "EVIDENCE_KEY",
-    "evidence_from_config",
     "recommendation_records",
     "result_item_ids",
     "tool_error_message",
@@ -67,24 +64,10 @@ def tool_results(state: CRSState, max_chars: int = 1500) -> tuple[str, list[str]
     return ("\n".join(parts) or "(no tools called)"), list(dict.fromkeys(ids))
 
 
-def evidence_from_config(config: RunnableConfig | None) -> Any:
-    """The explainer's evidence for this call (set by the ``tools`` node), else empty evidence."""
-    got = ((config or {}).get("configurable") or {}).get(EVIDENCE_KEY)
-    if got is not None:
-        return got
-    from crsagent.tools.explain.schema import Evidence
-
-    return Evidence()
-
-
 # no ``from __future__ import annotations`` here: ToolNode reads this handler's annotation as a real type
 def tool_error_message(e: ToolInputError | ToolException | ValidationError | ToolInvocationError) -> str:
     """The text of a tool error the LLM can act on (other exceptions are bugs and re-raise)."""
     return f"Error: {e}. Fix the arguments and call the tool again, or answer without it."
-
-
-#: ``configurable`` key through which the tools node hands the explainer its evidence.
-EVIDENCE_KEY = "crs_evidence"
 
 
 #: The key under which the agent's replies record what they recommended.

@@ -12,6 +12,7 @@ from crsagent.graphs.dialogue.belief import (
     liked_genres,
     liked_ids,
     liked_people,
+    merge_belief,
     resolved_constraints,
     soft_text,
 )
@@ -20,7 +21,15 @@ if TYPE_CHECKING:  # pragma: no cover
     from crsagent.graphs.state import Candidate
     from crsagent.tools.toolkit import Toolkit
 
-__all__ = ["evidence_dict", "make_evidence", "explain", "item_facts", "signal_reason", "why_text"]
+__all__ = [
+    "evidence_dict",
+    "make_evidence",
+    "evidence_from_runtime",
+    "explain",
+    "item_facts",
+    "signal_reason",
+    "why_text",
+]
 
 _SIGNAL_WORDS = {
     "cf": "people with similar taste liked it",
@@ -57,6 +66,17 @@ def make_evidence(belief: Belief, candidates: Sequence[Candidate] = (), intent: 
     from crsagent.tools.explain.schema import Evidence
 
     return Evidence.model_validate(evidence_dict(belief, candidates, intent))
+
+
+def evidence_from_runtime(runtime: Any) -> Any:
+    """The explainer's evidence from the graph state that ``ToolNode`` injects into a tool call
+    (``ToolRuntime.state``: the belief, the ranked candidates and the top latent intent); empty
+    evidence outside a graph over ``CRSState``. The CRS graphs give it to ``toolkit.tools``."""
+    state = getattr(runtime, "state", None)
+    if not isinstance(state, dict):
+        state = {}
+    belief = merge_belief(state.get("belief"), {})
+    return make_evidence(belief, state.get("candidates") or [], state.get("intent_label"))
 
 
 def signal_reason(toolkit: Toolkit, cand: Candidate | None, item_id: str) -> str:

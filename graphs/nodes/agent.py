@@ -33,13 +33,13 @@ from crsagent.graphs.context import CRSContext
 from crsagent.graphs.dialogue.agent_reply import RAW_TOOL_CALL, AgentReply, ReplyRules, accept_reply
 from crsagent.graphs.dialogue.agent_tools import AGENT_TOOL_NAMES, make_graph_tools
 from crsagent.graphs.dialogue.belief import merge_belief
-from crsagent.graphs.dialogue.explaining import make_evidence
+from crsagent.graphs.dialogue.explaining import evidence_from_runtime
 from crsagent.graphs.dialogue.llm_step import chat_steps, llm_calls_left, model_profile
 from crsagent.graphs.dialogue.prompting import belief_summary, dialogue, render
 from crsagent.graphs.dialogue.reply_gate import STREAM_KEY, ReplyStreamer, gate_text
 from crsagent.graphs.dialogue.tool_schemas import compact_tool_schema
 from crsagent.graphs.effects import Steps, steps_node
-from crsagent.graphs.handoff import EVIDENCE_KEY, evidence_from_config, tool_error_message
+from crsagent.graphs.handoff import tool_error_message
 from crsagent.graphs.state import CRSState
 from crsagent.graphs.trace import CHECK_KEY
 from crsagent.graphs.variants import VariantSpec
@@ -77,7 +77,7 @@ def agent_tools(toolkit: Any, omit: tuple[str, ...] = ()) -> list[BaseTool]:
     hit = cache.get(omit)
     if hit is not None:
         return hit
-    pool = {t.name: t for t in toolkit.tools(evidence_from_config) if t.name not in NOT_AGENT_TOOLS}
+    pool = {t.name: t for t in toolkit.tools(evidence_from_runtime) if t.name not in NOT_AGENT_TOOLS}
     pool.update({t.name: t for t in make_graph_tools(toolkit)})
     order = [n for n in AGENT_TOOL_NAMES if n in pool and n not in omit] + [
         n for n in pool if n not in AGENT_TOOL_NAMES
@@ -306,12 +306,9 @@ def make_agent_tools_node() -> Callable[..., dict[str, Any]]:
         last = scratch[-1] if scratch else None
         if not isinstance(last, AIMessage) or not last.tool_calls:
             return {"agent_step": "agent"}
-        belief = merge_belief(state.get("belief"), {})
-        evidence = make_evidence(belief, state.get("candidates") or [], state.get("intent_label"))
-        cfg: RunnableConfig = {**config, "configurable": {**(config.get("configurable") or {}), EVIDENCE_KEY: evidence}}
         for call in last.tool_calls:  # progress for a streamed turn (a no-op otherwise)
             runtime.stream_writer({"type": "tool", "name": call["name"]})
-        result = node.invoke({**state, "scratch": scratch}, cfg)
+        result = node.invoke({**state, "scratch": scratch}, config)  # the tools read the state (ToolRuntime)
         out = list(result.get("scratch", []) if isinstance(result, dict) else result)
         spent = {"tool_calls": len(last.tool_calls)}
         failed = [m for m in out if isinstance(m, ToolMessage) and m.status == "error"]

@@ -26,13 +26,11 @@ from langgraph.runtime import Runtime
 from crsagent.agent.domains import domain_spec
 from crsagent.graphs.context import CRSContext
 from crsagent.graphs.dialogue.belief import merge_belief
-from crsagent.graphs.dialogue.explaining import make_evidence
+from crsagent.graphs.dialogue.explaining import evidence_from_runtime
 from crsagent.graphs.dialogue.llm_step import chat_steps, model_profile
 from crsagent.graphs.dialogue.prompting import belief_summary, dialogue, render
 from crsagent.graphs.effects import Steps, steps_node
 from crsagent.graphs.handoff import (
-    EVIDENCE_KEY,
-    evidence_from_config,
     result_item_ids,
     tool_error_message,
     tool_results,
@@ -41,11 +39,9 @@ from crsagent.graphs.state import CRSState
 from crsagent.graphs.variants import VariantSpec
 
 __all__ = [
-    "EVIDENCE_KEY",
     "FORCED_TOOL",
     "TOOL_ACTIONS",
     "tool_error_message",
-    "evidence_from_config",
     "tools_for",
     "offered_tools",
     "make_tool_agent",
@@ -66,8 +62,8 @@ FORCED_TOOL: dict[str, tuple[str, ...]] = {
 
 
 def tools_for(toolkit: Any) -> list[BaseTool]:
-    """The toolkit's LangChain tools (the explainer reads its evidence from the run config)."""
-    return toolkit.tools(evidence_from_config)
+    """The toolkit's LangChain tools (the explainer reads its evidence from the graph state)."""
+    return toolkit.tools(evidence_from_runtime)
 
 
 def tool_rounds(state: CRSState) -> int:
@@ -178,10 +174,7 @@ def make_tools_node() -> Callable[..., dict[str, Any]]:
         last = scratch[-1] if scratch else None
         if not isinstance(last, AIMessage) or not last.tool_calls:
             return {}
-        belief = merge_belief(state.get("belief"), {})
-        evidence = make_evidence(belief, state.get("candidates") or [], state.get("intent_label"))
-        cfg: RunnableConfig = {**config, "configurable": {**(config.get("configurable") or {}), EVIDENCE_KEY: evidence}}
-        result = node.invoke({"scratch": scratch}, cfg)
+        result = node.invoke({**state, "scratch": scratch}, config)  # the explainer reads the state (ToolRuntime)
         out = list(result.get("scratch", []) if isinstance(result, dict) else result)
         return {"scratch": out, "usage": {"tool_calls": len(last.tool_calls)}}
 

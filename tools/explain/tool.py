@@ -1,8 +1,10 @@
 """The explainer as a LangChain tool, ``explain_items``, with pydantic arguments and results.
 
 The evidence (the user's belief) is supplied by the system, not by the LLM: the factory takes
-an ``evidence_provider`` that the tool calls at run time with the run's ``RunnableConfig``
-(or with no argument, if it takes none), so one tool serves every thread.
+an ``evidence_provider`` that the tool calls at run time with LangGraph's
+:class:`~langgraph.prebuilt.ToolRuntime` (the graph state, run context, config and store that
+``ToolNode`` injects; None when the tool is called outside a ``ToolNode``), or with no argument
+if it takes none, so one tool serves every thread.
 """
 
 from __future__ import annotations
@@ -11,8 +13,8 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool, StructuredTool, ToolException
+from langgraph.prebuilt import ToolRuntime
 from pydantic import BaseModel, ConfigDict, Field
 
 from crsagent.agent.errors import ToolInputError
@@ -27,7 +29,7 @@ EvidenceProvider = Callable[..., Evidence]
 class ExplainItemsArgs(BaseModel):
     """Arguments of ``explain_items``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
 
     item_ids: list[str] = Field(
         default_factory=list,
@@ -40,6 +42,7 @@ class ExplainItemsArgs(BaseModel):
         description="purchase_reason: why this user would like each item; endorsement: a short blurb "
         "from the item's facts; user_summary: a summary of the user's preferences.",
     )
+    runtime: ToolRuntime = Field(default=None, exclude=True)  # type: ignore[arg-type]  # injected by ToolNode
 
 
 class ExplainItemsResult(BaseModel):
@@ -48,12 +51,12 @@ class ExplainItemsResult(BaseModel):
     explanations: list[Explanation]
 
 
-def _call_provider(provider: EvidenceProvider, config: RunnableConfig | None) -> Evidence:
+def _call_provider(provider: EvidenceProvider, runtime: ToolRuntime | None) -> Evidence:
     try:
         n_params = len(inspect.signature(provider).parameters)
     except (TypeError, ValueError):
         n_params = 1
-    evidence = provider(config) if n_params else provider()
+    evidence = provider(runtime) if n_params else provider()
     return evidence if isinstance(evidence, Evidence) else Evidence.model_validate(evidence)
 
 
@@ -62,9 +65,10 @@ def make_explain_tools(explainer: Explainer, evidence_provider: EvidenceProvider
 
     Args:
         explainer: the explainer over the catalogue (and CF model).
-        evidence_provider: returns the current user's :class:`Evidence`; called with the run's
-            ``RunnableConfig`` (``config["configurable"]["thread_id"]`` names the thread), or
-            with no argument when it takes none.
+        evidence_provider: returns the current user's :class:`Evidence`; called with the
+            ``ToolRuntime`` that ``ToolNode`` injects (``runtime.state`` is the graph state,
+            ``runtime.config`` the run's config; None outside a ``ToolNode``), or with no
+            argument when it takes none.
 
     Returns:
         ``[explain_items]``. Its output is the result as JSON text for the LLM, with the typed
@@ -75,7 +79,7 @@ def make_explain_tools(explainer: Explainer, evidence_provider: EvidenceProvider
     def explain_items(
         item_ids: list[str] | None = None,
         kind: NarrativeKind = "purchase_reason",
-        config: RunnableConfig = None,  # type: ignore[assignment]  # LangChain injects it
+        runtime: ToolRuntime = None,  # type: ignore[assignment]  # injected by ToolNode
     ) -> tuple[str, ExplainItemsResult]:
         ids = list(item_ids or [])
         if not ids and kind != "user_summary":
@@ -84,7 +88,7 @@ def make_explain_tools(explainer: Explainer, evidence_provider: EvidenceProvider
                 "use ids from the recommendation or search results"
             )
         try:
-            evidence = _call_provider(evidence_provider, config)
+            evidence = _call_provider(evidence_provider, runtime)
             result = ExplainItemsResult(explanations=explainer.explain_many(ids, evidence, kind))
         except ToolInputError as exc:
             raise ToolException(str(exc)) from exc
