@@ -39,6 +39,7 @@ from crsagent.graphs.dialogue.explaining import explain
 from crsagent.graphs.dialogue.grounding import (
     LIST_ITEM,
     TITLE_YEAR,
+    end_with_year,
     fact_checker,
     guard_reply,
     split_sentences,
@@ -225,8 +226,7 @@ class ReplyRules:
             return 0
         part = sentence[: year.end()]
         named = [m for m in self.toolkit.linker.link(part) if m.item_id in self._guard["allowed"]]
-        # the title ends at the year, or the mention takes the year in (the catalogue's linker does)
-        return year.end() if any(m.end == year.end() or part[m.end :].strip() == year.group() for m in named) else 0
+        return year.end() if any(end_with_year(part, m.end) == year.end() for m in named) else 0
 
     def gate(self) -> SentenceGate:
         """A sentence gate over these rules (for a reply being streamed)."""

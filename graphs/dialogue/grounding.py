@@ -25,13 +25,14 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["GuardResult", "split_sentences", "guard_reply", "fact_checker", "TITLE_YEAR", "LIST_ITEM"]
+__all__ = ["GuardResult", "split_sentences", "guard_reply", "fact_checker", "TITLE_YEAR", "LIST_ITEM", "end_with_year"]
 
 _BOUNDARY = re.compile(r"\n+|(?<=[.!?])[\"')\]]?\s+(?=[\"'(\[]?[A-Z0-9])")
 #: The "(Year)" after a title.
 TITLE_YEAR = re.compile(r"\((?:18|19|20)\d\d\)")
 #: The start of a list item ("1. ", "2) ", "- ").
 LIST_ITEM = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s")
+_SPACED_YEAR = re.compile(r"\s*" + TITLE_YEAR.pattern)
 _WORD = re.compile(r"\w+")
 #: Words that make the item after them a recommendation, not a reference.
 _RECOMMENDING = re.compile(
@@ -139,7 +140,7 @@ def guard_reply(
             removed.append(iid)
         else:
             per_sentence.setdefault(idx, []).append(iid)
-            title_end[idx] = max(title_end.get(idx, 0), _with_year(reply, m.end))
+            title_end[idx] = max(title_end.get(idx, 0), end_with_year(reply, m.end))
     for idx in _unknown_titles(reply, spans, mentions):
         drop.add(idx)
     violations: list[str] = []
@@ -182,10 +183,11 @@ def guard_reply(
     )
 
 
-def _with_year(text: str, end: int) -> int:
-    """Where a title that ends at ``end`` ends with the " (Year)" right after it, if there is one."""
-    m = re.match(r"\s*\((?:18|19|20)\d\d\)", text[end:])
-    return end + m.end() if m else end
+def end_with_year(text: str, end: int) -> int:
+    """Where a title that ends at ``end`` ends with the " (Year)" right after it, if there is one
+    (a linker's mention may or may not take the year in)."""
+    m = _SPACED_YEAR.match(text, end)
+    return m.end() if m else end
 
 
 def _repair(

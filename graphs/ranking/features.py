@@ -69,6 +69,7 @@ FEATURES: tuple[str, ...] = (
 #: Features renamed since a model could have been saved: former name -> name. Models built
 #: before the rename list ``echo`` / ``echo_rank`` (re-mentions); they load unchanged.
 FORMER_NAMES: dict[str, str] = {"echo": "remention", "echo_rank": "remention_rank"}
+_FORMER_OF = {new: old for old, new in FORMER_NAMES.items()}
 
 
 def current_name(feature: str) -> str:
@@ -79,22 +80,15 @@ def current_name(feature: str) -> str:
 def former_name(feature: str) -> str:
     """A feature's name as artifacts built before the rename spell it (the build's input hash
     keeps that spelling, so the rename alone does not make a built ranker stale)."""
-    return {v: k for k, v in FORMER_NAMES.items()}.get(feature, feature)
+    return _FORMER_OF.get(feature, feature)
 
 
 def normalised(scores: Mapping[str, float]) -> dict[str, float]:
     """Min-max normalised scores (all 1 when they are equal and positive, as the fusion does)."""
     if not scores:
         return {}
-    vals = np.fromiter(scores.values(), dtype=np.float64, count=len(scores))
-    vals = np.where(np.isfinite(vals), vals, np.nan)
-    lo, hi = np.nanmin(vals), np.nanmax(vals)
-    if not np.isfinite(lo):
-        return {}
-    if hi - lo < 1e-12:
-        return {i: (1.0 if hi > 0 else 0.0) for i in scores}
-    out = np.nan_to_num((vals - lo) / (hi - lo), nan=0.0)
-    return dict(zip(scores, out.tolist(), strict=True))
+    out = _normalised_array(np.fromiter(scores.values(), dtype=np.float64, count=len(scores)))
+    return {} if out is None else dict(zip(scores, out.tolist(), strict=True))
 
 
 def _top_of_array(

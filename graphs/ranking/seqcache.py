@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from cachetools import LRUCache
 
 __all__ = ["SEQ_CACHE", "rows_of", "next_scores"]
 
@@ -38,7 +38,7 @@ def rows_of(seq: Any) -> dict[str, int]:
 #: How many recent contexts' SASRec scores each model keeps (a turn's tool calls rank one context
 #: several times: recommend, the catalogue ranking, a refinement).
 SEQ_CACHE = 64
-_SEQ_SCORES: weakref.WeakKeyDictionary[Any, OrderedDict[tuple[str, ...], np.ndarray]] = weakref.WeakKeyDictionary()
+_SEQ_SCORES: weakref.WeakKeyDictionary[Any, LRUCache[tuple[str, ...], np.ndarray]] = weakref.WeakKeyDictionary()
 _SEQ_LOCK = threading.Lock()
 
 
@@ -48,17 +48,14 @@ def next_scores(seq: Any, known: Sequence[str]) -> np.ndarray:
     key = tuple(known)
     try:
         with _SEQ_LOCK:
-            cache = _SEQ_SCORES.setdefault(seq, OrderedDict())
-            hit = cache.get(key)
+            cache = _SEQ_SCORES.setdefault(seq, LRUCache(maxsize=SEQ_CACHE))
+            hit = cache.get(key)  # a hit becomes the most recent
             if hit is not None:
-                cache.move_to_end(key)
                 return hit
     except TypeError:  # not weak-referenceable: no cache
         return seq.next_scores(list(known))
     scores = np.array(seq.next_scores(list(known)))
     scores.flags.writeable = False
     with _SEQ_LOCK:
-        cache[key] = scores
-        while len(cache) > SEQ_CACHE:
-            cache.popitem(last=False)
+        cache[key] = scores  # the least recent context goes beyond SEQ_CACHE
     return scores
