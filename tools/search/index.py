@@ -34,9 +34,21 @@ from crsagent.tools.catalog.schema import Item, ItemFilter, ScoredItem
 from crsagent.tools.search.documents import DOC_VERSION, item_document
 from crsagent.tools.search.embedding import EMBED_DIM, embed_texts
 
-__all__ = ["VectorIndex", "INDEX_VERSION", "MAX_K", "CHROMA_DIR", "EMBEDDINGS_FILE", "IDS_FILE", "COLLECTION"]
+__all__ = [
+    "VectorIndex",
+    "INDEX_VERSION",
+    "HNSW_CONFIG",
+    "MAX_K",
+    "CHROMA_DIR",
+    "EMBEDDINGS_FILE",
+    "IDS_FILE",
+    "COLLECTION",
+]
 
 INDEX_VERSION = 1
+#: chromadb's HNSW settings: cosine space; one insertion thread, so a build gives the same graph
+#: every time; a wider search beam than chroma's default, so the top 20 agree with exact search.
+HNSW_CONFIG: dict[str, Any] = {"space": "cosine", "num_threads": 1, "ef_construction": 200, "ef_search": 200}
 MAX_K = 1000
 CHROMA_DIR, EMBEDDINGS_FILE, IDS_FILE = "chroma", "embeddings.npy", "ids.json"
 COLLECTION = "items"
@@ -171,7 +183,7 @@ class VectorIndex:
             col = client.create_collection(
                 COLLECTION,
                 embedding_function=None,
-                configuration={"hnsw": {"space": "cosine"}},
+                configuration={"hnsw": dict(HNSW_CONFIG)},
                 metadata={"version": INDEX_VERSION, "doc_version": DOC_VERSION},
             )
             batch = max(1, min(int(client.get_max_batch_size()), 4096))

@@ -73,6 +73,8 @@ def publish(index_dir: Path, url: str, name: str) -> dict[str, Any]:
         DataError: the folder holds no index.
         ConfigError: a bad URL.
     """
+    from crsagent.tools.search.index import HNSW_CONFIG
+
     local_client, local = _local_collection(index_dir)
     server = http_client(url)
     try:
@@ -85,7 +87,7 @@ def publish(index_dir: Path, url: str, name: str) -> dict[str, Any]:
         remote = server.create_collection(
             name,
             embedding_function=None,
-            configuration={"hnsw": {"space": "cosine"}},
+            configuration={"hnsw": dict(HNSW_CONFIG)},
             metadata=dict(local.metadata or {}),
         )
         batch = max(1, min(int(server.get_max_batch_size()), PUBLISH_BATCH))
