@@ -196,8 +196,12 @@ def run_replicas_bench(
 
     if replicas < 1 or burst < 1:
         raise ConfigError("need --replicas >= 1 and --burst >= 1")
-    root = Path(tempfile.mkdtemp(prefix="crsagent-replicas-"))
-    with postgres_server() as pg_url, chroma_server() as chroma:
+    with (
+        tempfile.TemporaryDirectory(prefix="crsagent-replicas-") as tmp,
+        postgres_server() as pg_url,
+        chroma_server() as chroma,
+    ):
+        root = Path(tmp)
         chroma_url = chroma.url
         t0 = time.perf_counter()
         published = publish_index(replace(settings, chroma_url=chroma_url), domain)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -119,6 +120,7 @@ class StubLLMProcess:
         self.proc.wait(timeout=30)
         if self.proc.stderr is not None:
             self.proc.stderr.close()
+        shutil.rmtree(self._dir, ignore_errors=True)
 
     def __enter__(self) -> StubLLMProcess:
         return self

@@ -72,8 +72,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--wait-s", type=float, default=30.0)
     parser.add_argument("--rate-limit", type=int, default=0)
     parser.add_argument("--api-key", action="append", default=[])
+    parser.add_argument("--home", type=Path, default=None, help="the replica's data home (default: a temporary folder)")
     args = parser.parse_args(argv)
-    settings = Settings(home=Path(tempfile.mkdtemp(prefix="crsagent-replica-")), checkpoint_url=args.pg)
+    if args.home is not None:
+        _serve(args, args.home)
+        return
+    with tempfile.TemporaryDirectory(prefix="crsagent-replica-") as home:
+        _serve(args, Path(home))
+
+
+def _serve(args: argparse.Namespace, home: Path) -> None:
+    """Serve the replica app with ``home`` as its data home until the process is stopped."""
+    settings = Settings(home=home, checkpoint_url=args.pg)
     config = ServerConfig(
         variants=("crs-only",),
         default_variant="crs-only",

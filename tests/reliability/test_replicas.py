@@ -87,6 +87,8 @@ def replicas(postgres_url: str, small_catalog: Path, tmp_path_factory: pytest.Te
                 str(small_catalog),
                 "--port",
                 str(port),
+                "--home",
+                str(root / f"home-{i}"),
                 "--rate-limit",
                 str(RATE_LIMIT),
                 "--api-key",
