@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from crsagent.agent.errors import ConfigError
-from crsagent.graphs.ranking import DEFAULT_WEIGHTS, FusionWeights
+from crsagent.graphs.ranking import FusionWeights, domain_weights
 
 if TYPE_CHECKING:  # pragma: no cover
     from langchain_core.language_models import BaseChatModel
@@ -54,7 +54,8 @@ class CRSContext:
         model_profile: the model family's profile (tool-choice reliability, structured method).
         user_id: whose profile memory to read and write (None: no profile memory).
         budgets: per-turn limits.
-        weights: the ranking's fusion weights.
+        weights: the ranking's fusion weights (default: the toolkit's domain's,
+            :func:`~crsagent.graphs.ranking.domain_weights`).
         ranking_k: how many ranked candidates to keep.
         n_recommend: how many items a recommendation reply names.
         history_window: how many recent messages LLM prompts see.
@@ -66,7 +67,8 @@ class CRSContext:
     model_profile: ModelProfile | None = None
     user_id: str | None = None
     budgets: Budgets = field(default_factory=Budgets)
-    weights: FusionWeights = DEFAULT_WEIGHTS
+    # None is resolved in __post_init__, so every instance holds weights
+    weights: FusionWeights = None  # type: ignore[assignment]
     ranking_k: int = 50
     n_recommend: int = 3
     history_window: int = 6
@@ -75,3 +77,5 @@ class CRSContext:
     def __post_init__(self) -> None:
         if self.ranking_k < 1 or self.n_recommend < 1:
             raise ConfigError("ranking_k and n_recommend must be >= 1")
+        if self.weights is None:
+            self.weights = domain_weights(getattr(self.toolkit, "domain", None))

@@ -27,7 +27,7 @@ from crsagent.agent.turns import ChatMessage, TurnResult
 from crsagent.graphs.builder import build_crs_graph
 from crsagent.graphs.context import Budgets, CRSContext
 from crsagent.graphs.execution import persistence_mode
-from crsagent.graphs.ranking import DEFAULT_WEIGHTS, FusionWeights
+from crsagent.graphs.ranking import FusionWeights, domain_weights
 from crsagent.graphs.streaming import StreamingTurns
 from crsagent.graphs.turn_io import MAX_MESSAGE_CHARS, clean_message, history_messages, turn_result
 from crsagent.graphs.variants import get_variant
@@ -103,7 +103,8 @@ class CRSAgent(StreamingTurns):
             store: a LangGraph store for profile memory; None opens the default.
             toolkit: the domain's :class:`~crsagent.tools.toolkit.Toolkit`; None loads it.
             budgets: per-turn budgets.
-            weights: fusion weights (default: the tuned ones).
+            weights: fusion weights (default: the tuned ones of the toolkit's domain,
+                :func:`~crsagent.graphs.ranking.domain_weights`).
             n_recommend: items named per recommendation.
             model_profile: the LLM's profile; None picks it from the model name.
 
@@ -140,7 +141,7 @@ class CRSAgent(StreamingTurns):
             checkpointer=checkpointer,
             store=store,
             budgets=budgets or Budgets(),
-            weights=weights or DEFAULT_WEIGHTS,
+            weights=weights or domain_weights(getattr(toolkit, "domain", None) or domain),
             n_recommend=n_recommend,
             model_profile=model_profile,
             closer=closer,

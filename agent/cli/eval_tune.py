@@ -8,7 +8,9 @@ home and prints its JSON report (the last stdout line is JSON):
 * ``remention`` — the re-mention weight, replayed per grid value
   (:mod:`~crsagent.evals.tuning.remention`);
 * ``ablation`` — the learned ranker's feature-set ablations
-  (:mod:`~crsagent.evals.tuning.ranker_ablation`).
+  (:mod:`~crsagent.evals.tuning.ranker_ablation`);
+* ``office-weights`` — the office fusion weights (``OFFICE_WEIGHTS``), gridded on the ``tuning``
+  half of the held-out Amazon office users (:mod:`~crsagent.evals.tuning.office_weights`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 
 import typer
 
-from crsagent.agent.cli.common import cli_errors
+from crsagent.agent.cli.common import cli_errors, emit_json, err_console, progress_factory, settings_from
 
 __all__ = ["app"]
 
@@ -78,3 +80,26 @@ def ablation(
 
     with cli_errors():
         main(_argv(json=json_path, cache=cache, set=feature_set))
+
+
+@app.command("office-weights")
+def office_weights(
+    json_path: Path | None = _JSON,
+    users: int | None = typer.Option(None, "--users", min=1, help="A seeded sample of users (default all)."),
+    seed: int = typer.Option(0, "--seed", help="The sample's seed."),
+    home: Path | None = typer.Option(None, "--home", help="Data home (default $CRSAGENT_HOME or ./.crsagent)."),
+) -> None:
+    """Grid the office fusion weights on the ``tuning`` half of the held-out office users.
+
+    Refits CF and SASRec without the held-out items (as ``crsagent eval office``), collects each
+    tuning user's signals once (progress bar on stderr), scores every grid row and prints the
+    chosen weights with their tuning-half figures; the ``check`` half is never scored
+    (docs/evaluation.md, docs/ranking.md).
+    """
+    from crsagent.evals.tuning.office_weights import tune_office_weights
+
+    with cli_errors(), progress_factory() as start:
+        out = tune_office_weights(
+            settings_from(home), users=users, seed=seed, progress=start, log=lambda msg: err_console.log(msg)
+        )
+    emit_json(out, json_path)

@@ -6,7 +6,9 @@
 * :mod:`~crsagent.evals.tuning.ranker_data` — the learned ranker's feature rows of the dev turns
   (also read by the ``ranker`` build stage);
 * :mod:`~crsagent.evals.tuning.ranker_ablation` — the learned ranker's feature-set ablations
-  (``crsagent eval tune ablation``).
+  (``crsagent eval tune ablation``);
+* :mod:`~crsagent.evals.tuning.office_weights` — the office fusion weights (``OFFICE_WEIGHTS``),
+  gridded on the ``tuning`` half of the held-out office users (``crsagent eval tune office-weights``).
 
 The agent (``crsagent.graphs``) never imports this package.
 """

@@ -17,10 +17,13 @@ The names below are the public surface (``from crsagent.graphs.ranking import ra
 from crsagent.graphs.ranking.collect import QUERY_WORDS, allowed_ids, collect_signals, named_in, query_text
 from crsagent.graphs.ranking.fusion import (
     DEFAULT_WEIGHTS,
+    DOMAIN_WEIGHTS,
+    OFFICE_WEIGHTS,
     POOL,
     SIGNALS,
     FusionWeights,
     catalogue_ranking,
+    domain_weights,
     fuse,
     learned_ranker,
     rank_candidates,
@@ -44,6 +47,9 @@ __all__ = [
     "QUERY_WORDS",
     "FusionWeights",
     "DEFAULT_WEIGHTS",
+    "OFFICE_WEIGHTS",
+    "DOMAIN_WEIGHTS",
+    "domain_weights",
     "Signal",
     "SignalContext",
     "SignalTable",

@@ -5,9 +5,10 @@ the items that satisfy the hard constraints (:func:`~crsagent.graphs.ranking.col
 then ranks the pool with the learned ranker when the toolkit has one and the weights ask for it
 (:mod:`~crsagent.graphs.ranking.learned`), else fuses it: each signal's scores are min-max
 normalised over the items it returned (``popularity`` and ``attr`` are on a fixed scale
-already) and summed with the weights of :data:`DEFAULT_WEIGHTS`, tuned on ReDial dev turns
-(``docs/ranking.md``). The per-signal scores are kept with each candidate, for explanations and
-for the reply prompt.
+already) and summed with the domain's weights (:func:`domain_weights`: :data:`DEFAULT_WEIGHTS`,
+tuned on ReDial dev turns, for movies and any domain without its own; :data:`OFFICE_WEIGHTS`,
+tuned on held-out office users; ``docs/ranking.md``). The per-signal scores are kept with each
+candidate, for explanations and for the reply prompt.
 
 Items already mentioned never become candidates; :func:`remention_candidates` scores them
 separately for re-mention, for the catalogue ranking the replay protocol scores (never for
@@ -35,6 +36,9 @@ __all__ = [
     "POOL",
     "FusionWeights",
     "DEFAULT_WEIGHTS",
+    "OFFICE_WEIGHTS",
+    "DOMAIN_WEIGHTS",
+    "domain_weights",
     "fuse",
     "signal_weights",
     "rank_candidates",
@@ -94,6 +98,30 @@ class FusionWeights:
 #: method is in docs/ranking.md, the evidence in docs/journal/2026-12-02-ranking-tuning.md.
 DEFAULT_WEIGHTS = FusionWeights()
 
+#: Tuned on the ``tuning`` half of the held-out Amazon office users' next items
+#: (:mod:`crsagent.evals.tuning.office_weights`; ``crsagent eval tune office-weights``): much less
+#: popularity, less content. Only ``popularity``, ``crew`` and ``content`` were gridded, relative
+#: to ``cf`` (the histories carry no text, genres or brands; office items have no crew, so its
+#: weight changes nothing and 0 skips it); the rest are the movie weights. Evidence:
+#: docs/journal/2026-12-07-office-weights.md.
+OFFICE_WEIGHTS = FusionWeights(popularity=0.25, crew=0.0, content=2.0)
+
+#: The default fusion weights of each domain that has its own (the one place they live); any
+#: other domain, movies included, uses :data:`DEFAULT_WEIGHTS`.
+DOMAIN_WEIGHTS: Mapping[str, FusionWeights] = {"office": OFFICE_WEIGHTS}
+
+
+def domain_weights(domain: str | None) -> FusionWeights:
+    """The default fusion weights of ``domain`` (:data:`DOMAIN_WEIGHTS`, else :data:`DEFAULT_WEIGHTS`).
+
+    Args:
+        domain: a domain name (``movies``, ``office``), or None.
+
+    Returns:
+        The domain's weights; :data:`DEFAULT_WEIGHTS` for movies, None and unlisted domains.
+    """
+    return DOMAIN_WEIGHTS.get(domain or "", DEFAULT_WEIGHTS)
+
 
 def _normalised(scores: Mapping[str, float]) -> dict[str, float]:
     vals = [v for v in scores.values() if math.isfinite(v)]
@@ -152,7 +180,7 @@ def rank_candidates(
     dialogue_text: str = "",
     *,
     k: int = 50,
-    weights: FusionWeights = DEFAULT_WEIGHTS,
+    weights: FusionWeights | None = None,
     recent: str | None = None,
 ) -> tuple[list[Candidate], str | None]:
     """The recommend pipeline: collect signals, rank (learned ranker or fusion), keep the top ``k``.
@@ -160,11 +188,14 @@ def rank_candidates(
     With a learned ranker (``toolkit.ranker`` and ``weights.learned``) the signals its features
     need are collected and the model ranks the pool (:func:`~crsagent.graphs.ranking.learned.learned_rank`);
     otherwise the signals with a weight are fused. ``recent`` is the user's latest message (it
-    scopes the person filter, :func:`allowed_ids`).
+    scopes the person filter, :func:`allowed_ids`). ``weights`` None takes the toolkit's
+    domain's (:func:`domain_weights`).
 
     Returns:
         (candidates best first, the top intent label or None).
     """
+    if weights is None:
+        weights = domain_weights(getattr(toolkit, "domain", None))
     ranker = learned_ranker(toolkit, weights)
     skip = skipped_signals(weights, ranker)
     table = collect_signals(
