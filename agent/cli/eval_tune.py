@@ -52,12 +52,27 @@ def weights(
     limit: int | None = typer.Option(None, "--limit", min=1, help="At most this many turns per split."),
     extra: list[str] = typer.Option([], "--extra", help="An experimental extra signal (repeatable)."),
     default_mode_only: bool = typer.Option(False, "--default-mode-only", help="Skip the soft-constraint alternatives."),
+    mention_counts: str = typer.Option(
+        "train-half",
+        "--mention-counts",
+        help="ReDial mention counts behind popularity and the prior: train-half (as eval replay), "
+        "heldout-removed or corpus (as shipped).",
+    ),
 ) -> None:
     """Grid the fusion weights on the ``tune`` half; report every split (docs/ranking.md)."""
     from crsagent.evals.tuning.weights import main
 
     with cli_errors():
-        main(_argv(json=json_path, cache=cache, limit=limit, extra=extra, default_mode_only=default_mode_only))
+        main(
+            _argv(
+                json=json_path,
+                cache=cache,
+                limit=limit,
+                extra=extra,
+                default_mode_only=default_mode_only,
+                mention_counts=mention_counts,
+            )
+        )
 
 
 @app.command("remention")

@@ -29,6 +29,7 @@ import argparse
 import itertools
 import json
 import pickle
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 
 from crsagent.agent.errors import DataError
 from crsagent.agent.settings import Settings
+from crsagent.evals.leakage import MENTION_SOURCES, leak_free_settings
 from crsagent.graphs.context import CRSContext
 from crsagent.graphs.dialogue.belief import Belief
 from crsagent.graphs.dialogue.prompting import dialogue_text
@@ -63,6 +65,7 @@ __all__ = [
     "SPLITS",
     "tuning_split",
     "collect_turns",
+    "cached_turns",
     "to_signals",
     "prior_extras",
     "evaluate",
@@ -73,23 +76,24 @@ __all__ = [
 #: The weight grid searched (signals in ``SIGNALS`` order).
 GRID: dict[str, tuple[float, ...]] = {
     "vector": (0.0, 0.1),
-    "cf": (0.5, 1.0, 2.0),
+    "cf": (0.5, 1.0, 2.0, 3.0),
     # intent > 0 runs the intent scorer every turn (4x the turn time) and its label in the
     # explanations fails the explanation check; it also wins nothing on ``check``
     # (docs/journal/2026-12-02-ranking-tuning.md)
     "intent": (0.0,),
-    "popularity": (3.0, 4.0, 5.0, 6.0),
+    "popularity": (3.0, 4.0, 5.0, 6.0, 8.0),
     # attr below 3 wins ReDial turns by a sample or two but loses attribute precision with the
     # agenda-simulated users, who state genres, decades and people (docs/journal/2026-12-02-ranking-tuning.md, run 5)
     "attr": (3.0, 4.0, 5.0),
-    "prior": (0.0, 0.25),
+    "prior": (0.0, 0.25, 0.5),
     "trans": (1.5, 3.0, 5.0),
     "crew": (0.0, 2.0, 3.0, 4.0, 6.0),
-    "content": (0.0, 1.0, 2.0, 3.0),
+    "content": (0.0, 1.0, 2.0, 3.0, 4.0),
 }
 #: Weights tried for an experimental extra signal (``--extra``), on top of :data:`GRID`.
 EXTRA_GRID: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0)
 KS = (1, 10, 50)
+_COUNTS_KEY = "_mention_counts"  # the cache's record of the counts its turns were read with
 SPLITS: tuple[str, ...] = ("train", "tune", "check")
 
 
@@ -315,12 +319,22 @@ def evaluate(data: Sequence[TurnSignals], weights: np.ndarray, ks: Sequence[int]
     return hits / max(samples, 1)
 
 
+def cached_turns(path: Path | None, mention_counts: str) -> dict[str, Any]:
+    """The collected turns of an earlier run (``--cache``), by mode, when they were read with the
+    same mention counts; else an empty cache (a cache written before the counts were recorded was
+    read with the corpus counts). The returned dict records ``mention_counts``."""
+    cached: dict[str, Any] = {}
+    if path is not None and path.exists():
+        cached = pickle.loads(path.read_bytes())
+        if cached.get(_COUNTS_KEY, "corpus") != mention_counts:  # read with other counts: collect again
+            cached = {}
+    cached[_COUNTS_KEY] = mention_counts
+    return cached
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Tune on ``tune``, report the chosen weights on every split; print and save JSON."""
     import torch
-
-    from crsagent.evals.datasets import TitleResolver, load_turns
-    from crsagent.tools.toolkit import Toolkit
 
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--limit", type=int, default=None, help="at most this many turns per split")
@@ -334,10 +348,26 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         help="an experimental extra signal (prior, prior0, trans, trans_liked; repeatable), weights EXTRA_GRID",
     )
     ap.add_argument("--default-mode-only", action="store_true", help="skip the soft-constraint alternatives")
+    ap.add_argument(
+        "--mention-counts",
+        default="train-half",
+        choices=MENTION_SOURCES,
+        help="ReDial mention counts behind popularity and the prior's smoothing (as eval replay's)",
+    )
     args = ap.parse_args(argv)
     torch.set_num_threads(1)  # one short text at a time: one thread is ~10x faster on a busy CPU
-    settings = Settings.from_env()
-    tk = Toolkit.load(settings, "movies", eager=True)
+    with tempfile.TemporaryDirectory(prefix="crsagent-tune-") as work:
+        # the counts replay scores with: by default none from an evaluated dialogue
+        settings = leak_free_settings(Settings.from_env(), args.mention_counts, Path(work))
+        return _tune(args, settings)
+
+
+def _tune(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    """:func:`main` once the settings are read (the grid search and its report)."""
+    from crsagent.evals.datasets import TitleResolver, load_turns
+    from crsagent.tools.toolkit import Toolkit
+
+    tk = Toolkit.load(settings, "movies", eager=True, cache=False)
     resolver = TitleResolver.from_catalog(settings, "movies", tk.items().values())
     turns = load_turns(settings.data_dir / "redial" / "dev_turns.jsonl")
     splits = {h: [t for t in turns if tuning_split(t.dialog_id) == h] for h in SPLITS}
@@ -347,15 +377,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     plain = np.all(grid[:, len(SIGNALS) :] == 0, axis=1)  # rows without the extra signals
     report: dict[str, Any] = {
         "tuned_on": "tune",
+        "mention_counts": args.mention_counts,
         "turns": {h: len(v) for h, v in splits.items()},
         "ks": list(KS),
         "signals": list(signals),
     }
     results: dict[str, Any] = {}
     t0 = time.time()
-    cached: dict[str, Any] = {}
-    if args.cache is not None and args.cache.exists():
-        cached = pickle.loads(args.cache.read_bytes())
+    cached = cached_turns(args.cache, args.mention_counts)
     # the default mode on every split; the alternatives on ``tune`` only
     modes = {"genres+people hard": (True, True), "genres hard, people soft": (True, False), "soft": (False, False)}
     if args.default_mode_only:
