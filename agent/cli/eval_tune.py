@@ -104,13 +104,10 @@ def office_weights(
     seed: int = typer.Option(0, "--seed", help="The sample's seed."),
     home: Path | None = typer.Option(None, "--home", help="Data home (default $CRSAGENT_HOME or ./.crsagent)."),
 ) -> None:
-    """Grid the office fusion weights on the ``tuning`` half of the held-out office users.
-
-    Refits CF and SASRec without the held-out items (as ``crsagent eval office``), collects each
-    tuning user's signals once (progress bar on stderr), scores every grid row and prints the
-    chosen weights with their tuning-half figures; the ``check`` half is never scored
-    (docs/evaluation.md, docs/ranking.md).
-    """
+    """Grid the office fusion weights on the ``tuning`` half of the held-out office users: CF and
+    SASRec refitted without the held-out items (as ``crsagent eval office``), each tuning user's
+    signals collected once (progress bar on stderr), every grid row scored, the chosen weights
+    printed with their tuning-half figures; the ``check`` half is never scored (docs/ranking.md)."""
     from crsagent.evals.tuning.office_weights import tune_office_weights
 
     with cli_errors(), progress_factory() as start:
