@@ -9,10 +9,12 @@ from __future__ import annotations
 import typer
 
 from crsagent.agent.cli import bench, build, chat, eval_tune, evals, llm, llm_tune, serve
+from crsagent.agent.cli.common import HELP_MARKUP
 
 __all__ = ["app", "main"]
 
 app = typer.Typer(
+    rich_markup_mode=HELP_MARKUP,
     name="crsagent",
     help="LLM-driven conversational recommendation: build, serve, chat, evaluate, benchmark.",
     no_args_is_help=True,

@@ -36,7 +36,7 @@ def trajectories(
     ReDial dev turns of the tuning half (``--split check``: the check half, for validation only),
     plus agenda-simulator dialogues in both domains on the split's own seeds (1000/1001 for
     tuning, 3000/3001 for check). Prints counts per domain, action and tool; the last stdout line
-    is the summary JSON (also written to <stem>.summary.json).
+    is the summary JSON (also written to `<stem>.summary.json`).
     """
     from crsagent.evals.datasets import catalog_items, load_turns
     from crsagent.evals.teacher import Teacher

@@ -6,9 +6,13 @@ from pathlib import Path
 
 import typer
 
+from crsagent.agent.cli.common import HELP_MARKUP
+
 __all__ = ["app"]
 
-app = typer.Typer(no_args_is_help=True, help="Benchmarks: tools, a turn, the API, soak, replicas.")
+app = typer.Typer(
+    rich_markup_mode=HELP_MARKUP, no_args_is_help=True, help="Benchmarks: tools, a turn, the API, soak, replicas."
+)
 
 
 @app.command("api")

@@ -9,7 +9,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import typer
 from rich.console import Console
@@ -18,10 +18,22 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from crsagent.agent.errors import CrsAgentError
 from crsagent.agent.settings import Settings
 
-__all__ = ["console", "err_console", "settings_from", "progress_factory", "write_json", "emit_json", "cli_errors"]
+__all__ = [
+    "HELP_MARKUP",
+    "console",
+    "err_console",
+    "settings_from",
+    "progress_factory",
+    "write_json",
+    "emit_json",
+    "cli_errors",
+]
 
 console = Console()
 err_console = Console(stderr=True)
+#: How ``--help`` renders docstrings: Markdown reflows every paragraph to the terminal's width
+#: (typer's "rich" mode keeps the source's line breaks after the first paragraph).
+HELP_MARKUP: Literal["markdown"] = "markdown"
 
 
 def settings_from(home: Path | None = None, **overrides: Any) -> Settings:

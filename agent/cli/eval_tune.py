@@ -19,11 +19,15 @@ from pathlib import Path
 
 import typer
 
-from crsagent.agent.cli.common import cli_errors, emit_json, err_console, progress_factory, settings_from
+from crsagent.agent.cli.common import HELP_MARKUP, cli_errors, emit_json, err_console, progress_factory, settings_from
 
 __all__ = ["app"]
 
-app = typer.Typer(no_args_is_help=True, help="Tune the ranking: fusion weights, re-mention weight, ranker ablations.")
+app = typer.Typer(
+    rich_markup_mode=HELP_MARKUP,
+    no_args_is_help=True,
+    help="Tune the ranking: fusion weights, re-mention weight, ranker ablations.",
+)
 
 _JSON = typer.Option(None, "--json", help="Also write the JSON report here.")
 _CACHE = typer.Option(None, "--cache", help="Pickle of the collected turns (reused when present).")

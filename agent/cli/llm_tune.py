@@ -55,7 +55,7 @@ def tune(
 
     Examples are rendered with the chat template and tool listing vLLM serves; the loss is on
     this turn's tool calls and reply only. A rerun with the same settings resumes from the last
-    checkpoint (in <out>.work/). The adapter (safetensors), tune.json and a model card are
+    checkpoint (in `<out>.work/`). The adapter (safetensors), tune.json and a model card are
     written atomically into --out. The last stdout line is the summary JSON.
     """
     import random

@@ -48,7 +48,7 @@ def serve(
 
     Without an LLM server (no --llm-base-url, no CRSAGENT_LLM_BASE_URL, no --fake-llm) only the
     variants that need no LLM are offered. API keys: set CRSAGENT_API_KEYS (comma-separated)
-    to require 'Authorization: Bearer <key>'.
+    to require `Authorization: Bearer <key>`.
     """
     import uvicorn
 
