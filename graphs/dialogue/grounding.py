@@ -34,9 +34,11 @@ TITLE_YEAR = re.compile(r"\((?:18|19|20)\d\d\)")
 LIST_ITEM = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s")
 _SPACED_YEAR = re.compile(r"\s*" + TITLE_YEAR.pattern)
 _WORD = re.compile(r"\w+")
-#: Words that make the item after them a recommendation, not a reference.
+#: Words that make the item after them a recommendation, not a reference. Their past forms
+#: ("I picked X because", "you watched X") look back at an item already named, so they do not.
 _RECOMMENDING = re.compile(
-    r"\b(?:recommend|suggest|try|watch|check out|consider|go for|pick|buy|get)\w*\W+(?:\w+\W+){0,2}$", re.IGNORECASE
+    r"\b(?:recommend|suggest|try|watch|check out|consider|go for|pick|buy|get)(?!\w*ed\b)\w*\W+(?:\w+\W+){0,2}$",
+    re.IGNORECASE,
 )
 _NOT_END = re.compile(r"(?:^|\s)(?:\d{1,2}|[A-Z]|Mr|Mrs|Ms|Dr|St|Jr|Sr|vs|Vol|No|Pt)\.$")
 

@@ -105,3 +105,17 @@ def test_a_false_claim_about_one_item_is_replaced_by_its_grounded_reason(toolkit
     bad = guard_reply(reply, check=_no_musicals, reasons={fakes.GET_OUT: "a musical"}, **kw)
     assert bad.recommended == [] and bad.repaired == [] and bad.rewritten is None
     assert guard_reply(reply, check=_no_musicals, **kw).recommended == []
+
+
+def test_a_past_recommendation_verb_names_a_reference(toolkit: Any, fakes: Any) -> None:
+    """An explanation of an earlier suggestion ("I picked X because ...") keeps its sentence, in a
+    turn that may recommend nothing (a look-up tool's); the present verb still recommends."""
+    reply = "I picked The Babadook because it is a horror film. I recommend The Babadook."
+    g = guard_reply(reply, linker=toolkit.linker, allowed=set(), blocked=set(), references={fakes.BABADOOK})
+    assert g.reply == "I picked The Babadook because it is a horror film."
+    assert g.references == [fakes.BABADOOK] and g.removed == [fakes.BABADOOK] and g.recommended == []
+    for past in ("I suggested The Babadook since", "You watched The Babadook, and", "I recommended The Babadook as"):
+        g = guard_reply(
+            f"{past} it scares.", linker=toolkit.linker, allowed=set(), blocked=set(), references={fakes.BABADOOK}
+        )
+        assert g.references == [fakes.BABADOOK] and not g.removed, past
