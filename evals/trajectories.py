@@ -1,6 +1,6 @@
 """Training trajectories for the ``agent`` LLM: the teacher's turns as OpenAI chat messages.
 
-Sources (both deterministic for a seed):
+Sources (all deterministic for a seed):
 
 * ReDial: the dev turns of the **tuning half** (:func:`~crsagent.tools.intent.split.dialogue_split`
   ``== TRAIN``) for training; the check half (``HELDOUT``) only for the validation set of
@@ -9,6 +9,10 @@ Sources (both deterministic for a seed):
   (office): :data:`TRAJECTORY_SIM_SEED` for training, :data:`VALIDATION_SIM_SEED` for
   validation; ``eval agent`` draws its simulator targets with other seeds and leaves the
   training draw out.
+* the curious agenda simulator (:class:`~crsagent.evals.simulators.curious.CuriousUser`: it asks
+  about a recommended item, or thanks, before going on with its agenda) in both domains, for the
+  question (``answer``), explanation (``explain``) and chit-chat turns the plain agenda users never
+  make: :data:`QUESTION_SIM_SEED` for training, :data:`QUESTION_VALIDATION_SIM_SEED` for validation.
 
 Each JSONL record holds ``messages``: exactly what the ``agent`` node sent on its last request
 (system prompt, dialogue, the teacher's tool call with its arguments, the tool results as
@@ -39,6 +43,9 @@ from crsagent.tools.intent.split import HELDOUT, TRAIN, dialogue_split
 __all__ = [
     "TRAJECTORY_SIM_SEED",
     "VALIDATION_SIM_SEED",
+    "QUESTION_SIM_SEED",
+    "QUESTION_VALIDATION_SIM_SEED",
+    "QUESTION_SIM_DIALOGUES",
     "SPLITS",
     "tuning_turns",
     "trajectory_record",
@@ -52,6 +59,12 @@ __all__ = [
 TRAJECTORY_SIM_SEED = 1000
 #: The base seed of the validation set's simulator dialogues (``llm tune`` validation).
 VALIDATION_SIM_SEED = 3000
+#: The base seed of the curious-user (question) dialogues for training (movies; office ``+ 1``).
+QUESTION_SIM_SEED = 2000
+#: The base seed of the curious-user dialogues of the validation set.
+QUESTION_VALIDATION_SIM_SEED = 4000
+#: Curious-user dialogues per domain by default.
+QUESTION_SIM_DIALOGUES = 40
 #: ``--split`` name -> the dialogue split it draws ReDial turns from.
 SPLITS: dict[str, str] = {"tuning": TRAIN, "check": HELDOUT}
 Progress = Callable[[str, int | None], Callable[[int], None]]
@@ -73,6 +86,23 @@ def _unusable(result: Any) -> str:
     if any("guard cut the reply" in n for n in result.notes):
         return "guard_cut"
     return ""
+
+
+def _misread(user: Any, plan: TeacherPlan | None) -> str:
+    """Why a curious user's question turn cannot be a record ('' when it can): the teacher's tool
+    call is not about the item asked about (the policy resolved the reference to another item, as
+    it does when the linker misses titles of the list it replays), or it made no such call."""
+    asked = getattr(user, "last_asked", None)
+    if asked is None or plan is None:
+        return ""
+    kind, item_id = asked
+    want = ("explain", "explain_items") if kind == "why" else ("answer", "get_items")
+    if plan.action != want[0]:
+        return f"question_not_{want[0]}"
+    if plan.call is None or plan.call[0] != want[1]:
+        return "question_misresolved"
+    ids = plan.call[1].get("ids") or plan.call[1].get("item_ids") or []
+    return "" if item_id in ids else "question_misresolved"
 
 
 def tuning_turns(
@@ -158,23 +188,37 @@ def simulator_trajectories(
     max_turns: int = 5,
     progress: Progress | None = None,
     dropped: Counter[str] | None = None,
+    curious: bool = False,
 ) -> Iterator[dict[str, Any]]:
-    """Trajectories of agenda-simulator dialogues on ``n`` targets drawn with ``seed``."""
+    """Trajectories of agenda-simulator dialogues on ``n`` targets drawn with ``seed``.
+
+    ``curious``: the users are :class:`~crsagent.evals.simulators.curious.CuriousUser` (they ask
+    about recommended items and make small talk); the records' ``source`` is ``curious``.
+    """
     from crsagent.evals.simulators import select_targets
     from crsagent.evals.simulators.agenda import AgendaSimulator
+    from crsagent.evals.simulators.curious import CuriousSimulator
     from crsagent.evals.simulators.runner import run_dialogue
 
     lookup = {it.item_id: it for it in items}.get
-    sim = AgendaSimulator(lookup)
+    domain = teacher.toolkit.domain
+    sim = CuriousSimulator(lookup, domain=domain) if curious else AgendaSimulator(lookup)
+    source = "curious" if curious else "agenda"
     targets = select_targets(items, n, seed=seed)
-    advance = (progress or _no_progress)(f"trajectories (agenda, {teacher.toolkit.domain})", len(targets))
+    advance = (progress or _no_progress)(f"trajectories ({source}, {domain})", len(targets))
     for i, target in enumerate(targets):
         out: list[dict[str, Any]] = []
+        user = sim.new_user(target, seed=seed + i)
 
         def keep(
-            thread_id: str, result: Any, i: int = i, target: Any = target, out: list[dict[str, Any]] = out
+            thread_id: str,
+            result: Any,
+            i: int = i,
+            target: Any = target,
+            out: list[dict[str, Any]] = out,
+            user: Any = user,
         ) -> None:
-            why = _unusable(result)
+            why = _unusable(result) or _misread(user, teacher.plan)
             if why:
                 if dropped is not None:
                     dropped[why] += 1
@@ -185,8 +229,8 @@ def simulator_trajectories(
                     teacher,
                     teacher.plan,
                     {
-                        "id": f"agenda:{teacher.toolkit.domain}:{seed}:{i}:{len(out)}",
-                        "source": "agenda",
+                        "id": f"{source}:{teacher.toolkit.domain}:{seed}:{i}:{len(out)}",
+                        "source": source,
                         "domain": teacher.toolkit.domain,
                         "seed": seed + i,
                         "target": target.item_id,
@@ -199,9 +243,9 @@ def simulator_trajectories(
         try:
             run_dialogue(
                 teacher,
-                sim.new_user(target, seed=seed + i),
+                user,
                 max_turns=max_turns,
-                thread_id=f"traj-{teacher.toolkit.domain}-{seed}-{i}",
+                thread_id=f"traj-{'curious-' if curious else ''}{domain}-{seed}-{i}",
             )
         finally:
             teacher.on_turn = None

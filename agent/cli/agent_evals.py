@@ -24,6 +24,12 @@ def trajectories(
         None, "--turns", min=1, help="ReDial tuning-half turns (a seeded sample; default all)."
     ),
     sim_dialogues: int = typer.Option(60, "--sim-dialogues", min=0, help="Agenda-simulator dialogues per domain."),
+    sim_question_dialogues: int = typer.Option(
+        40,
+        "--sim-question-dialogues",
+        min=0,
+        help="Curious-user dialogues per domain (questions about the recommended items, thanks; 0: none).",
+    ),
     max_turns: int = typer.Option(5, "--max-turns", min=1, help="Agent turns per simulated dialogue."),
     seed: int = typer.Option(0, "--seed", help="Sampling seed for --turns."),
     split: str = typer.Option(
@@ -35,12 +41,18 @@ def trajectories(
 
     ReDial dev turns of the tuning half (``--split check``: the check half, for validation only),
     plus agenda-simulator dialogues in both domains on the split's own seeds (1000/1001 for
-    tuning, 3000/3001 for check). Prints counts per domain, action and tool; the last stdout line
-    is the summary JSON (also written to `<stem>.summary.json`).
+    tuning, 3000/3001 for check), plus curious-user dialogues (`--sim-question-dialogues`, default
+    40 per domain; 0 turns them off): agenda users that sometimes ask about a recommended item (its
+    director, year, cast, plot, brand, why it was picked) or say thanks before going on, so the
+    teacher shows `answer`, `explain` and `chitchat` turns (seeds 2000/2001 for tuning, 4000/4001
+    for check). Prints counts per domain, source, action and tool; the last stdout line is the
+    summary JSON (also written to `<stem>.summary.json`).
     """
     from crsagent.evals.datasets import catalog_items, load_turns
     from crsagent.evals.teacher import Teacher
     from crsagent.evals.trajectories import (
+        QUESTION_SIM_SEED,
+        QUESTION_VALIDATION_SIM_SEED,
         SPLITS,
         TRAJECTORY_SIM_SEED,
         VALIDATION_SIM_SEED,
@@ -56,6 +68,7 @@ def trajectories(
         if split not in SPLITS:
             raise typer.BadParameter(f"--split must be one of {sorted(SPLITS)}, not {split!r}")
         half, sim_seed = SPLITS[split], TRAJECTORY_SIM_SEED if split == "tuning" else VALIDATION_SIM_SEED
+        question_seed = QUESTION_SIM_SEED if split == "tuning" else QUESTION_VALIDATION_SIM_SEED
         settings = settings_from(home)
         started = time.perf_counter()
         dropped: Counter[str] = Counter()
@@ -76,6 +89,17 @@ def trajectories(
                         progress,
                         dropped,
                     )
+                if sim_question_dialogues:
+                    records += simulator_trajectories(
+                        teacher,
+                        catalog_items(settings, domain),
+                        sim_question_dialogues,
+                        question_seed + offset,
+                        max_turns,
+                        progress,
+                        dropped,
+                        curious=True,
+                    )
         write_jsonl(json_path, records)
         summary = {
             **count_records(records),
@@ -84,6 +108,8 @@ def trajectories(
             "redial_split": f"{half} ({split} half)",
             "sim_dialogues_per_domain": sim_dialogues,
             "sim_seeds": {"movies": sim_seed, "office": sim_seed + 1},
+            "sim_question_dialogues_per_domain": sim_question_dialogues,
+            "question_seeds": {"movies": question_seed, "office": question_seed + 1},
             "seed": seed,
             "path": str(json_path),
             "seconds": round(time.perf_counter() - started, 1),

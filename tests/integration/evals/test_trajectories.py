@@ -14,7 +14,14 @@ from crsagent.evals.agent_eval import TRAJECTORY_TARGETS, check_turns, simulator
 from crsagent.evals.datasets import catalog_items, load_turns
 from crsagent.evals.simulators import select_targets
 from crsagent.evals.teacher import Teacher
-from crsagent.evals.trajectories import TRAJECTORY_SIM_SEED, VALIDATION_SIM_SEED, redial_trajectories
+from crsagent.evals.trajectories import (
+    QUESTION_SIM_SEED,
+    QUESTION_VALIDATION_SIM_SEED,
+    TRAJECTORY_SIM_SEED,
+    VALIDATION_SIM_SEED,
+    redial_trajectories,
+    simulator_trajectories,
+)
 from crsagent.tools.intent.split import HELDOUT, TRAIN, dialogue_split
 from crsagent.tools.toolkit import Toolkit
 
@@ -35,6 +42,8 @@ def produced(
         "40",
         "--sim-dialogues",
         "2",
+        "--sim-question-dialogues",
+        "1",
         "--max-turns",
         "3",
         "--seed",
@@ -84,6 +93,8 @@ def test_the_validation_split_draws_the_check_half_and_unseen_seeds(movies_home:
         "12",
         "--sim-dialogues",
         "1",
+        "--sim-question-dialogues",
+        "1",
         "--max-turns",
         "2",
         "--seed",
@@ -97,6 +108,14 @@ def test_the_validation_split_draws_the_check_half_and_unseen_seeds(movies_home:
     assert redial and all(dialogue_split(r["dialog_id"]) == HELDOUT and r["split"] == HELDOUT for r in redial)
     assert summary["sim_seeds"] == {"movies": VALIDATION_SIM_SEED, "office": VALIDATION_SIM_SEED + 1}
     assert {r["seed"] for r in records if r["source"] == "agenda"} <= {VALIDATION_SIM_SEED, VALIDATION_SIM_SEED + 1}
+    assert summary["question_seeds"] == {
+        "movies": QUESTION_VALIDATION_SIM_SEED,
+        "office": QUESTION_VALIDATION_SIM_SEED + 1,
+    }
+    assert {r["seed"] for r in records if r["source"] == "curious"} <= {
+        QUESTION_VALIDATION_SIM_SEED,
+        QUESTION_VALIDATION_SIM_SEED + 1,
+    }
     bad = CliRunner().invoke(
         app, ["eval", "trajectories", "--home", str(movies_home.home), "--json", str(out), "--split", "test"]
     )
@@ -147,6 +166,8 @@ def test_the_file_is_deterministic_for_a_seed(produced, movies_home: Settings, t
         "40",
         "--sim-dialogues",
         "2",
+        "--sim-question-dialogues",
+        "1",
         "--max-turns",
         "3",
         "--seed",
@@ -165,3 +186,29 @@ def test_eval_agent_material_is_held_out_from_the_trajectories(movies_home: Sett
         simulator_targets(items, 3, seed=TRAJECTORY_SIM_SEED)
     turns = check_turns(load_turns(movies_home.data_dir / "redial" / "dev_turns.jsonl"), 25, seed=0)
     assert len(turns) == 25 and all(dialogue_split(t.dialog_id) == HELDOUT for t in turns)
+
+
+def test_curious_users_give_question_turns_the_teacher_answers_with_the_right_tool(movies_home: Settings) -> None:
+    from collections import Counter
+
+    teacher = Teacher(Toolkit.load(movies_home, "movies", eager=True))
+    dropped: Counter[str] = Counter()
+    records = list(
+        simulator_trajectories(
+            teacher, catalog_items(movies_home), 4, QUESTION_SIM_SEED, max_turns=4, dropped=dropped, curious=True
+        )
+    )
+    assert records and {r["source"] for r in records} == {"curious"}
+    assert {r["seed"] for r in records} <= set(range(QUESTION_SIM_SEED, QUESTION_SIM_SEED + 4))
+    tool = {"answer": "get_items", "explain": "explain_items"}
+    questions = [r for r in records if r["action"] in tool]
+    assert questions, (Counter(r["action"] for r in records), dropped)
+    for r in questions:
+        assert r["tools_called"] == [tool[r["action"]]], r["id"]
+        asked = [m for m in r["messages"] if m["role"] == "user"][-1]["content"]
+        assert asked.endswith("?"), asked
+        looked_up = json.loads(next(m["content"] for m in r["messages"] if m["role"] == "tool"))
+        assert looked_up, r["id"]
+    for r in records:
+        if r["action"] == "chitchat":
+            assert r["tools_called"] == []
