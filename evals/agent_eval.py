@@ -32,7 +32,7 @@ from crsagent.agent.errors import CrsAgentError
 from crsagent.agent.turns import TurnResult
 from crsagent.evals.datasets import ReplayTurn, TitleResolver, context_to_messages
 from crsagent.evals.replay import recall_from_ranks, score_turn
-from crsagent.evals.trajectories import TRAJECTORY_SIM_SEED
+from crsagent.evals.trajectories import QUESTION_SIM_DIALOGUES, QUESTION_SIM_SEED, TRAJECTORY_SIM_SEED
 from crsagent.graphs.dialogue.agent_reply import REPAIR_NOTE
 from crsagent.graphs.trace import trace_counts
 from crsagent.tools.intent.split import HELDOUT, dialogue_split
@@ -73,12 +73,14 @@ def check_turns(turns: Sequence[ReplayTurn], n: int, seed: int) -> list[ReplayTu
 
 
 def simulator_targets(items: Sequence[Any], n: int, seed: int) -> list[Any]:
-    """``n`` agenda targets drawn with ``seed``, none of which the trajectories' draw holds."""
+    """``n`` agenda targets drawn with ``seed``, none of which the trajectories' training draws hold
+    (the agenda users' and, since 2026-12-08, the question-asking users')."""
     from crsagent.evals.simulators import select_targets
 
-    if seed == TRAJECTORY_SIM_SEED:
-        raise ValueError(f"seed {seed} is the trajectories' seed; choose another")
+    if seed in (TRAJECTORY_SIM_SEED, QUESTION_SIM_SEED):
+        raise ValueError(f"seed {seed} is a trajectories' seed; choose another")
     used = {t.item_id for t in select_targets(items, TRAJECTORY_TARGETS, seed=TRAJECTORY_SIM_SEED)}
+    used |= {t.item_id for t in select_targets(items, QUESTION_SIM_DIALOGUES, seed=QUESTION_SIM_SEED)}
     pool = select_targets(items, min(len(used) + n * 3, 1000), seed=seed)
     return [t for t in pool if t.item_id not in used][:n]
 

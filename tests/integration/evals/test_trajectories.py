@@ -15,6 +15,7 @@ from crsagent.evals.datasets import catalog_items, load_turns
 from crsagent.evals.simulators import select_targets
 from crsagent.evals.teacher import Teacher
 from crsagent.evals.trajectories import (
+    QUESTION_SIM_DIALOGUES,
     QUESTION_SIM_SEED,
     QUESTION_VALIDATION_SIM_SEED,
     TRAJECTORY_SIM_SEED,
@@ -180,10 +181,12 @@ def test_the_file_is_deterministic_for_a_seed(produced, movies_home: Settings, t
 def test_eval_agent_material_is_held_out_from_the_trajectories(movies_home: Settings) -> None:
     items = catalog_items(movies_home)
     used = {t.item_id for t in select_targets(items, TRAJECTORY_TARGETS, seed=TRAJECTORY_SIM_SEED)}
-    picked = simulator_targets(items, 10, seed=0)
-    assert len(picked) == 10 and not used & {t.item_id for t in picked}
-    with pytest.raises(ValueError):
-        simulator_targets(items, 3, seed=TRAJECTORY_SIM_SEED)
+    asked = {t.item_id for t in select_targets(items, QUESTION_SIM_DIALOGUES, seed=QUESTION_SIM_SEED)}
+    picked = simulator_targets(items, 20, seed=0)
+    assert len(picked) == 20 and not (used | asked) & {t.item_id for t in picked}
+    for seed in (TRAJECTORY_SIM_SEED, QUESTION_SIM_SEED):
+        with pytest.raises(ValueError):
+            simulator_targets(items, 3, seed=seed)
     turns = check_turns(load_turns(movies_home.data_dir / "redial" / "dev_turns.jsonl"), 25, seed=0)
     assert len(turns) == 25 and all(dialogue_split(t.dialog_id) == HELDOUT for t in turns)
 
