@@ -229,9 +229,9 @@ def simulator_trajectories(
                     teacher,
                     teacher.plan,
                     {
-                        "id": f"{source}:{teacher.toolkit.domain}:{seed}:{i}:{len(out)}",
+                        "id": f"{source}:{domain}:{seed}:{i}:{len(out)}",
                         "source": source,
-                        "domain": teacher.toolkit.domain,
+                        "domain": domain,
                         "seed": seed + i,
                         "target": target.item_id,
                         "turn_id": len(out),

@@ -79,27 +79,15 @@ def trajectories(
             records += redial_trajectories(teachers["movies"], chosen, progress, dropped, half)
             for offset, domain in enumerate(("movies", "office")):
                 teacher = teachers.get(domain) or Teacher(Toolkit.load(settings, domain, eager=True))
-                if sim_dialogues:
-                    records += simulator_trajectories(
-                        teacher,
-                        catalog_items(settings, domain),
-                        sim_dialogues,
-                        sim_seed + offset,
-                        max_turns,
-                        progress,
-                        dropped,
-                    )
-                if sim_question_dialogues:
-                    records += simulator_trajectories(
-                        teacher,
-                        catalog_items(settings, domain),
-                        sim_question_dialogues,
-                        question_seed + offset,
-                        max_turns,
-                        progress,
-                        dropped,
-                        curious=True,
-                    )
+                items = catalog_items(settings, domain)  # read once for both kinds of user
+                for n, base, curious in (
+                    (sim_dialogues, sim_seed, False),
+                    (sim_question_dialogues, question_seed, True),
+                ):
+                    if n:
+                        records += simulator_trajectories(
+                            teacher, items, n, base + offset, max_turns, progress, dropped, curious=curious
+                        )
         write_jsonl(json_path, records)
         summary = {
             **count_records(records),
